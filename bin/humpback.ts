@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { Command } from 'commander';
+import { ConfigError } from '../core/config.js';
+
+/** Each subcommand lives with its process; a missing one says so and exits non-zero. */
+async function run(name: 'agent' | 'gateway' | 'up'): Promise<void> {
+  try {
+    switch (name) {
+      case 'agent': {
+        const { startAgentFromEnv } = await import('../agent/main.js');
+        await startAgentFromEnv();
+        return;
+      }
+      case 'gateway': {
+        const { startGatewayFromEnv } = await import('../gateway/main.js');
+        await startGatewayFromEnv();
+        return;
+      }
+      case 'up': {
+        const { startUpFromEnv } = await import('../gateway/up.js');
+        await startUpFromEnv();
+        return;
+      }
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`humpback ${name}: bad configuration: ${err.message}`);
+      process.exit(2);
+    }
+    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
+      console.error(`humpback ${name}: not built yet in this version`);
+      process.exit(3);
+    }
+    console.error(`humpback ${name}: ${(err as Error).stack ?? String(err)}`);
+    process.exit(1);
+  }
+}
+
+const program = new Command('humpback')
+  .description('Humpback: Docker cluster manager with a GraphQL API')
+  .showHelpAfterError();
+program
+  .command('agent')
+  .description('run the node agent next to a Docker Engine (DOCKER_* variables)')
+  .action(() => run('agent'));
+program
+  .command('gateway')
+  .description('run the GraphQL gateway and cluster scheduler (HUMPBACK_*, CENTER_* variables)')
+  .action(() => run('gateway'));
+program
+  .command('up')
+  .description('run everything on this machine: gateway + local agent, embedded store')
+  .action(() => run('up'));
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,218 @@
+import { z } from 'zod';
+
+/** A configuration problem, reported at start as one line naming the variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly expected: string,
+    readonly value: string | undefined,
+  ) {
+    super(`${variable}: expected ${expected}, got ${value === undefined ? 'nothing' : JSON.stringify(value)}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type Env = Record<string, string | undefined>;
+
+/** A `host:port` listen address. */
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** Where ZooKeeper is and under which chroot-like prefix Humpback keeps its nodes. */
+export interface ClusterUris {
+  /** `host:port,host:port`, as node-zookeeper-client takes it. */
+  connectionString: string;
+  /** Path prefix, '' or '/something'. */
+  prefix: string;
+}
+
+export interface PortRange {
+  from: number;
+  to: number;
+}
+
+export interface AgentConfig {
+  /** @default 'unix:///var/run/docker.sock' */
+  dockerEndpoint: string;
+  /** @default 0.0.0.0:8500 */
+  listen: ListenAddress;
+  /** @default false */
+  clusterEnabled: boolean;
+  clusterUris: ClusterUris | undefined;
+  /** @default 'humpback/center' */
+  clusterName: string;
+  /** Seconds. @default 10 */
+  heartbeatSeconds: number;
+  portsRange: PortRange | undefined;
+  agentToken: string;
+  /** Where the agent keeps its node key file. @default '.humpback' under the working directory */
+  dataDir: string;
+}
+
+export interface GatewayConfig {
+  /** @default 0.0.0.0:8100 */
+  listen: ListenAddress;
+  /** Unset: the embedded store. */
+  redisUrl: string | undefined;
+  /** @default '.humpback' under the working directory */
+  dataDir: string;
+  adminPassword: string | undefined;
+  agentToken: string;
+  clusterUris: ClusterUris | undefined;
+  /** @default 'humpback/center' */
+  clusterName: string;
+  /** Seconds. @default 45 */
+  migrateDelaySeconds: number;
+  /** Seconds. @default 120 */
+  recoveryIntervalSeconds: number;
+  /** Seconds. @default 0 */
+  removeDelaySeconds: number;
+  /** Secret used to sign login tokens; generated and kept in the store when unset. */
+  jwtSecret: string | undefined;
+  /** @default false; true only when NODE_ENV is 'development' */
+  development: boolean;
+}
+
+// Each rule turns one raw variable into a typed value or says what it expected.
+interface Rule<T> {
+  expected: string;
+  schema: z.ZodType<T>;
+}
+
+const positiveSeconds: Rule<number> = {
+  expected: 'a whole number of seconds >= 1',
+  schema: z.coerce.number().int().min(1),
+};
+const nonNegativeSeconds: Rule<number> = {
+  expected: 'a whole number of seconds >= 0',
+  schema: z.coerce.number().int().min(0),
+};
+const boolean: Rule<boolean> = {
+  expected: 'true or false (also 1/0, yes/no)',
+  schema: z
+    .string()
+    .toLowerCase()
+    .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no']))
+    .transform((v) => v === 'true' || v === '1' || v === 'yes'),
+};
+const listen: Rule<ListenAddress> = {
+  expected: 'host:port with a port from 0 to 65535, e.g. 0.0.0.0:8100',
+  schema: z.string().transform((v, ctx) => {
+    const m = /^(.*):(\d{1,5})$/.exec(v.trim());
+    const port = m ? Number(m[2]) : NaN;
+    if (!m || port > 65535) {
+      ctx.addIssue({ code: 'custom', message: 'bad address' });
+      return z.NEVER;
+    }
+    const host = m[1]!.replace(/^\[(.*)\]$/, '$1') || '0.0.0.0';
+    return { host, port };
+  }),
+};
+const dockerEndpoint: Rule<string> = {
+  expected: 'unix:///path/to/docker.sock or tcp://host:port',
+  schema: z.string().regex(/^(unix:\/\/\/.+|tcp:\/\/[^/:]+:\d{1,5}\/?|https?:\/\/[^/:]+:\d{1,5}\/?)$/),
+};
+const clusterUris: Rule<ClusterUris> = {
+  expected: 'zk://host:port[,host:port][/prefix]',
+  schema: z.string().transform((v, ctx) => {
+    const m = /^zk:\/\/([^/]+?)(\/[^\s]*)?$/.exec(v.trim());
+    const hosts = m ? m[1]!.split(',') : [];
+    if (!m || hosts.some((h) => !/^[A-Za-z0-9.\-_]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(h))) {
+      ctx.addIssue({ code: 'custom', message: 'bad uri' });
+      return z.NEVER;
+    }
+    const prefix = (m[2] ?? '').replace(/\/+$/, '');
+    return { connectionString: hosts.join(','), prefix };
+  }),
+};
+const clusterName: Rule<string> = {
+  expected: 'a ZooKeeper path such as humpback/center (letters, digits, - _ . and /)',
+  schema: z
+    .string()
+    .regex(/^\/?[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*\/?$/)
+    .transform((v) => v.replace(/^\/|\/$/g, '')),
+};
+const portsRange: Rule<PortRange> = {
+  expected: 'a port range such as 30000-32000 (1-65535, from <= to)',
+  schema: z.string().transform((v, ctx) => {
+    const m = /^\s*(\d{1,5})\s*-\s*(\d{1,5})\s*$/.exec(v);
+    const from = m ? Number(m[1]) : NaN;
+    const to = m ? Number(m[2]) : NaN;
+    if (!m || from < 1 || to > 65535 || from > to) {
+      ctx.addIssue({ code: 'custom', message: 'bad range' });
+      return z.NEVER;
+    }
+    return { from, to };
+  }),
+};
+const token: Rule<string> = {
+  expected: 'a secret of at least 16 characters',
+  schema: z.string().min(16),
+};
+const password: Rule<string> = {
+  expected: 'a password of at least 8 characters',
+  schema: z.string().min(8),
+};
+const redisUrl: Rule<string> = {
+  expected: 'redis://[user:password@]host:port[/db] or rediss://...',
+  schema: z.string().regex(/^rediss?:\/\/[^\s]+$/),
+};
+const path: Rule<string> = { expected: 'a directory path', schema: z.string().min(1) };
+
+function read<T>(env: Env, variable: string, rule: Rule<T>): T | undefined;
+function read<T>(env: Env, variable: string, rule: Rule<T>, fallback: T): T;
+function read<T>(env: Env, variable: string, rule: Rule<T>, fallback?: T): T | undefined {
+  const raw = env[variable];
+  if (raw === undefined || raw === '') return fallback;
+  const parsed = rule.schema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(variable, rule.expected, raw);
+  return parsed.data;
+}
+
+function required<T>(env: Env, variable: string, rule: Rule<T>, why: string): T {
+  const value = read(env, variable, rule);
+  if (value === undefined) throw new ConfigError(variable, `${rule.expected} (${why})`, undefined);
+  return value;
+}
+
+const DEFAULT_DATA_DIR = '.humpback';
+
+/** Reads and validates the agent's environment; throws ConfigError on the first bad variable. */
+export function loadAgentConfig(env: Env = process.env): AgentConfig {
+  const clusterEnabled = read(env, 'DOCKER_CLUSTER_ENABLED', boolean, false);
+  const uris = read(env, 'DOCKER_CLUSTER_URIS', clusterUris);
+  if (clusterEnabled && !uris) {
+    throw new ConfigError('DOCKER_CLUSTER_URIS', `${clusterUris.expected} (DOCKER_CLUSTER_ENABLED is true)`, undefined);
+  }
+  return {
+    dockerEndpoint: read(env, 'DOCKER_ENDPOINT', dockerEndpoint, 'unix:///var/run/docker.sock'),
+    listen: read(env, 'DOCKER_NODE_HTTPADDR', listen, { host: '0.0.0.0', port: 8500 }),
+    clusterEnabled,
+    clusterUris: uris,
+    clusterName: read(env, 'DOCKER_CLUSTER_NAME', clusterName, 'humpback/center'),
+    heartbeatSeconds: read(env, 'DOCKER_CLUSTER_HEARTBEAT', positiveSeconds, 10),
+    portsRange: read(env, 'DOCKER_CONTAINER_PORTS_RANGE', portsRange),
+    agentToken: required(env, 'HUMPBACK_AGENT_TOKEN', token, 'the agent refuses to run without one'),
+    dataDir: read(env, 'HUMPBACK_DATA_DIR', path, DEFAULT_DATA_DIR),
+  };
+}
+
+/** Reads and validates the gateway's environment; throws ConfigError on the first bad variable. */
+export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
+  return {
+    listen: read(env, 'HUMPBACK_LISTEN', listen, { host: '0.0.0.0', port: 8100 }),
+    redisUrl: read(env, 'HUMPBACK_REDIS_URL', redisUrl),
+    dataDir: read(env, 'HUMPBACK_DATA_DIR', path, DEFAULT_DATA_DIR),
+    adminPassword: read(env, 'HUMPBACK_ADMIN_PASSWORD', password),
+    agentToken: required(env, 'HUMPBACK_AGENT_TOKEN', token, 'the gateway uses it to call the agents'),
+    clusterUris: read(env, 'DOCKER_CLUSTER_URIS', clusterUris),
+    clusterName: read(env, 'DOCKER_CLUSTER_NAME', clusterName, 'humpback/center'),
+    migrateDelaySeconds: read(env, 'CENTER_MIGRATE_DELAY', nonNegativeSeconds, 45),
+    recoveryIntervalSeconds: read(env, 'CENTER_RECOVERY_INTERVAL', positiveSeconds, 120),
+    removeDelaySeconds: read(env, 'CENTER_REMOVE_DELAY', nonNegativeSeconds, 0),
+    jwtSecret: read(env, 'HUMPBACK_JWT_SECRET', token),
+    development: env['NODE_ENV'] === 'development',
+  };
+}

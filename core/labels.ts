@@ -1,0 +1,59 @@
+/**
+ * Docker conventions shared by the agent, the gateway and the scheduler. Every managed container
+ * carries these labels and env vars, so the whole cluster cache can be rebuilt from the engines.
+ */
+export const LABEL = {
+  group: 'humpback.group',
+  meta: 'humpback.meta',
+  index: 'humpback.index',
+  /** The name the user gave the meta's config, before the CLUSTER- prefix. */
+  originalName: 'humpback.name',
+} as const;
+
+export const CLUSTER_ENV = {
+  groupId: 'HUMPBACK_CLUSTER_GROUPID',
+  metaId: 'HUMPBACK_CLUSTER_METAID',
+  index: 'HUMPBACK_CLUSTER_CONTAINER_INDEX',
+  originalName: 'HUMPBACK_CLUSTER_CONTAINER_ORIGINALNAME',
+} as const;
+
+/** `CLUSTER-<groupId[:8]>-<name>-<index>`, Humpback's name for a cluster container. */
+export function clusterContainerName(groupId: string, name: string, index: number): string {
+  return `CLUSTER-${groupId.slice(0, 8)}-${name}-${index}`;
+}
+
+/** Where a cluster container belongs, read back from its labels; undefined for other containers. */
+export interface ClusterIdentity {
+  groupId: string;
+  metaId: string;
+  index: number;
+}
+
+export function clusterIdentity(labels: Record<string, string> | undefined | null): ClusterIdentity | undefined {
+  const groupId = labels?.[LABEL.group];
+  const metaId = labels?.[LABEL.meta];
+  const index = Number(labels?.[LABEL.index]);
+  if (!groupId || !metaId || !Number.isInteger(index) || index < 0) return undefined;
+  return { groupId, metaId, index };
+}
+
+/** The labels and env a cluster container is created with. */
+export function clusterMarks(
+  id: ClusterIdentity,
+  originalName: string,
+): { labels: Record<string, string>; env: string[] } {
+  return {
+    labels: {
+      [LABEL.group]: id.groupId,
+      [LABEL.meta]: id.metaId,
+      [LABEL.index]: String(id.index),
+      [LABEL.originalName]: originalName,
+    },
+    env: [
+      `${CLUSTER_ENV.groupId}=${id.groupId}`,
+      `${CLUSTER_ENV.metaId}=${id.metaId}`,
+      `${CLUSTER_ENV.index}=${id.index}`,
+      `${CLUSTER_ENV.originalName}=${originalName}`,
+    ],
+  };
+}

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadAgentConfig, loadGatewayConfig } from '../../core/config.js';
+
+const token = 'a-secret-of-16-chars+';
+
+describe('agent config', () => {
+  it('applies Humpback defaults', () => {
+    const c = loadAgentConfig({ HUMPBACK_AGENT_TOKEN: token });
+    expect(c.dockerEndpoint).toBe('unix:///var/run/docker.sock');
+    expect(c.listen).toEqual({ host: '0.0.0.0', port: 8500 });
+    expect(c.clusterEnabled).toBe(false);
+    expect(c.clusterName).toBe('humpback/center');
+    expect(c.heartbeatSeconds).toBe(10);
+    expect(c.portsRange).toBeUndefined();
+  });
+
+  it('parses good values', () => {
+    const c = loadAgentConfig({
+      HUMPBACK_AGENT_TOKEN: token,
+      DOCKER_ENDPOINT: 'tcp://10.0.0.5:2375',
+      DOCKER_NODE_HTTPADDR: '127.0.0.1:9500',
+      DOCKER_CLUSTER_ENABLED: 'TRUE',
+      DOCKER_CLUSTER_URIS: 'zk://10.0.0.1:2181,10.0.0.2:2181/humpback',
+      DOCKER_CLUSTER_NAME: '/prod/center/',
+      DOCKER_CLUSTER_HEARTBEAT: '3',
+      DOCKER_CONTAINER_PORTS_RANGE: '30000 - 32000',
+    });
+    expect(c.listen).toEqual({ host: '127.0.0.1', port: 9500 });
+    expect(c.clusterEnabled).toBe(true);
+    expect(c.clusterUris).toEqual({ connectionString: '10.0.0.1:2181,10.0.0.2:2181', prefix: '/humpback' });
+    expect(c.clusterName).toBe('prod/center');
+    expect(c.heartbeatSeconds).toBe(3);
+    expect(c.portsRange).toEqual({ from: 30000, to: 32000 });
+  });
+
+  it.each([
+    ['DOCKER_ENDPOINT', 'docker.sock'],
+    ['DOCKER_NODE_HTTPADDR', '0.0.0.0:99999'],
+    ['DOCKER_NODE_HTTPADDR', 'localhost'],
+    ['DOCKER_CLUSTER_ENABLED', 'maybe'],
+    ['DOCKER_CLUSTER_URIS', 'http://zk:2181'],
+    ['DOCKER_CLUSTER_URIS', 'zk://zk'],
+    ['DOCKER_CLUSTER_HEARTBEAT', '0'],
+    ['DOCKER_CLUSTER_HEARTBEAT', 'ten'],
+    ['DOCKER_CONTAINER_PORTS_RANGE', '32000-30000'],
+    ['DOCKER_CONTAINER_PORTS_RANGE', '1-70000'],
+    ['DOCKER_CLUSTER_NAME', 'has space'],
+    ['HUMPBACK_AGENT_TOKEN', 'short'],
+  ])('names %s when it is %j', (variable, value) => {
+    const env = { HUMPBACK_AGENT_TOKEN: token, [variable]: value };
+    expect(() => loadAgentConfig(env)).toThrow(ConfigError);
+    expect(() => loadAgentConfig(env)).toThrow(new RegExp(`^${variable}: expected `));
+  });
+
+  it('refuses to run without a token', () => {
+    expect(() => loadAgentConfig({})).toThrow(/^HUMPBACK_AGENT_TOKEN: expected .*refuses/);
+  });
+
+  it('asks for ZooKeeper when the cluster is enabled', () => {
+    expect(() => loadAgentConfig({ HUMPBACK_AGENT_TOKEN: token, DOCKER_CLUSTER_ENABLED: '1' })).toThrow(
+      /^DOCKER_CLUSTER_URIS: /,
+    );
+  });
+});
+
+describe('gateway config', () => {
+  it('applies defaults', () => {
+    const c = loadGatewayConfig({ HUMPBACK_AGENT_TOKEN: token });
+    expect(c.listen.port).toBe(8100);
+    expect(c.redisUrl).toBeUndefined();
+    expect(c.migrateDelaySeconds).toBe(45);
+    expect(c.recoveryIntervalSeconds).toBe(120);
+    expect(c.removeDelaySeconds).toBe(0);
+    expect(c.adminPassword).toBeUndefined();
+  });
+
+  it.each([
+    ['HUMPBACK_REDIS_URL', 'localhost:6379'],
+    ['HUMPBACK_ADMIN_PASSWORD', 'short'],
+    ['CENTER_MIGRATE_DELAY', '-1'],
+    ['CENTER_RECOVERY_INTERVAL', '0'],
+    ['CENTER_REMOVE_DELAY', '1.5'],
+    ['HUMPBACK_LISTEN', ':x'],
+  ])('names %s when it is %j', (variable, value) => {
+    expect(() => loadGatewayConfig({ HUMPBACK_AGENT_TOKEN: token, [variable]: value })).toThrow(
+      new RegExp(`^${variable}: expected `),
+    );
+  });
+});
