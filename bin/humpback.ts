@@ -28,10 +28,6 @@ async function run(name: 'agent' | 'gateway' | 'up'): Promise<void> {
       console.error(`humpback ${name}: bad configuration: ${err.message}`);
       process.exit(2);
     }
-    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
-      console.error(`humpback ${name}: not built yet in this version`);
-      process.exit(3);
-    }
     console.error(`humpback ${name}: ${(err as Error).stack ?? String(err)}`);
     process.exit(1);
   }

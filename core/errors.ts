@@ -1,0 +1,37 @@
+import { GraphQLError } from 'graphql';
+
+/** Every error code a client can see in `extensions.code`. */
+export enum ErrorCode {
+  UNAUTHENTICATED = 'UNAUTHENTICATED',
+  FORBIDDEN = 'FORBIDDEN',
+  BAD_USER_INPUT = 'BAD_USER_INPUT',
+  NOT_FOUND = 'NOT_FOUND',
+  CONFLICT = 'CONFLICT',
+  NODE_UNAVAILABLE = 'NODE_UNAVAILABLE',
+  /** The meta is migrating or otherwise busy with work that must finish first. */
+  META_BUSY = 'META_BUSY',
+  RATE_LIMITED = 'RATE_LIMITED',
+  INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
+}
+
+/** A client-facing error: its message is meant for the user and its code for programs. */
+export class HumpbackError extends GraphQLError {
+  constructor(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}) {
+    super(message, { extensions: { ...extensions, code } });
+    this.name = 'HumpbackError';
+  }
+
+  get code(): ErrorCode {
+    return this.extensions['code'] as ErrorCode;
+  }
+}
+
+export const badInput = (message: string, field?: string): HumpbackError =>
+  new HumpbackError(ErrorCode.BAD_USER_INPUT, message, field ? { field } : {});
+export const notFound = (what: string, id: string): HumpbackError =>
+  new HumpbackError(ErrorCode.NOT_FOUND, `${what} ${JSON.stringify(id)} not found`);
+export const conflict = (message: string): HumpbackError => new HumpbackError(ErrorCode.CONFLICT, message);
+export const forbidden = (message = 'you may not do this'): HumpbackError =>
+  new HumpbackError(ErrorCode.FORBIDDEN, message);
+export const nodeUnavailable = (node: string, why: string): HumpbackError =>
+  new HumpbackError(ErrorCode.NODE_UNAVAILABLE, `node ${node} is unavailable: ${why}`);
