@@ -1,0 +1,203 @@
+import type { EventBus } from '../core/bus.js';
+import type { Logger } from '../core/logger.js';
+import type {
+  ContainerRecord,
+  ContainerState,
+  MetaEventType,
+  NodeRecord,
+  NodeStatus,
+} from '../core/store/store.js';
+
+/**
+ * Bus channels that feed GraphQL subscriptions. The cluster cache and the scheduler publish on them
+ * (through any EventBus: in-process or Redis), every gateway subscribes once per channel and fans the
+ * messages out in memory to its GraphQL subscribers.
+ */
+export const CHANNEL = {
+  /** A container changed state. Payload: ContainerStatusMessage. */
+  containerStatus: 'humpback:container-status',
+  /** A node changed status. Payload: NodeStatusMessage. */
+  nodeStatus: 'humpback:node-status',
+  /** One of the seven Humpback meta events. Payload: MetaEventMessage. */
+  metaEvent: 'humpback:meta-event',
+} as const;
+
+export type Channel = (typeof CHANNEL)[keyof typeof CHANNEL];
+
+export interface ContainerStatusMessage {
+  container: ContainerRecord;
+  /** null when the container is new to the cache. */
+  previousState: ContainerState | null;
+  /** ISO 8601 time of the change. */
+  at: string;
+  /** Groups whose servers include the container's node (for access checks and the groupId filter). */
+  groupIds: string[];
+}
+
+export interface NodeStatusMessage {
+  node: NodeRecord;
+  /** null when the node is new to the cache. */
+  previousStatus: NodeStatus | null;
+  /** ISO 8601 time of the change. */
+  at: string;
+  /** Groups whose servers include the node. */
+  groupIds: string[];
+}
+
+export interface MetaEventMessage {
+  event: MetaEventType;
+  /** Humpback's Timestamp (the same number as in the webhook body). */
+  timestamp: number;
+  groupId: string;
+  metaId: string;
+  /** The webhook body as JSON: {Timestamp, Event, MetaBase{...}, HookContainers[...]}, no secret tokens. */
+  payload: unknown;
+}
+
+export interface ChannelMessage {
+  [CHANNEL.containerStatus]: ContainerStatusMessage;
+  [CHANNEL.nodeStatus]: NodeStatusMessage;
+  [CHANNEL.metaEvent]: MetaEventMessage;
+}
+
+/** Typed publish: what the cluster cache and the scheduler call. */
+export function publishEvent<C extends Channel>(
+  bus: EventBus,
+  channel: C,
+  message: ChannelMessage[C],
+): Promise<void> {
+  return bus.publish(channel, message);
+}
+
+/** A listener's buffer limit: a subscriber that falls this far behind loses its oldest events. */
+const MAX_QUEUED = 10_000;
+
+/**
+ * An async iterator fed by push(); what a GraphQL subscription resolver returns. Bounded: a slow
+ * consumer drops its oldest messages rather than growing without limit.
+ */
+export class PushIterator<T> implements AsyncIterableIterator<T> {
+  private readonly queue: T[] = [];
+  private waiting: ((r: IteratorResult<T>) => void) | undefined;
+  private done = false;
+  dropped = 0;
+
+  constructor(private readonly onReturn: () => void) {}
+
+  push(value: T): void {
+    if (this.done) return;
+    const resolve = this.waiting;
+    if (resolve) {
+      this.waiting = undefined;
+      resolve({ value, done: false });
+      return;
+    }
+    if (this.queue.length >= MAX_QUEUED) {
+      this.queue.shift();
+      this.dropped++;
+    }
+    this.queue.push(value);
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.queue.length > 0) return Promise.resolve({ value: this.queue.shift() as T, done: false });
+    if (this.done) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.end();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<T>> {
+    this.end();
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this;
+  }
+
+  private end(): void {
+    if (this.done) return;
+    this.done = true;
+    this.queue.length = 0;
+    const resolve = this.waiting;
+    this.waiting = undefined;
+    resolve?.({ value: undefined, done: true });
+    this.onReturn();
+  }
+}
+
+/**
+ * Subscribes once per channel to the bus and fans each message out to the in-memory listeners that
+ * accept it.
+ */
+export class SubscriptionHub {
+  private readonly listeners = new Map<Channel, Set<(message: unknown) => void>>();
+  private readonly unsubscribes: Array<() => Promise<void>> = [];
+  private started: Promise<void> | undefined;
+
+  constructor(
+    private readonly bus: EventBus,
+    private readonly logger?: Logger,
+  ) {}
+
+  /** Subscribes to every channel on the bus; idempotent. */
+  start(): Promise<void> {
+    this.started ??= (async () => {
+      for (const channel of Object.values(CHANNEL)) {
+        const set = this.listeners.get(channel) ?? new Set<(message: unknown) => void>();
+        this.listeners.set(channel, set);
+        const unsubscribe = await this.bus.subscribe(channel, (message) => {
+          for (const listener of set) {
+            try {
+              listener(message);
+            } catch (err) {
+              this.logger?.error({ err, channel }, 'subscription listener failed');
+            }
+          }
+        });
+        this.unsubscribes.push(unsubscribe);
+      }
+    })();
+    return this.started;
+  }
+
+  /** How many in-memory listeners are attached (all channels). */
+  get listenerCount(): number {
+    let n = 0;
+    for (const set of this.listeners.values()) n += set.size;
+    return n;
+  }
+
+  /** Messages of `channel` that pass `filter`, until the iterator is returned. */
+  listen<C extends Channel>(
+    channel: C,
+    filter: (message: ChannelMessage[C]) => boolean,
+  ): AsyncIterableIterator<ChannelMessage[C]> {
+    let set = this.listeners.get(channel);
+    if (!set) {
+      // listen() before start() resolved: keep the listener, start() will attach it.
+      set = new Set();
+      this.listeners.set(channel, set);
+    }
+    const target = set;
+    const iterator = new PushIterator<ChannelMessage[C]>(() => target.delete(listener));
+    const listener = (message: unknown): void => {
+      const typed = message as ChannelMessage[C];
+      if (filter(typed)) iterator.push(typed);
+    };
+    target.add(listener);
+    return iterator;
+  }
+
+  async close(): Promise<void> {
+    const unsubscribes = this.unsubscribes.splice(0);
+    await Promise.all(unsubscribes.map((u) => u()));
+    this.listeners.clear();
+  }
+}
