@@ -1,0 +1,206 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ClusterCache,
+  normalizeServer,
+  parseServerAddress,
+  serverMatchesNode,
+} from '../../gateway/cluster-cache.js';
+import type { ContainerRecord, ContainerState, GroupRecord, NodeRecord } from '../../core/store/store.js';
+
+const now = '2026-11-22T00:00:00.000Z';
+
+function node(id: string, ip: string, name: string, apiAddr = `${ip}:8500`): NodeRecord {
+  return {
+    id,
+    name,
+    ip,
+    apiAddr,
+    status: 'HEALTHY',
+    cpus: 2,
+    memoryBytes: 1e9,
+    engineLabels: {},
+    updatedAt: now,
+  };
+}
+
+function container(id: string, nodeId: string, extra: Partial<ContainerRecord> = {}): ContainerRecord {
+  return {
+    id,
+    name: `c-${id}`,
+    nodeId,
+    image: 'busybox',
+    state: 'RUNNING',
+    status: 'Up',
+    labels: {},
+    createdAt: now,
+    ...extra,
+  };
+}
+
+function group(id: string, servers: string[]): GroupRecord {
+  return { id, name: id, clusterMode: false, servers, owners: [], createdAt: now, updatedAt: now };
+}
+
+describe('server addresses', () => {
+  it('parses ip, hostname, port and IPv6, case-insensitively', () => {
+    expect(parseServerAddress('10.0.0.1')).toMatchObject({
+      host: '10.0.0.1',
+      port: 8500,
+      explicitPort: false,
+    });
+    expect(parseServerAddress('Node-A.Example.com:9000')).toMatchObject({
+      host: 'node-a.example.com',
+      port: 9000,
+      key: 'node-a.example.com:9000',
+    });
+    expect(parseServerAddress('[::1]:8600')).toMatchObject({ host: '::1', port: 8600, key: '[::1]:8600' });
+    expect(parseServerAddress('fe80::1')).toMatchObject({ host: 'fe80::1', port: 8500 });
+    for (const bad of ['', 'http://x', 'a b', 'host:99999', 'host:0', '-x']) {
+      expect(parseServerAddress(bad), bad).toBeUndefined();
+    }
+  });
+
+  it('normalises servers and rejects bad ones with BAD_USER_INPUT', () => {
+    expect(normalizeServer(' HOST1 ')).toBe('host1');
+    expect(normalizeServer('Host1:8500')).toBe('host1:8500');
+    expect(() => normalizeServer('not an address')).toThrow(/not an ip or hostname/);
+  });
+
+  it('matches a node by api address, ip or hostname', () => {
+    const n = node('n1', '10.0.0.1', 'Alpha', '10.0.0.1:8500');
+    expect(serverMatchesNode('10.0.0.1', n)).toBe(true);
+    expect(serverMatchesNode('alpha', n)).toBe(true);
+    expect(serverMatchesNode('ALPHA:8500', n)).toBe(true);
+    expect(serverMatchesNode('alpha:8600', n)).toBe(false);
+    expect(serverMatchesNode('10.0.0.2', n)).toBe(false);
+  });
+});
+
+describe('ClusterCache', () => {
+  function populated(count: number): ClusterCache {
+    const cache = new ClusterCache();
+    cache.upsertNode(node('n1', '10.0.0.1', 'alpha'));
+    cache.upsertNode(node('n2', '10.0.0.2', 'beta'));
+    cache.upsertNode(node('n3', '10.0.0.3', 'gamma'));
+    cache.setGroups([group('g1', ['10.0.0.1', 'BETA']), group('g2', ['gamma:8500'])]);
+    const states: ContainerState[] = ['RUNNING', 'EXITED', 'CREATED'];
+    for (let i = 0; i < count; i++) {
+      const id = i.toString(16).padStart(12, '0') + 'ab';
+      cache.upsertContainer(
+        container(id, `n${(i % 3) + 1}`, {
+          name: `app-${String(i).padStart(5, '0')}`,
+          state: states[i % 3]!,
+          ...(i % 10 === 0 ? { metaId: 'm1', groupId: 'g2', index: i / 10 } : {}),
+        }),
+      );
+    }
+    return cache;
+  }
+
+  it('resolves group membership from servers', () => {
+    const cache = populated(0);
+    expect(cache.nodeIdsOfGroup('g1').sort()).toEqual(['n1', 'n2']);
+    expect(cache.nodeIdsOfGroup('g2')).toEqual(['n3']);
+    expect(cache.groupIdsOfNode('n2')).toEqual(['g1']);
+    expect(cache.listNodes({ groupId: 'g1' }).map((n) => n.id)).toEqual(['n1', 'n2']);
+    cache.upsertGroup(group('g2', ['alpha']));
+    expect(cache.nodeIdsOfGroup('g2')).toEqual(['n1']);
+  });
+
+  it('finds nodes by id, ip or hostname', () => {
+    const cache = populated(0);
+    expect(cache.findNode('n2')?.id).toBe('n2');
+    expect(cache.findNode('10.0.0.3')?.id).toBe('n3');
+    expect(cache.findNode('GAMMA')?.id).toBe('n3');
+    expect(cache.findNode('delta')).toBeUndefined();
+  });
+
+  it('pages through 5,000 containers without gaps or repeats', () => {
+    const cache = populated(5000);
+    const seen: string[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = cache.queryContainers({}, { first: 333, after });
+      expect(page.totalCount).toBe(5000);
+      seen.push(...page.nodes.map((c) => c.id));
+      if (!page.hasNextPage) break;
+      after = page.endCursor ?? undefined;
+    }
+    expect(seen.length).toBe(5000);
+    expect(new Set(seen).size).toBe(5000);
+  });
+
+  it('filters by node, meta, state and group, with counts', () => {
+    const cache = populated(300);
+    const byNode = cache.queryContainers({ nodeId: 'n1' }, { first: 1000 });
+    expect(byNode.totalCount).toBe(100);
+    expect(byNode.nodes.every((c) => c.nodeId === 'n1')).toBe(true);
+
+    const byMeta = cache.queryContainers({ metaId: 'm1' }, { first: 5 });
+    expect(byMeta.totalCount).toBe(30);
+    expect(byMeta.nodes).toHaveLength(5);
+    expect(byMeta.hasNextPage).toBe(true);
+
+    const running = cache.queryContainers({ state: 'RUNNING', nodeId: 'n1' }, { first: 1000 });
+    expect(running.totalCount).toBe(100);
+    expect(cache.queryContainers({ state: 'EXITED', nodeId: 'n1' }, { first: 10 }).totalCount).toBe(0);
+
+    // g1 = n1 + n2 by servers; g2 = n3 plus containers labelled with g2
+    expect(cache.queryContainers({ groupIds: ['g1'] }, { first: 0 }).totalCount).toBe(200);
+    const g2 = cache.queryContainers({ groupIds: ['g2'] }, { first: 1000 });
+    expect(g2.totalCount).toBe(100 + 20);
+    expect(cache.queryContainers({ groupIds: [] }, { first: 10 }).totalCount).toBe(0);
+  });
+
+  it('keeps indexes right when a container changes state or goes away', () => {
+    const cache = populated(3);
+    const first = cache.queryContainers({ state: 'RUNNING' }, { first: 10 }).nodes[0]!;
+    const { previous, unchanged } = cache.upsertContainer({ ...first, state: 'EXITED' });
+    expect(unchanged).toBe(false);
+    expect(previous?.state).toBe('RUNNING');
+    expect(cache.upsertContainer({ ...first, state: 'EXITED' }).unchanged).toBe(true);
+    expect(cache.queryContainers({ state: 'RUNNING' }, { first: 10 }).totalCount).toBe(0);
+    expect(cache.queryContainers({ state: 'EXITED' }, { first: 10 }).totalCount).toBe(2);
+    cache.removeContainer(first.id);
+    expect(cache.queryContainers({ state: 'EXITED' }, { first: 10 }).totalCount).toBe(1);
+    expect(cache.containerCount).toBe(2);
+  });
+
+  it('replaces a node’s containers on resync and reports the difference', () => {
+    const cache = new ClusterCache();
+    cache.upsertNode(node('n1', '10.0.0.1', 'alpha'));
+    cache.replaceNodeContainers('n1', [container('aaaa1', 'n1'), container('bbbb2', 'n1')]);
+    const result = cache.replaceNodeContainers('n1', [
+      container('aaaa1', 'n1', { state: 'EXITED' }),
+      container('cccc3', 'n1'),
+    ]);
+    expect(result.changed.map((c) => [c.container.id, c.previous?.state])).toEqual([
+      ['aaaa1', 'RUNNING'],
+      ['cccc3', undefined],
+    ]);
+    expect(result.removed.map((c) => c.id)).toEqual(['bbbb2']);
+    expect(
+      cache
+        .removeNode('n1')
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual(['aaaa1', 'cccc3']);
+    expect(cache.containerCount).toBe(0);
+  });
+
+  it('finds containers by id prefix or name and refuses ambiguous prefixes', () => {
+    const cache = new ClusterCache();
+    cache.upsertContainer(container('abcd1111', 'n1', { name: 'web' }));
+    cache.upsertContainer(container('abcd2222', 'n1', { name: 'db' }));
+    expect(cache.findContainer('abcd1')?.name).toBe('web');
+    expect(cache.findContainer('db')?.id).toBe('abcd2222');
+    expect(cache.findContainer('/web')?.id).toBe('abcd1111');
+    expect(() => cache.findContainer('abcd')).toThrow(/matches 2 containers/);
+    expect(cache.findContainer('ffff')).toBeUndefined();
+  });
+
+  it('rejects a cursor it did not make', () => {
+    const cache = populated(3);
+    expect(() => cache.queryContainers({}, { first: 1, after: 'garbage' })).toThrow(/cursor/);
+  });
+});
