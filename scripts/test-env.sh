@@ -15,14 +15,25 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STATE="$ROOT/.test-env"
 SELF="$ROOT/scripts/test-env.sh"
 
-# Names chosen not to collide with anything a machine usually has. HBT_NET overrides the /24 prefix.
+# Names chosen not to collide with anything a machine usually has. A second, independent environment
+# can run beside the first with other names and addresses: HBT_NAME (2-4 letters, default hbt) and
+# HBT_NET (a /24 prefix, default 10.77.0), e.g. HBT_NAME=hbc HBT_NET=10.78.0 in another checkout.
+# An environment that is up keeps the names it was made with (recorded in .test-env/names).
+if [ -f "$STATE/names" ]; then
+  read -r REC_NAME REC_NET <"$STATE/names" || true
+  HBT_NAME=${HBT_NAME:-$REC_NAME}
+  HBT_NET=${HBT_NET:-$REC_NET}
+fi
+NAME=${HBT_NAME:-hbt}
 NET=${HBT_NET:-10.77.0}
-BRIDGE=hbt0
+[[ $NAME =~ ^[a-z]{2,4}$ ]] || { echo "test-env: HBT_NAME must be 2-4 lowercase letters" >&2; exit 2; }
+[[ $NET =~ ^10\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || { echo "test-env: HBT_NET must look like 10.77.0" >&2; exit 2; }
+BRIDGE=${NAME}0
 BRIDGE_IP=$NET.1
-NS_PREFIX=hbt-
-VETH_PREFIX=hbtv-
+NS_PREFIX=$NAME-
+VETH_PREFIX=${NAME}v-
 NODES=(n1 n2 n3)
-RUN_TEMPLATE=hbt-env.XXXXXX
+RUN_TEMPLATE=$NAME-env.XXXXXX
 IMAGE=humpback-test/busybox
 PACKAGES=(docker.io busybox-static zookeeper redis-server iproute2)
 ZK_CLASSPATH="/etc/zookeeper/conf:/usr/share/java/zookeeper.jar"
@@ -155,6 +166,8 @@ write_state() {
   tmp=$(mktemp "$STATE/env.sh.XXXXXX")
   {
     echo "# Written by scripts/test-env.sh up; removed by down."
+    echo "export HBT_NAME='$NAME'"
+    echo "export HBT_NET='$NET'"
     echo "export HBT_RUN_DIR='$RUN'"
     echo "export HBT_BRIDGE='$BRIDGE'"
     echo "export HBT_BRIDGE_IP='$BRIDGE_IP'"
@@ -432,6 +445,7 @@ cmd_up() {
   chmod 755 "$RUN"
   mkdir -p "$STATE"
   echo "$RUN" >"$STATE/run-dir"
+  echo "$NAME $NET" >"$STATE/names"
   # A failed or interrupted `up` leaves nothing behind.
   trap 'log "up did not complete; cleaning up"; teardown' EXIT
   trap 'exit 130' INT TERM
