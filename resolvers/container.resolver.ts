@@ -1,0 +1,153 @@
+import {
+  Arg,
+  Ctx,
+  FieldResolver,
+  ID,
+  Int,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+  UseMiddleware,
+} from 'type-graphql';
+import { badInput } from '../core/errors.js';
+import type { GatewayContext } from '../gateway/context.js';
+import type { ContainerFilter } from '../gateway/services.js';
+import { ContainerConfigInput, toContainerConfig } from '../schema/container-config.input.js';
+import { ContainerConnection } from '../schema/container-connection.type.js';
+import { Container } from '../schema/container.type.js';
+import { ContainerAction, ContainerState } from '../schema/enums.js';
+import { Node } from '../schema/node.type.js';
+import {
+  accessibleContainer,
+  accessibleGroup,
+  accessibleMeta,
+  accessibleNode,
+  requireViewer,
+  visibleGroupIds,
+} from './access.js';
+import { Audited } from './audit.middleware.js';
+import { toContainer, toNode } from './map.js';
+
+const DEFAULT_PAGE = 50;
+const MAX_PAGE = 500;
+const MAX_TAIL = 10_000;
+
+@Resolver(() => Container)
+export class ContainerResolver {
+  @Query(() => ContainerConnection, {
+    description: 'Containers the viewer may see, filtered and paged (from the cluster cache).',
+    complexity: ({ args, childComplexity }) =>
+      1 + childComplexity * Math.min(Math.max(Number(args['first'] ?? DEFAULT_PAGE), 1), MAX_PAGE),
+  })
+  async containers(
+    @Arg('groupId', () => ID, { nullable: true, description: "Only containers on the group's nodes." })
+    groupId: string | undefined,
+    @Arg('nodeId', () => ID, { nullable: true, description: 'Only containers on this node.' })
+    nodeId: string | undefined,
+    @Arg('metaId', () => ID, { nullable: true, description: 'Only instances of this meta.' })
+    metaId: string | undefined,
+    @Arg('state', () => ContainerState, { nullable: true, description: 'Only containers in this state.' })
+    state: ContainerState | undefined,
+    @Arg('first', () => Int, { nullable: true, description: 'Page size (default 50, at most 500).' })
+    first: number | undefined,
+    @Arg('after', () => String, { nullable: true, description: 'The endCursor of the previous page.' })
+    after: string | undefined,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<ContainerConnection> {
+    requireViewer(ctx);
+    const size = first ?? DEFAULT_PAGE;
+    if (size < 0 || size > MAX_PAGE) throw badInput(`first must be between 0 and ${MAX_PAGE}`, 'first');
+    const filter: ContainerFilter = {
+      nodeId: nodeId ?? undefined,
+      metaId: metaId ?? undefined,
+      state: state ?? undefined,
+    };
+    const visible = await visibleGroupIds(ctx);
+    if (groupId != null) {
+      await accessibleGroup(ctx, groupId);
+      filter.groupIds = [groupId];
+    } else if (visible) {
+      filter.groupIds = [...visible];
+    }
+    if (visible && nodeId != null) await accessibleNode(ctx, nodeId);
+    if (visible && metaId != null) await accessibleMeta(ctx, metaId);
+    const page = await ctx.services.containers.list(filter, { first: size, after: after ?? undefined });
+    return {
+      nodes: page.nodes.map(toContainer),
+      totalCount: page.totalCount,
+      endCursor: page.endCursor,
+      hasNextPage: page.hasNextPage,
+    };
+  }
+
+  @Query(() => Container, { nullable: true, description: 'One container by full id or unique prefix.' })
+  async container(
+    @Arg('id', () => ID, { description: 'Full id or a unique prefix.' }) id: string,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<Container | null> {
+    requireViewer(ctx);
+    const container = await ctx.services.containers.get(id);
+    if (!container) return null;
+    return toContainer(await accessibleContainer(ctx, container.id));
+  }
+
+  @Query(() => [String], { description: "The last lines of a container's output." })
+  async containerLogs(
+    @Arg('id', () => ID, { description: 'Full id or a unique prefix.' }) id: string,
+    @Arg('tail', () => Int, { nullable: true, description: 'How many lines (default 100, at most 10000).' })
+    tail: number | undefined,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<string[]> {
+    const container = await accessibleContainer(ctx, id);
+    const lines = tail ?? 100;
+    if (lines < 0 || lines > MAX_TAIL) throw badInput(`tail must be between 0 and ${MAX_TAIL}`, 'tail');
+    return ctx.services.containers.logs(container.id, lines);
+  }
+
+  @FieldResolver(() => Node, {
+    nullable: true,
+    description: 'The node it runs on (null when it left the cache).',
+  })
+  async node(@Root() container: Container, @Ctx() ctx: GatewayContext): Promise<Node | null> {
+    const node = await ctx.services.nodes.get(container.nodeId);
+    return node ? toNode(node) : null;
+  }
+
+  @Mutation(() => Container, { description: 'Single mode: creates and starts a container on a chosen node.' })
+  @UseMiddleware(Audited)
+  async createContainer(
+    @Arg('nodeId', () => ID, { description: 'Node id, ip or hostname.' }) nodeId: string,
+    @Arg('config', () => ContainerConfigInput, { description: 'The container spec.' })
+    config: ContainerConfigInput,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<Container> {
+    const node = await accessibleNode(ctx, nodeId);
+    return toContainer(await ctx.services.containers.create(node.id, toContainerConfig(config)));
+  }
+
+  @Mutation(() => Container, {
+    description: 'Starts, stops, restarts, kills, pauses or unpauses a container.',
+  })
+  @UseMiddleware(Audited)
+  async operateContainer(
+    @Arg('id', () => ID, { description: 'Full id or a unique prefix.' }) id: string,
+    @Arg('action', () => ContainerAction, { description: 'What to do.' }) action: ContainerAction,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<Container> {
+    const container = await accessibleContainer(ctx, id);
+    return toContainer(await ctx.services.containers.operate(container.id, action));
+  }
+
+  @Mutation(() => Boolean, { description: 'Removes a container (force: even when running).' })
+  @UseMiddleware(Audited)
+  async removeContainer(
+    @Arg('id', () => ID, { description: 'Full id or a unique prefix.' }) id: string,
+    @Arg('force', () => Boolean, { nullable: true, description: 'Kill it first if it runs.' })
+    force: boolean | undefined,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<boolean> {
+    const container = await accessibleContainer(ctx, id);
+    return ctx.services.containers.remove(container.id, force ?? false);
+  }
+}

@@ -1,0 +1,136 @@
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
+import { badInput } from '../core/errors.js';
+import type { GatewayContext } from '../gateway/context.js';
+import { CreateGroupInput } from '../schema/create-group.input.js';
+import { Group } from '../schema/group.type.js';
+import { Meta } from '../schema/meta.type.js';
+import { Node } from '../schema/node.type.js';
+import { UpdateGroupInput } from '../schema/update-group.input.js';
+import { accessibleGroup, requireViewer, visibleGroupIds } from './access.js';
+import { Audited } from './audit.middleware.js';
+import { toGroup, toMeta, toNode } from './map.js';
+
+@Resolver(() => Group)
+export class GroupResolver {
+  @Query(() => [Group], {
+    description: 'Groups the viewer may see (admins: all).',
+    complexity: ({ childComplexity }) => 1 + childComplexity * 10,
+  })
+  async groups(@Ctx() ctx: GatewayContext): Promise<Group[]> {
+    const visible = await visibleGroupIds(ctx);
+    const groups = await ctx.services.groups.list();
+    return groups.filter((g) => !visible || visible.has(g.id)).map(toGroup);
+  }
+
+  @Query(() => Group, { nullable: true, description: 'One group; null when it does not exist.' })
+  async group(
+    @Arg('id', () => ID, { description: 'The group id.' }) id: string,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<Group | null> {
+    const viewer = requireViewer(ctx);
+    const group = await ctx.services.groups.get(id);
+    if (!group) return null;
+    if (!viewer.admin) await accessibleGroup(ctx, id);
+    return toGroup(group);
+  }
+
+  @FieldResolver(() => [Node], {
+    description: "The group's nodes.",
+    complexity: ({ childComplexity }) => 1 + childComplexity * 10,
+  })
+  async nodes(@Root() group: Group, @Ctx() ctx: GatewayContext): Promise<Node[]> {
+    return (await ctx.services.nodes.list({ groupId: group.id })).map(toNode);
+  }
+
+  @FieldResolver(() => [Meta], {
+    description: "The group's metas (cluster mode).",
+    complexity: ({ childComplexity }) => 1 + childComplexity * 10,
+  })
+  async metas(@Root() group: Group, @Ctx() ctx: GatewayContext): Promise<Meta[]> {
+    return (await ctx.services.metas.list(group.id)).map(toMeta);
+  }
+
+  @Mutation(() => Group, { description: 'Creates a group owned by the viewer.' })
+  @UseMiddleware(Audited)
+  async createGroup(
+    @Arg('input', () => CreateGroupInput, { description: 'The new group.' }) input: CreateGroupInput,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<Group> {
+    const viewer = requireViewer(ctx);
+    const group = await ctx.services.groups.create(
+      {
+        name: input.name,
+        description: input.description ?? undefined,
+        clusterMode: input.clusterMode,
+        servers: input.servers ?? [],
+      },
+      viewer,
+    );
+    return toGroup(group);
+  }
+
+  @Mutation(() => Group, {
+    description:
+      'Changes a group. Turning cluster mode off needs confirmRemoveClusterContainers: true (it removes the metas and their containers).',
+  })
+  @UseMiddleware(Audited)
+  async updateGroup(
+    @Arg('id', () => ID, { description: 'The group id.' }) id: string,
+    @Arg('input', () => UpdateGroupInput, { description: 'What to change.' }) input: UpdateGroupInput,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<Group> {
+    const group = await accessibleGroup(ctx, id);
+    if (group.clusterMode && input.clusterMode === false && input.confirmRemoveClusterContainers !== true) {
+      const metas = await ctx.services.metas.list(id);
+      const instances = metas.reduce((n, m) => n + m.instances, 0);
+      const names = metas.map((m) => m.name).join(', ');
+      throw badInput(
+        metas.length === 0
+          ? 'turning cluster mode off removes the cluster containers of this group (it has no metas now); set confirmRemoveClusterContainers: true'
+          : `turning cluster mode off removes ${metas.length} meta(s) (${names}) and their ${instances} container instance(s); set confirmRemoveClusterContainers: true`,
+        'confirmRemoveClusterContainers',
+      );
+    }
+    const updated = await ctx.services.groups.update(id, {
+      name: input.name ?? undefined,
+      description: input.description ?? undefined,
+      clusterMode: input.clusterMode ?? undefined,
+      servers: input.servers ?? undefined,
+      owners: input.owners?.map((o) => o.toLowerCase()) ?? undefined,
+      confirmRemoveClusterContainers: input.confirmRemoveClusterContainers ?? undefined,
+    });
+    return toGroup(updated);
+  }
+
+  @Mutation(() => Boolean, { description: 'Deletes a group (its containers stay on the nodes).' })
+  @UseMiddleware(Audited)
+  async deleteGroup(
+    @Arg('id', () => ID, { description: 'The group id.' }) id: string,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<boolean> {
+    await accessibleGroup(ctx, id);
+    return ctx.services.groups.delete(id);
+  }
+
+  @Mutation(() => Group, { description: 'Adds a server (ip or hostname, optionally :port) to a group.' })
+  @UseMiddleware(Audited)
+  async addServer(
+    @Arg('groupId', () => ID, { description: 'The group id.' }) groupId: string,
+    @Arg('address', () => String, { description: 'ip or hostname, optionally :port.' }) address: string,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<Group> {
+    await accessibleGroup(ctx, groupId);
+    return toGroup(await ctx.services.groups.addServer(groupId, address));
+  }
+
+  @Mutation(() => Group, { description: 'Removes a server from a group.' })
+  @UseMiddleware(Audited)
+  async removeServer(
+    @Arg('groupId', () => ID, { description: 'The group id.' }) groupId: string,
+    @Arg('address', () => String, { description: 'ip or hostname, as listed in servers.' }) address: string,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<Group> {
+    await accessibleGroup(ctx, groupId);
+    return toGroup(await ctx.services.groups.removeServer(groupId, address));
+  }
+}

@@ -1,0 +1,111 @@
+import type {
+  AuditEntry as AuditRecord,
+  ContainerRecord,
+  GroupRecord,
+  MetaRecord,
+  NodeRecord,
+  UserRecord,
+  WebhookDeliveryRecord,
+} from '../core/store/store.js';
+import type { AuditEntry } from '../schema/audit-entry.type.js';
+import type { Container } from '../schema/container.type.js';
+import { AuditOutcome, type ContainerState, type MetaEventType, type NodeStatus } from '../schema/enums.js';
+import type { Group } from '../schema/group.type.js';
+import { toLabels } from '../schema/label.type.js';
+import type { Meta } from '../schema/meta.type.js';
+import type { Node } from '../schema/node.type.js';
+import type { User } from '../schema/user.type.js';
+import type { WebhookDelivery } from '../schema/webhook-delivery.type.js';
+
+// Records → GraphQL objects. Plain objects are enough: field resolvers read what they need from them.
+
+export const toUser = (u: UserRecord): User => ({
+  id: u.id,
+  username: u.username,
+  admin: u.admin,
+  createdAt: u.createdAt,
+});
+
+export const toGroup = (g: GroupRecord): Group => ({
+  id: g.id,
+  name: g.name,
+  description: g.description,
+  clusterMode: g.clusterMode,
+  servers: g.servers,
+  owners: g.owners,
+  createdAt: g.createdAt,
+  updatedAt: g.updatedAt,
+});
+
+/** A Node as the schema shows it; engineLabels mapped here, operator labels by a field resolver. */
+export type NodeObject = Node & { engineLabels: ReturnType<typeof toLabels> };
+
+export const toNode = (n: NodeRecord): NodeObject => ({
+  id: n.id,
+  name: n.name,
+  ip: n.ip,
+  apiAddr: n.apiAddr,
+  status: n.status as NodeStatus,
+  cpus: n.cpus,
+  memoryBytes: n.memoryBytes,
+  cpuPercent: n.cpuPercent,
+  memoryUsedBytes: n.memoryUsedBytes,
+  dockerVersion: n.dockerVersion,
+  os: n.os,
+  arch: n.arch,
+  updatedAt: n.updatedAt,
+  engineLabels: toLabels(n.engineLabels),
+});
+
+export const toContainer = (c: ContainerRecord): Container => ({
+  id: c.id,
+  name: c.name,
+  nodeId: c.nodeId,
+  image: c.image,
+  state: c.state as ContainerState,
+  status: c.status,
+  groupId: c.groupId,
+  metaId: c.metaId,
+  index: c.index,
+  labels: toLabels(c.labels),
+  createdAt: c.createdAt,
+});
+
+export const toMeta = (m: MetaRecord): Meta => ({
+  id: m.id,
+  groupId: m.groupId,
+  name: m.name,
+  image: m.image,
+  imageTag: m.imageTag,
+  instances: m.instances,
+  constraints: m.constraints,
+  config: m.config,
+  // never the secret token
+  webhooks: m.webhooks.map((w) => ({ url: w.url, hasSecretToken: Boolean(w.secretToken) })),
+  removeDelay: m.removeDelay,
+  recovery: m.recovery,
+  createdAt: m.createdAt,
+  updatedAt: m.updatedAt,
+});
+
+export const toWebhookDelivery = (d: WebhookDeliveryRecord): WebhookDelivery => ({
+  id: d.id,
+  event: d.event as MetaEventType,
+  url: d.url,
+  attempts: d.attempts,
+  statusCode: d.statusCode,
+  delivered: d.delivered,
+  lastError: d.lastError,
+  lastAttemptAt: d.lastAttemptAt,
+  createdAt: d.createdAt,
+});
+
+export const toAuditEntry = (a: AuditRecord): AuditEntry => ({
+  id: a.id,
+  at: a.at,
+  userId: a.userId,
+  operation: a.operation,
+  args: a.args,
+  outcome: a.outcome === 'ok' ? AuditOutcome.OK : AuditOutcome.ERROR,
+  error: a.error,
+});

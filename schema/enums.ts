@@ -1,0 +1,72 @@
+import { registerEnumType } from 'type-graphql';
+
+/** A node's health as the gateway sees it. */
+export enum NodeStatus {
+  PENDING = 'PENDING',
+  HEALTHY = 'HEALTHY',
+  UNHEALTHY = 'UNHEALTHY',
+  DISCONNECTED = 'DISCONNECTED',
+}
+
+/** A container's Docker state. */
+export enum ContainerState {
+  CREATED = 'CREATED',
+  RUNNING = 'RUNNING',
+  PAUSED = 'PAUSED',
+  RESTARTING = 'RESTARTING',
+  EXITED = 'EXITED',
+  DEAD = 'DEAD',
+  REMOVING = 'REMOVING',
+}
+
+/** What operateContainer and operateMeta do. */
+export enum ContainerAction {
+  START = 'START',
+  STOP = 'STOP',
+  RESTART = 'RESTART',
+  KILL = 'KILL',
+  PAUSE = 'PAUSE',
+  UNPAUSE = 'UNPAUSE',
+}
+
+/** Humpback's seven meta events, sent to webhooks and to metaEvents subscribers. */
+export enum MetaEventType {
+  CreateMetaEvent = 'CreateMetaEvent',
+  RemoveMetaEvent = 'RemoveMetaEvent',
+  OperateMetaEvent = 'OperateMetaEvent',
+  UpdateMetaEvent = 'UpdateMetaEvent',
+  UpgradeMetaEvent = 'UpgradeMetaEvent',
+  MigrateMetaEvent = 'MigrateMetaEvent',
+  RecoveryMetaEvent = 'RecoveryMetaEvent',
+}
+
+/** How an audited operation ended. */
+export enum AuditOutcome {
+  OK = 'ok',
+  ERROR = 'error',
+}
+
+registerEnumType(NodeStatus, {
+  name: 'NodeStatus',
+  description: "A node's health as the gateway sees it.",
+  valuesConfig: {
+    PENDING: { description: 'Known but not checked yet.' },
+    HEALTHY: { description: 'The agent answers and its Docker Engine works.' },
+    UNHEALTHY: { description: 'The agent answers but reports a problem, or health checks fail.' },
+    DISCONNECTED: { description: 'The agent is gone (ZooKeeper session expired or unreachable).' },
+  },
+});
+registerEnumType(ContainerState, { name: 'ContainerState', description: "A container's Docker state." });
+registerEnumType(ContainerAction, {
+  name: 'ContainerAction',
+  description: 'An operation on a container (or on every container of a meta).',
+});
+registerEnumType(MetaEventType, {
+  name: 'MetaEventType',
+  description: "Humpback's seven meta events, sent to webhooks and to metaEvents subscribers.",
+});
+registerEnumType(AuditOutcome, {
+  name: 'AuditOutcome',
+  description: 'How an audited operation ended.',
+  valuesConfig: { OK: { description: 'It succeeded.' }, ERROR: { description: 'It failed.' } },
+});
