@@ -1,0 +1,197 @@
+import { randomUUID } from 'node:crypto';
+import type { GroupRecord, Store } from '../core/store/store.js';
+import { badInput, conflict, notFound } from '../core/errors.js';
+import type { GroupService, MetaService, Viewer } from './services.js';
+import type { CacheWriter } from './cache-writer.js';
+import { normalizeServer } from './cluster-cache.js';
+
+export interface GroupServiceOptions {
+  store: Store;
+  writer: CacheWriter;
+  /** Cluster-mode clean-up on delete / turning cluster mode off; resolved late (the scheduler's). */
+  metas?: (() => MetaService | undefined) | undefined;
+  /** Called after any change to groups on this gateway (the node watcher follows servers). */
+  onChange?: (() => void) | undefined;
+  /** @default () => new Date() */
+  now?: (() => Date) | undefined;
+}
+
+const MAX_NAME = 100;
+const MAX_DESCRIPTION = 1000;
+const MAX_SERVERS = 1000;
+
+function checkName(name: string): string {
+  const trimmed = name.trim();
+  if (!trimmed) throw badInput('a group needs a name', 'name');
+  if (trimmed.length > MAX_NAME) throw badInput(`name: at most ${MAX_NAME} characters`, 'name');
+  return trimmed;
+}
+
+function checkDescription(description: string | undefined): string | undefined {
+  if (description !== undefined && description.length > MAX_DESCRIPTION) {
+    throw badInput(`description: at most ${MAX_DESCRIPTION} characters`, 'description');
+  }
+  return description;
+}
+
+/** Servers normalised (lower case) without duplicates, in the order given. */
+export function normalizeServers(servers: readonly string[]): string[] {
+  if (servers.length > MAX_SERVERS) throw badInput(`at most ${MAX_SERVERS} servers per group`, 'servers');
+  return [...new Set(servers.map(normalizeServer))];
+}
+
+/** Groups in the store; every change is announced so caches and the node watcher follow. */
+export class StoreGroupService implements GroupService {
+  private readonly now: () => Date;
+
+  constructor(private readonly o: GroupServiceOptions) {
+    this.now = o.now ?? (() => new Date());
+  }
+
+  private async changed(): Promise<void> {
+    await this.o.writer.groupsChanged();
+    this.o.onChange?.();
+  }
+
+  async list(): Promise<GroupRecord[]> {
+    const groups = await this.o.store.list('groups');
+    return groups.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  }
+
+  get(id: string): Promise<GroupRecord | undefined> {
+    return this.o.store.get('groups', id);
+  }
+
+  private async assertNameFree(name: string, except?: string): Promise<void> {
+    const lower = name.toLowerCase();
+    const clash = (await this.o.store.list('groups')).find(
+      (g) => g.name.toLowerCase() === lower && g.id !== except,
+    );
+    if (clash) throw conflict(`a group named ${JSON.stringify(clash.name)} exists already`);
+  }
+
+  async create(
+    input: { name: string; description?: string | undefined; clusterMode: boolean; servers: string[] },
+    owner: Viewer,
+  ): Promise<GroupRecord> {
+    const name = checkName(input.name);
+    await this.assertNameFree(name);
+    const at = this.now().toISOString();
+    const group: GroupRecord = {
+      id: randomUUID(),
+      name,
+      description: checkDescription(input.description),
+      clusterMode: input.clusterMode,
+      servers: normalizeServers(input.servers),
+      owners: [owner.userId],
+      createdAt: at,
+      updatedAt: at,
+    };
+    await this.o.store.create('groups', group.id, group);
+    await this.changed();
+    return group;
+  }
+
+  async update(
+    id: string,
+    input: {
+      name?: string | undefined;
+      description?: string | undefined;
+      clusterMode?: boolean | undefined;
+      servers?: string[] | undefined;
+      owners?: string[] | undefined;
+      confirmRemoveClusterContainers?: boolean | undefined;
+    },
+  ): Promise<GroupRecord> {
+    const current = await this.o.store.get('groups', id);
+    if (!current) throw notFound('group', id);
+    const name = input.name !== undefined ? checkName(input.name) : undefined;
+    if (name !== undefined) await this.assertNameFree(name, id);
+    const description = checkDescription(input.description);
+    const servers = input.servers !== undefined ? normalizeServers(input.servers) : undefined;
+    let owners: string[] | undefined;
+    if (input.owners !== undefined) {
+      owners = [...new Set(input.owners.map((o) => o.trim().toLowerCase()).filter(Boolean))];
+      const users = new Set((await this.o.store.list('users')).map((u) => u.id));
+      const unknown = owners.find((o) => !users.has(o));
+      if (unknown) throw badInput(`owners: no user ${JSON.stringify(unknown)}`, 'owners');
+    }
+
+    const turningOff = current.clusterMode && input.clusterMode === false;
+    const metas = turningOff ? await this.metasOf(id) : [];
+    if (turningOff && metas.length > 0 && !input.confirmRemoveClusterContainers) {
+      throw badInput(
+        `group has ${metas.length} meta(s): turning cluster mode off removes their containers; ` +
+          'set confirmRemoveClusterContainers to do it',
+        'clusterMode',
+      );
+    }
+    for (const meta of metas) await this.o.metas?.()?.remove(meta);
+
+    const updated = await this.o.store.update('groups', id, (g) =>
+      g
+        ? {
+            ...g,
+            ...(name !== undefined ? { name } : {}),
+            ...(input.description !== undefined ? { description } : {}),
+            ...(input.clusterMode !== undefined ? { clusterMode: input.clusterMode } : {}),
+            ...(servers !== undefined ? { servers } : {}),
+            ...(owners !== undefined ? { owners } : {}),
+            updatedAt: this.now().toISOString(),
+          }
+        : undefined,
+    );
+    if (!updated) throw notFound('group', id);
+    await this.changed();
+    return updated;
+  }
+
+  private async metasOf(groupId: string): Promise<string[]> {
+    const metas = this.o.metas?.();
+    if (metas) return (await metas.list(groupId)).map((m) => m.id);
+    return (await this.o.store.list('metas')).filter((m) => m.groupId === groupId).map((m) => m.id);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const current = await this.o.store.get('groups', id);
+    if (!current) return false;
+    const metas = await this.metasOf(id);
+    if (metas.length > 0) {
+      throw conflict(
+        `group ${JSON.stringify(current.name)} still has ${metas.length} meta(s); remove them first`,
+      );
+    }
+    const deleted = await this.o.store.delete('groups', id);
+    if (deleted) await this.changed();
+    return deleted;
+  }
+
+  async addServer(groupId: string, address: string): Promise<GroupRecord> {
+    const server = normalizeServer(address);
+    const updated = await this.o.store.update('groups', groupId, (g) =>
+      g && !g.servers.includes(server)
+        ? { ...g, servers: [...g.servers, server], updatedAt: this.now().toISOString() }
+        : g,
+    );
+    if (!updated) throw notFound('group', groupId);
+    if (updated.servers.length > MAX_SERVERS)
+      throw badInput(`at most ${MAX_SERVERS} servers per group`, 'address');
+    await this.changed();
+    return updated;
+  }
+
+  async removeServer(groupId: string, address: string): Promise<GroupRecord> {
+    const server = normalizeServer(address);
+    const current = await this.o.store.get('groups', groupId);
+    if (!current) throw notFound('group', groupId);
+    if (!current.servers.includes(server)) throw notFound(`server in group ${current.name}:`, address);
+    const updated = await this.o.store.update('groups', groupId, (g) =>
+      g
+        ? { ...g, servers: g.servers.filter((s) => s !== server), updatedAt: this.now().toISOString() }
+        : undefined,
+    );
+    if (!updated) throw notFound('group', groupId);
+    await this.changed();
+    return updated;
+  }
+}
