@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Starts Humpback on this machine (all-in-one: gateway + local agent, embedded store):
+#   bash scripts/start.sh [humpback up options]
+# Installs npm dependencies if missing and builds. If no Docker Engine answers at DOCKER_ENDPOINT
+# (default unix:///var/run/docker.sock), installs docker.io from Debian's packages when dockerd is
+# missing and starts it (needs root), logging to .humpback/dockerd.log. Then runs `humpback up`.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+log() { printf 'start: %s\n' "$*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+
+export DOCKER_ENDPOINT=${DOCKER_ENDPOINT:-unix:///var/run/docker.sock}
+
+# Asks the engine's /_ping with Node (always present here; the docker CLI may not be).
+engine_answers() {
+  node -e '
+    const http = require("node:http");
+    const endpoint = process.argv[1];
+    let target;
+    if (endpoint.startsWith("unix://")) target = { socketPath: endpoint.slice("unix://".length) };
+    else {
+      const url = new URL(endpoint.replace(/^tcp:/, "http:"));
+      target = { host: url.hostname, port: url.port || 2375 };
+    }
+    const req = http.get({ ...target, path: "/_ping", timeout: 2000 }, (res) => process.exit(res.statusCode === 200 ? 0 : 1));
+    req.on("error", () => process.exit(1));
+    req.on("timeout", () => { req.destroy(); process.exit(1); });
+  ' "$DOCKER_ENDPOINT"
+}
+
+# Waits up to 30 s for the engine; fails early if dockerd ($1) exits.
+wait_for_engine() {
+  local pid=$1 i
+  for i in $(seq 1 300); do
+    engine_answers && return 0
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+start_engine() {
+  case "$DOCKER_ENDPOINT" in
+    unix://*) ;;
+    *) die "no Docker Engine answers at DOCKER_ENDPOINT=$DOCKER_ENDPOINT; start it, or unset DOCKER_ENDPOINT to let this script run one on the default socket" ;;
+  esac
+  [ "$(id -u)" -eq 0 ] || die "no Docker Engine answers at $DOCKER_ENDPOINT, and starting one needs root"
+  if ! command -v dockerd >/dev/null 2>&1; then
+    log "installing Docker Engine (docker.io) from Debian's packages"
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -qq update >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -qq install -y docker.io >/dev/null
+  fi
+  mkdir -p .humpback
+  local logfile=.humpback/dockerd.log socket=${DOCKER_ENDPOINT#unix://} args=(-H "$DOCKER_ENDPOINT")
+  if [ "$DOCKER_ENDPOINT" != unix:///var/run/docker.sock ]; then
+    # Another socket than the default: keep this engine's state apart from a default engine's.
+    mkdir -p "$(dirname "$socket")" .humpback/docker
+    args+=(--data-root "$ROOT/.humpback/docker/data" --exec-root "$ROOT/.humpback/docker/exec"
+      --pidfile "$ROOT/.humpback/docker/docker.pid")
+  fi
+  log "no Docker Engine answers at $DOCKER_ENDPOINT: starting dockerd (logs in $logfile)"
+  setsid dockerd "${args[@]}" </dev/null >>"$logfile" 2>&1 &
+  if wait_for_engine $!; then return 0; fi
+  kill $! 2>/dev/null || true
+  wait $! 2>/dev/null || true
+  # Machines without working iptables (containers, sandboxes) cannot have the default bridge network.
+  log "dockerd did not come up with default networking; retrying without iptables and the bridge" \
+    "(containers then use host or none networking)"
+  setsid dockerd "${args[@]}" --iptables=false --bridge=none </dev/null >>"$logfile" 2>&1 &
+  wait_for_engine $! || {
+    tail -n 20 "$logfile" >&2
+    die "dockerd did not start; see $logfile"
+  }
+}
+
+if [ ! -d node_modules ]; then
+  log "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund
+fi
+npm run build
+
+if engine_answers; then
+  log "using the Docker Engine at $DOCKER_ENDPOINT"
+else
+  start_engine
+  log "Docker Engine started at $DOCKER_ENDPOINT"
+fi
+
+exec node dist/bin/humpback.js up "$@"
