@@ -1,0 +1,256 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { logger as rootLogger, type Logger } from '../logger.js';
+import {
+  StoreConflictError,
+  type AuditEntry,
+  type CollectionName,
+  type Collections,
+  type Store,
+} from './store.js';
+
+export interface RedisStoreOptions {
+  /** Prefix of every key the store uses. @default 'hb:' */
+  keyPrefix?: string | undefined;
+  /** Newest audit entries kept. @default 10_000 */
+  auditLimit?: number | undefined;
+  /** Attempts of one `update` under contention before it gives up. @default 200 */
+  maxUpdateAttempts?: number | undefined;
+  /** Extra ioredis options (the URL wins for host, port, auth and db). */
+  redisOptions?: RedisOptions | undefined;
+  logger?: Logger | undefined;
+}
+
+// Compare-and-set of one hash field: writes (or deletes, when ARGV[2] is empty) only if the field still
+// holds ARGV[1] ('' meaning absent). Documents are JSON, never the empty string.
+const CAS_SCRIPT = `
+local cur = redis.call('HGET', KEYS[1], KEYS[2])
+if cur == false then cur = '' end
+if cur ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then redis.call('HDEL', KEYS[1], KEYS[2]) else redis.call('HSET', KEYS[1], KEYS[2], ARGV[2]) end
+return 1
+`;
+
+// Audit: KEYS[1] sequence, KEYS[2] zset id -> sequence, KEYS[3] hash id -> JSON.
+const AUDIT_APPEND_SCRIPT = `
+local seq = redis.call('INCR', KEYS[1])
+redis.call('ZADD', KEYS[2], seq, ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[3])
+if excess > 0 then
+  local old = redis.call('ZRANGE', KEYS[2], 0, excess - 1)
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, excess - 1)
+  redis.call('HDEL', KEYS[3], unpack(old))
+end
+return seq
+`;
+
+// ARGV[1] limit, ARGV[2] id of the entry to page before ('' for the newest).
+const AUDIT_LIST_SCRIPT = `
+local max = '+inf'
+if ARGV[2] ~= '' then
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[2])
+  if score == false then return {} end
+  max = '(' .. score
+end
+local ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], max, '-inf', 'LIMIT', 0, tonumber(ARGV[1]))
+if #ids == 0 then return {} end
+return redis.call('HMGET', KEYS[2], unpack(ids))
+`;
+
+/** Fields per HSET/HDEL command in bulk writes, to keep single commands small. */
+const CHUNK = 500;
+
+/**
+ * The production store: one Redis hash per collection (`<prefix>c:<collection>`, field id → JSON), the
+ * audit log as a capped sorted set plus hash. Several gateways may share it.
+ *
+ * Durability is Redis's: run it with `appendonly yes` (AOF), otherwise a Redis restart loses desired
+ * state. `open` logs a warning when `CONFIG GET appendonly` says no.
+ */
+export class RedisStore implements Store {
+  /** Prefix of every key this store uses. */
+  readonly keyPrefix: string;
+  private readonly auditLimit: number;
+  private readonly maxUpdateAttempts: number;
+
+  private get commands(): CasCommands {
+    return this.redis as unknown as CasCommands;
+  }
+
+  private constructor(
+    private readonly redis: Redis,
+    options: RedisStoreOptions,
+  ) {
+    this.keyPrefix = options.keyPrefix ?? 'hb:';
+    this.auditLimit = options.auditLimit ?? 10_000;
+    this.maxUpdateAttempts = options.maxUpdateAttempts ?? 200;
+    redis.defineCommand('hbCas', { numberOfKeys: 2, lua: CAS_SCRIPT });
+    redis.defineCommand('hbAuditAppend', { numberOfKeys: 3, lua: AUDIT_APPEND_SCRIPT });
+    redis.defineCommand('hbAuditList', { numberOfKeys: 2, lua: AUDIT_LIST_SCRIPT });
+  }
+
+  /** Connects (failing if Redis cannot be reached) and checks the persistence setting. */
+  static async open(url: string, options: RedisStoreOptions = {}): Promise<RedisStore> {
+    const log = (options.logger ?? rootLogger).child({ component: 'redis-store' });
+    const redis = new Redis(url, { lazyConnect: true, ...options.redisOptions });
+    redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
+    try {
+      await redis.connect();
+    } catch (err) {
+      redis.disconnect();
+      throw new Error(`cannot connect to Redis at ${redactUrl(url)}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    try {
+      const reply = (await redis.call('CONFIG', 'GET', 'appendonly')) as string[];
+      if (reply[1] === 'no') {
+        log.warn(
+          { url: redactUrl(url) },
+          'Redis runs without AOF (appendonly no): desired state may be lost when Redis restarts; set appendonly yes',
+        );
+      }
+    } catch {
+      // CONFIG is often disabled on managed Redis; nothing to check then.
+    }
+    return new RedisStore(redis, options);
+  }
+
+  private key(collection: CollectionName): string {
+    return `${this.keyPrefix}c:${collection}`;
+  }
+
+  async get<C extends CollectionName>(collection: C, id: string): Promise<Collections[C] | undefined> {
+    const text = await this.redis.hget(this.key(collection), id);
+    return text === null ? undefined : (JSON.parse(text) as Collections[C]);
+  }
+
+  async list<C extends CollectionName>(collection: C): Promise<Collections[C][]> {
+    // HGETALL is one consistent snapshot; a 5,000-container hash is a few hundred kB.
+    const all = await this.redis.hgetall(this.key(collection));
+    return Object.values(all).map((t) => JSON.parse(t) as Collections[C]);
+  }
+
+  async create<C extends CollectionName>(collection: C, id: string, doc: Collections[C]): Promise<void> {
+    const created = await this.redis.hsetnx(this.key(collection), id, JSON.stringify(doc));
+    if (created === 0) throw new StoreConflictError(collection, id);
+  }
+
+  async put<C extends CollectionName>(collection: C, id: string, doc: Collections[C]): Promise<void> {
+    await this.redis.hset(this.key(collection), id, JSON.stringify(doc));
+  }
+
+  async putMany<C extends CollectionName>(
+    collection: C,
+    docs: ReadonlyArray<readonly [string, Collections[C]]>,
+  ): Promise<void> {
+    if (docs.length === 0) return;
+    const key = this.key(collection);
+    const multi = this.redis.multi();
+    for (let i = 0; i < docs.length; i += CHUNK) {
+      const args: string[] = [];
+      for (const [id, doc] of docs.slice(i, i + CHUNK)) args.push(id, JSON.stringify(doc));
+      multi.hset(key, ...args);
+    }
+    checkExec(await multi.exec());
+  }
+
+  async update<C extends CollectionName>(
+    collection: C,
+    id: string,
+    fn: (current: Collections[C] | undefined) => Collections[C] | undefined,
+  ): Promise<Collections[C] | undefined> {
+    const key = this.key(collection);
+    for (let attempt = 0; attempt < this.maxUpdateAttempts; attempt++) {
+      const before = await this.redis.hget(key, id);
+      const next = fn(before === null ? undefined : (JSON.parse(before) as Collections[C]));
+      const after = next === undefined ? '' : JSON.stringify(next);
+      if (before === null && after === '') return undefined;
+      const ok = await this.commands.hbCas(key, id, before ?? '', after);
+      if (ok === 1) return next === undefined ? undefined : (JSON.parse(after) as Collections[C]);
+      // Lost the race: back off a little, with jitter so contenders spread out.
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** Math.min(attempt, 6))));
+    }
+    throw new Error(
+      `update of ${collection} ${id} gave up after ${this.maxUpdateAttempts} attempts under contention`,
+    );
+  }
+
+  async delete(collection: CollectionName, id: string): Promise<boolean> {
+    return (await this.redis.hdel(this.key(collection), id)) > 0;
+  }
+
+  async deleteMany(collection: CollectionName, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const key = this.key(collection);
+    const multi = this.redis.multi();
+    for (let i = 0; i < ids.length; i += CHUNK) multi.hdel(key, ...ids.slice(i, i + CHUNK));
+    checkExec(await multi.exec());
+  }
+
+  async clear(collection: CollectionName): Promise<void> {
+    // UNLINK frees a large hash in the background instead of blocking Redis.
+    await this.redis.unlink(this.key(collection));
+  }
+
+  async appendAudit(entry: AuditEntry): Promise<void> {
+    await this.commands.hbAuditAppend(
+      `${this.keyPrefix}audit:seq`,
+      `${this.keyPrefix}audit:order`,
+      `${this.keyPrefix}audit:entries`,
+      entry.id,
+      JSON.stringify(entry),
+      String(this.auditLimit),
+    );
+  }
+
+  /** Newest first; `before` is the id of an entry, and only older entries are returned (none if unknown). */
+  async listAudit(options: { limit: number; before?: string | undefined }): Promise<AuditEntry[]> {
+    if (options.limit <= 0) return [];
+    const texts = await this.commands.hbAuditList(
+      `${this.keyPrefix}audit:order`,
+      `${this.keyPrefix}audit:entries`,
+      String(options.limit),
+      options.before ?? '',
+    );
+    return texts.filter((t): t is string => t !== null).map((t) => JSON.parse(t) as AuditEntry);
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
+
+interface CasCommands {
+  hbCas(key: string, field: string, expected: string, next: string): Promise<number>;
+  hbAuditAppend(
+    seqKey: string,
+    orderKey: string,
+    entriesKey: string,
+    id: string,
+    json: string,
+    limit: string,
+  ): Promise<number>;
+  hbAuditList(
+    orderKey: string,
+    entriesKey: string,
+    limit: string,
+    before: string,
+  ): Promise<Array<string | null>>;
+}
+
+function checkExec(results: Array<[Error | null, unknown]> | null): void {
+  if (results === null) throw new Error('Redis transaction was aborted');
+  for (const [err] of results) if (err) throw err;
+}
+
+/** The URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<unparsable Redis URL>';
+  }
+}

@@ -1,0 +1,488 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { appendFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DataDirLockedError, EmbeddedStore } from '../../core/store/embedded-store.js';
+import { openStore } from '../../core/store/open-store.js';
+import { RedisStore } from '../../core/store/redis-store.js';
+import {
+  StoreConflictError,
+  type AuditEntry,
+  type ContainerRecord,
+  type GroupRecord,
+  type SettingRecord,
+  type Store,
+} from '../../core/store/store.js';
+
+function testRedisUrl(): string {
+  const env = JSON.parse(readFileSync(join(process.cwd(), '.test-env', 'env.json'), 'utf8')) as {
+    redisUrl: string;
+  };
+  return env.redisUrl;
+}
+
+interface Harness {
+  /** Opens a fresh, empty store. */
+  open(options?: { auditLimit?: number }): Promise<Store>;
+  /** Removes what the test left behind. */
+  cleanup(): Promise<void>;
+}
+
+function embeddedHarness(): Harness {
+  const dirs: string[] = [];
+  return {
+    async open(options = {}) {
+      const dir = await mkdtemp(join(tmpdir(), 'hb-store-'));
+      dirs.push(dir);
+      return EmbeddedStore.open(dir, options);
+    },
+    async cleanup() {
+      for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function redisHarness(): Harness {
+  const prefixes: string[] = [];
+  return {
+    async open(options = {}) {
+      const prefix = `hbtest:${randomUUID()}:`;
+      prefixes.push(prefix);
+      return RedisStore.open(testRedisUrl(), { ...options, keyPrefix: prefix });
+    },
+    async cleanup() {
+      const admin = new Redis(testRedisUrl());
+      try {
+        for (const prefix of prefixes.splice(0)) {
+          const keys: string[] = [];
+          for await (const batch of admin.scanStream({ match: `${prefix}*`, count: 1000 }))
+            keys.push(...(batch as string[]));
+          if (keys.length > 0) await admin.del(...keys);
+        }
+      } finally {
+        await admin.quit();
+      }
+    },
+  };
+}
+
+const now = '2026-11-22T03:00:00.000Z';
+
+function group(id: string, name = id): GroupRecord {
+  return {
+    id,
+    name,
+    clusterMode: false,
+    servers: ['10.0.0.1'],
+    owners: ['admin'],
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+function container(id: string, nodeId = 'n1'): ContainerRecord {
+  return {
+    id,
+    name: `c-${id}`,
+    nodeId,
+    image: 'busybox',
+    state: 'RUNNING',
+    status: 'Up',
+    labels: {},
+    createdAt: now,
+  };
+}
+
+function audit(id: string, operation = 'createGroup'): AuditEntry {
+  return { id, at: now, userId: 'admin', operation, args: { id }, outcome: 'ok' };
+}
+
+const byId = <T extends { id: string }>(docs: T[]): T[] => [...docs].sort((a, b) => a.id.localeCompare(b.id));
+
+describe.each([
+  { name: 'EmbeddedStore', harness: embeddedHarness() },
+  { name: 'RedisStore', harness: redisHarness() },
+])('Store contract: $name', ({ harness }) => {
+  let store: Store;
+  const open = async (options?: { auditLimit?: number }): Promise<Store> =>
+    (store = await harness.open(options));
+
+  afterEach(async () => {
+    await store?.close().catch(() => undefined);
+    await harness.cleanup();
+  });
+
+  it('gets undefined for a missing document and an empty list for an empty collection', async () => {
+    await open();
+    expect(await store.get('groups', 'nope')).toBeUndefined();
+    expect(await store.list('groups')).toEqual([]);
+  });
+
+  it('creates, and refuses a second create of the same id with StoreConflictError', async () => {
+    await open();
+    await store.create('groups', 'g1', group('g1', 'first'));
+    const err = await store.create('groups', 'g1', group('g1', 'second')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreConflictError);
+    expect(err).toMatchObject({ collection: 'groups', id: 'g1' });
+    expect((await store.get('groups', 'g1'))?.name).toBe('first');
+  });
+
+  it('only one of many concurrent creates of one id wins', async () => {
+    await open();
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) => store.create('groups', 'race', group('race', `n${i}`))),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(StoreConflictError);
+  });
+
+  it('puts (insert or replace) and lists', async () => {
+    await open();
+    await store.put('groups', 'g1', group('g1', 'a'));
+    await store.put('groups', 'g2', group('g2', 'b'));
+    await store.put('groups', 'g1', group('g1', 'c'));
+    expect(byId(await store.list('groups')).map((g) => g.name)).toEqual(['c', 'b']);
+  });
+
+  it('keeps collections apart', async () => {
+    await open();
+    await store.put('groups', 'x', group('x'));
+    await store.put('settings', 'x', { id: 'x', value: '1' });
+    expect(await store.get('groups', 'x')).toEqual(group('x'));
+    expect(await store.get('settings', 'x')).toEqual({ id: 'x', value: '1' });
+    await store.clear('settings');
+    expect(await store.get('groups', 'x')).toEqual(group('x'));
+  });
+
+  it('returns copies: changing a returned document does not change the store', async () => {
+    await open();
+    await store.put('groups', 'g1', group('g1'));
+    const got = (await store.get('groups', 'g1'))!;
+    got.servers.push('evil');
+    const listed = await store.list('groups');
+    listed[0]!.name = 'evil';
+    expect(await store.get('groups', 'g1')).toEqual(group('g1'));
+  });
+
+  it('stores documents as JSON: undefined fields are dropped', async () => {
+    await open();
+    await store.put('groups', 'g1', { ...group('g1'), description: undefined });
+    expect(await store.get('groups', 'g1')).toEqual(group('g1'));
+    expect(Object.keys((await store.get('groups', 'g1'))!)).not.toContain('description');
+  });
+
+  it('putMany inserts and replaces many documents at once', async () => {
+    await open();
+    await store.put('containers', 'c0', container('c0', 'old'));
+    const docs = Array.from({ length: 1200 }, (_, i) => [`c${i}`, container(`c${i}`)] as const);
+    await store.putMany('containers', docs);
+    const all = await store.list('containers');
+    expect(all).toHaveLength(1200);
+    expect(await store.get('containers', 'c0')).toEqual(container('c0'));
+    await store.putMany('containers', []);
+    expect(await store.list('containers')).toHaveLength(1200);
+  });
+
+  it('update creates, changes and deletes, and returns what was written', async () => {
+    await open();
+    const created = await store.update('settings', 's', (cur) => {
+      expect(cur).toBeUndefined();
+      return { id: 's', value: '1' };
+    });
+    expect(created).toEqual({ id: 's', value: '1' });
+    const changed = await store.update('settings', 's', (cur) => ({ id: 's', value: `${cur!.value}+` }));
+    expect(changed).toEqual({ id: 's', value: '1+' });
+    expect(await store.get('settings', 's')).toEqual({ id: 's', value: '1+' });
+    expect(await store.update('settings', 's', () => undefined)).toBeUndefined();
+    expect(await store.get('settings', 's')).toBeUndefined();
+    expect(await store.update('settings', 'absent', () => undefined)).toBeUndefined();
+    expect(await store.list('settings')).toEqual([]);
+  });
+
+  it('update writes nothing when fn throws', async () => {
+    await open();
+    await store.put('settings', 's', { id: 's', value: '1' });
+    await expect(
+      store.update('settings', 's', () => {
+        throw new Error('no');
+      }),
+    ).rejects.toThrow('no');
+    expect(await store.get('settings', 's')).toEqual({ id: 's', value: '1' });
+  });
+
+  it('update is atomic: 50 concurrent increments end at exactly 50', async () => {
+    await open();
+    const increment = (cur: SettingRecord | undefined): SettingRecord => ({
+      id: 'counter',
+      value: String(Number(cur?.value ?? 0) + 1),
+    });
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => store.update('settings', 'counter', increment)),
+    );
+    expect((await store.get('settings', 'counter'))?.value).toBe('50');
+    // Every increment saw a different value.
+    expect(new Set(results.map((r) => r?.value)).size).toBe(50);
+  });
+
+  it('delete says whether something was deleted', async () => {
+    await open();
+    await store.put('groups', 'g1', group('g1'));
+    expect(await store.delete('groups', 'g1')).toBe(true);
+    expect(await store.delete('groups', 'g1')).toBe(false);
+    expect(await store.delete('groups', 'never')).toBe(false);
+    expect(await store.get('groups', 'g1')).toBeUndefined();
+  });
+
+  it('deleteMany removes the listed documents and ignores unknown ids', async () => {
+    await open();
+    await store.putMany(
+      'containers',
+      ['a', 'b', 'c', 'd'].map((id) => [id, container(id)] as const),
+    );
+    await store.deleteMany('containers', ['a', 'c', 'zz']);
+    await store.deleteMany('containers', []);
+    expect(byId(await store.list('containers')).map((c) => c.id)).toEqual(['b', 'd']);
+  });
+
+  it('clear empties one collection', async () => {
+    await open();
+    await store.putMany(
+      'containers',
+      ['a', 'b'].map((id) => [id, container(id)] as const),
+    );
+    await store.put('groups', 'g1', group('g1'));
+    await store.clear('containers');
+    await store.clear('metas');
+    expect(await store.list('containers')).toEqual([]);
+    expect(await store.get('containers', 'a')).toBeUndefined();
+    expect(await store.list('groups')).toHaveLength(1);
+    await store.put('containers', 'a', container('a'));
+    expect(await store.list('containers')).toHaveLength(1);
+  });
+
+  it('two instances on the same data see each other and update atomically (Redis: two gateways)', async () => {
+    await open();
+    if (!(store instanceof RedisStore)) return;
+    const other = await RedisStore.open(testRedisUrl(), { keyPrefix: store.keyPrefix });
+    try {
+      await other.put('groups', 'g1', group('g1'));
+      expect(await store.get('groups', 'g1')).toEqual(group('g1'));
+      const inc = (cur: SettingRecord | undefined): SettingRecord => ({
+        id: 'n',
+        value: String(Number(cur?.value ?? 0) + 1),
+      });
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) => (i % 2 ? store : other).update('settings', 'n', inc)),
+      );
+      expect((await store.get('settings', 'n'))?.value).toBe('50');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('lists the audit log newest first and pages with before', async () => {
+    await open();
+    for (let i = 1; i <= 7; i++) await store.appendAudit(audit(`e${i}`));
+    const ids = (entries: AuditEntry[]): string[] => entries.map((e) => e.id);
+    expect(ids(await store.listAudit({ limit: 3 }))).toEqual(['e7', 'e6', 'e5']);
+    expect(ids(await store.listAudit({ limit: 3, before: 'e5' }))).toEqual(['e4', 'e3', 'e2']);
+    expect(ids(await store.listAudit({ limit: 3, before: 'e2' }))).toEqual(['e1']);
+    expect(ids(await store.listAudit({ limit: 3, before: 'e1' }))).toEqual([]);
+    expect(ids(await store.listAudit({ limit: 3, before: 'unknown' }))).toEqual([]);
+    expect(ids(await store.listAudit({ limit: 0 }))).toEqual([]);
+    expect(ids(await store.listAudit({ limit: 100 }))).toHaveLength(7);
+    expect((await store.listAudit({ limit: 1 }))[0]).toEqual(audit('e7'));
+  });
+
+  it('keeps audit order for concurrent appends', async () => {
+    await open();
+    await Promise.all(Array.from({ length: 30 }, (_, i) => store.appendAudit(audit(`e${i}`))));
+    const listed = (await store.listAudit({ limit: 100 })).map((e) => e.id);
+    expect(listed).toEqual(Array.from({ length: 30 }, (_, i) => `e${29 - i}`));
+  });
+
+  it('caps the audit log to the newest entries', async () => {
+    await open({ auditLimit: 5 });
+    for (let i = 1; i <= 40; i++) await store.appendAudit(audit(`e${i}`));
+    const listed = (await store.listAudit({ limit: 100 })).map((e) => e.id);
+    expect(listed.slice(0, 5)).toEqual(['e40', 'e39', 'e38', 'e37', 'e36']);
+    // The embedded store trims in chunks, so it may keep a few more than the limit; never fewer.
+    expect(listed.length).toBeGreaterThanOrEqual(5);
+    expect(listed.length).toBeLessThanOrEqual(40);
+  });
+
+  it('refuses to work after close', async () => {
+    await open();
+    await store.put('groups', 'g1', group('g1'));
+    await store.close();
+    await expect(store.get('groups', 'g1')).rejects.toThrow();
+    await expect(store.put('groups', 'g2', group('g2'))).rejects.toThrow();
+  });
+});
+
+describe('openStore', () => {
+  it('opens the embedded store without a Redis URL and the Redis store with one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hb-store-'));
+    try {
+      const embedded = await openStore({ dataDir: dir });
+      expect(embedded).toBeInstanceOf(EmbeddedStore);
+      await embedded.close();
+      const redis = await openStore({ dataDir: dir, redisUrl: testRedisUrl() });
+      expect(redis).toBeInstanceOf(RedisStore);
+      await redis.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails clearly when Redis cannot be reached', async () => {
+    await expect(
+      RedisStore.open('redis://127.0.0.1:1', { redisOptions: { retryStrategy: () => null } }),
+    ).rejects.toThrow(/cannot connect to Redis at redis:\/\/127\.0\.0\.1:1/);
+  });
+});
+
+describe('EmbeddedStore persistence', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hb-store-persist-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  const freshDir = async (): Promise<string> => mkdtemp(join(dir, 'case-'));
+
+  it('keeps desired state across close and reopen, but not the cache collections', async () => {
+    const where = await freshDir();
+    const a = await EmbeddedStore.open(where);
+    await a.create('groups', 'g1', group('g1'));
+    await a.put('groups', 'g2', group('g2'));
+    await a.delete('groups', 'g2');
+    await a.update('settings', 's', () => ({ id: 's', value: 'x' }));
+    await a.put('nodes', 'n1', {
+      id: 'n1',
+      name: 'n1',
+      ip: '10.0.0.1',
+      apiAddr: '10.0.0.1:8500',
+      status: 'HEALTHY',
+      cpus: 2,
+      memoryBytes: 1,
+      engineLabels: {},
+      updatedAt: now,
+    });
+    await a.putMany('containers', [['c1', container('c1')]]);
+    await a.appendAudit(audit('e1'));
+    await a.close();
+
+    const b = await EmbeddedStore.open(where);
+    try {
+      expect(await b.list('groups')).toEqual([group('g1')]);
+      expect(await b.get('settings', 's')).toEqual({ id: 's', value: 'x' });
+      expect(await b.list('nodes')).toEqual([]);
+      expect(await b.list('containers')).toEqual([]);
+      expect(await b.listAudit({ limit: 10 })).toEqual([audit('e1')]);
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('refuses a second open of the same directory, and allows it after close', async () => {
+    const where = await freshDir();
+    const a = await EmbeddedStore.open(where);
+    await expect(EmbeddedStore.open(where)).rejects.toBeInstanceOf(DataDirLockedError);
+    await expect(EmbeddedStore.open(join(where, '.'))).rejects.toThrow(/in use by process/);
+    await a.close();
+    const b = await EmbeddedStore.open(where);
+    await b.close();
+  });
+
+  it('tolerates a torn last journal line', async () => {
+    const where = await freshDir();
+    const a = await EmbeddedStore.open(where);
+    await a.put('groups', 'g1', group('g1'));
+    await a.close();
+    // As a crash in the middle of a write would leave it: one complete line, then a partial one.
+    const journal = (await readdir(where)).find((f) => f.startsWith('journal-'))!;
+    await appendFile(
+      join(where, journal),
+      `${JSON.stringify({ op: 'put', c: 'groups', id: 'g2', doc: group('g2') })}\n{"op":"put","c":"groups","id":"g3","doc":{"id":"g3","na`,
+    );
+
+    const b = await EmbeddedStore.open(where);
+    try {
+      expect(byId(await b.list('groups')).map((g) => g.id)).toEqual(['g1', 'g2']);
+      // Appending after the cut must not glue onto the torn bytes.
+      await b.put('groups', 'g4', group('g4'));
+    } finally {
+      await b.close();
+    }
+    const c = await EmbeddedStore.open(where);
+    expect(byId(await c.list('groups')).map((g) => g.id)).toEqual(['g1', 'g2', 'g4']);
+    await c.close();
+  });
+
+  it('loses nothing acknowledged when the writing process is killed with SIGKILL', async () => {
+    const where = await freshDir();
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test/helpers/embedded-store-writer.ts', where, '8192'],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('exit', (_code, signal) => resolve(signal)),
+    );
+    const puts = new Set<string>();
+    const audits = new Set<string>();
+    let counter = 0;
+    let acks = 0;
+    let childPid = 0;
+    const lines = createInterface({ input: child.stdout });
+    const drained = new Promise<void>((resolve) => lines.once('close', resolve));
+    const enough = new Promise<void>((resolve, reject) => {
+      const deadline = setTimeout(
+        () => reject(new Error(`only ${acks} acknowledged writes in 30 s`)),
+        30_000,
+      );
+      lines.on('line', (line) => {
+        const [kind, value = ''] = line.split(' ');
+        if (kind === 'ready') childPid = Number(value);
+        else if (kind === 'put') puts.add(value);
+        else if (kind === 'audit') audits.add(value);
+        else if (kind === 'counter') counter = Math.max(counter, Number(value));
+        if (++acks === 2000) {
+          clearTimeout(deadline);
+          resolve();
+        }
+      });
+    });
+    try {
+      await enough;
+      // While the writer holds the directory, this process may not open it.
+      await expect(EmbeddedStore.open(where)).rejects.toThrow(`in use by process ${childPid}`);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    expect(await exited).toBe('SIGKILL');
+    // Lines already in the pipe when the kill landed are acknowledged too.
+    await drained;
+
+    const store = await EmbeddedStore.open(where);
+    try {
+      const settings = new Map((await store.list('settings')).map((s) => [s.id, s.value]));
+      for (const id of puts) expect(settings.get(id), id).toBe(`v${id.slice(1)}`);
+      expect(Number(settings.get('counter'))).toBeGreaterThanOrEqual(counter);
+      const logged = new Set((await store.listAudit({ limit: 10_000 })).map((e) => e.id));
+      for (const id of audits) expect(logged.has(id), id).toBe(true);
+      expect(puts.size).toBeGreaterThan(500);
+    } finally {
+      await store.close();
+    }
+  });
+});
