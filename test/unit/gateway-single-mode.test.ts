@@ -1,0 +1,398 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  AgentError,
+  AgentUnreachableError,
+  type AgentContainer,
+  type AgentEvent,
+  type EventsOptions,
+} from '../../agent/client.js';
+import type { ContainerConfig } from '../../core/container-config.js';
+import { LocalBus } from '../../core/bus/local-bus.js';
+import { EmbeddedStore } from '../../core/store/embedded-store.js';
+import { logger } from '../../core/logger.js';
+import { ErrorCode, HumpbackError } from '../../core/errors.js';
+import { AgentPool, type AgentApi } from '../../gateway/agent-pool.js';
+import { CacheWriter, followCacheSync } from '../../gateway/cache-writer.js';
+import { ClusterCache } from '../../gateway/cluster-cache.js';
+import { NodeWatcher } from '../../gateway/node-watcher.js';
+import { StoreGroupService } from '../../gateway/group-service.js';
+import { CacheNodeService } from '../../gateway/node-service.js';
+import { AgentContainerService } from '../../gateway/container-service.js';
+import { CHANNEL, type ContainerStatusMessage, type NodeStatusMessage } from '../../gateway/subscriptions.js';
+import type { NodeRegistration } from '../../core/node-data.js';
+
+/** An agent with an in-memory "engine": enough Docker for the watcher and the services. */
+class FakeAgent implements AgentApi {
+  down = false;
+  readonly containers = new Map<string, AgentContainer>();
+  private readonly streams = new Set<{ onEvent: (e: AgentEvent) => void; options: EventsOptions }>();
+  private seq = 0;
+
+  constructor(
+    readonly key: string,
+    readonly ip: string,
+  ) {}
+
+  private guard(): void {
+    if (this.down) throw new AgentUnreachableError(`http://${this.ip}:8500/v1/x`, new Error('ECONNREFUSED'));
+  }
+
+  emit(action: string, c: AgentContainer): void {
+    const now = Date.now();
+    const event: AgentEvent = {
+      action,
+      id: c.id,
+      name: c.name,
+      image: c.image,
+      attributes: { name: c.name, image: c.image, ...c.labels },
+      time: Math.floor(now / 1000),
+      timeNano: now * 1e6,
+    };
+    for (const s of this.streams) s.onEvent(event);
+  }
+
+  /** The agent dies: calls fail and open streams drop. */
+  kill(): void {
+    this.down = true;
+    for (const s of this.streams) s.options.onDisconnect?.(new Error('connection reset'));
+  }
+
+  async ping(): Promise<{ appVersion: string; dockerVersion: string }> {
+    this.guard();
+    return { appVersion: 'test', dockerVersion: '25.0' };
+  }
+
+  async nodeInfo(): Promise<NodeRegistration> {
+    this.guard();
+    return {
+      key: this.key,
+      data: {
+        id: 'engine',
+        name: `host-${this.key}`,
+        ip: this.ip,
+        apiaddr: `${this.ip}:8500`,
+        cpus: 2,
+        memory: 2e9,
+        storagedirver: 'vfs',
+        kernelversion: '6',
+        architecture: 'x86_64',
+        operatingsystem: 'Debian',
+        ostype: 'linux',
+        lables: ['zone=a'],
+        appversion: 'test',
+        dockerversion: '25.0',
+        cpuPercent: 1,
+        memoryUsed: 1e9,
+        containers: { total: 0, running: 0, paused: 0, stopped: 0 },
+        timestamp: new Date().toISOString(),
+      },
+    };
+  }
+
+  async listContainers(): Promise<AgentContainer[]> {
+    this.guard();
+    return [...this.containers.values()].map((c) => ({ ...c }));
+  }
+
+  async createContainer(config: ContainerConfig): Promise<AgentContainer> {
+    this.guard();
+    if ([...this.containers.values()].some((c) => c.name === config.name)) {
+      throw new AgentError(409, { Message: `name ${config.name} in use` }, 'http://x');
+    }
+    const id = (++this.seq).toString(16).padStart(8, '0') + this.key.padEnd(56, '0');
+    const c: AgentContainer = {
+      id,
+      name: config.name,
+      image: config.image,
+      state: 'running',
+      status: 'Up Less than a second',
+      labels: config.labels ?? {},
+      created: new Date().toISOString(),
+      exitCode: 0,
+      startedAt: new Date().toISOString(),
+      finishedAt: '',
+      ports: [],
+      config,
+    };
+    this.containers.set(id, c);
+    this.emit('create', c);
+    this.emit('start', c);
+    return { ...c };
+  }
+
+  async operateContainer(id: string, action: string): Promise<AgentContainer> {
+    this.guard();
+    const c = this.containers.get(id);
+    if (!c) throw new AgentError(404, { Message: `no container ${id}` }, 'http://x');
+    if (action === 'stop' || action === 'kill') {
+      c.state = 'exited';
+      c.status = 'Exited (0) Less than a second ago';
+      this.emit('die', c);
+    } else if (action === 'start' || action === 'restart') {
+      c.state = 'running';
+      c.status = 'Up Less than a second';
+      this.emit('start', c);
+    }
+    return { ...c };
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    this.guard();
+    const c = this.containers.get(id);
+    if (!c) throw new AgentError(404, { Message: `no container ${id}` }, 'http://x');
+    this.containers.delete(id);
+    this.emit('destroy', c);
+  }
+
+  async logs(): Promise<string[]> {
+    this.guard();
+    return ['hello'];
+  }
+
+  async images(): Promise<never[]> {
+    this.guard();
+    return [];
+  }
+
+  async pullImage(): Promise<never> {
+    throw new Error('not in this fake');
+  }
+
+  async removeImage(): Promise<void> {}
+
+  async events(
+    _since: number | Date | undefined,
+    onEvent: (event: AgentEvent) => void,
+    signal: AbortSignal,
+    options: EventsOptions = {},
+  ): Promise<void> {
+    this.guard();
+    const entry = { onEvent, options };
+    this.streams.add(entry);
+    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    this.streams.delete(entry);
+  }
+}
+
+/** Collects bus messages of one channel; `next` waits for one that matches. */
+class Recorder<T> {
+  readonly seen: T[] = [];
+  private waiters: Array<{ test: (m: T) => boolean; resolve: (m: T) => void }> = [];
+
+  push(message: T): void {
+    this.seen.push(message);
+    this.waiters = this.waiters.filter((w) => {
+      if (!w.test(message)) return true;
+      w.resolve(message);
+      return false;
+    });
+  }
+
+  next(test: (m: T) => boolean, timeoutMs = 3000): Promise<T> {
+    const found = this.seen.find(test);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no matching message in time')), timeoutMs);
+      this.waiters.push({ test, resolve: (m) => (clearTimeout(timer), resolve(m)) });
+    });
+  }
+}
+
+describe('single mode over fake agents', () => {
+  let dir: string;
+  let store: EmbeddedStore;
+  let bus: LocalBus;
+  let cache: ClusterCache;
+  let watcher: NodeWatcher;
+  let agents: Map<string, FakeAgent>;
+  let groups: StoreGroupService;
+  let nodes: CacheNodeService;
+  let containers: AgentContainerService;
+  let containerEvents: Recorder<ContainerStatusMessage>;
+  let nodeEvents: Recorder<NodeStatusMessage>;
+  const admin = { userId: 'admin', username: 'admin', admin: true };
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'hb-single-'));
+    store = await EmbeddedStore.open(dir, { logger });
+    bus = new LocalBus({ logger });
+    cache = new ClusterCache();
+    agents = new Map([
+      ['10.1.0.1:8500', new FakeAgent('node-a', '10.1.0.1')],
+      ['10.1.0.2:8500', new FakeAgent('node-b', '10.1.0.2')],
+    ]);
+    const pool = new AgentPool((address) => {
+      const agent = agents.get(address);
+      if (!agent) throw new Error(`no fake agent at ${address}`);
+      return agent;
+    });
+    const writer = new CacheWriter({ cache, store, bus, origin: 'gw1', logger });
+    watcher = new NodeWatcher({
+      cache,
+      writer,
+      pool,
+      logger,
+      healthIntervalMs: 50,
+      failureThreshold: 2,
+      eventResyncDelayMs: 20,
+    });
+    groups = new StoreGroupService({ store, writer, onChange: () => void watcher.refresh() });
+    nodes = new CacheNodeService({ cache, store });
+    containers = new AgentContainerService({
+      cache,
+      writer,
+      pool,
+      logger,
+      feedback: { unreachable: (id) => void watcher.checkNow(id) },
+    });
+    containerEvents = new Recorder();
+    nodeEvents = new Recorder();
+    await bus.subscribe(CHANNEL.containerStatus, (m) => containerEvents.push(m as ContainerStatusMessage));
+    await bus.subscribe(CHANNEL.nodeStatus, (m) => nodeEvents.push(m as NodeStatusMessage));
+    await watcher.start();
+  });
+
+  afterEach(async () => {
+    await watcher.stop();
+    await bus.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('brings the servers of a group to HEALTHY through PENDING', async () => {
+    const group = await groups.create(
+      { name: 'g', clusterMode: false, servers: ['10.1.0.1', '10.1.0.2:8500'] },
+      admin,
+    );
+    const pending = await nodeEvents.next((m) => m.node.id === 'node-a' && m.node.status === 'PENDING');
+    expect(pending.previousStatus).toBeNull();
+    const healthy = await nodeEvents.next((m) => m.node.id === 'node-a' && m.node.status === 'HEALTHY');
+    expect(healthy.previousStatus).toBe('PENDING');
+    expect(healthy.groupIds).toEqual([group.id]);
+    await nodeEvents.next((m) => m.node.id === 'node-b' && m.node.status === 'HEALTHY');
+    expect((await nodes.list({ groupId: group.id })).map((n) => n.id)).toEqual(['node-a', 'node-b']);
+    expect((await nodes.get('10.1.0.1'))?.engineLabels).toEqual({ zone: 'a' });
+    expect(await store.get('nodes', 'node-b')).toMatchObject({ status: 'HEALTHY', apiAddr: '10.1.0.2:8500' });
+  });
+
+  it('creates, stops and removes a container, with status events and a consistent cache', async () => {
+    await groups.create({ name: 'g', clusterMode: false, servers: ['10.1.0.1'] }, admin);
+    await nodeEvents.next((m) => m.node.id === 'node-a' && m.node.status === 'HEALTHY');
+    const created = await containers.create('10.1.0.1', { name: 'web', image: 'busybox' });
+    expect(created).toMatchObject({ name: 'web', nodeId: 'node-a', state: 'RUNNING' });
+    await containerEvents.next((m) => m.container.id === created.id && m.container.state === 'RUNNING');
+    expect((await containers.list({ nodeId: 'node-a' }, { first: 10 })).totalCount).toBe(1);
+
+    await expect(containers.create('node-a', { name: 'web', image: 'busybox' })).rejects.toMatchObject({
+      extensions: { code: ErrorCode.CONFLICT },
+    });
+
+    const stopped = await containers.operate(created.id.slice(0, 8), 'STOP');
+    expect(stopped.state).toBe('EXITED');
+    const exited = await containerEvents.next(
+      (m) => m.container.id === created.id && m.container.state === 'EXITED',
+    );
+    expect(exited.previousState).toBe('RUNNING');
+    expect(await containers.logs(created.id, 10)).toEqual(['hello']);
+
+    expect(await containers.remove(created.id, false)).toBe(true);
+    await containerEvents.next((m) => m.container.id === created.id && m.container.state === 'REMOVING');
+    expect(await containers.get(created.id)).toBeUndefined();
+    expect(await store.get('containers', created.id)).toBeUndefined();
+  });
+
+  it('follows changes made behind its back through the event stream and resync', async () => {
+    await groups.create({ name: 'g', clusterMode: false, servers: ['10.1.0.2'] }, admin);
+    await nodeEvents.next((m) => m.node.id === 'node-b' && m.node.status === 'HEALTHY');
+    const agent = agents.get('10.1.0.2:8500')!;
+    // Someone creates a container with the docker CLI.
+    await agent.createContainer({ name: 'outside', image: 'busybox' });
+    const seen = await containerEvents.next(
+      (m) => m.container.name === 'outside' && m.container.state === 'RUNNING',
+    );
+    const c = agent.containers.get(seen.container.id)!;
+    c.state = 'exited';
+    c.status = 'Exited (137) 1 second ago';
+    agent.emit('die', c);
+    await containerEvents.next((m) => m.container.id === c.id && m.container.state === 'EXITED');
+    // The resync after the burst brings Docker's own status text.
+    await waitUntil(() => cache.getContainer(c.id)?.status === 'Exited (137) 1 second ago');
+  });
+
+  it('marks a dead agent UNHEALTHY, refuses calls with NODE_UNAVAILABLE, and recovers', async () => {
+    await groups.create({ name: 'g', clusterMode: false, servers: ['10.1.0.1'] }, admin);
+    await nodeEvents.next((m) => m.node.id === 'node-a' && m.node.status === 'HEALTHY');
+    const agent = agents.get('10.1.0.1:8500')!;
+    const created = await containers.create('node-a', { name: 'db', image: 'busybox' });
+    agent.kill();
+    await expect(containers.operate(created.id, 'STOP')).rejects.toMatchObject({
+      extensions: { code: ErrorCode.NODE_UNAVAILABLE },
+    });
+    const down = await nodeEvents.next((m) => m.node.id === 'node-a' && m.node.status === 'UNHEALTHY');
+    expect(down.previousStatus).toBe('HEALTHY');
+    const err = await containers.create('node-a', { name: 'x', image: 'busybox' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HumpbackError);
+    expect((err as HumpbackError).code).toBe(ErrorCode.NODE_UNAVAILABLE);
+    agent.down = false;
+    const up = await nodeEvents.next(
+      (m) => m.node.id === 'node-a' && m.node.status === 'HEALTHY' && m.previousStatus === 'UNHEALTHY',
+    );
+    expect(up.node.apiAddr).toBe('10.1.0.1:8500');
+    expect(cache.getContainer(created.id)?.state).toBe('RUNNING');
+  });
+
+  it('forgets a node when its server leaves every group', async () => {
+    const group = await groups.create({ name: 'g', clusterMode: false, servers: ['10.1.0.1'] }, admin);
+    await nodeEvents.next((m) => m.node.id === 'node-a' && m.node.status === 'HEALTHY');
+    await containers.create('node-a', { name: 'web', image: 'busybox' });
+    await groups.removeServer(group.id, '10.1.0.1');
+    const gone = await nodeEvents.next((m) => m.node.id === 'node-a' && m.node.status === 'DISCONNECTED');
+    expect(gone.previousStatus).toBe('HEALTHY');
+    expect(await nodes.get('node-a')).toBeUndefined();
+    expect(cache.containerCount).toBe(0);
+  });
+
+  it('keeps a second gateway’s cache in step over the bus', async () => {
+    const follower = new ClusterCache();
+    const stop = await followCacheSync({ bus, cache: follower, store, origin: 'gw2', logger });
+    try {
+      const group = await groups.create({ name: 'g', clusterMode: false, servers: ['10.1.0.1'] }, admin);
+      await nodeEvents.next((m) => m.node.id === 'node-a' && m.node.status === 'HEALTHY');
+      const created = await containers.create('node-a', { name: 'web', image: 'busybox' });
+      await waitUntil(() => follower.getContainer(created.id)?.state === 'RUNNING');
+      expect(follower.nodeIdsOfGroup(group.id)).toEqual(['node-a']);
+      await containers.operate(created.id, 'STOP');
+      await waitUntil(() => follower.getContainer(created.id)?.state === 'EXITED');
+    } finally {
+      await stop();
+    }
+  });
+
+  it('validates group input', async () => {
+    await expect(groups.create({ name: ' ', clusterMode: false, servers: [] }, admin)).rejects.toMatchObject({
+      extensions: { code: ErrorCode.BAD_USER_INPUT },
+    });
+    await expect(
+      groups.create({ name: 'g', clusterMode: false, servers: ['http://nope'] }, admin),
+    ).rejects.toMatchObject({ extensions: { code: ErrorCode.BAD_USER_INPUT } });
+    const g = await groups.create(
+      { name: 'G', clusterMode: false, servers: ['Host-A', 'host-a', 'HOST-A:8500'] },
+      admin,
+    );
+    expect(g.servers).toEqual(['host-a', 'host-a:8500']);
+    await expect(groups.create({ name: 'g', clusterMode: false, servers: [] }, admin)).rejects.toMatchObject({
+      extensions: { code: ErrorCode.CONFLICT },
+    });
+  });
+});
+
+async function waitUntil(predicate: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
