@@ -53,8 +53,15 @@ export class RedisBus implements EventBus {
     sub.on('ready', () => {
       if (connected || this.closed) return;
       connected = true;
-      this.log.info('bus subscriber reconnected');
-      for (const listener of this.reconnectListeners) listener();
+      // ioredis has queued the re-SUBSCRIBEs before emitting 'ready'; the PING's reply comes after
+      // theirs, so listeners run once the channels are live again.
+      this.sub.ping().then(
+        () => {
+          this.log.info('bus subscriber reconnected');
+          for (const listener of this.reconnectListeners) listener();
+        },
+        (err: unknown) => this.log.warn({ err }, 'bus subscriber not ready after reconnect'),
+      );
     });
   }
 
@@ -120,7 +127,10 @@ export class RedisBus implements EventBus {
     };
   }
 
-  /** Calls `listener` each time the subscriber connection is back after a loss; returns a remover. */
+  /**
+   * Calls `listener` each time the subscriber connection is back, and subscribed again, after a loss:
+   * messages published meanwhile are gone, so listeners should resynchronise. Returns a remover.
+   */
   onReconnect(listener: () => void): () => void {
     this.reconnectListeners.add(listener);
     return () => this.reconnectListeners.delete(listener);
