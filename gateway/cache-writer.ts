@@ -201,13 +201,24 @@ export async function followCacheSync(options: {
   origin: string;
   logger: Logger;
   onGroups?: (() => void) | undefined;
+  /** Messages that arrive before this settles are held and applied after it (an initial load). */
+  after?: Promise<unknown> | undefined;
 }): Promise<() => Promise<void>> {
   const { cache, store, origin, logger } = options;
   // Group reloads are async; keep them in order with each other.
   let groupsChain: Promise<void> = Promise.resolve();
-  return options.bus.subscribe(CACHE_SYNC_CHANNEL, (raw) => {
-    const message = raw as CacheSyncMessage;
-    if (!message || typeof message !== 'object' || message.origin === origin) return;
+  let held: CacheSyncMessage[] | undefined;
+  if (options.after) {
+    const queue: CacheSyncMessage[] = [];
+    held = queue;
+    void options.after
+      .catch(() => undefined)
+      .then(() => {
+        held = undefined;
+        for (const m of queue) apply(m);
+      });
+  }
+  const apply = (message: CacheSyncMessage): void => {
     switch (message.kind) {
       case 'node':
         cache.upsertNode(message.node);
@@ -232,5 +243,11 @@ export async function followCacheSync(options: {
         logger.warn({ message: never }, 'unknown cache sync message');
       }
     }
+  };
+  return options.bus.subscribe(CACHE_SYNC_CHANNEL, (raw) => {
+    const message = raw as CacheSyncMessage;
+    if (!message || typeof message !== 'object' || message.origin === origin) return;
+    if (held) held.push(message);
+    else apply(message);
   });
 }

@@ -1,0 +1,226 @@
+import { randomUUID } from 'node:crypto';
+import type { EventBus } from '../core/bus.js';
+import type { GatewayConfig } from '../core/config.js';
+import { ErrorCode, HumpbackError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Store } from '../core/store/store.js';
+import { openBus } from '../core/bus/open-bus.js';
+import { openStore } from '../core/store/open-store.js';
+import { AgentPool, agentClientFactory, type AgentApiFactory } from './agent-pool.js';
+import { StoreAuditService } from './audit-service.js';
+import { StoreAuthService } from './auth-service.js';
+import { CacheWriter, followCacheSync } from './cache-writer.js';
+import { ClusterCache } from './cluster-cache.js';
+import { AgentContainerService } from './container-service.js';
+import { StoreGroupService } from './group-service.js';
+import { AgentImageService } from './image-service.js';
+import { AlwaysLeader, openRedisLeadership, type Leadership } from './leadership.js';
+import { CacheNodeService } from './node-service.js';
+import { NodeWatcher, type NodeWatcherOptions } from './node-watcher.js';
+import type { MetaService, Services } from './services.js';
+
+/** Everything behind the GraphQL server of one gateway, wired and running. */
+export interface GatewayCore {
+  /** This gateway's id on the bus (and in the leader lease). */
+  id: string;
+  store: Store;
+  bus: EventBus;
+  cache: ClusterCache;
+  pool: AgentPool;
+  writer: CacheWriter;
+  watcher: NodeWatcher;
+  leadership: Leadership;
+  services: Services;
+  /** true once the cache is loaded (for /readyz). */
+  ready(): boolean;
+  /** Stops the watcher, gives up leadership, closes bus and store (in that order). */
+  close(): Promise<void>;
+}
+
+/** What the scheduler hands the gateway (scheduler/ implements it for cluster mode). */
+export interface ClusterModule {
+  metas: MetaService;
+  /** Leader election of its own (ZooKeeper); when absent the gateway picks one. */
+  leadership?: Leadership | undefined;
+  start?(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface GatewayCoreOptions {
+  config: GatewayConfig;
+  logger: Logger;
+  /** Use this store instead of opening one (it is closed by close() all the same). */
+  store?: Store | undefined;
+  bus?: EventBus | undefined;
+  /** How to reach agents. @default AgentClient with config.agentToken */
+  agentFactory?: AgentApiFactory | undefined;
+  /** @default AlwaysLeader alone, a Redis lease when config.redisUrl is set */
+  leadership?: Leadership | undefined;
+  /** Tuning of the node watcher (tests shorten its intervals). */
+  watcher?: Partial<Omit<NodeWatcherOptions, 'cache' | 'writer' | 'pool' | 'logger'>> | undefined;
+  /** Builds cluster mode once the single-mode services exist. */
+  cluster?:
+    | ((
+        core: Omit<GatewayCore, 'services' | 'close' | 'ready'> & { services: Omit<Services, 'metas'> },
+      ) => Promise<ClusterModule>)
+    | undefined;
+  /** Redis lease timing (tests shorten it). */
+  leaseTtlMs?: number | undefined;
+}
+
+/** A MetaService for builds without cluster mode: every call says so. */
+export function unavailableMetaService(): MetaService {
+  const fail = async (): Promise<never> => {
+    throw new HumpbackError(ErrorCode.BAD_USER_INPUT, 'cluster mode is not available in this gateway');
+  };
+  return {
+    list: async () => [],
+    get: async () => undefined,
+    create: fail,
+    update: fail,
+    upgrade: fail,
+    operate: fail,
+    remove: fail,
+    deliveries: async () => [],
+  };
+}
+
+/**
+ * config → store → bus → cache (loaded from the store, then kept in step over the bus) →
+ * leadership → node watcher (on the leader) → services.
+ */
+export async function createGatewayCore(options: GatewayCoreOptions): Promise<GatewayCore> {
+  const { config, logger } = options;
+  const id = randomUUID();
+  const cleanup: Array<() => Promise<void>> = [];
+  const closeAll = async (): Promise<void> => {
+    for (const fn of cleanup.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        logger.warn({ err }, 'error while shutting down');
+      }
+    }
+  };
+
+  try {
+    const store =
+      options.store ?? (await openStore({ redisUrl: config.redisUrl, dataDir: config.dataDir, logger }));
+    cleanup.push(() => store.close());
+    const bus = options.bus ?? (await openBus({ redisUrl: config.redisUrl, logger }));
+    cleanup.push(() => bus.close());
+
+    const cache = new ClusterCache();
+    const pool = new AgentPool(options.agentFactory ?? agentClientFactory(config.agentToken));
+    const writer = new CacheWriter({ cache, store, bus, origin: id, logger });
+    const watcher = new NodeWatcher({ cache, writer, pool, logger, ...options.watcher });
+
+    // Follow the other gateways while loading, holding what they announce until the load is done:
+    // a change is in the store before it is announced, so replaying those over the load is right.
+    let loaded = false;
+    const initialLoad = cache.loadFrom(store);
+    const unfollow = await followCacheSync({
+      bus,
+      cache,
+      store,
+      origin: id,
+      logger,
+      onGroups: () => void watcher.refresh(),
+      after: initialLoad,
+    });
+    cleanup.push(unfollow);
+    await initialLoad;
+    loaded = true;
+
+    const auth = await StoreAuthService.open({ store, config, logger });
+    const audit = new StoreAuditService(store);
+    const deps = {
+      cache,
+      writer,
+      pool,
+      logger,
+      feedback: { unreachable: (nodeId: string) => void watcher.checkNow(nodeId) },
+    };
+    let metas: MetaService = unavailableMetaService();
+    const groups = new StoreGroupService({
+      store,
+      writer,
+      metas: () => metas,
+      onChange: () => void watcher.refresh(),
+    });
+    const single = {
+      auth,
+      audit,
+      groups,
+      nodes: new CacheNodeService({ cache, store }),
+      containers: new AgentContainerService(deps),
+      images: new AgentImageService(deps),
+    };
+
+    let cluster: ClusterModule | undefined;
+    if (options.cluster) {
+      cluster = await options.cluster({
+        id,
+        store,
+        bus,
+        cache,
+        pool,
+        writer,
+        watcher,
+        leadership: new AlwaysLeader(),
+        services: single,
+      });
+      metas = cluster.metas;
+      cleanup.push(() => cluster!.close());
+    }
+
+    const leadership =
+      options.leadership ??
+      cluster?.leadership ??
+      (config.redisUrl
+        ? await openRedisLeadership(config.redisUrl, {
+            id,
+            logger,
+            ...(options.leaseTtlMs ? { ttlMs: options.leaseTtlMs } : {}),
+          })
+        : new AlwaysLeader());
+    cleanup.push(() => leadership.close());
+    const follow = async (leader: boolean): Promise<void> => {
+      if (leader) {
+        logger.info({ gateway: id }, 'leading: watching the nodes of every group');
+        await watcher.start();
+      } else {
+        logger.info({ gateway: id }, 'following: another gateway watches the nodes');
+        await watcher.stop();
+        // The cache may have missed changes while this gateway led; the store has them.
+        await cache.loadFrom(store);
+      }
+    };
+    const offLeader = leadership.onChange((leader) => {
+      follow(leader).catch((err: unknown) => logger.error({ err }, 'could not follow a leadership change'));
+    });
+    cleanup.push(async () => {
+      offLeader();
+      await watcher.stop();
+    });
+    if (leadership.isLeader()) await watcher.start();
+    await cluster?.start?.();
+
+    return {
+      id,
+      store,
+      bus,
+      cache,
+      pool,
+      writer,
+      watcher,
+      leadership,
+      services: { ...single, metas },
+      ready: () => loaded,
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
