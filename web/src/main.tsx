@@ -1,0 +1,175 @@
+import { StrictMode, useCallback, useEffect, useState } from 'react';
+import { createRoot } from 'react-dom/client';
+import { request, resetLiveConnection, setUnauthenticatedHandler, tokenStore } from './api';
+import { readHash } from './nav';
+import { MeQuery } from './operations';
+import { AuditPage } from './pages/audit';
+import { ContainersPage } from './pages/containers';
+import { DashboardPage } from './pages/dashboard';
+import { GroupsPage } from './pages/groups';
+import { ImagesPage } from './pages/images';
+import { LoginPage } from './pages/login';
+import { MetasPage } from './pages/metas';
+import { NodesPage } from './pages/nodes';
+import { UsersPage } from './pages/users';
+import { Spinner } from './ui';
+import './styles.css';
+import type { Viewer } from './viewer';
+
+interface Route {
+  path: string;
+  label: string;
+  admin?: boolean;
+}
+
+const ROUTES: Route[] = [
+  { path: 'dashboard', label: 'Dashboard' },
+  { path: 'groups', label: 'Groups' },
+  { path: 'nodes', label: 'Nodes' },
+  { path: 'containers', label: 'Containers' },
+  { path: 'metas', label: 'Services' },
+  { path: 'images', label: 'Images' },
+  { path: 'audit', label: 'Audit log', admin: true },
+  { path: 'users', label: 'Users', admin: true },
+];
+
+function App() {
+  const [viewer, setViewer] = useState<Viewer | null | undefined>(undefined);
+  const [route, setRoute] = useState(readHash);
+  const [menuOpen, setMenuOpen] = useState(false);
+
+  const signOut = useCallback(() => {
+    tokenStore.clear();
+    resetLiveConnection();
+    setViewer(null);
+  }, []);
+
+  useEffect(() => {
+    setUnauthenticatedHandler(signOut);
+    const onHash = () => {
+      setRoute(readHash());
+      setMenuOpen(false);
+    };
+    window.addEventListener('hashchange', onHash);
+    if (!tokenStore.get()) setViewer(null);
+    else
+      request(MeQuery).then(
+        (data) => setViewer(data.me),
+        () => setViewer(null),
+      );
+    return () => window.removeEventListener('hashchange', onHash);
+  }, [signOut]);
+
+  useEffect(() => {
+    const current = ROUTES.find((r) => r.path === route.path);
+    document.title = `${current?.label ?? 'Humpback'} · Humpback`;
+  }, [route.path]);
+
+  if (viewer === undefined) {
+    return (
+      <main className="center">
+        <Spinner label="Loading…" />
+      </main>
+    );
+  }
+  if (viewer === null) {
+    return (
+      <LoginPage
+        onSignedIn={(token, user) => {
+          tokenStore.set(token);
+          resetLiveConnection();
+          setViewer(user);
+        }}
+      />
+    );
+  }
+
+  const routes = ROUTES.filter((r) => !r.admin || viewer.admin);
+  const page = (() => {
+    switch (route.path) {
+      case 'groups':
+        return <GroupsPage viewer={viewer} />;
+      case 'nodes':
+        return <NodesPage params={route.params} />;
+      case 'containers':
+        return <ContainersPage params={route.params} />;
+      case 'metas':
+        return <MetasPage params={route.params} />;
+      case 'images':
+        return <ImagesPage params={route.params} />;
+      case 'audit':
+        return <AuditPage />;
+      case 'users':
+        return <UsersPage viewer={viewer} />;
+      case 'dashboard':
+        return <DashboardPage />;
+      default:
+        return (
+          <section>
+            <h1>Page not found</h1>
+            <p>
+              <a href="#/dashboard">Go to the dashboard</a>
+            </p>
+          </section>
+        );
+    }
+  })();
+
+  return (
+    <div className="shell">
+      <a
+        className="skip"
+        href="#main"
+        onClick={(e) => (e.preventDefault(), document.getElementById('main')?.focus())}
+      >
+        Skip to content
+      </a>
+      <header className="topbar">
+        <a className="brand" href="#/dashboard">
+          Humpback
+        </a>
+        <button
+          type="button"
+          className="menu-toggle"
+          aria-expanded={menuOpen}
+          aria-controls="nav"
+          onClick={() => setMenuOpen((o) => !o)}
+        >
+          Menu
+        </button>
+        <nav id="nav" className={menuOpen ? 'open' : ''} aria-label="Main">
+          <ul>
+            {routes.map((r) => (
+              <li key={r.path}>
+                <a href={`#/${r.path}`} aria-current={route.path === r.path ? 'page' : undefined}>
+                  {r.label}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <div className="who">
+          <span>
+            {viewer.username}
+            {viewer.admin ? ' (admin)' : ''}
+          </span>
+          <button type="button" onClick={signOut}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      <main id="main" tabIndex={-1}>
+        {page}
+      </main>
+    </div>
+  );
+}
+
+const root = document.getElementById('root');
+if (root) {
+  createRoot(root).render(
+    <StrictMode>
+      <App />
+    </StrictMode>,
+  );
+}

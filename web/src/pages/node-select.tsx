@@ -1,0 +1,34 @@
+import { useQuery } from '../api';
+import { NodesQuery } from '../operations';
+
+/** A labelled node picker, limited to a group's nodes when `groupId` is set. */
+export function NodeSelect({
+  value,
+  onChange,
+  groupId,
+  allowAll,
+  required,
+  label = 'Node',
+}: {
+  value: string;
+  onChange: (nodeId: string) => void;
+  groupId?: string;
+  allowAll?: boolean;
+  required?: boolean;
+  label?: string;
+}) {
+  const { data } = useQuery(NodesQuery, { groupId: groupId || null });
+  return (
+    <label>
+      {label}
+      <select value={value} required={required} onChange={(e) => onChange(e.target.value)}>
+        <option value="">{allowAll ? 'All nodes' : 'Choose a node…'}</option>
+        {(data?.nodes ?? []).map((n) => (
+          <option key={n.id} value={n.id}>
+            {n.name} ({n.ip}) · {n.status.toLowerCase()}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}

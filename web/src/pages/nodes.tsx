@@ -1,0 +1,150 @@
+import { useState } from 'react';
+import { request, useDebounced, useMutation, useQuery, useSubscription } from '../api';
+import type { NodesQuery as NodesData } from '../gql/graphql';
+import { NodeStatusSubscription, NodesQuery, SetNodeLabelsMutation } from '../operations';
+import { setParams } from '../nav';
+import {
+  BusyButton,
+  ErrorMessage,
+  LiveIndicator,
+  Spinner,
+  StatusBadge,
+  UsageBar,
+  formatBytes,
+  parseLabels,
+} from '../ui';
+import { GroupSelect } from './group-select';
+
+type Node = NodesData['nodes'][number];
+
+export function NodesPage({ params }: { params: URLSearchParams }) {
+  const groupId = params.get('groupId') ?? '';
+  const { data, error, loading, refetch } = useQuery(
+    NodesQuery,
+    { groupId: groupId || null },
+    { pollMs: 10_000 },
+  );
+  const refresh = useDebounced(refetch, 300);
+  const live = useSubscription(NodeStatusSubscription, { groupId: groupId || null }, refresh);
+
+  return (
+    <section>
+      <div className="page-head">
+        <h1>Nodes</h1>
+        <LiveIndicator error={live} />
+      </div>
+      <div className="filters">
+        <GroupSelect allowAll value={groupId} onChange={(id) => setParams({ groupId: id })} />
+      </div>
+      <ErrorMessage error={error} />
+      {loading && !data ? <Spinner label="Loading nodes…" /> : null}
+      {data?.nodes.length === 0 ? (
+        <p className="muted">No nodes. Agents appear here when they register.</p>
+      ) : null}
+      <div className="grid">
+        {data?.nodes.map((n) => (
+          <NodeCard key={n.id} node={n} onChanged={refetch} />
+        ))}
+      </div>
+    </section>
+  );
+}
+
+function NodeCard({ node, onChanged }: { node: Node; onChanged: () => void }) {
+  const [editing, setEditing] = useState(false);
+  const [text, setText] = useState('');
+  const save = useMutation((labels: { key: string; value: string }[]) =>
+    request(SetNodeLabelsMutation, { nodeId: node.id, labels }),
+  );
+  const cpu = node.cpuPercent ?? undefined;
+  const mem = node.memoryUsedBytes ?? undefined;
+  return (
+    <article className="card" aria-labelledby={`node-${node.id}`} data-node={node.name}>
+      <div className="card-head">
+        <h2 id={`node-${node.id}`}>{node.name}</h2>
+        <StatusBadge value={node.status} />
+      </div>
+      <p className="muted">
+        {node.ip} · {node.cpus} CPU · {formatBytes(node.memoryBytes)}
+        {node.dockerVersion ? ` · Docker ${node.dockerVersion}` : ''}
+      </p>
+      <UsageBar
+        label="CPU"
+        fraction={cpu === undefined ? undefined : cpu / 100}
+        text={cpu === undefined ? 'unknown' : `${cpu.toFixed(1)} %`}
+      />
+      <UsageBar
+        label="Memory"
+        fraction={mem === undefined || !node.memoryBytes ? undefined : mem / node.memoryBytes}
+        text={mem === undefined ? 'unknown' : `${formatBytes(mem)} of ${formatBytes(node.memoryBytes)}`}
+      />
+      <h3>Labels</h3>
+      {editing ? (
+        <form
+          className="form"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            if (await save.run(parseLabels(text))) {
+              setEditing(false);
+              onChanged();
+            }
+          }}
+        >
+          <label>
+            Labels (key=value, one a line)
+            <textarea rows={4} value={text} onChange={(e) => setText(e.target.value)} />
+          </label>
+          <ErrorMessage error={save.error} />
+          <div className="actions">
+            <BusyButton type="submit" className="primary" busy={save.busy} busyText="Saving…">
+              Save labels
+            </BusyButton>
+            <button type="button" onClick={() => setEditing(false)}>
+              Cancel
+            </button>
+          </div>
+        </form>
+      ) : (
+        <>
+          <ul className="labels">
+            {node.labels.length === 0 ? <li className="muted">none</li> : null}
+            {node.labels.map((l) => (
+              <li key={l.key}>
+                <code>
+                  {l.key}={l.value}
+                </code>
+              </li>
+            ))}
+          </ul>
+          <button
+            type="button"
+            onClick={() => {
+              setText(node.labels.map((l) => `${l.key}=${l.value}`).join('\n'));
+              setEditing(true);
+            }}
+          >
+            Edit labels
+          </button>
+        </>
+      )}
+      {node.engineLabels.length > 0 ? (
+        <details>
+          <summary>Engine labels ({node.engineLabels.length})</summary>
+          <ul className="labels">
+            {node.engineLabels.map((l) => (
+              <li key={l.key}>
+                <code>
+                  {l.key}={l.value}
+                </code>
+              </li>
+            ))}
+          </ul>
+        </details>
+      ) : null}
+      <p className="links">
+        <a href={`#/containers?nodeId=${encodeURIComponent(node.id)}`}>Containers</a> ·{' '}
+        <a href={`#/images?nodeId=${encodeURIComponent(node.id)}`}>Images</a>
+      </p>
+    </article>
+  );
+}
