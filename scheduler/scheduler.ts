@@ -1,0 +1,402 @@
+import { randomUUID } from 'node:crypto';
+import type { EventBus } from '../core/bus.js';
+import { ErrorCode, HumpbackError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { MetaEventType, MetaRecord, NodeRecord, NodeStatus, Store } from '../core/store/store.js';
+import type { Leadership } from '../gateway/leadership.js';
+import type { ContainerAction } from '../gateway/services.js';
+import { CHANNEL, type NodeStatusMessage } from '../gateway/subscriptions.js';
+import { systemClock, type Clock } from './clock.js';
+import { KeyedQueue } from './meta-queue.js';
+import { MigrationTracker } from './migration.js';
+import { Reconciler, type ClusterView, type ContainerSink, type SchedulerAgent } from './reconciler.js';
+import { WebhookDispatcher, type WebhookDispatcherOptions } from './webhook-dispatcher.js';
+
+/** Bus channels between gateways: mutations taken by a follower run on the leader. */
+export const SCHEDULER_CHANNEL = {
+  command: 'humpback:scheduler-command',
+  reply: 'humpback:scheduler-reply',
+} as const;
+
+/** Work on one meta. Runs on the leader, in the meta's queue. */
+export type MetaCommand =
+  | { op: 'reconcile'; metaId: string; event: MetaEventType }
+  | { op: 'upgrade'; metaId: string; imageTag: string }
+  | { op: 'operate'; metaId: string; action: ContainerAction }
+  | { op: 'remove'; metaId: string; meta: MetaRecord };
+
+interface CommandMessage {
+  id: string;
+  origin: string;
+  command: MetaCommand;
+}
+
+type ReplyMessage =
+  | { id: string; ok: true; meta?: MetaRecord | undefined }
+  | { id: string; ok: false; code: string; message: string };
+
+/** Settings-collection ids of removed metas: their containers on lost nodes go when those return. */
+const TOMBSTONE = 'scheduler:removed-meta:';
+
+export interface SchedulerOptions {
+  store: Store;
+  cluster: ClusterView;
+  sink?: ContainerSink | undefined;
+  agentFor: (node: NodeRecord) => SchedulerAgent;
+  bus?: EventBus | undefined;
+  /** Only the leader reconciles, migrates and delivers webhooks. @default always the leader */
+  leadership?: Leadership | undefined;
+  /** @default systemClock */
+  clock?: Clock | undefined;
+  /** CENTER_MIGRATE_DELAY in seconds. @default 45 */
+  migrateDelaySeconds?: number | undefined;
+  /** CENTER_RECOVERY_INTERVAL in seconds. @default 120 */
+  recoveryIntervalSeconds?: number | undefined;
+  /** CENTER_REMOVE_DELAY in seconds. @default 0 */
+  removeDelaySeconds?: number | undefined;
+  /** How long a follower waits for the leader to run a forwarded mutation. @default 120_000 */
+  forwardTimeoutMs?: number | undefined;
+  webhooks?: Omit<WebhookDispatcherOptions, 'store' | 'bus' | 'clock' | 'logger'> | undefined;
+  logger?: Logger | undefined;
+}
+
+/**
+ * The cluster center: per-meta queues over the reconciler, migration of lost nodes, the recovery
+ * pass, webhook events, and forwarding of mutations from followers to the leader.
+ */
+export class Scheduler {
+  readonly reconciler: Reconciler;
+  readonly migration: MigrationTracker;
+  readonly dispatcher: WebhookDispatcher;
+  readonly queue = new KeyedQueue();
+  private readonly clock: Clock;
+  private readonly origin = randomUUID();
+  /** Metas whose instances are being migrated: mutations answer META_BUSY. */
+  private readonly migrating = new Set<string>();
+  private readonly waiting = new Map<string, { resolve: (r: ReplyMessage) => void }>();
+  private readonly unsubscribe: Array<() => Promise<void> | void> = [];
+  private cancelRecovery: (() => void) | undefined;
+  private leader = false;
+  private closed = false;
+
+  constructor(private readonly o: SchedulerOptions) {
+    this.clock = o.clock ?? systemClock;
+    this.migration = new MigrationTracker({
+      clock: this.clock,
+      delayMs: (o.migrateDelaySeconds ?? 45) * 1000,
+      onMigrate: (nodeId) => void this.migrateNode(nodeId),
+      onReturn: (nodeId) => void this.nodeReturned(nodeId),
+    });
+    this.reconciler = new Reconciler({
+      store: o.store,
+      cluster: o.cluster,
+      sink: o.sink,
+      agentFor: o.agentFor,
+      clock: this.clock,
+      isMigrated: (id) => this.migration.isMigrated(id),
+      removeDelayMs: (o.removeDelaySeconds ?? 0) * 1000,
+      logger: o.logger,
+    });
+    this.dispatcher = new WebhookDispatcher({
+      ...o.webhooks,
+      store: o.store,
+      bus: o.bus,
+      clock: this.clock,
+      logger: o.logger,
+    });
+  }
+
+  get isLeader(): boolean {
+    return this.leader;
+  }
+
+  /** Subscribes to node status and forwarded commands, and follows leadership. */
+  async start(): Promise<void> {
+    const bus = this.o.bus;
+    if (bus) {
+      this.unsubscribe.push(
+        await bus.subscribe(CHANNEL.nodeStatus, (m) => {
+          const msg = m as NodeStatusMessage;
+          this.nodeStatus(msg.node.id, msg.node.status);
+        }),
+      );
+      this.unsubscribe.push(
+        await bus.subscribe(SCHEDULER_CHANNEL.command, (m) => void this.onCommand(m as CommandMessage)),
+      );
+      this.unsubscribe.push(
+        await bus.subscribe(SCHEDULER_CHANNEL.reply, (m) => {
+          const reply = m as ReplyMessage;
+          this.waiting.get(reply.id)?.resolve(reply);
+        }),
+      );
+    }
+    const leadership = this.o.leadership;
+    if (leadership) {
+      this.unsubscribe.push(leadership.onChange((leader) => void this.setLeader(leader)));
+      await this.setLeader(leadership.isLeader());
+    } else {
+      await this.setLeader(true);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.setLeader(false);
+    for (const u of this.unsubscribe.splice(0)) await u();
+    for (const w of this.waiting.values())
+      w.resolve({ id: '', ok: false, code: ErrorCode.INTERNAL_SERVER_ERROR, message: 'scheduler closed' });
+    await this.queue.idle();
+  }
+
+  /** Feed node status changes here when no bus carries them. */
+  nodeStatus(nodeId: string, status: NodeStatus | undefined): void {
+    if (this.leader) this.migration.nodeStatus(nodeId, status);
+  }
+
+  /** Discovery lost its own connection: hold migrations. */
+  freezeMigrations(): void {
+    this.migration.freeze();
+  }
+
+  thawMigrations(): void {
+    this.migration.thaw();
+  }
+
+  /** META_BUSY while the meta's instances are being migrated. */
+  assertNotBusy(meta: MetaRecord): void {
+    if (this.migrating.has(meta.id)) {
+      throw new HumpbackError(
+        ErrorCode.META_BUSY,
+        `meta ${meta.name} is migrating instances off a lost node; try again when it is done`,
+        { metaId: meta.id },
+      );
+    }
+  }
+
+  /**
+   * Runs a command on the leader (here, in the meta's queue, or forwarded over the bus) and waits for
+   * it. A follower without a bus, or whose leader does not answer in time, leaves the work to the
+   * leader's next pass (the desired state is in the store already).
+   */
+  async execute(command: MetaCommand): Promise<MetaRecord | undefined> {
+    if (this.leader) return this.runLocal(command);
+    const bus = this.o.bus;
+    if (!bus) return undefined;
+    const id = randomUUID();
+    const reply = new Promise<ReplyMessage | undefined>((resolve) => {
+      const cancel = this.clock.setTimeout(() => {
+        this.waiting.delete(id);
+        resolve(undefined);
+      }, this.o.forwardTimeoutMs ?? 120_000);
+      this.waiting.set(id, {
+        resolve: (r) => {
+          cancel();
+          this.waiting.delete(id);
+          resolve(r);
+        },
+      });
+    });
+    await bus.publish(SCHEDULER_CHANNEL.command, {
+      id,
+      origin: this.origin,
+      command,
+    } satisfies CommandMessage);
+    const answer = await reply;
+    if (!answer) {
+      this.o.logger?.warn(
+        { command: command.op, metaId: command.metaId },
+        'leader did not answer; it will catch up',
+      );
+      return undefined;
+    }
+    if (!answer.ok) throw new HumpbackError(answer.code as ErrorCode, answer.message);
+    return answer.meta;
+  }
+
+  /** One recovery pass over every meta (recreate missing, remove surplus, clean removed metas). */
+  async recoveryPass(): Promise<void> {
+    const metas = await this.o.store.list('metas');
+    await Promise.all(
+      metas
+        .filter((m) => m.recovery !== false)
+        .map((m) =>
+          this.runLocal({ op: 'reconcile', metaId: m.id, event: 'RecoveryMetaEvent' }).catch(() => undefined),
+        ),
+    );
+    await this.cleanRemovedMetas();
+  }
+
+  private async setLeader(leader: boolean): Promise<void> {
+    if (this.closed && leader) return;
+    if (leader === this.leader) return;
+    this.leader = leader;
+    if (!leader) {
+      this.cancelRecovery?.();
+      this.cancelRecovery = undefined;
+      this.migration.close();
+      this.reconciler.close();
+      await this.dispatcher.stop();
+      this.o.logger?.info('scheduler: follower');
+      return;
+    }
+    this.o.logger?.info('scheduler: leader; reconciling every meta');
+    for (const node of this.o.cluster.listNodes()) this.migration.nodeStatus(node.id, node.status);
+    this.dispatcher.start();
+    this.scheduleRecovery();
+    // Take over whatever a previous leader left half done.
+    void this.recoveryPass().catch((err) => this.o.logger?.error({ err }, 'first recovery pass failed'));
+  }
+
+  private scheduleRecovery(): void {
+    const ms = (this.o.recoveryIntervalSeconds ?? 120) * 1000;
+    this.cancelRecovery = this.clock.setTimeout(() => {
+      if (!this.leader) return;
+      void this.recoveryPass()
+        .catch((err) => this.o.logger?.error({ err }, 'recovery pass failed'))
+        .finally(() => {
+          if (this.leader) this.scheduleRecovery();
+        });
+    }, ms);
+  }
+
+  private async onCommand(message: CommandMessage): Promise<void> {
+    if (!this.leader || !this.o.bus) return;
+    let reply: ReplyMessage;
+    try {
+      reply = { id: message.id, ok: true, meta: await this.runLocal(message.command) };
+    } catch (err) {
+      const code = err instanceof HumpbackError ? err.code : ErrorCode.INTERNAL_SERVER_ERROR;
+      reply = { id: message.id, ok: false, code, message: (err as Error).message };
+    }
+    await this.o.bus.publish(SCHEDULER_CHANNEL.reply, reply);
+  }
+
+  private runLocal(command: MetaCommand): Promise<MetaRecord | undefined> {
+    return this.queue.run(command.metaId, () => this.apply(command));
+  }
+
+  private async apply(command: MetaCommand): Promise<MetaRecord | undefined> {
+    const { store } = this.o;
+    switch (command.op) {
+      case 'reconcile': {
+        const meta = await store.get('metas', command.metaId);
+        if (!meta) return undefined;
+        const result = await this.reconciler.reconcile(meta);
+        const changed = result.created.length + result.removed.length > 0;
+        // Recovery and migration only speak when they did something; user operations always do.
+        if (changed || (command.event !== 'RecoveryMetaEvent' && command.event !== 'MigrateMetaEvent')) {
+          await this.emit(command.event, meta);
+        }
+        return meta;
+      }
+      case 'upgrade': {
+        const meta = await store.get('metas', command.metaId);
+        if (!meta) return undefined;
+        const next = await this.reconciler.upgrade(meta, command.imageTag);
+        const saved = await store.update('metas', meta.id, (current) =>
+          current
+            ? {
+                ...current,
+                config: next.config,
+                image: next.image,
+                imageTag: next.imageTag,
+                updatedAt: next.updatedAt,
+              }
+            : current,
+        );
+        if (saved) await this.emit('UpgradeMetaEvent', saved);
+        return saved;
+      }
+      case 'operate': {
+        const meta = await store.get('metas', command.metaId);
+        if (!meta) return undefined;
+        await this.reconciler.operate(meta, command.action);
+        await this.emit('OperateMetaEvent', meta);
+        return meta;
+      }
+      case 'remove': {
+        const placed = this.reconciler.placed(command.metaId);
+        await this.reconciler.removeAll(command.metaId);
+        await this.emit('RemoveMetaEvent', command.meta, placed);
+        return command.meta;
+      }
+    }
+  }
+
+  private async emit(
+    event: MetaEventType,
+    meta: MetaRecord,
+    placed = this.reconciler.placed(meta.id),
+  ): Promise<void> {
+    try {
+      await this.dispatcher.emit(event, meta, placed);
+    } catch (err) {
+      this.o.logger?.error({ err, metaId: meta.id, event }, 'could not record meta event');
+    }
+  }
+
+  /** A lost node's delay passed: recreate its instances elsewhere, one meta at a time each. */
+  private async migrateNode(nodeId: string): Promise<void> {
+    if (!this.leader) return;
+    const metaIds = new Set(
+      this.o.cluster
+        .containersOfNode(nodeId)
+        .map((c) => c.metaId)
+        .filter((id): id is string => !!id),
+    );
+    this.o.logger?.info({ nodeId, metas: metaIds.size }, 'migrating instances off a lost node');
+    await Promise.all(
+      [...metaIds].map(async (metaId) => {
+        this.migrating.add(metaId);
+        try {
+          await this.runLocal({ op: 'reconcile', metaId, event: 'MigrateMetaEvent' });
+        } catch (err) {
+          this.o.logger?.error({ err, metaId, nodeId }, 'migration failed; recovery will retry');
+        } finally {
+          this.migrating.delete(metaId);
+        }
+      }),
+    );
+  }
+
+  /** A migrated node came back: its stale copies go. */
+  private async nodeReturned(nodeId: string): Promise<void> {
+    if (!this.leader) return;
+    const metaIds = new Set(
+      this.o.cluster
+        .containersOfNode(nodeId)
+        .map((c) => c.metaId)
+        .filter((id): id is string => !!id),
+    );
+    await Promise.all(
+      [...metaIds].map((metaId) =>
+        this.runLocal({ op: 'reconcile', metaId, event: 'RecoveryMetaEvent' }).catch((err) =>
+          this.o.logger?.error({ err, metaId, nodeId }, 'cleanup after a node returned failed'),
+        ),
+      ),
+    );
+    await this.cleanRemovedMetas();
+  }
+
+  /** Records that a meta was removed, so copies on lost nodes are removed when they come back. */
+  async tombstone(metaId: string): Promise<void> {
+    await this.o.store.put('settings', TOMBSTONE + metaId, {
+      id: TOMBSTONE + metaId,
+      value: new Date(this.clock.now()).toISOString(),
+    });
+  }
+
+  private async cleanRemovedMetas(): Promise<void> {
+    const settings = await this.o.store.list('settings');
+    for (const s of settings) {
+      if (!s.id.startsWith(TOMBSTONE)) continue;
+      const metaId = s.id.slice(TOMBSTONE.length);
+      const left = this.o.cluster.containersOfMeta(metaId);
+      if (left.length === 0) {
+        await this.o.store.delete('settings', s.id);
+        continue;
+      }
+      await this.queue.run(metaId, () => this.reconciler.removeAll(metaId));
+    }
+  }
+}
