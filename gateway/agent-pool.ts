@@ -196,10 +196,15 @@ export class NodeAgent {
     return containerFromAgent(nodeId, c);
   }
 
-  async operateContainer(nodeId: string, id: string, action: ContainerAction): Promise<ContainerRecord> {
+  /** Runs the action; resolves to the container as the agent reports it afterwards. */
+  async operate(nodeId: string, id: string, action: ContainerAction): Promise<ContainerRecord> {
     const op = action.toLowerCase() as Lowercase<ContainerAction>;
     const c = await this.call(`container ${id}`, (a) => a.operateContainer(id, op));
     return containerFromAgent(nodeId, c);
+  }
+
+  async operateContainer(id: string, action: ContainerAction): Promise<void> {
+    await this.operate('', id, action);
   }
 
   async removeContainer(id: string, force: boolean): Promise<void> {

@@ -92,10 +92,8 @@ export class AgentContainerService implements ContainerService {
   async operate(id: string, action: ContainerAction): Promise<ContainerRecord> {
     const container = this.known(id);
     const { node, agent } = usableNode(this.deps, container.nodeId);
-    const after = await callAgent(this.deps, node, () =>
-      agent.operateContainer(node.id, container.id, action),
-    );
-    await this.deps.writer.containers([{ ...container, ...after, labels: after.labels }], []);
+    const after = await callAgent(this.deps, node, () => agent.operate(node.id, container.id, action));
+    await this.deps.writer.containers([after], []);
     return this.deps.cache.getContainer(container.id) ?? after;
   }
 
