@@ -12,7 +12,10 @@ import {
 } from './store.js';
 
 export interface EmbeddedStoreOptions {
-  /** Compact (snapshot + new journal) once the journal grows past this many bytes. @default 8 MiB */
+  /**
+   * Compact (write a snapshot, start a new journal) once the journal grows past this many bytes and
+   * past the size of the last snapshot. @default 8 MiB
+   */
   compactBytes?: number | undefined;
   /** Also compact this often when the journal is not empty; 0 disables. @default 300_000 (5 min) */
   compactIntervalMs?: number | undefined;
@@ -118,6 +121,8 @@ export class EmbeddedStore implements Store {
   private flushing: Promise<void> | undefined;
   private failure: Error | undefined;
   private compactRequested = false;
+  /** Size of the last snapshot written or loaded. */
+  private snapshotBytes = 0;
   private closed = false;
   private readonly timer: NodeJS.Timeout | undefined;
 
@@ -163,6 +168,8 @@ export class EmbeddedStore implements Store {
         );
       }
       store.audit = state.audit.slice(-store.auditLimit);
+      store.snapshotBytes = state.snapshotBytes;
+      if (size >= Math.max(store.compactBytes, store.snapshotBytes)) store.requestCompaction();
       return store;
     } catch (err) {
       openDirs.delete(abs);
@@ -186,7 +193,7 @@ export class EmbeddedStore implements Store {
   }
 
   async create<C extends CollectionName>(collection: C, id: string, doc: Collections[C]): Promise<void> {
-    this.assertWritable();
+    this.assertOpen();
     const docs = this.coll(collection);
     if (docs.has(id)) {
       await this.readBarrier(collection);
@@ -201,7 +208,7 @@ export class EmbeddedStore implements Store {
   }
 
   async put<C extends CollectionName>(collection: C, id: string, doc: Collections[C]): Promise<void> {
-    this.assertWritable();
+    this.assertOpen();
     const text = JSON.stringify(doc);
     this.coll(collection).set(id, text);
     await this.journalOp(
@@ -214,7 +221,7 @@ export class EmbeddedStore implements Store {
     collection: C,
     docs: ReadonlyArray<readonly [string, Collections[C]]>,
   ): Promise<void> {
-    this.assertWritable();
+    this.assertOpen();
     if (docs.length === 0) return;
     const map = this.coll(collection);
     const texts = docs.map(([id, doc]) => [id, JSON.stringify(doc)] as const);
@@ -231,7 +238,7 @@ export class EmbeddedStore implements Store {
     id: string,
     fn: (current: Collections[C] | undefined) => Collections[C] | undefined,
   ): Promise<Collections[C] | undefined> {
-    this.assertWritable();
+    this.assertOpen();
     // Read, fn and write happen in one turn of the event loop, so no other write can interleave.
     const docs = this.coll(collection);
     const before = docs.get(id);
@@ -257,7 +264,7 @@ export class EmbeddedStore implements Store {
   }
 
   async delete(collection: CollectionName, id: string): Promise<boolean> {
-    this.assertWritable();
+    this.assertOpen();
     const deleted = this.coll(collection).delete(id);
     if (deleted) {
       await this.journalOp(collection, () =>
@@ -270,7 +277,7 @@ export class EmbeddedStore implements Store {
   }
 
   async deleteMany(collection: CollectionName, ids: readonly string[]): Promise<void> {
-    this.assertWritable();
+    this.assertOpen();
     const docs = this.coll(collection);
     const deleted = ids.filter((id) => docs.delete(id));
     if (deleted.length === 0) return this.readBarrier(collection);
@@ -280,7 +287,7 @@ export class EmbeddedStore implements Store {
   }
 
   async clear(collection: CollectionName): Promise<void> {
-    this.assertWritable();
+    this.assertOpen();
     this.data.delete(collection);
     await this.journalOp(collection, () =>
       JSON.stringify({ op: 'clear', c: collection } satisfies JournalOp),
@@ -288,7 +295,7 @@ export class EmbeddedStore implements Store {
   }
 
   async appendAudit(entry: AuditEntry): Promise<void> {
-    this.assertWritable();
+    this.assertOpen();
     const copy = JSON.parse(JSON.stringify(entry)) as AuditEntry;
     this.pushAudit(copy);
     await this.enqueue(JSON.stringify({ op: 'audit', e: copy } satisfies JournalOp));
@@ -308,7 +315,10 @@ export class EmbeddedStore implements Store {
     return page.map((e) => JSON.parse(JSON.stringify(e)) as AuditEntry);
   }
 
-  /** Writes what is pending, compacts, releases the directory. */
+  /**
+   * Writes what is pending, compacts, releases the directory. Does not throw for an earlier journal
+   * failure: the writes it failed were rejected already.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -322,7 +332,6 @@ export class EmbeddedStore implements Store {
       await rm(join(this.dir, LOCK_FILE), { force: true });
       openDirs.delete(this.dir);
     }
-    if (this.failure) throw this.failure;
   }
 
   /** Resolves once everything written so far is durable (also compacts when `compact` is set). */
@@ -345,10 +354,6 @@ export class EmbeddedStore implements Store {
 
   private assertOpen(): void {
     if (this.closed) throw new Error(`embedded store ${this.dir} is closed`);
-  }
-
-  private assertWritable(): void {
-    this.assertOpen();
     // After a failed journal write memory may hold what the disk does not: refuse to go on.
     if (this.failure) throw this.failure;
   }
@@ -408,7 +413,7 @@ export class EmbeddedStore implements Store {
     // Let the current turn of the event loop add its writes, so they share one fsync.
     await new Promise<void>((r) => setImmediate(r));
     while (!this.failure && (this.queue.length > 0 || this.compactRequested)) {
-      const compact = this.compactRequested || this.journalSize >= this.compactBytes;
+      const compact = this.compactRequested;
       this.compactRequested = false;
       // Taken in one synchronous step: the batch plus the durable state is exactly the memory state.
       const lines = this.queue;
@@ -424,15 +429,20 @@ export class EmbeddedStore implements Store {
           await this.journal.write(text);
           await this.journal.datasync();
           this.journalSize += Buffer.byteLength(text);
-          if (this.journalSize >= this.compactBytes) this.compactRequested = true;
+          // Compacting only once the journal outgrows the snapshot keeps rewriting cost linear.
+          if (this.journalSize >= Math.max(this.compactBytes, this.snapshotBytes))
+            this.compactRequested = true;
         }
         this.durableSeq = seq;
         this.inflight = undefined;
         done.resolve();
       } catch (err) {
-        const error = new Error(`embedded store ${this.dir}: journal write failed, store is now read-only`, {
-          cause: err,
-        });
+        const error = new Error(
+          `embedded store ${this.dir}: journal write failed; the store refuses further use until the process restarts`,
+          {
+            cause: err,
+          },
+        );
         this.log.error({ err }, 'journal write failed; restart the process to recover from the files');
         this.failure = error;
         this.inflight = undefined;
@@ -480,6 +490,7 @@ export class EmbeddedStore implements Store {
     this.journalSize = 0;
     await old.close();
     await writeFileAtomic(this.dir, SNAPSHOT_FILE, snapshot);
+    this.snapshotBytes = Buffer.byteLength(snapshot);
     await removeOldJournals(this.dir, nextGen);
     this.log.debug({ gen: nextGen, bytes: snapshot.length }, 'compacted');
   }
@@ -565,6 +576,7 @@ interface LoadedState {
   gen: number;
   collections: Partial<Record<CollectionName, Record<string, unknown>>>;
   audit: AuditEntry[];
+  snapshotBytes: number;
 }
 
 async function loadState(dir: string, log: Logger): Promise<LoadedState> {
@@ -584,7 +596,12 @@ async function loadState(dir: string, log: Logger): Promise<LoadedState> {
     if (snapshot.version !== 1)
       throw new StoreCorruptError(snapshotPath, `unknown version ${String(snapshot.version)}`);
   }
-  const state: LoadedState = { gen: snapshot.gen, collections: snapshot.collections, audit: snapshot.audit };
+  const state: LoadedState = {
+    gen: snapshot.gen,
+    collections: snapshot.collections,
+    audit: snapshot.audit,
+    snapshotBytes: snapshotText === undefined ? 0 : Buffer.byteLength(snapshotText),
+  };
   const gens = (await readdir(dir))
     .map((name) => JOURNAL_RE.exec(name))
     .filter((m): m is RegExpExecArray => m !== null)
