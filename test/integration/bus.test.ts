@@ -1,19 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EventBus } from '../../core/bus.js';
 import { LocalBus } from '../../core/bus/local-bus.js';
 import { openBus } from '../../core/bus/open-bus.js';
 import { RedisBus } from '../../core/bus/redis-bus.js';
+import { loadTestEnv } from '../helpers/test-env.js';
 
-function testRedisUrl(): string {
-  const env = JSON.parse(readFileSync(join(process.cwd(), '.test-env', 'env.json'), 'utf8')) as {
-    redisUrl: string;
-  };
-  return env.redisUrl;
-}
+const testRedisUrl = (): string => loadTestEnv().redisUrl;
 
 /** Collects messages and resolves once `count` have arrived, or fails at the deadline. */
 function collector(count: number, deadlineMs = 5000) {

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { appendFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,13 +17,9 @@ import {
   type SettingRecord,
   type Store,
 } from '../../core/store/store.js';
+import { loadTestEnv } from '../helpers/test-env.js';
 
-function testRedisUrl(): string {
-  const env = JSON.parse(readFileSync(join(process.cwd(), '.test-env', 'env.json'), 'utf8')) as {
-    redisUrl: string;
-  };
-  return env.redisUrl;
-}
+const testRedisUrl = (): string => loadTestEnv().redisUrl;
 
 interface Harness {
   /** Opens a fresh, empty store. */
