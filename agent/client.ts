@@ -308,10 +308,11 @@ export class AgentClient {
   async operateContainer(
     id: string,
     action: ContainerOperation,
-    opts: { newName?: string | undefined } = {},
+    opts: { newName?: string | undefined; timeoutSeconds?: number | undefined } = {},
   ): Promise<AgentContainer> {
-    const body: Record<string, string> = { Action: action, Container: id };
+    const body: Record<string, string | number> = { Action: action, Container: id };
     if (opts.newName) body['NewName'] = opts.newName;
+    if (opts.timeoutSeconds !== undefined) body['Timeout'] = opts.timeoutSeconds;
     return toContainer(await this.request<ContainerBody>('PUT', '/containers', body, 3));
   }
 
@@ -319,8 +320,12 @@ export class AgentClient {
    * Replaces the container with one of the same config and name on `imageTag` (pulled if missing).
    * On failure the agent restores the old container and this throws.
    */
-  async upgradeContainer(id: string, imageTag: string): Promise<AgentContainer> {
-    const body = { Action: 'upgrade', Container: id, ImageTag: imageTag };
+  async upgradeContainer(
+    id: string,
+    imageTag: string,
+    opts: { timeoutSeconds?: number | undefined } = {},
+  ): Promise<AgentContainer> {
+    const body = { Action: 'upgrade', Container: id, ImageTag: imageTag, Timeout: opts.timeoutSeconds };
     return toContainer(await this.request<ContainerBody>('PUT', '/containers', body, 10));
   }
 

@@ -1,4 +1,142 @@
-/** Placeholder until the agent process is built. */
+/**
+ * `humpback agent`: the REST API next to one Docker Engine, plus the ZooKeeper registration in
+ * cluster mode.
+ */
+import type { AddressInfo } from 'node:net';
+import { ConfigError, loadAgentConfig, type AgentConfig } from '../core/config.js';
+import { logger as rootLogger, type Logger } from '../core/logger.js';
+import type { NodeData } from '../core/node-data.js';
+import { ContainerOps } from './container-ops.js';
+import { createDocker } from './docker-runtime.js';
+import { loadNodeKey } from './node-key.js';
+import { collectNodeData, CpuSampler, nodeIp } from './node-info.js';
+import { PortAllocator, portsInUse } from './port-allocator.js';
+import { closeServer, createAgentApp } from './server.js';
+import { nodesPath, ZookeeperRegistration, type RegistrationState } from './zookeeper-registration.js';
+
+export interface StartAgentOptions {
+  /** Environment for DOCKER_AGENT_IPADDR. @default process.env */
+  env?: Record<string, string | undefined> | undefined;
+  /** ZooKeeper session timeout. @default three heartbeats, between 4 s and 30 s */
+  zkSessionTimeoutMs?: number | undefined;
+  /** @default the process logger */
+  log?: Logger | undefined;
+}
+
+export interface RunningAgent {
+  /** `http://host:port` to reach the REST API on (127.0.0.1 when listening on every address). */
+  url: string;
+  /** The node key (UUID) from the key file. */
+  key: string;
+  /** The znode path in cluster mode. */
+  znode: string | undefined;
+  /** The ZooKeeper registration's state; undefined when cluster mode is off. */
+  registration(): RegistrationState | undefined;
+  /** Removes the znode, stops serving, closes connections. */
+  close(): Promise<void>;
+}
+
+/** Starts an agent for `config` (port 0 picks a free port). Docker or ZooKeeper being down does not stop it. */
+export async function startAgent(
+  config: AgentConfig,
+  options: StartAgentOptions = {},
+): Promise<RunningAgent> {
+  const log = (options.log ?? rootLogger).child({ component: 'agent' });
+  const ip = nodeIp(options.env ?? process.env);
+  const key = await loadNodeKey(config.dataDir);
+  const docker = createDocker(config.dockerEndpoint);
+  const ports = config.portsRange
+    ? new PortAllocator({ range: config.portsRange, inUse: () => portsInUse(docker) })
+    : undefined;
+  const ops = new ContainerOps(docker, ports, log);
+  const cpu = new CpuSampler();
+  let port = 0;
+  const nodeData = (): Promise<NodeData> => collectNodeData({ docker, ip, port: () => port, cpu });
+
+  const app = createAgentApp({
+    docker,
+    ops,
+    token: config.agentToken,
+    nodeInfo: async () => ({ key, data: await nodeData() }),
+    log,
+  });
+  const server = app.listen(config.listen.port, config.listen.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  port = (server.address() as AddressInfo).port;
+  const host = config.listen.host;
+  const shownHost =
+    host === '0.0.0.0' || host === '::' || host === ''
+      ? '127.0.0.1'
+      : host.includes(':')
+        ? `[${host}]`
+        : host;
+  const url = `http://${shownHost}:${port}`;
+
+  docker
+    .ping()
+    .catch((err: unknown) =>
+      log.warn({ endpoint: config.dockerEndpoint, err: String(err) }, 'Docker Engine not answering yet'),
+    );
+
+  let registration: ZookeeperRegistration | undefined;
+  let znode: string | undefined;
+  if (config.clusterEnabled && config.clusterUris) {
+    znode = `${nodesPath(config.clusterUris.prefix, config.clusterName)}/${key}`;
+    registration = new ZookeeperRegistration({
+      connectionString: config.clusterUris.connectionString,
+      path: znode,
+      key,
+      data: nodeData,
+      heartbeatMs: config.heartbeatSeconds * 1000,
+      sessionTimeoutMs: options.zkSessionTimeoutMs,
+      log,
+    });
+    registration.start();
+  }
+  log.info({ url, ip, key, znode }, 'agent listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    key,
+    znode,
+    registration: () => registration?.status(),
+    close: () =>
+      (closing ??= (async () => {
+        await registration?.close();
+        await closeServer(server);
+        const agent = (docker.modem as unknown as { agent?: { destroy(): void } }).agent;
+        agent?.destroy();
+      })()),
+  };
+}
+
+/** `humpback agent`: configuration from the environment; SIGTERM/SIGINT remove the znode and exit. */
 export async function startAgentFromEnv(): Promise<void> {
-  throw new Error('humpback agent is not built yet in this version');
+  const config = loadAgentConfig();
+  const ipOverride = process.env['DOCKER_AGENT_IPADDR'];
+  try {
+    nodeIp();
+  } catch {
+    throw new ConfigError('DOCKER_AGENT_IPADDR', 'an IPv4 address', ipOverride);
+  }
+  const agent = await startAgent(config);
+  console.log(`humpback agent listening on ${agent.url} (node key ${agent.key})`);
+  const stop = (signal: string): void => {
+    rootLogger.info({ signal }, 'stopping');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    agent.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        rootLogger.error({ err }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
 }

@@ -143,6 +143,8 @@ export const operateContainerBody = z
     Container: z.string().regex(/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/, 'a container id or name'),
     ImageTag: tagSchema.optional(),
     NewName: containerNameSchema.optional(),
+    /** Seconds to wait for stop/restart/upgrade before SIGKILL (not in Humpback v1). @default 10 */
+    Timeout: z.number().int().min(0).max(600).optional(),
   })
   .superRefine((b, ctx) => {
     if (b.Action === 'upgrade' && !b.ImageTag)

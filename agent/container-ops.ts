@@ -1,0 +1,310 @@
+/**
+ * What the agent does to containers beyond one Docker call: create-and-start with pull, port
+ * allocation and cleanup; operations; upgrade with rollback; stats.
+ */
+import { randomBytes } from 'node:crypto';
+import type Docker from 'dockerode';
+import { withTag } from '../core/image-ref.js';
+import type { Logger } from '../core/logger.js';
+import { recreateOptions, toContainerBody, toCreateOptions } from './container-mapping.js';
+import { dockerMessage, dockerStatus, ensureImage, pullImage, toHttpError } from './docker-runtime.js';
+import { HttpError, badRequest } from './http-error.js';
+import type { ContainerBody, CreateContainerBody, OperateContainerBody } from './models.js';
+import type { PortAllocator, PortProtocol, PortReservation } from './port-allocator.js';
+
+/** Seconds Docker waits after SIGTERM before SIGKILL on stop, restart and upgrade. @default 10 */
+const DEFAULT_STOP_TIMEOUT = 10;
+
+export interface ContainerStatsBody {
+  Id: string;
+  Name: string;
+  Read: string;
+  CPUPercent: number;
+  MemoryUsage: number;
+  MemoryLimit: number;
+  MemoryPercent: number;
+  NetworkRx: number;
+  NetworkTx: number;
+  BlockRead: number;
+  BlockWrite: number;
+}
+
+export class ContainerOps {
+  constructor(
+    private readonly docker: Docker,
+    private readonly ports: PortAllocator | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  async inspect(id: string): Promise<Docker.ContainerInspectInfo> {
+    try {
+      return await this.docker.getContainer(id).inspect();
+    } catch (err) {
+      throw toHttpError(err, `container ${id}`);
+    }
+  }
+
+  async get(id: string): Promise<ContainerBody> {
+    return toContainerBody(await this.inspect(id));
+  }
+
+  /** Creates and starts; pulls a missing image; removes the container again if it does not start. */
+  async create(body: CreateContainerBody): Promise<ContainerBody> {
+    const reservations: PortReservation[] = [];
+    try {
+      const allocated = await this.allocatePorts(body, reservations);
+      const options = toCreateOptions(body, allocated);
+      const container = await this.createPulling(options, body.Image);
+      try {
+        await container.start();
+      } catch (err) {
+        this.log.warn(
+          { container: body.Name, err: dockerMessage(err) },
+          'start failed; removing the container',
+        );
+        await container.remove({ force: true, v: true }).catch((e: unknown) => {
+          this.log.error(
+            { container: body.Name, err: dockerMessage(e) },
+            'could not remove the container that failed to start',
+          );
+        });
+        throw toHttpError(err, `starting container ${body.Name}`);
+      }
+      return toContainerBody(await container.inspect());
+    } finally {
+      for (const r of reservations) r.release();
+    }
+  }
+
+  private async allocatePorts(body: CreateContainerBody, out: PortReservation[]): Promise<number[]> {
+    const wanted = (body.Ports ?? []).filter((p) => !p.PublicPort);
+    if (wanted.length === 0) return [];
+    if (!this.ports)
+      throw badRequest('PublicPort 0 needs DOCKER_CONTAINER_PORTS_RANGE to be set on the agent');
+    const fixed = (body.Ports ?? []).map((p) => p.PublicPort ?? 0).filter((p) => p > 0);
+    const result: number[] = [];
+    // One reservation per port keeps the protocol of each probe right.
+    for (const p of wanted) {
+      const r = await this.ports.allocate(1, (p.Type || 'tcp') as PortProtocol, [...fixed, ...result]);
+      out.push(r);
+      result.push(...r.ports);
+    }
+    return result;
+  }
+
+  private async createPulling(
+    options: Docker.ContainerCreateOptions,
+    image: string,
+  ): Promise<Docker.Container> {
+    try {
+      return await this.docker.createContainer(options);
+    } catch (err) {
+      if (dockerStatus(err) !== 404 || !/no such image/i.test(dockerMessage(err))) {
+        throw toHttpError(err, `creating container ${options.name}`);
+      }
+    }
+    try {
+      this.log.info({ image }, 'image missing; pulling');
+      await pullImage(this.docker, image);
+    } catch (err) {
+      throw toHttpError(err, `pulling image ${image}`);
+    }
+    try {
+      return await this.docker.createContainer(options);
+    } catch (err) {
+      throw toHttpError(err, `creating container ${options.name}`);
+    }
+  }
+
+  /** `PUT /containers`: returns the container after the action (the new one for an upgrade). */
+  async operate(body: OperateContainerBody & { Timeout?: number | undefined }): Promise<ContainerBody> {
+    const info = await this.inspect(body.Container);
+    const c = this.docker.getContainer(info.Id);
+    const t = body.Timeout ?? DEFAULT_STOP_TIMEOUT;
+    const what = `${body.Action} container ${body.Container}`;
+    try {
+      switch (body.Action) {
+        case 'start':
+          await ignore304(c.start());
+          break;
+        case 'stop':
+          await ignore304(c.stop({ t }));
+          break;
+        case 'restart':
+          await c.restart({ t });
+          break;
+        case 'kill':
+          await c.kill();
+          break;
+        case 'pause':
+          await c.pause();
+          break;
+        case 'unpause':
+          await c.unpause();
+          break;
+        case 'rename':
+          await c.rename({ name: body.NewName! });
+          break;
+        case 'upgrade':
+          return await this.upgrade(info, body.ImageTag!, t);
+        default: {
+          const never: never = body.Action;
+          throw badRequest(`unknown action ${String(never)}`);
+        }
+      }
+    } catch (err) {
+      throw toHttpError(err, what);
+    }
+    return this.get(info.Id);
+  }
+
+  /**
+   * Rename the old container aside, pull the new tag, create the same config on it, start it, remove
+   * the old one. On any failure the new container goes and the old one gets its name (and its running
+   * state) back.
+   */
+  private async upgrade(
+    old: Docker.ContainerInspectInfo,
+    tag: string,
+    stopTimeout: number,
+  ): Promise<ContainerBody> {
+    const name = old.Name.replace(/^\//, '');
+    const image = withTag(old.Config.Image, tag);
+    const aside = `${name.slice(0, 200)}-upgrading-${randomBytes(3).toString('hex')}`;
+    const oldC = this.docker.getContainer(old.Id);
+    const wasRunning = old.State.Running || old.State.Restarting;
+    const log = this.log.child({ container: name, from: old.Config.Image, to: image });
+    let oldImage: Docker.ImageInspectInfo | undefined;
+    try {
+      oldImage = await this.docker.getImage(old.Image).inspect();
+    } catch {
+      oldImage = undefined;
+    }
+    await oldC.rename({ name: aside }).catch((err: unknown) => {
+      throw toHttpError(err, `upgrade ${name}: renaming the old container`);
+    });
+    let created: Docker.Container | undefined;
+    let step = 'pulling the image';
+    try {
+      await ensureImage(this.docker, image);
+      step = 'stopping the old container';
+      if (wasRunning) await ignore304(oldC.stop({ t: stopTimeout }));
+      step = 'creating the new container';
+      created = await this.docker.createContainer(recreateOptions(old, oldImage, image, name));
+      step = 'starting the new container';
+      await created.start();
+      step = 'removing the old container';
+      await oldC.remove({ force: true });
+      log.info({ id: created.id }, 'upgraded');
+      return toContainerBody(await created.inspect());
+    } catch (err) {
+      log.warn({ step, err: dockerMessage(err) }, 'upgrade failed; restoring the old container');
+      if (created) {
+        await created
+          .remove({ force: true })
+          .catch((e: unknown) =>
+            log.error({ err: dockerMessage(e) }, 'rollback: removing the new container failed'),
+          );
+      }
+      await oldC
+        .rename({ name })
+        .catch((e: unknown) =>
+          log.error({ err: dockerMessage(e) }, 'rollback: renaming the old container back failed'),
+        );
+      if (wasRunning) {
+        await ignore304(oldC.start()).catch((e: unknown) =>
+          log.error({ err: dockerMessage(e) }, 'rollback: restarting the old container failed'),
+        );
+      }
+      const e = toHttpError(err, `upgrade ${name} to ${image}: ${step}`);
+      throw new HttpError(e.status, `${e.message}; the old container was restored`, e.detail);
+    }
+  }
+
+  async remove(id: string, force: boolean): Promise<void> {
+    const info = await this.inspect(id);
+    try {
+      await this.docker.getContainer(info.Id).remove({ force, v: true });
+    } catch (err) {
+      throw toHttpError(err, `removing container ${id}`);
+    }
+  }
+
+  async stats(id: string): Promise<ContainerStatsBody> {
+    const info = await this.inspect(id);
+    try {
+      const s = (await this.docker
+        .getContainer(info.Id)
+        .stats({ stream: false })) as unknown as Docker.ContainerStats;
+      return toStatsBody(info.Id, info.Name.replace(/^\//, ''), s);
+    } catch (err) {
+      throw toHttpError(err, `stats of container ${id}`);
+    }
+  }
+
+  async allStats(): Promise<ContainerStatsBody[]> {
+    let list: Docker.ContainerInfo[];
+    try {
+      list = await this.docker.listContainers({ all: false });
+    } catch (err) {
+      throw toHttpError(err, 'listing containers');
+    }
+    const out = await Promise.all(
+      list.map(async (c) => {
+        try {
+          const s = (await this.docker
+            .getContainer(c.Id)
+            .stats({ stream: false })) as unknown as Docker.ContainerStats;
+          return toStatsBody(c.Id, (c.Names[0] ?? '').replace(/^\//, ''), s);
+        } catch {
+          return undefined; // gone meanwhile
+        }
+      }),
+    );
+    return out.filter((s): s is ContainerStatsBody => s !== undefined);
+  }
+}
+
+async function ignore304(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if (dockerStatus(err) !== 304) throw err;
+  }
+}
+
+function toStatsBody(id: string, name: string, s: Docker.ContainerStats): ContainerStatsBody {
+  const cpuDelta = (s.cpu_stats?.cpu_usage?.total_usage ?? 0) - (s.precpu_stats?.cpu_usage?.total_usage ?? 0);
+  const sysDelta = (s.cpu_stats?.system_cpu_usage ?? 0) - (s.precpu_stats?.system_cpu_usage ?? 0);
+  const cpus = s.cpu_stats?.online_cpus || s.cpu_stats?.cpu_usage?.percpu_usage?.length || 1;
+  const cpu = sysDelta > 0 && cpuDelta > 0 ? (cpuDelta / sysDelta) * cpus * 100 : 0;
+  const memStats = (s.memory_stats?.stats ?? {}) as Record<string, number>;
+  const cache = memStats['inactive_file'] ?? memStats['total_inactive_file'] ?? memStats['cache'] ?? 0;
+  const usage = Math.max(0, (s.memory_stats?.usage ?? 0) - cache);
+  const limit = s.memory_stats?.limit ?? 0;
+  let rx = 0;
+  let tx = 0;
+  for (const n of Object.values(s.networks ?? {})) {
+    rx += n.rx_bytes;
+    tx += n.tx_bytes;
+  }
+  let read = 0;
+  let write = 0;
+  for (const e of s.blkio_stats?.io_service_bytes_recursive ?? []) {
+    if (/read/i.test(e.op)) read += e.value;
+    if (/write/i.test(e.op)) write += e.value;
+  }
+  return {
+    Id: id,
+    Name: name,
+    Read: s.read,
+    CPUPercent: Math.round(cpu * 100) / 100,
+    MemoryUsage: usage,
+    MemoryLimit: limit,
+    MemoryPercent: limit > 0 ? Math.round((usage / limit) * 10000) / 100 : 0,
+    NetworkRx: rx,
+    NetworkTx: tx,
+    BlockRead: read,
+    BlockWrite: write,
+  };
+}

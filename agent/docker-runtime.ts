@@ -1,0 +1,132 @@
+/**
+ * The agent's edge to the Docker Engine: a dockerode client for DOCKER_ENDPOINT, Docker's errors
+ * turned into HttpErrors, and the few stream helpers the routes need (pull, logs).
+ */
+import http from 'node:http';
+import Docker from 'dockerode';
+import { imageName, parseImageRef } from '../core/image-ref.js';
+import { HttpError } from './http-error.js';
+
+/** A dockerode client for `unix:///path`, `tcp://host:port` or `http(s)://host:port`, keeping connections alive. */
+export function createDocker(endpoint: string): Docker {
+  const agent = new http.Agent({ keepAlive: true, maxFreeSockets: 16 });
+  if (endpoint.startsWith('unix://'))
+    return new Docker({ socketPath: endpoint.slice('unix://'.length), agent } as Docker.DockerOptions);
+  const url = new URL(endpoint.replace(/^tcp:/, 'http:'));
+  const protocol = url.protocol === 'https:' ? 'https' : 'http';
+  return new Docker({
+    host: url.hostname,
+    port: Number(url.port),
+    protocol,
+    ...(protocol === 'http' ? { agent } : {}),
+  } as Docker.DockerOptions);
+}
+
+interface DockerodeError extends Error {
+  statusCode?: number;
+  json?: { message?: string } | null;
+  code?: string;
+}
+
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOENT',
+  'EACCES',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/** True when the error means the engine did not answer at all. */
+export function isDockerUnreachable(err: unknown): boolean {
+  const code = (err as DockerodeError | undefined)?.code;
+  return typeof code === 'string' && UNREACHABLE.has(code);
+}
+
+/** Docker's own message for an error, without dockerode's `(HTTP code ...)` prefix. */
+export function dockerMessage(err: unknown): string {
+  const e = err as DockerodeError;
+  const m = e?.json?.message;
+  if (typeof m === 'string' && m) return m;
+  return String(e?.message ?? err)
+    .replace(/^\(HTTP code \d+\) [^-]*- /, '')
+    .trim();
+}
+
+/** Docker's HTTP status, when the engine answered. */
+export function dockerStatus(err: unknown): number | undefined {
+  const s = (err as DockerodeError | undefined)?.statusCode;
+  return typeof s === 'number' ? s : undefined;
+}
+
+/** Maps a dockerode error to what the agent answers: 503 unreachable, Docker's 4xx kept, else 500. */
+export function toHttpError(err: unknown, what: string): HttpError {
+  if (err instanceof HttpError) return err;
+  if (isDockerUnreachable(err)) {
+    return new HttpError(503, 'Docker Engine unreachable', `${what}: ${(err as Error).message}`);
+  }
+  const status = dockerStatus(err);
+  const detail = dockerMessage(err);
+  if (status === 404) return new HttpError(404, `${what}: not found`, detail);
+  if (status === 409) return new HttpError(409, `${what}: conflict`, detail);
+  if (status !== undefined && status >= 400 && status < 500)
+    return new HttpError(status, `${what}: rejected by Docker`, detail);
+  return new HttpError(500, `${what}: failed`, detail);
+}
+
+/** Pulls `ref` and waits for the pull to finish; throws a Docker-shaped error if it fails. */
+export async function pullImage(docker: Docker, ref: string): Promise<void> {
+  const parsed = parseImageRef(ref);
+  const stream = (await docker.createImage({
+    fromImage: imageName(parsed),
+    tag: parsed.digest ?? parsed.tag ?? 'latest',
+  })) as NodeJS.ReadableStream;
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(
+      stream,
+      (err: Error | null, output: Array<{ error?: string; errorDetail?: { message?: string } }>) => {
+        if (err) return reject(err);
+        const failed = output.find((o) => o.error || o.errorDetail);
+        if (failed) {
+          const e = new Error(failed.errorDetail?.message ?? failed.error ?? 'pull failed') as DockerodeError;
+          e.statusCode = 500;
+          e.json = { message: e.message };
+          return reject(e);
+        }
+        resolve();
+      },
+    );
+  });
+}
+
+/** Pulls the image unless the engine has it. */
+export async function ensureImage(docker: Docker, ref: string): Promise<void> {
+  try {
+    await docker.getImage(ref).inspect();
+    return;
+  } catch (err) {
+    if (dockerStatus(err) !== 404) throw err;
+  }
+  await pullImage(docker, ref);
+}
+
+/** Splits Docker's multiplexed log format (8-byte frame headers) into text; a TTY log is plain text. */
+export function demuxLogs(buf: Buffer, tty: boolean): string {
+  if (tty) return buf.toString('utf8');
+  const parts: Buffer[] = [];
+  let off = 0;
+  while (off + 8 <= buf.length) {
+    const type = buf[off]!;
+    const size = buf.readUInt32BE(off + 4);
+    if (type > 2 || buf[off + 1] !== 0 || buf[off + 2] !== 0 || buf[off + 3] !== 0) {
+      // Not a frame header: the log is not multiplexed after all.
+      return buf.toString('utf8');
+    }
+    parts.push(buf.subarray(off + 8, off + 8 + size));
+    off += 8 + size;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}

@@ -1,0 +1,111 @@
+/**
+ * The node's data as the agent publishes it (ZooKeeper, `/nodeinfo`): Docker's view of the engine
+ * plus the host's live CPU and memory use.
+ */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import type Docker from 'dockerode';
+import { z } from 'zod';
+import type { NodeData } from '../core/node-data.js';
+
+/** The agent's version, from the package.json next to the code. */
+export const APP_VERSION: string = (() => {
+  for (const rel of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'humpback' && pkg.version) return pkg.version;
+    } catch {
+      // try the next
+    }
+  }
+  return '0.0.0';
+})();
+
+const ipv4 = z.ipv4();
+
+/**
+ * The node's IP: `DOCKER_AGENT_IPADDR` when set (must be an IPv4 address), else the first
+ * non-internal IPv4 address of the host (in a network namespace, the namespace's).
+ */
+export function nodeIp(env: Record<string, string | undefined> = process.env): string {
+  const override = env['DOCKER_AGENT_IPADDR'];
+  if (override) {
+    const parsed = ipv4.safeParse(override.trim());
+    if (!parsed.success)
+      throw new Error(`DOCKER_AGENT_IPADDR: expected an IPv4 address, got ${JSON.stringify(override)}`);
+    return parsed.data;
+  }
+  for (const addrs of Object.values(os.networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+/** Host CPU use between successive calls, from the kernel's counters. */
+export class CpuSampler {
+  private last = CpuSampler.read();
+
+  private static read(): { idle: number; total: number } {
+    let idle = 0;
+    let total = 0;
+    for (const c of os.cpus()) {
+      idle += c.times.idle;
+      total += c.times.user + c.times.nice + c.times.sys + c.times.idle + c.times.irq;
+    }
+    return { idle, total };
+  }
+
+  /** Percent busy (0–100) since the previous call (or since construction). */
+  sample(): number {
+    const now = CpuSampler.read();
+    const dt = now.total - this.last.total;
+    const di = now.idle - this.last.idle;
+    if (dt <= 0) return 0;
+    this.last = now;
+    return Math.round((1 - di / dt) * 10000) / 100;
+  }
+}
+
+export interface NodeInfoSource {
+  docker: Docker;
+  ip: string;
+  /** The port the REST API listens on. */
+  port: () => number;
+  cpu: CpuSampler;
+}
+
+/** Reads Docker's info and the host's usage into NodeData. */
+export async function collectNodeData(src: NodeInfoSource): Promise<NodeData> {
+  const info = (await src.docker.info()) as Record<string, unknown>;
+  const n = (k: string): number => (typeof info[k] === 'number' ? (info[k] as number) : 0);
+  const s = (k: string): string => (typeof info[k] === 'string' ? (info[k] as string) : '');
+  const total = os.totalmem();
+  return {
+    id: s('ID'),
+    name: s('Name') || os.hostname(),
+    ip: src.ip,
+    apiaddr: `${src.ip}:${src.port()}`,
+    cpus: n('NCPU') || os.cpus().length,
+    memory: n('MemTotal') || total,
+    storagedirver: s('Driver'),
+    kernelversion: s('KernelVersion') || os.release(),
+    architecture: s('Architecture') || os.arch(),
+    operatingsystem: s('OperatingSystem'),
+    ostype: s('OSType') || os.platform(),
+    lables: Array.isArray(info['Labels']) ? (info['Labels'] as string[]) : [],
+    appversion: APP_VERSION,
+    dockerversion: s('ServerVersion'),
+    cpuPercent: src.cpu.sample(),
+    memoryUsed: total - os.freemem(),
+    containers: {
+      total: n('Containers'),
+      running: n('ContainersRunning'),
+      paused: n('ContainersPaused'),
+      stopped: n('ContainersStopped'),
+    },
+    timestamp: new Date().toISOString(),
+  };
+}
