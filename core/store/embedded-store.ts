@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, realpathSync } from 'node:fs';
 import { open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { logger as rootLogger, type Logger } from '../logger.js';
@@ -147,8 +147,9 @@ export class EmbeddedStore implements Store {
 
   /** Opens (creating if needed) the store in `dir`; refuses a directory another process has open. */
   static async open(dir: string, options: EmbeddedStoreOptions = {}): Promise<EmbeddedStore> {
-    const abs = resolve(dir);
-    mkdirSync(abs, { recursive: true });
+    mkdirSync(dir, { recursive: true });
+    // The real path, so `dir`, `./dir` and a symlink to it count as one directory.
+    const abs = realpathSync(resolve(dir));
     if (openDirs.has(abs)) throw new DataDirLockedError(abs, process.pid);
     openDirs.add(abs);
     let locked = false;

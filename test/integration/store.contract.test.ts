@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DataDirLockedError, EmbeddedStore } from '../../core/store/embedded-store.js';
 import { openStore } from '../../core/store/open-store.js';
@@ -333,6 +334,20 @@ describe('openStore', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('warns at open when Redis runs without AOF', async () => {
+    const admin = new Redis(testRedisUrl());
+    const [, appendonly] = (await admin.call('CONFIG', 'GET', 'appendonly')) as string[];
+    await admin.quit();
+    const lines: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const store = await RedisStore.open(testRedisUrl(), {
+      logger: log,
+      keyPrefix: `hbtest:${randomUUID()}:`,
+    });
+    await store.close();
+    expect(lines.some((l) => l.includes('appendonly no'))).toBe(appendonly === 'no');
   });
 
   it('fails clearly when Redis cannot be reached', async () => {
