@@ -194,7 +194,11 @@ export interface Store {
   clear(collection: CollectionName): Promise<void>;
 
   appendAudit(entry: AuditEntry): Promise<void>;
-  /** Newest first. */
+  /**
+   * Newest first, in append order. `before` is the id of an entry (usually the last one of the
+   * previous page): only entries appended before it are returned; an id not, or no longer, in the
+   * log gives an empty page. The log keeps the newest 10,000 entries by default.
+   */
   listAudit(options: { limit: number; before?: string | undefined }): Promise<AuditEntry[]>;
 
   close(): Promise<void>;
