@@ -176,7 +176,10 @@ export interface Store {
   /** Inserts or replaces. */
   put<C extends CollectionName>(collection: C, id: string, doc: Collections[C]): Promise<void>;
   /** Inserts or replaces many at once (cache resyncs). */
-  putMany<C extends CollectionName>(collection: C, docs: ReadonlyArray<readonly [string, Collections[C]]>): Promise<void>;
+  putMany<C extends CollectionName>(
+    collection: C,
+    docs: ReadonlyArray<readonly [string, Collections[C]]>,
+  ): Promise<void>;
   /**
    * Atomic read-modify-write: `fn` sees the current document (or undefined) and returns the new one,
    * or undefined to delete it. `fn` may run more than once under contention; it must be pure.
