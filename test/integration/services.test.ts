@@ -56,6 +56,14 @@ describe('Docker engines', () => {
   );
 });
 
+function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
 describe('ZooKeeper', () => {
   function connect(): Promise<zookeeper.Client> {
     const client = zookeeper.createClient(env.zkConnect, { sessionTimeout: 10_000, retries: 1 });
@@ -87,17 +95,21 @@ describe('ZooKeeper', () => {
     await call<string>((cb) => writer.create(parent, cb));
     cleanups.push(() => call<void>((cb) => watcher.remove(parent, -1, (error) => cb(error, undefined))));
 
-    const childrenChanged = new Promise<string>((resolve) => {
+    // The watch is set once getChildren has answered; only then may the child appear.
+    let fired: (name: string) => void = () => undefined;
+    const childrenChanged = new Promise<string>((resolve) => (fired = resolve));
+    const before = await call<string[]>((cb) =>
       watcher.getChildren(
         parent,
-        (event) => resolve(event.getName()),
-        () => undefined,
-      );
-    });
+        (event) => fired(event.getName()),
+        (error, children) => cb(error, children),
+      ),
+    );
+    expect(before).toEqual([]);
     await call<string>((cb) =>
       writer.create(`${parent}/node`, Buffer.from('hello'), zookeeper.CreateMode.EPHEMERAL, cb),
     );
-    expect(await childrenChanged).toBe('NODE_CHILDREN_CHANGED');
+    expect(await withDeadline(childrenChanged, 10_000, 'the child watch')).toBe('NODE_CHILDREN_CHANGED');
 
     const [data, stat] = await new Promise<[Buffer, zookeeper.Stat]>((resolve, reject) =>
       watcher.getData(`${parent}/node`, (error, d, s) => (error ? reject(error) : resolve([d, s]))),
@@ -136,6 +148,6 @@ describe('Redis', () => {
     );
     await subscriber.subscribe(channel);
     expect(await client.publish(channel, 'ping')).toBe(1);
-    expect(await received).toEqual([channel, 'ping']);
+    expect(await withDeadline(received, 10_000, 'the pub/sub message')).toEqual([channel, 'ping']);
   });
 });
