@@ -427,7 +427,8 @@ export class EmbeddedStore implements Store {
       try {
         if (lines.length > 0) {
           const text = lines.join('\n') + '\n';
-          await this.journal.write(text);
+          // appendFile loops over short writes; O_APPEND puts every byte at the end.
+          await this.journal.appendFile(text);
           await this.journal.datasync();
           this.journalSize += Buffer.byteLength(text);
           // Compacting only once the journal outgrows the snapshot keeps rewriting cost linear.
@@ -463,11 +464,10 @@ export class EmbeddedStore implements Store {
   }
 
   private serialize(gen: number): string {
-    const collections: Snapshot['collections'] = {};
+    // Built from the stored JSON text directly: no parse and re-stringify of every document.
     const parts: string[] = [];
     for (const [c, docs] of this.data) {
       if (cacheCollections.has(c) || docs.size === 0) continue;
-      collections[c] = {};
       const entries: string[] = [];
       for (const [id, text] of docs) entries.push(`${JSON.stringify(id)}:${text}`);
       parts.push(`${JSON.stringify(c)}:{${entries.join(',')}}`);
