@@ -497,7 +497,7 @@ teardown() {
     unmount_under "$r"
     rm -rf --one-file-system "$r"
     # Empty cgroups of hard-killed containers.
-    find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d -name "$(basename "$r")-*" 2>/dev/null |
+    find /sys/fs/cgroup -mindepth 1 -maxdepth 5 -type d -name "$(basename "$r")-*" 2>/dev/null |
       while read -r d; do find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true; done
   done
   rm -rf "$STATE"
