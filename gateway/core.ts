@@ -40,8 +40,6 @@ export interface GatewayCore {
 /** What the scheduler hands the gateway (scheduler/ implements it for cluster mode). */
 export interface ClusterModule {
   metas: MetaService;
-  /** Leader election of its own (ZooKeeper); when absent the gateway picks one. */
-  leadership?: Leadership | undefined;
   start?(): Promise<void>;
   close(): Promise<void>;
 }
@@ -54,7 +52,7 @@ export interface GatewayCoreOptions {
   bus?: EventBus | undefined;
   /** How to reach agents. @default AgentClient with config.agentToken */
   agentFactory?: AgentApiFactory | undefined;
-  /** @default AlwaysLeader alone, a Redis lease when config.redisUrl is set */
+  /** ZooKeeper election when there is one. @default AlwaysLeader alone, a Redis lease when config.redisUrl is set */
   leadership?: Leadership | undefined;
   /** Tuning of the node watcher (tests shorten its intervals). */
   watcher?: Partial<Omit<NodeWatcherOptions, 'cache' | 'writer' | 'pool' | 'logger'>> | undefined;
@@ -109,6 +107,17 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
     cleanup.push(() => store.close());
     const bus = options.bus ?? (await openBus({ redisUrl: config.redisUrl, logger }));
     cleanup.push(() => bus.close());
+
+    const leadership =
+      options.leadership ??
+      (config.redisUrl
+        ? await openRedisLeadership(config.redisUrl, {
+            id,
+            logger,
+            ...(options.leaseTtlMs ? { ttlMs: options.leaseTtlMs } : {}),
+          })
+        : new AlwaysLeader());
+    cleanup.push(() => leadership.close());
 
     const cache = new ClusterCache();
     const pool = new AgentPool(options.agentFactory ?? agentClientFactory(config.agentToken));
@@ -167,24 +176,13 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
         pool,
         writer,
         watcher,
-        leadership: new AlwaysLeader(),
+        leadership,
         services: single,
       });
       metas = cluster.metas;
       cleanup.push(() => cluster!.close());
     }
 
-    const leadership =
-      options.leadership ??
-      cluster?.leadership ??
-      (config.redisUrl
-        ? await openRedisLeadership(config.redisUrl, {
-            id,
-            logger,
-            ...(options.leaseTtlMs ? { ttlMs: options.leaseTtlMs } : {}),
-          })
-        : new AlwaysLeader());
-    cleanup.push(() => leadership.close());
     const follow = async (leader: boolean): Promise<void> => {
       if (leader) {
         logger.info({ gateway: id }, 'leading: watching the nodes of every group');

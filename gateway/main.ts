@@ -1,4 +1,159 @@
-/** Placeholder until the gateway process is built. */
+/**
+ * `humpback gateway`: config → store → bus → cluster cache → leadership → node watcher (leader) →
+ * services → GraphQL server. SIGTERM/SIGINT drain the server and close everything in reverse.
+ */
+import type { Express } from 'express';
+import { loadGatewayConfig, type GatewayConfig } from '../core/config.js';
+import { logger as rootLogger, type Logger } from '../core/logger.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import { ClusterMetaService } from '../scheduler/meta-service.js';
+import { createGatewayCore, type ClusterModule, type GatewayCore, type GatewayCoreOptions } from './core.js';
+import { createGatewayServer, type GatewayServer, type GatewayServerOptions } from './server.js';
+
+export interface RunningGateway {
+  /** The GraphQL endpoint, e.g. http://127.0.0.1:8100/graphql. */
+  url: string;
+  core: GatewayCore;
+  server: GatewayServer;
+  /** Drains the server, then closes the scheduler, watcher, leadership, bus and store. */
+  close(): Promise<void>;
+}
+
+export interface StartGatewayOptions extends Omit<GatewayCoreOptions, 'logger' | 'cluster'> {
+  config: GatewayConfig;
+  logger?: Logger | undefined;
+  /** Cluster mode (scheduler). @default on */
+  cluster?: boolean | undefined;
+  /** Passed to the server (limits, origins). */
+  server?: Pick<GatewayServerOptions, 'limits' | 'allowedOrigins' | 'drainMillis'> | undefined;
+  /** Serve the web UI from web/dist when it is built. @default true */
+  webUi?: boolean | undefined;
+}
+
+/** Builds the scheduler over the gateway's cache and agents (cluster mode). */
+function clusterModule(config: GatewayConfig, logger: Logger): GatewayCoreOptions['cluster'] {
+  return async (core) => {
+    const scheduler = new Scheduler({
+      store: core.store,
+      cluster: core.cache,
+      sink: core.writer,
+      agentFor: (node) => core.pool.forNode(node),
+      bus: core.bus,
+      migrateDelaySeconds: config.migrateDelaySeconds,
+      recoveryIntervalSeconds: config.recoveryIntervalSeconds,
+      removeDelaySeconds: config.removeDelaySeconds,
+      logger: logger.child({ component: 'scheduler' }),
+      leadership: core.leadership,
+    });
+    const module: ClusterModule = {
+      metas: new ClusterMetaService({ store: core.store, scheduler }),
+      start: () => scheduler.start(),
+      close: () => scheduler.close(),
+    };
+    return module;
+  };
+}
+
+/** Mounts the built web UI when there is one (web/serve.ts; optional at run time). */
+async function webUiMounter(logger: Logger): Promise<((app: Express) => void) | undefined> {
+  try {
+    // A computed specifier: the UI is optional, and the gateway must start without it.
+    const spec = '../web/serve.js';
+    const mod = (await import(spec)) as { mountWebUi?: (app: Express) => boolean };
+    const mount = mod.mountWebUi;
+    if (!mount) return undefined;
+    return (app) => {
+      if (!mount(app)) logger.info('web UI not built (npm run build): serving the API only');
+    };
+  } catch (err) {
+    logger.debug({ err }, 'web UI module not available');
+    return undefined;
+  }
+}
+
+/** Starts a gateway; the caller owns the returned close(). */
+export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
+  const logger = options.logger ?? rootLogger;
+  const { config } = options;
+  const core = await createGatewayCore({
+    ...options,
+    logger,
+    cluster: options.cluster === false ? undefined : clusterModule(config, logger),
+  });
+  let server: GatewayServer;
+  try {
+    server = await createGatewayServer({
+      config,
+      services: core.services,
+      bus: core.bus,
+      logger,
+      readiness: () => core.ready(),
+      ...options.server,
+      configureApp: options.webUi === false ? undefined : await webUiMounter(logger),
+    });
+  } catch (err) {
+    await core.close();
+    throw err;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    url: server.url,
+    core,
+    server,
+    close() {
+      closing ??= (async () => {
+        try {
+          await server.close();
+        } finally {
+          await core.close();
+        }
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * Closes `running` on SIGTERM or SIGINT, then exits; a second signal exits at once. Returns a
+ * function that removes the handlers.
+ */
+export function closeOnSignals(close: () => Promise<void>, logger: Logger, what: string): () => void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal }, `${what}: second signal, exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, `${what}: shutting down`);
+    close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, `${what}: error while shutting down`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return () => {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  };
+}
+
+/** `humpback gateway`. Throws ConfigError on bad configuration (bin/humpback.ts prints it). */
 export async function startGatewayFromEnv(): Promise<void> {
-  throw new Error('humpback gateway is not built yet in this version');
+  const config = loadGatewayConfig();
+  const logger = rootLogger.child({ component: 'gateway' });
+  const gateway = await startGateway({ config, logger });
+  closeOnSignals(() => gateway.close(), logger, 'humpback gateway');
+  logger.info(
+    {
+      url: gateway.url,
+      store: config.redisUrl ? 'redis' : 'embedded',
+      leader: gateway.core.leadership.isLeader(),
+    },
+    'humpback gateway ready',
+  );
 }
