@@ -85,26 +85,17 @@ ensure_packages() {
 # ---------------------------------------------------------------------------------------------------
 # Processes
 
-# PIDs whose command line contains $1 (a fixed string), never this script itself.
+# PIDs whose command line contains $1 (a fixed string), never this script's own processes. The glob is
+# expanded here, before grep starts, so grep never reads its own command line.
 pids_with_cmdline() {
-  local pattern=$1 d pid cmd
-  for d in /proc/[0-9]*; do
-    pid=${d#/proc/}
-    [ "$pid" = "$$" ] || [ "$pid" = "$BASHPID" ] && continue
-    cmd=$(tr '\0' ' ' 2>/dev/null <"$d/cmdline") || continue
-    case "$cmd" in *"$pattern"*) echo "$pid" ;; esac
-  done
+  local me=$BASHPID files=(/proc/[0-9]*/cmdline)
+  grep -l -a -F -- "$1" "${files[@]}" 2>/dev/null | awk -F/ -v a=$$ -v b="$me" '$3 != a && $3 != b { print $3 }' || true
 }
 
 # PIDs in a cgroup whose path starts with /$1 (the engines' --cgroup-parent: their containers).
 pids_in_cgroup() {
-  local prefix=$1 f
-  for f in /proc/[0-9]*/cgroup; do
-    if grep -q ":/$prefix" "$f" 2>/dev/null; then
-      f=${f#/proc/}
-      echo "${f%/cgroup}"
-    fi
-  done
+  local files=(/proc/[0-9]*/cgroup)
+  grep -l -F -- ":/$1" "${files[@]}" 2>/dev/null | awk -F/ '{ print $3 }' || true
 }
 
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
@@ -496,10 +487,10 @@ teardown() {
   for r in "${runs[@]}"; do
     unmount_under "$r"
     rm -rf --one-file-system "$r"
-    # Empty cgroups of hard-killed containers.
-    find /sys/fs/cgroup -mindepth 1 -maxdepth 5 -type d -name "$(basename "$r")-*" 2>/dev/null |
-      while read -r d; do find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true; done
   done
+  # Empty cgroups of hard-killed containers (this and earlier runs; busy ones stay).
+  find /sys/fs/cgroup -mindepth 1 -maxdepth 5 -type d -name "${RUN_TEMPLATE%.*}.*" 2>/dev/null |
+    while read -r d; do find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true; done
   rm -rf "$STATE"
 }
 
