@@ -1,3 +1,4 @@
+import type { ExecutionArgs, ExecutionResult } from 'graphql';
 import type { EventBus } from '../core/bus.js';
 import type { Logger } from '../core/logger.js';
 import type {
@@ -199,5 +200,112 @@ export class SubscriptionHub {
     const unsubscribes = this.unsubscribes.splice(0);
     await Promise.all(unsubscribes.map((u) => u()));
     this.listeners.clear();
+  }
+}
+
+type SubscribeFn = (args: ExecutionArgs) => Promise<AsyncGenerator<ExecutionResult> | ExecutionResult>;
+
+interface SharedExecution {
+  /** Resolves once the source stream exists; an ExecutionResult means it failed to start. */
+  ready: Promise<ExecutionResult | undefined>;
+  source: AsyncIterator<ExecutionResult> | undefined;
+  listeners: Set<PushIterator<ExecutionResult>>;
+}
+
+/**
+ * Runs each distinct subscription once per gateway and hands every result to all the clients that
+ * asked for it. Callers give the key: clients with the same key must be entitled to exactly the same
+ * results (same document, operation name and variables, and the same access scope).
+ */
+export class SharedSubscriptions {
+  private readonly executions = new Map<string, SharedExecution>();
+
+  constructor(
+    private readonly run: SubscribeFn,
+    /** Applied once per result before it is fanned out (error masking). */
+    private readonly transform: (result: ExecutionResult) => ExecutionResult = (r) => r,
+    private readonly logger?: Logger,
+  ) {}
+
+  /** How many distinct executions are running. */
+  get size(): number {
+    return this.executions.size;
+  }
+
+  /** How many clients are attached to the execution of `key`. */
+  listenersOf(key: string): number {
+    return this.executions.get(key)?.listeners.size ?? 0;
+  }
+
+  async subscribe(
+    key: string,
+    args: ExecutionArgs,
+  ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+    let execution = this.executions.get(key);
+    if (!execution) {
+      const created: SharedExecution = {
+        ready: Promise.resolve(undefined),
+        source: undefined,
+        listeners: new Set(),
+      };
+      execution = created;
+      this.executions.set(key, created);
+      created.ready = this.start(key, created, args);
+    }
+    const failed = await execution.ready;
+    if (failed) return this.transform(failed);
+    if (this.executions.get(key) !== execution) return this.subscribe(key, args); // it ended meanwhile
+    const target = execution;
+    const listener: PushIterator<ExecutionResult> = new PushIterator<ExecutionResult>(() => {
+      target.listeners.delete(listener);
+      if (target.listeners.size === 0 && this.executions.get(key) === target) {
+        this.executions.delete(key);
+        void target.source?.return?.();
+      }
+    });
+    target.listeners.add(listener);
+    return listener;
+  }
+
+  private async start(
+    key: string,
+    execution: SharedExecution,
+    args: ExecutionArgs,
+  ): Promise<ExecutionResult | undefined> {
+    let result: Awaited<ReturnType<SubscribeFn>>;
+    try {
+      result = await this.run(args);
+    } catch (err) {
+      this.executions.delete(key);
+      throw err;
+    }
+    if (!(Symbol.asyncIterator in result)) {
+      this.executions.delete(key);
+      return result;
+    }
+    const source = result[Symbol.asyncIterator]();
+    execution.source = source;
+    void this.pump(key, execution, source);
+    return undefined;
+  }
+
+  private async pump(
+    key: string,
+    execution: SharedExecution,
+    source: AsyncIterator<ExecutionResult>,
+  ): Promise<void> {
+    try {
+      for (;;) {
+        const next = await source.next();
+        if (next.done) break;
+        const value = this.transform(next.value);
+        for (const listener of execution.listeners) listener.push(value);
+      }
+    } catch (err) {
+      this.logger?.error({ err }, 'shared subscription failed');
+    } finally {
+      if (this.executions.get(key) === execution) this.executions.delete(key);
+      for (const listener of [...execution.listeners]) void listener.return();
+    }
   }
 }

@@ -11,19 +11,20 @@ import { ContainerStatusEvent } from '../schema/container-status-event.type.js';
 import type { ContainerState, MetaEventType, NodeStatus } from '../schema/enums.js';
 import { MetaEvent } from '../schema/meta-event.type.js';
 import { NodeStatusEvent } from '../schema/node-status-event.type.js';
-import {
-  accessibleGroup,
-  accessibleMeta,
-  assertNodeVisible,
-  requireViewer,
-  visibleGroupIds,
-} from './access.js';
+import { accessibleGroup, assertNodeVisible, requireViewer, visibleGroupIds } from './access.js';
 import { toContainer, toNode } from './map.js';
 
 type Data = SubscribeResolverData<unknown, Record<string, string | null | undefined>, GatewayContext>;
 
 const canSee = (visible: Set<string> | undefined, groupIds: readonly string[]): boolean =>
   !visible || groupIds.some((id) => visible.has(id));
+
+/** Admins may watch a meta that does not exist (yet); others only metas of groups they own. */
+async function assertMetaVisible(context: GatewayContext, metaId: string, visible: Set<string> | undefined) {
+  if (!visible) return;
+  const meta = await context.services.metas.get(metaId);
+  if (!meta || !visible.has(meta.groupId)) throw forbidden(`meta ${metaId} is not in a group you own`);
+}
 
 // Access is checked once, when the subscription starts; group ownership is a snapshot of that moment.
 
@@ -32,8 +33,8 @@ async function subscribeContainerStatus({ args, context }: Data) {
   const { groupId, metaId } = args;
   let { nodeId } = args;
   if (groupId) await accessibleGroup(context, groupId);
-  if (metaId) await accessibleMeta(context, metaId);
   const visible = await visibleGroupIds(context);
+  if (metaId) await assertMetaVisible(context, metaId, visible);
   if (nodeId) {
     const node = await context.services.nodes.get(nodeId);
     if (node) {
@@ -70,8 +71,8 @@ async function subscribeMetaEvents({ args, context }: Data) {
   requireViewer(context);
   const { groupId, metaId } = args;
   if (groupId) await accessibleGroup(context, groupId);
-  if (metaId) await accessibleMeta(context, metaId);
   const visible = await visibleGroupIds(context);
+  if (metaId) await assertMetaVisible(context, metaId, visible);
   return context.hub.listen(
     CHANNEL.metaEvent,
     (m) =>

@@ -1,0 +1,195 @@
+import { randomBytes } from 'node:crypto';
+import bcrypt from 'bcryptjs';
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { conflict, ErrorCode, HumpbackError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { StoreConflictError, type Store, type UserRecord } from '../core/store/store.js';
+import type { AuthService, Viewer } from './services.js';
+
+export interface AuthServiceOptions {
+  store: Store;
+  /** From GatewayConfig: HUMPBACK_JWT_SECRET (else generated and kept in `settings`) and HUMPBACK_ADMIN_PASSWORD. */
+  config: { jwtSecret: string | undefined; adminPassword: string | undefined };
+  logger?: Logger | undefined;
+  /** Milliseconds since the epoch. @default Date.now */
+  now?: (() => number) | undefined;
+  /** How long a login token is valid, in seconds. @default 43200 (12 hours) */
+  tokenTtlSeconds?: number | undefined;
+  /** bcrypt cost. @default 10 */
+  bcryptRounds?: number | undefined;
+  /** Failed logins allowed per client key within `rateLimitWindowMs`. @default 10 */
+  maxFailedLogins?: number | undefined;
+  /** @default 600000 (10 minutes) */
+  rateLimitWindowMs?: number | undefined;
+  /** How long a verified token's user is trusted before it is re-read from the store. @default 5000 */
+  userCacheMs?: number | undefined;
+}
+
+const ISSUER = 'humpback';
+const SECRET_SETTING = 'jwtSecret';
+/** The first admin's username. */
+export const FIRST_ADMIN = 'admin';
+
+/** Passwords with bcryptjs, HS256 JWTs with jose, and login rate limiting per client key. */
+export class StoreAuthService implements AuthService {
+  private readonly now: () => number;
+  private readonly ttl: number;
+  private readonly rounds: number;
+  private readonly maxFailures: number;
+  private readonly window: number;
+  private readonly userCacheMs: number;
+  private readonly failures = new Map<string, number[]>();
+  private readonly users = new Map<string, { user: UserRecord | undefined; until: number }>();
+  private dummyHash: string | undefined;
+
+  private constructor(
+    private readonly store: Store,
+    private readonly key: Uint8Array,
+    private readonly logger: Logger | undefined,
+    options: AuthServiceOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.ttl = options.tokenTtlSeconds ?? 12 * 3600;
+    this.rounds = options.bcryptRounds ?? 10;
+    this.maxFailures = options.maxFailedLogins ?? 10;
+    this.window = options.rateLimitWindowMs ?? 10 * 60_000;
+    this.userCacheMs = options.userCacheMs ?? 5000;
+  }
+
+  /** Loads or creates the signing secret and, on an empty store, the first admin. */
+  static async open(options: AuthServiceOptions): Promise<StoreAuthService> {
+    const { store, config, logger } = options;
+    const secret = config.jwtSecret ?? (await loadOrCreateSecret(store));
+    const service = new StoreAuthService(store, new TextEncoder().encode(secret), logger, options);
+    if ((await store.list('users')).length === 0) {
+      if (config.adminPassword) {
+        await service.createUser({ username: FIRST_ADMIN, password: config.adminPassword, admin: true });
+        logger?.info({ username: FIRST_ADMIN }, 'created the first admin from HUMPBACK_ADMIN_PASSWORD');
+      } else {
+        logger?.warn('no users yet and HUMPBACK_ADMIN_PASSWORD is unset: nobody can log in');
+      }
+    }
+    return service;
+  }
+
+  async login(
+    username: string,
+    password: string,
+    clientKey: string,
+  ): Promise<{ token: string; user: UserRecord }> {
+    const now = this.now();
+    const recent = (this.failures.get(clientKey) ?? []).filter((t) => now - t < this.window);
+    if (recent.length >= this.maxFailures) {
+      const retryAfter = Math.ceil((recent[0]! + this.window - now) / 1000);
+      throw new HumpbackError(
+        ErrorCode.RATE_LIMITED,
+        `too many failed logins: try again in ${retryAfter} s`,
+        {
+          retryAfterSeconds: retryAfter,
+        },
+      );
+    }
+    const user = await this.store.get('users', username.toLowerCase());
+    // Compare against a dummy hash for unknown users so both cases take the same time.
+    this.dummyHash ??= await bcrypt.hash(randomBytes(16).toString('hex'), this.rounds);
+    const ok = await bcrypt.compare(password, user?.passwordHash ?? this.dummyHash);
+    if (!user || !ok) {
+      recent.push(now);
+      this.failures.set(clientKey, recent);
+      this.pruneFailures(now);
+      throw new HumpbackError(ErrorCode.UNAUTHENTICATED, 'wrong username or password');
+    }
+    this.failures.delete(clientKey);
+    const iat = Math.floor(now / 1000);
+    const token = await new SignJWT({ username: user.username })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(ISSUER)
+      .setSubject(user.id)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + this.ttl)
+      .sign(this.key);
+    return { token, user };
+  }
+
+  async verify(token: string): Promise<Viewer | undefined> {
+    let subject: string | undefined;
+    try {
+      const { payload } = await jwtVerify(token, this.key, {
+        issuer: ISSUER,
+        algorithms: ['HS256'],
+        currentDate: new Date(this.now()),
+      });
+      subject = payload.sub;
+    } catch (err) {
+      if (err instanceof joseErrors.JOSEError) return undefined;
+      throw err;
+    }
+    if (!subject) return undefined;
+    // The user is re-read (briefly cached) so deleting a user or changing admin takes effect.
+    const user = await this.cachedUser(subject);
+    return user ? { userId: user.id, username: user.username, admin: user.admin } : undefined;
+  }
+
+  async createUser(input: { username: string; password: string; admin: boolean }): Promise<UserRecord> {
+    const id = input.username.toLowerCase();
+    const user: UserRecord = {
+      id,
+      username: input.username,
+      passwordHash: await bcrypt.hash(input.password, this.rounds),
+      admin: input.admin,
+      createdAt: new Date(this.now()).toISOString(),
+    };
+    try {
+      await this.store.create('users', id, user);
+    } catch (err) {
+      if (err instanceof StoreConflictError)
+        throw conflict(`user ${JSON.stringify(input.username)} already exists`);
+      throw err;
+    }
+    this.users.delete(id);
+    return user;
+  }
+
+  listUsers(): Promise<UserRecord[]> {
+    return this.store.list('users');
+  }
+
+  async deleteUser(id: string): Promise<boolean> {
+    const deleted = await this.store.delete('users', id.toLowerCase());
+    this.users.delete(id.toLowerCase());
+    return deleted;
+  }
+
+  private async cachedUser(id: string): Promise<UserRecord | undefined> {
+    const now = this.now();
+    const hit = this.users.get(id);
+    if (hit && hit.until > now) return hit.user;
+    const user = await this.store.get('users', id);
+    if (this.users.size > 10_000) this.users.clear();
+    this.users.set(id, { user, until: now + this.userCacheMs });
+    return user;
+  }
+
+  private pruneFailures(now: number): void {
+    if (this.failures.size < 10_000) return;
+    for (const [key, times] of this.failures) {
+      if (times.every((t) => now - t >= this.window)) this.failures.delete(key);
+    }
+  }
+}
+
+async function loadOrCreateSecret(store: Store): Promise<string> {
+  const existing = await store.get('settings', SECRET_SETTING);
+  if (existing) return existing.value;
+  const value = randomBytes(32).toString('base64url');
+  try {
+    await store.create('settings', SECRET_SETTING, { id: SECRET_SETTING, value });
+    return value;
+  } catch (err) {
+    // another gateway created it first: use theirs
+    if (!(err instanceof StoreConflictError)) throw err;
+    const winner = await store.get('settings', SECRET_SETTING);
+    if (!winner) throw err;
+    return winner.value;
+  }
+}

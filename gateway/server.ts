@@ -1,0 +1,413 @@
+import 'reflect-metadata';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type Express } from 'express';
+import {
+  GraphQLError,
+  parse,
+  specifiedRules,
+  subscribe as graphqlSubscribe,
+  validate,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLSchema,
+} from 'graphql';
+import { CloseCode, type Context as WsContext } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { EventBus } from '../core/bus.js';
+import type { GatewayConfig } from '../core/config.js';
+import type { Logger } from '../core/logger.js';
+import { buildGatewaySchema } from '../schema/build-schema.js';
+import { bearerToken, createContext, type GatewayContext } from './context.js';
+import { complexityError, depthLimitRule, formatError, maskResult } from './graphql-guards.js';
+import type { Services, Viewer } from './services.js';
+import { SharedSubscriptions, SubscriptionHub } from './subscriptions.js';
+
+/** graphql-ws close codes beyond the library's own. */
+export const WS_CLOSE = {
+  /** Missing, bad or expired token in connectionParams.authorization. */
+  unauthorized: 4401,
+  /** The connection is not allowed (e.g. a browser page from a foreign origin). */
+  forbidden: CloseCode.Forbidden,
+} as const;
+
+export interface GatewayLimits {
+  /** Deepest field nesting an operation may have. @default 10 */
+  maxDepth?: number | undefined;
+  /** Highest complexity an operation may have (see the `complexity` options in resolvers/). @default 10000 */
+  maxComplexity?: number | undefined;
+  /** Largest HTTP body and WebSocket message, in bytes. @default 1048576 */
+  maxBodyBytes?: number | undefined;
+}
+
+export interface GatewayServerOptions {
+  config: Pick<GatewayConfig, 'listen' | 'development'>;
+  services: Services;
+  bus: EventBus;
+  logger: Logger;
+  /** What /readyz reports: ready when it returns true. @default always ready while listening */
+  readiness?: (() => boolean | Promise<boolean>) | undefined;
+  limits?: GatewayLimits | undefined;
+  /**
+   * Origins (scheme://host:port) whose browser pages may open graphql-ws connections; a connection
+   * from any other Origin is closed with 4403. Connections without an Origin header (non-browser
+   * clients) and same-origin pages are always allowed. `'*'` allows every origin.
+   * @default [] ('*' when config.development)
+   */
+  allowedOrigins?: readonly string[] | '*' | undefined;
+  /** Mounts more routes (the web UI's static files) after the API routes. */
+  configureApp?: ((app: Express) => void) | undefined;
+  /** How long close() waits for in-flight HTTP requests. @default 10000 */
+  drainMillis?: number | undefined;
+}
+
+export interface GatewayServer {
+  httpServer: http.Server;
+  /** The GraphQL endpoint, e.g. http://127.0.0.1:8100/graphql. */
+  url: string;
+  app: Express;
+  schema: GraphQLSchema;
+  hub: SubscriptionHub;
+  /** Drains: /readyz turns 503, WebSocket clients get 1001, in-flight requests finish, then it stops. */
+  close(): Promise<void>;
+}
+
+const SHARE_KEY = Symbol('humpback.shareKey');
+type SharedExecutionArgs = ExecutionArgs & { [SHARE_KEY]?: string };
+
+/** graphql-ws `extra` plus what onConnect learnt. */
+type WsExtra = {
+  socket: WebSocket;
+  request: http.IncomingMessage;
+  viewer?: Viewer;
+};
+
+/** Starts Apollo Server (HTTP) and graphql-ws (WebSocket) on one port, at /graphql. */
+export async function createGatewayServer(options: GatewayServerOptions): Promise<GatewayServer> {
+  const { config, services, bus, logger } = options;
+  const maxDepth = options.limits?.maxDepth ?? 10;
+  const maxComplexity = options.limits?.maxComplexity ?? 10_000;
+  const maxBodyBytes = options.limits?.maxBodyBytes ?? 1024 * 1024;
+  const allowedOrigins = options.allowedOrigins ?? (config.development ? '*' : []);
+  const mask = { development: config.development, logger };
+  const validationRules = [depthLimitRule(maxDepth)];
+
+  const schema = await buildGatewaySchema();
+  const hub = new SubscriptionHub(bus, logger);
+  await hub.start();
+
+  const metrics = createMetrics();
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = http.createServer(app);
+  let phase: 'starting' | 'serving' | 'draining' = 'starting';
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    let ready = phase === 'serving';
+    if (ready && options.readiness) {
+      try {
+        ready = await options.readiness();
+      } catch (err) {
+        logger.warn({ err }, 'readiness check failed');
+        ready = false;
+      }
+    }
+    res
+      .status(ready ? 200 : 503)
+      .json({ status: ready ? 'ready' : phase === 'draining' ? 'draining' : 'not ready' });
+  });
+  app.get('/metrics', async (_req, res) => {
+    metrics.subscriptionExecutions.set(shared.size);
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  // ---- WebSocket: graphql-ws --------------------------------------------------------------
+  const shared = new SharedSubscriptions(
+    (args) => graphqlSubscribe(args) as ReturnType<ConstructorParameters<typeof SharedSubscriptions>[0]>,
+    (result) => maskResult(result, mask),
+    logger,
+  );
+  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: maxBodyBytes });
+  const wsContext = (extra: WsExtra): GatewayContext =>
+    createContext({
+      viewer: extra.viewer,
+      services,
+      hub,
+      clientKey: extra.request.socket.remoteAddress ?? 'unknown',
+      logger,
+    });
+  const originAllowed = (request: http.IncomingMessage): boolean => {
+    const origin = request.headers.origin;
+    if (!origin || allowedOrigins === '*') return true;
+    if (allowedOrigins.includes(origin)) return true;
+    try {
+      return new URL(origin).host === request.headers.host;
+    } catch {
+      return false;
+    }
+  };
+  const wsCleanup = useServer<Record<string, unknown> | undefined, WsExtra>(
+    {
+      schema,
+      onConnect: async (ctx: WsContext<Record<string, unknown> | undefined, WsExtra>) => {
+        if (!originAllowed(ctx.extra.request)) return false; // graphql-ws closes with 4403
+        const raw = ctx.connectionParams?.['authorization'] ?? ctx.connectionParams?.['Authorization'];
+        const token = bearerToken(typeof raw === 'string' ? raw : undefined);
+        const viewer = token ? await services.auth.verify(token) : undefined;
+        if (!viewer) {
+          ctx.extra.socket.close(WS_CLOSE.unauthorized, 'Unauthorized');
+          return false;
+        }
+        ctx.extra.viewer = viewer;
+        metrics.wsConnections.inc();
+        return true;
+      },
+      onClose: (ctx) => {
+        if (ctx.extra.viewer) metrics.wsConnections.dec();
+      },
+      onSubscribe: (ctx, _id, payload) => {
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch (err) {
+          return [err instanceof GraphQLError ? err : new GraphQLError(String(err))];
+        }
+        const errors = validate(schema, document, [...specifiedRules, ...validationRules]);
+        if (errors.length > 0) return errors;
+        const tooComplex = complexityError({
+          schema,
+          document,
+          operationName: payload.operationName,
+          variables: payload.variables,
+          max: maxComplexity,
+        });
+        if (tooComplex) return [tooComplex];
+        const viewer = ctx.extra.viewer;
+        const args: SharedExecutionArgs = {
+          schema,
+          document,
+          operationName: payload.operationName ?? null,
+          variableValues: payload.variables ?? null,
+          contextValue: wsContext(ctx.extra),
+        };
+        // Clients with the same document, variables and access scope share one execution.
+        args[SHARE_KEY] = JSON.stringify([
+          viewer?.admin ? '*' : (viewer?.userId ?? ''),
+          payload.operationName ?? null,
+          payload.variables ?? null,
+          payload.query,
+        ]);
+        return args;
+      },
+      execute: async (args) => {
+        metrics.operations.inc({ transport: 'ws', type: 'execute' });
+        const { execute } = await import('graphql');
+        return maskResult(await execute(args), mask);
+      },
+      subscribe: async (args: SharedExecutionArgs) => {
+        metrics.operations.inc({ transport: 'ws', type: 'subscribe' });
+        const key = args[SHARE_KEY];
+        if (key === undefined) return maskResult((await graphqlSubscribe(args)) as ExecutionResult, mask);
+        return shared.subscribe(key, args);
+      },
+      onNext: () => {
+        metrics.deliveries.inc();
+      },
+    },
+    wsServer,
+  );
+
+  // ---- HTTP: Apollo Server ----------------------------------------------------------------
+  const apollo = new ApolloServer<GatewayContext>({
+    schema,
+    csrfPrevention: true,
+    introspection: true,
+    includeStacktraceInErrorResponses: config.development,
+    validationRules,
+    formatError: (formatted, error) => formatError(formatted, error, mask),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: options.drainMillis ?? 10_000 }),
+      {
+        async serverWillStart() {
+          return {
+            async drainServer() {
+              await wsCleanup.dispose();
+            },
+          };
+        },
+      },
+      complexityPlugin(maxComplexity),
+      metricsPlugin(metrics),
+    ],
+  });
+  await apollo.start();
+
+  app.use(
+    '/graphql',
+    express.json({ limit: maxBodyBytes }),
+    (req, _res, next) => {
+      // express 5 leaves req.body unset for bodies it did not parse; Apollo wants the property to exist
+      // so it can answer (CSRF refusal, "bad request") itself.
+      if (!('body' in req)) (req as { body?: unknown }).body = undefined;
+      next();
+    },
+    expressMiddleware(apollo, {
+      context: async ({ req }) => {
+        const token = bearerToken(req.headers.authorization);
+        const viewer = token ? await services.auth.verify(token) : undefined;
+        return createContext({
+          viewer,
+          services,
+          hub,
+          clientKey: req.socket.remoteAddress ?? 'unknown',
+          logger,
+        });
+      },
+    }),
+  );
+  options.configureApp?.(app);
+  app.use(
+    (
+      err: Error & { status?: number; type?: string },
+      _req: express.Request,
+      res: express.Response,
+      next: express.NextFunction,
+    ) => {
+      if (res.headersSent) return next(err);
+      const status = err.status ?? 500;
+      if (status >= 500) logger.error({ err }, 'http request failed');
+      res.status(status).json({
+        errors: [
+          {
+            message:
+              status === 413
+                ? `request body larger than ${maxBodyBytes} bytes`
+                : status < 500
+                  ? err.message
+                  : 'Internal server error',
+            extensions: { code: status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR' },
+          },
+        ],
+      });
+    },
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.listen.port, config.listen.host, () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });
+  phase = 'serving';
+  const address = httpServer.address() as AddressInfo;
+  const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}/graphql`;
+  logger.info({ url }, 'gateway listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    httpServer,
+    url,
+    app,
+    schema,
+    hub,
+    close() {
+      closing ??= (async () => {
+        phase = 'draining';
+        await apollo.stop(); // drains WebSockets (1001) and HTTP, then closes the server
+        await hub.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+interface Metrics {
+  registry: Registry;
+  operations: Counter<'transport' | 'type'>;
+  durations: Histogram<'type' | 'outcome'>;
+  wsConnections: Gauge;
+  deliveries: Counter;
+  subscriptionExecutions: Gauge;
+}
+
+function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'humpback_' });
+  return {
+    registry,
+    operations: new Counter({
+      name: 'humpback_graphql_operations_total',
+      help: 'GraphQL operations started, by transport and kind',
+      labelNames: ['transport', 'type'],
+      registers: [registry],
+    }),
+    durations: new Histogram({
+      name: 'humpback_graphql_request_duration_seconds',
+      help: 'HTTP GraphQL request duration, by operation type and outcome',
+      labelNames: ['type', 'outcome'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    wsConnections: new Gauge({
+      name: 'humpback_ws_connections',
+      help: 'Authenticated graphql-ws connections',
+      registers: [registry],
+    }),
+    deliveries: new Counter({
+      name: 'humpback_subscription_deliveries_total',
+      help: 'Subscription results sent to graphql-ws clients',
+      registers: [registry],
+    }),
+    subscriptionExecutions: new Gauge({
+      name: 'humpback_subscription_executions',
+      help: 'Distinct subscription executions shared by the connected clients',
+      registers: [registry],
+    }),
+  };
+}
+
+function metricsPlugin(metrics: Metrics): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart() {
+      const started = process.hrtime.bigint();
+      metrics.operations.inc({ transport: 'http', type: 'request' });
+      return {
+        async willSendResponse(requestContext) {
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+          const type = requestContext.operation?.operation ?? 'unknown';
+          const outcome = requestContext.errors?.length ? 'error' : 'ok';
+          metrics.durations.observe({ type, outcome }, seconds);
+        },
+      };
+    },
+  };
+}
+
+function complexityPlugin(max: number): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ request, document, schema }) {
+          const error = complexityError({
+            schema,
+            document,
+            operationName: request.operationName,
+            variables: request.variables,
+            max,
+          });
+          if (error) throw error;
+        },
+      };
+    },
+  };
+}
