@@ -371,7 +371,9 @@ stop_engine_hard() {
   kill_matching engine_pids "$n"
   # Container /dev/shm and netns mounts stay behind after a hard stop; dockerd would trip over them.
   unmount_under "$RUN/$n"
-  rm -f "$RUN/$n/docker.sock" "$RUN/$n/docker.pid"
+  # A killed containerd can linger as a zombie for a moment; a restarted dockerd that finds its pid
+  # file would take it for alive and wait on its dead socket.
+  rm -f "$RUN/$n/docker.sock" "$RUN/$n/docker.pid" "$RUN/$n/x/containerd/containerd.pid"
 }
 
 build_image() {
