@@ -436,63 +436,72 @@ describe('EmbeddedStore persistence', () => {
     await c.close();
   });
 
-  it('loses nothing acknowledged when the writing process is killed with SIGKILL', async () => {
+  it('loses nothing acknowledged when the writing process is killed with SIGKILL, again and again', async () => {
     const where = await freshDir();
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'test/helpers/embedded-store-writer.ts', where, '8192'],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-      child.on('exit', (_code, signal) => resolve(signal)),
-    );
-    const puts = new Set<string>();
-    const audits = new Set<string>();
-    let counter = 0;
-    let acks = 0;
-    let childPid = 0;
-    const lines = createInterface({ input: child.stdout });
-    const drained = new Promise<void>((resolve) => lines.once('close', resolve));
-    const enough = new Promise<void>((resolve, reject) => {
-      const deadline = setTimeout(
-        () => reject(new Error(`only ${acks} acknowledged writes in 30 s`)),
-        30_000,
-      );
-      lines.on('line', (line) => {
-        const [kind, value = ''] = line.split(' ');
-        if (kind === 'ready') childPid = Number(value);
-        else if (kind === 'put') puts.add(value);
-        else if (kind === 'audit') audits.add(value);
-        else if (kind === 'counter') counter = Math.max(counter, Number(value));
-        if (++acks === 2000) {
-          clearTimeout(deadline);
-          resolve();
-        }
-      });
-    });
-    try {
-      await enough;
-      // While the writer holds the directory, this process may not open it.
-      await expect(EmbeddedStore.open(where)).rejects.toThrow(`in use by process ${childPid}`);
-    } finally {
-      child.kill('SIGKILL');
-    }
-    expect(await exited).toBe('SIGKILL');
-    // Lines already in the pipe when the kill landed are acknowledged too.
-    await drained;
-
-    const store = await EmbeddedStore.open(where);
-    try {
-      const settings = new Map((await store.list('settings')).map((s) => [s.id, s.value]));
-      for (const id of puts) expect(settings.get(id), id).toBe(`v${id.slice(1)}`);
-      expect(Number(settings.get('counter'))).toBeGreaterThanOrEqual(counter);
-      const logged = new Set((await store.listAudit({ limit: 10_000 })).map((e) => e.id));
-      for (const id of audits) expect(logged.has(id), id).toBe(true);
-      expect(puts.size).toBeGreaterThan(500);
-    } finally {
-      await store.close();
+    // Different kill points; the small compaction size makes kills land in compactions too.
+    for (const killAfter of [300, 1500, 2500]) {
+      const acked = await killWriterAfter(where, killAfter);
+      const store = await EmbeddedStore.open(where);
+      try {
+        const settings = new Map((await store.list('settings')).map((s) => [s.id, s.value]));
+        for (const id of acked.puts) expect(settings.get(id), id).toBe(`v${id.slice(1)}`);
+        expect(Number(settings.get('counter'))).toBeGreaterThanOrEqual(acked.counter);
+        const logged = new Set((await store.listAudit({ limit: 10_000 })).map((e) => e.id));
+        for (const id of acked.audits) expect(logged.has(id), id).toBe(true);
+        expect(acked.puts.size).toBeGreaterThan(killAfter / 4);
+      } finally {
+        await store.close();
+      }
     }
   });
 });
+
+/**
+ * Runs test/helpers/embedded-store-writer.ts on `where` and kills it with SIGKILL once it has
+ * acknowledged `acks` writes; returns every write it acknowledged.
+ */
+async function killWriterAfter(
+  where: string,
+  acks: number,
+): Promise<{ puts: Set<string>; audits: Set<string>; counter: number }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/helpers/embedded-store-writer.ts', where, '8192'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+    child.on('exit', (_code, signal) => resolve(signal)),
+  );
+  const acked = { puts: new Set<string>(), audits: new Set<string>(), counter: 0 };
+  let seen = 0;
+  let childPid = 0;
+  const lines = createInterface({ input: child.stdout });
+  const drained = new Promise<void>((resolve) => lines.once('close', resolve));
+  const enough = new Promise<void>((resolve, reject) => {
+    const deadline = setTimeout(() => reject(new Error(`only ${seen} acknowledged writes in 30 s`)), 30_000);
+    lines.on('line', (line) => {
+      const [kind, value = ''] = line.split(' ');
+      if (kind === 'ready') childPid = Number(value);
+      else if (kind === 'put') acked.puts.add(value);
+      else if (kind === 'audit') acked.audits.add(value);
+      else if (kind === 'counter') acked.counter = Math.max(acked.counter, Number(value));
+      if (++seen === acks) {
+        clearTimeout(deadline);
+        resolve();
+      }
+    });
+  });
+  try {
+    await enough;
+    // While the writer holds the directory, this process may not open it.
+    await expect(EmbeddedStore.open(where)).rejects.toThrow(`in use by process ${childPid}`);
+  } finally {
+    child.kill('SIGKILL');
+  }
+  expect(await exited).toBe('SIGKILL');
+  // Lines already in the pipe when the kill landed were acknowledged too.
+  await drained;
+  return acked;
+}
