@@ -140,6 +140,17 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
     cleanup.push(unfollow);
     await initialLoad;
     loaded = true;
+    // Redis pub/sub keeps nothing for a subscriber that was away: after a reconnect, reload.
+    const reconnects = (bus as { onReconnect?: (listener: () => void) => () => void }).onReconnect;
+    if (reconnects) {
+      const off = reconnects.call(bus, () => {
+        if (watcher.isRunning) return; // the leader's cache is the source; nothing to catch up on
+        cache
+          .loadFrom(store)
+          .catch((err: unknown) => logger.warn({ err }, 'could not reload the cluster cache'));
+      });
+      cleanup.push(async () => void off());
+    }
 
     const auth = await StoreAuthService.open({ store, config, logger });
     const audit = new StoreAuditService(store);

@@ -7,6 +7,8 @@ import { loadGatewayConfig, type GatewayConfig } from '../core/config.js';
 import { logger as rootLogger, type Logger } from '../core/logger.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { ClusterMetaService } from '../scheduler/meta-service.js';
+import { ZookeeperDiscovery, discoveryPath } from '../scheduler/zookeeper-discovery.js';
+import { ZookeeperLeadership, electionPath } from '../scheduler/zookeeper-leadership.js';
 import { createGatewayCore, type ClusterModule, type GatewayCore, type GatewayCoreOptions } from './core.js';
 import { createGatewayServer, type GatewayServer, type GatewayServerOptions } from './server.js';
 
@@ -30,9 +32,15 @@ export interface StartGatewayOptions extends Omit<GatewayCoreOptions, 'logger' |
   webUi?: boolean | undefined;
 }
 
-/** Builds the scheduler over the gateway's cache and agents (cluster mode). */
+/**
+ * Cluster mode: the scheduler over the gateway's cache and agents and, with DOCKER_CLUSTER_URIS,
+ * ZooKeeper discovery. Registered agents are watched like group servers (so they appear as nodes
+ * before anyone puts them in a group); a lost znode gets its node checked at once; while the gateway
+ * itself has lost ZooKeeper, migrations are frozen.
+ */
 function clusterModule(config: GatewayConfig, logger: Logger): GatewayCoreOptions['cluster'] {
   return async (core) => {
+    const log = logger.child({ component: 'scheduler' });
     const scheduler = new Scheduler({
       store: core.store,
       cluster: core.cache,
@@ -42,13 +50,42 @@ function clusterModule(config: GatewayConfig, logger: Logger): GatewayCoreOption
       migrateDelaySeconds: config.migrateDelaySeconds,
       recoveryIntervalSeconds: config.recoveryIntervalSeconds,
       removeDelaySeconds: config.removeDelaySeconds,
-      logger: logger.child({ component: 'scheduler' }),
+      logger: log,
       leadership: core.leadership,
     });
+    let discovery: ZookeeperDiscovery | undefined;
+    if (config.clusterUris) {
+      const registered = (): string[] => discovery?.nodes().map((r) => r.data.apiaddr) ?? [];
+      discovery = new ZookeeperDiscovery({
+        connectionString: config.clusterUris.connectionString,
+        path: discoveryPath(config.clusterUris.prefix, config.clusterName),
+        logger: log,
+        listener: {
+          nodeUp: () => void core.watcher.setExtraAddresses(registered()),
+          nodeDown: (key) => {
+            void core.watcher.setExtraAddresses(registered());
+            void core.watcher.checkNow(key);
+          },
+          connection: (connected) => {
+            if (connected) scheduler.thawMigrations();
+            else scheduler.freezeMigrations();
+          },
+        },
+      });
+    }
     const module: ClusterModule = {
       metas: new ClusterMetaService({ store: core.store, scheduler }),
-      start: () => scheduler.start(),
-      close: () => scheduler.close(),
+      start: async () => {
+        await scheduler.start();
+        if (discovery) {
+          await discovery.start();
+          await core.watcher.setExtraAddresses(discovery.nodes().map((r) => r.data.apiaddr));
+        }
+      },
+      close: async () => {
+        await discovery?.close();
+        await scheduler.close();
+      },
     };
     return module;
   };
@@ -75,8 +112,20 @@ async function webUiMounter(logger: Logger): Promise<((app: Express) => void) | 
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const logger = options.logger ?? rootLogger;
   const { config } = options;
+  let leadership = options.leadership;
+  if (!leadership && config.clusterUris && options.cluster !== false) {
+    // Several gateways on one ZooKeeper: its election decides who runs the watcher and scheduler.
+    const zk = new ZookeeperLeadership({
+      connectionString: config.clusterUris.connectionString,
+      path: electionPath(config.clusterUris.prefix, config.clusterName),
+      logger,
+    });
+    await zk.start();
+    leadership = zk;
+  }
   const core = await createGatewayCore({
     ...options,
+    leadership,
     logger,
     cluster: options.cluster === false ? undefined : clusterModule(config, logger),
   });

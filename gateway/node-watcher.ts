@@ -332,6 +332,8 @@ export class NodeWatcher {
     Pick<NodeWatcherOptions, 'eventRetryWait'>;
   private running = false;
   private syncing: Promise<void> = Promise.resolve();
+  /** Addresses to watch beyond the groups' servers (nodes registered in ZooKeeper). */
+  private extra = new Set<string>();
 
   constructor(options: NodeWatcherOptions) {
     this.o = {
@@ -368,7 +370,7 @@ export class NodeWatcher {
 
   private async reconcile(): Promise<void> {
     if (!this.running) return;
-    const wanted = new Set<string>();
+    const wanted = new Set<string>(this.extra);
     for (const group of this.o.cache.listGroups()) {
       for (const server of group.servers) {
         const parsed = parseServerAddress(server);
@@ -398,6 +400,22 @@ export class NodeWatcher {
         await this.o.writer.removeNode(node.id);
       }
     }
+  }
+
+  /**
+   * Agent addresses to watch whether or not a group names them (cluster mode: the nodes registered in
+   * ZooKeeper, so they show up before anyone puts them in a group).
+   */
+  setExtraAddresses(addresses: Iterable<string>): Promise<void> {
+    const next = new Set<string>();
+    for (const a of addresses) {
+      const parsed = parseServerAddress(a);
+      if (parsed) next.add(parsed.key);
+    }
+    const same = next.size === this.extra.size && [...next].every((a) => this.extra.has(a));
+    if (same) return this.syncing;
+    this.extra = next;
+    return this.refresh();
   }
 
   /** Checks one address now (e.g. after a call to its agent failed). */
