@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { request, useDebounced, useMutation, useQuery, useSubscription } from '../api';
 import type { ContainerAction, ContainerState, ContainersQuery as ContainersData } from '../gql/graphql';
 import {
@@ -76,8 +76,11 @@ export function ContainersPage({ params }: { params: URLSearchParams }) {
   const variables = { groupId: groupId || null, nodeId: nodeId || null, state: state || null, first: 500 };
   const { data, error, loading, refetch } = useQuery(ContainersQuery, variables);
   const [patches, setPatches] = useState(new Map<string, { state: ContainerState; status: string }>());
+  // Bumped on every status event: the open detail panel refetches on it.
+  const [eventCount, setEventCount] = useState(0);
   const refresh = useDebounced(() => {
     refetch();
+    setEventCount((n) => n + 1);
   }, 400);
   const live = useSubscription(
     ContainerStatusSubscription,
@@ -158,6 +161,7 @@ export function ContainersPage({ params }: { params: URLSearchParams }) {
       {selected ? (
         <ContainerDetail
           id={selected}
+          eventCount={eventCount}
           onClose={() => setParams({ ...filters, id: '' })}
           onChanged={refresh}
         />
@@ -301,21 +305,23 @@ export function ContainerActions({
 
 function ContainerDetail({
   id,
+  eventCount,
   onClose,
   onChanged,
 }: {
   id: string;
+  eventCount: number;
   onClose: () => void;
   onChanged: () => void;
 }) {
   const { data, error, refetch } = useQuery(ContainerQuery, { id });
-  const refresh = useDebounced(refetch, 200);
-  useSubscription(
-    ContainerStatusSubscription,
-    { nodeId: data?.container?.nodeId ?? null },
-    (d) => d.containerStatusChanged.container.id === id && refresh(),
-    { skip: !data?.container },
-  );
+  const [seenEvents, setSeenEvents] = useState(eventCount);
+  useEffect(() => {
+    if (eventCount !== seenEvents) {
+      setSeenEvents(eventCount);
+      refetch();
+    }
+  }, [eventCount, seenEvents, refetch]);
   const [tail, setTail] = useState(200);
   const logs = useQuery(ContainerLogsQuery, { id, tail });
   const c = data?.container;

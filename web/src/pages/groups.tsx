@@ -280,7 +280,9 @@ function GroupCard({ group, viewer, onChanged }: { group: Group; viewer: Viewer;
             ? `Turn cluster mode off for ${group.name}?`
             : `Turn cluster mode on for ${group.name}?`
         }
-        confirmText={group.clusterMode ? 'Turn off and remove' : 'Turn on'}
+        confirmText={
+          group.clusterMode ? (group.metas.length > 0 ? 'Turn off and remove' : 'Turn off') : 'Turn on'
+        }
         danger={group.clusterMode}
         busy={toggleMode.busy}
         onCancel={() => setConfirmMode(false)}
