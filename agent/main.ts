@@ -32,6 +32,8 @@ export interface RunningAgent {
   znode: string | undefined;
   /** The ZooKeeper registration's state; undefined when cluster mode is off. */
   registration(): RegistrationState | undefined;
+  /** The ZooKeeper session in use, when connected (diagnostics and tests). */
+  zookeeperSession(): { id: Buffer; password: Buffer } | undefined;
   /** Removes the znode, stops serving, closes connections. */
   close(): Promise<void>;
 }
@@ -104,6 +106,7 @@ export async function startAgent(
     key,
     znode,
     registration: () => registration?.status(),
+    zookeeperSession: () => registration?.session(),
     close: () =>
       (closing ??= (async () => {
         await registration?.close();

@@ -65,6 +65,12 @@ export class ZookeeperRegistration {
     return this.state;
   }
 
+  /** The current ZooKeeper session's id and password (diagnostics; tests use it to expire the session). */
+  session(): { id: Buffer; password: Buffer } | undefined {
+    const c = this.connected();
+    return c ? { id: c.getSessionId(), password: c.getSessionPassword() } : undefined;
+  }
+
   /** Deletes the znode (if ZooKeeper answers within a few seconds) and disconnects. */
   async close(): Promise<void> {
     if (this.state.phase === 'closed') return;
