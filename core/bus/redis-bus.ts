@@ -75,16 +75,20 @@ export class RedisBus implements EventBus {
       ...options.redisOptions,
       autoResubscribe: true,
     });
-    for (const conn of [pub, sub])
-      conn.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
+    let lastError: Error | undefined;
+    for (const conn of [pub, sub]) {
+      conn.on('error', (err: Error) => {
+        lastError = err;
+        log.warn({ err: err.message }, 'redis connection error');
+      });
+    }
     try {
       await Promise.all([pub.connect(), sub.connect()]);
     } catch (err) {
       pub.disconnect();
       sub.disconnect();
-      throw new Error(`cannot connect to Redis at ${redactUrl(url)}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      const reason = (lastError ?? (err as Error)).message;
+      throw new Error(`cannot connect to Redis at ${redactUrl(url)}: ${reason}`, { cause: err });
     }
     return new RedisBus(pub, sub, options);
   }

@@ -93,14 +93,18 @@ export class RedisStore implements Store {
   static async open(url: string, options: RedisStoreOptions = {}): Promise<RedisStore> {
     const log = (options.logger ?? rootLogger).child({ component: 'redis-store' });
     const redis = new Redis(url, { lazyConnect: true, ...options.redisOptions });
-    redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
+    let lastError: Error | undefined;
+    redis.on('error', (err: Error) => {
+      lastError = err;
+      log.warn({ err: err.message }, 'redis connection error');
+    });
     try {
       await redis.connect();
     } catch (err) {
       redis.disconnect();
-      throw new Error(`cannot connect to Redis at ${redactUrl(url)}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      // connect() only says "Connection is closed"; the error event has the reason (ECONNREFUSED, ...).
+      const reason = (lastError ?? (err as Error)).message;
+      throw new Error(`cannot connect to Redis at ${redactUrl(url)}: ${reason}`, { cause: err });
     }
     try {
       const reply = (await redis.call('CONFIG', 'GET', 'appendonly')) as string[];

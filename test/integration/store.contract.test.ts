@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DataDirLockedError, EmbeddedStore } from '../../core/store/embedded-store.js';
+import { openBus } from '../../core/bus/open-bus.js';
 import { openStore } from '../../core/store/open-store.js';
 import { RedisStore } from '../../core/store/redis-store.js';
 import {
@@ -351,9 +352,12 @@ describe('openStore', () => {
   });
 
   it('fails clearly when Redis cannot be reached', async () => {
-    await expect(
-      RedisStore.open('redis://127.0.0.1:1', { redisOptions: { retryStrategy: () => null } }),
-    ).rejects.toThrow(/cannot connect to Redis at redis:\/\/127\.0\.0\.1:1/);
+    await expect(RedisStore.open('redis://127.0.0.1:1')).rejects.toThrow(
+      /cannot connect to Redis at redis:\/\/127\.0\.0\.1:1\/?: .*ECONNREFUSED/,
+    );
+    await expect(openBus({ redisUrl: 'redis://:secret@127.0.0.1:1' })).rejects.toThrow(
+      /cannot connect to Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:1\/?: .*ECONNREFUSED/,
+    );
   });
 });
 
