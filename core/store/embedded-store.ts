@@ -81,6 +81,8 @@ function deferred(): Deferred {
 }
 
 const LOCK_FILE = 'store.lock';
+/** Journal, snapshot and lock: readable by the owner only. */
+const FILE_MODE = 0o600;
 const SNAPSHOT_FILE = 'snapshot.json';
 const JOURNAL_RE = /^journal-(\d+)\.jsonl$/;
 const journalName = (gen: number): string => `journal-${String(gen).padStart(10, '0')}.jsonl`;
@@ -147,7 +149,8 @@ export class EmbeddedStore implements Store {
 
   /** Opens (creating if needed) the store in `dir`; refuses a directory another process has open. */
   static async open(dir: string, options: EmbeddedStoreOptions = {}): Promise<EmbeddedStore> {
-    mkdirSync(dir, { recursive: true });
+    // Password hashes and webhook secrets live here: owner only.
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     // The real path, so `dir`, `./dir` and a symlink to it count as one directory.
     const abs = realpathSync(resolve(dir));
     if (openDirs.has(abs)) throw new DataDirLockedError(abs, process.pid);
@@ -158,7 +161,7 @@ export class EmbeddedStore implements Store {
       locked = true;
       const state = await loadState(abs, options.logger ?? rootLogger);
       const journalPath = join(abs, journalName(state.gen));
-      const journal = await open(journalPath, 'a');
+      const journal = await open(journalPath, 'a', FILE_MODE);
       await fsyncDir(abs);
       const size = (await journal.stat()).size;
       const store = new EmbeddedStore(abs, journal, state.gen, size, options);
@@ -483,7 +486,7 @@ export class EmbeddedStore implements Store {
    */
   private async compact(snapshot: string): Promise<void> {
     const nextGen = this.gen + 1;
-    const journal = await open(join(this.dir, journalName(nextGen)), 'a');
+    const journal = await open(join(this.dir, journalName(nextGen)), 'a', FILE_MODE);
     await fsyncDir(this.dir);
     const old = this.journal;
     this.journal = journal;
@@ -508,7 +511,7 @@ async function fsyncDir(dir: string): Promise<void> {
 
 async function writeFileAtomic(dir: string, name: string, text: string): Promise<void> {
   const tmp = join(dir, `${name}.tmp-${process.pid}`);
-  const fd = await open(tmp, 'w');
+  const fd = await open(tmp, 'w', FILE_MODE);
   try {
     await fd.writeFile(text);
     await fd.sync();
@@ -543,7 +546,7 @@ async function acquireLock(dir: string): Promise<void> {
   const path = join(dir, LOCK_FILE);
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
-      const fd = await open(path, 'wx');
+      const fd = await open(path, 'wx', FILE_MODE);
       try {
         await fd.writeFile(`${process.pid}\n`);
         await fd.sync();

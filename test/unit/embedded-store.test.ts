@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -67,6 +67,11 @@ describe('EmbeddedStore files', () => {
     await store.close();
     await store.close();
     expect(await files()).toEqual(['journal-0000000002.jsonl', 'snapshot.json']);
+    // Password hashes and webhook secrets: owner only.
+    for (const name of await files()) expect((await stat(join(dir, name))).mode & 0o077, name).toBe(0);
+    const fresh = join(dir, 'fresh');
+    await (await EmbeddedStore.open(fresh)).close();
+    expect((await stat(fresh)).mode & 0o077).toBe(0);
   });
 
   it('journals every one of 1000 concurrent writes (grouped fsyncs)', async () => {
