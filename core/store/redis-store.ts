@@ -20,13 +20,14 @@ export interface RedisStoreOptions {
   logger?: Logger | undefined;
 }
 
-// Compare-and-set of one hash field: writes (or deletes, when ARGV[2] is empty) only if the field still
-// holds ARGV[1] ('' meaning absent). Documents are JSON, never the empty string.
+// Compare-and-set of one hash field (KEYS[1] the hash, ARGV[1] the field): writes ARGV[3] (or deletes,
+// when it is empty) only if the field still holds ARGV[2] ('' meaning absent). Documents are JSON,
+// never the empty string.
 const CAS_SCRIPT = `
-local cur = redis.call('HGET', KEYS[1], KEYS[2])
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if cur == false then cur = '' end
-if cur ~= ARGV[1] then return 0 end
-if ARGV[2] == '' then redis.call('HDEL', KEYS[1], KEYS[2]) else redis.call('HSET', KEYS[1], KEYS[2], ARGV[2]) end
+if cur ~= ARGV[2] then return 0 end
+if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) end
 return 1
 `;
 
@@ -84,7 +85,7 @@ export class RedisStore implements Store {
     this.keyPrefix = options.keyPrefix ?? 'hb:';
     this.auditLimit = options.auditLimit ?? 10_000;
     this.maxUpdateAttempts = options.maxUpdateAttempts ?? 200;
-    redis.defineCommand('hbCas', { numberOfKeys: 2, lua: CAS_SCRIPT });
+    redis.defineCommand('hbCas', { numberOfKeys: 1, lua: CAS_SCRIPT });
     redis.defineCommand('hbAuditAppend', { numberOfKeys: 3, lua: AUDIT_APPEND_SCRIPT });
     redis.defineCommand('hbAuditList', { numberOfKeys: 2, lua: AUDIT_LIST_SCRIPT });
   }
