@@ -222,9 +222,9 @@ export class ContainerOps {
   }
 
   async remove(id: string, force: boolean): Promise<void> {
-    const info = await this.inspect(id);
+    // Docker resolves names and id prefixes itself; no inspect first (removal is on the hot path).
     try {
-      await this.docker.getContainer(info.Id).remove({ force, v: true });
+      await this.docker.getContainer(id).remove({ force, v: true });
     } catch (err) {
       throw toHttpError(err, `removing container ${id}`);
     }
