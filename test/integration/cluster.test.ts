@@ -44,7 +44,7 @@ class Receiver {
   private server: Server | undefined;
   url = '';
 
-  async start(): Promise<void> {
+  async start(port = 0): Promise<void> {
     this.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -53,7 +53,7 @@ class Receiver {
         res.end('ok');
       });
     });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    await new Promise<void>((r) => this.server!.listen(port, '127.0.0.1', r));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`;
   }
 
@@ -310,6 +310,58 @@ describe('cluster mode on three engines', () => {
     const payload = JSON.parse(hook.body) as { MetaBase: { MetaId: string }; HookContainers: unknown[] };
     expect(payload.MetaBase.MetaId).toBe(web.id);
     expect(hook.body).not.toContain(SECRET);
+  });
+
+  it('delivers every event once a receiver that was down comes back', async () => {
+    const late = new Receiver();
+    await late.start();
+    const url = late.url;
+    const port = Number(new URL(url).port);
+    await late.stop();
+    const quiet = await createMeta('quiet', 1, { webhooks: [{ url, secretToken: SECRET }] });
+    for (const action of ['STOP', 'START', 'RESTART']) {
+      await client.request(
+        'mutation($id: ID!, $a: ContainerAction!) { operateMeta(id: $id, action: $a) { id } }',
+        {
+          id: quiet.id,
+          a: action,
+        },
+      );
+    }
+    const pending = await client.request<{
+      webhookDeliveries: Array<{ delivered: boolean; attempts: number }>;
+    }>('query($id: ID!) { webhookDeliveries(metaId: $id, first: 10) { delivered attempts } }', {
+      id: quiet.id,
+    });
+    expect(pending.webhookDeliveries).toHaveLength(4);
+    expect(pending.webhookDeliveries.every((d) => !d.delivered)).toBe(true);
+    const back = new Receiver();
+    await back.start(port);
+    try {
+      await waitFor(async () => (back.received.length >= 4 ? true : undefined), {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+        description: 'four events at the receiver',
+      });
+      expect(back.events()).toEqual([
+        'CreateMetaEvent',
+        'OperateMetaEvent',
+        'OperateMetaEvent',
+        'OperateMetaEvent',
+      ]);
+      for (const r of back.received) {
+        expect(verifySignature(r.body, SECRET, r.headers['x-humpback-signature'] as string)).toBe(true);
+      }
+      const done = await client.request<{
+        webhookDeliveries: Array<{ delivered: boolean; statusCode: number }>;
+      }>('query($id: ID!) { webhookDeliveries(metaId: $id, first: 10) { delivered statusCode } }', {
+        id: quiet.id,
+      });
+      expect(done.webhookDeliveries.every((d) => d.delivered && d.statusCode === 200)).toBe(true);
+    } finally {
+      await back.stop();
+      await client.request('mutation($id: ID!) { removeMeta(id: $id) }', { id: quiet.id });
+    }
   });
 
   it('removes the meta and every reachable container', async () => {
