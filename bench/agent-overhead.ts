@@ -133,6 +133,13 @@ try {
   console.log(
     `median agent:  create+start ${fmt(create('agent'))}, remove ${fmt(remove('agent'))}, total ${fmt(total('agent'))}`,
   );
+  // Rounds next to each other share the machine's load; their ratios drift less than the medians.
+  const paired = results.agent.map(
+    (a, i) => (a.create + a.remove) / (results.direct[i]!.create + results.direct[i]!.remove),
+  );
+  console.log(
+    `paired ratios per round: ${paired.map((r) => r.toFixed(3)).join(' ')}, median ${median(paired).toFixed(3)}`,
+  );
   console.log(
     `ratio agent/direct: total ${(total('agent') / total('direct')).toFixed(3)} (goal <= 1.15), create+start ${(create('agent') / create('direct')).toFixed(3)}, remove ${(remove('agent') / remove('direct')).toFixed(3)}`,
   );
