@@ -15,10 +15,9 @@ import {
   type ExecutionResult,
   type GraphQLSchema,
 } from 'graphql';
-import { CloseCode, type Context as WsContext } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
+import { CloseCode, makeServer, type Context as WsContext } from 'graphql-ws';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 import type { EventBus } from '../core/bus.js';
 import type { GatewayConfig } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
@@ -26,7 +25,8 @@ import { buildGatewaySchema } from '../schema/build-schema.js';
 import { bearerToken, createContext, type GatewayContext } from './context.js';
 import { complexityError, depthLimitRule, formatError, maskResult } from './graphql-guards.js';
 import type { Services, Viewer } from './services.js';
-import { SharedSubscriptions, SubscriptionHub } from './subscriptions.js';
+import { SharedSubscriptions, SubscriptionHub, type SubscriptionSink } from './subscriptions.js';
+import { rawPayload, serveGraphqlWs, type WsExtra, type WsTransportOptions } from './ws-transport.js';
 
 /** graphql-ws close codes beyond the library's own. */
 export const WS_CLOSE = {
@@ -62,6 +62,8 @@ export interface GatewayServerOptions {
   allowedOrigins?: readonly string[] | '*' | undefined;
   /** Mounts more routes (the web UI's static files) after the API routes. */
   configureApp?: ((app: Express) => void) | undefined;
+  /** graphql-ws transport tuning (write coalescing, keep-alive, slow clients). */
+  ws?: Omit<WsTransportOptions, 'logger'> | undefined;
   /** How long close() waits for in-flight HTTP requests. @default 10000 */
   drainMillis?: number | undefined;
 }
@@ -78,14 +80,8 @@ export interface GatewayServer {
 }
 
 const SHARE_KEY = Symbol('humpback.shareKey');
-type SharedExecutionArgs = ExecutionArgs & { [SHARE_KEY]?: string };
-
-/** graphql-ws `extra` plus what onConnect learnt. */
-type WsExtra = {
-  socket: WebSocket;
-  request: http.IncomingMessage;
-  viewer?: Viewer;
-};
+const SINK = Symbol('humpback.sink');
+type SharedExecutionArgs = ExecutionArgs & { [SHARE_KEY]?: string; [SINK]?: SubscriptionSink };
 
 /** Starts Apollo Server (HTTP) and graphql-ws (WebSocket) on one port, at /graphql. */
 export async function createGatewayServer(options: GatewayServerOptions): Promise<GatewayServer> {
@@ -138,7 +134,7 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: maxBodyBytes });
   const wsContext = (extra: WsExtra): GatewayContext =>
     createContext({
-      viewer: extra.viewer,
+      viewer: extra['viewer'] as Viewer | undefined,
       services,
       hub,
       clientKey: extra.request.socket.remoteAddress ?? 'unknown',
@@ -154,8 +150,8 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
       return false;
     }
   };
-  const wsCleanup = useServer<Record<string, unknown> | undefined, WsExtra>(
-    {
+  const wsCleanup = serveGraphqlWs(
+    makeServer<Record<string, unknown> | undefined, WsExtra>({
       schema,
       onConnect: async (ctx: WsContext<Record<string, unknown> | undefined, WsExtra>) => {
         if (!originAllowed(ctx.extra.request)) return false; // graphql-ws closes with 4403
@@ -166,14 +162,14 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
           ctx.extra.socket.close(WS_CLOSE.unauthorized, 'Unauthorized');
           return false;
         }
-        ctx.extra.viewer = viewer;
+        ctx.extra['viewer'] = viewer;
         metrics.wsConnections.inc();
         return true;
       },
       onClose: (ctx) => {
-        if (ctx.extra.viewer) metrics.wsConnections.dec();
+        if (ctx.extra['viewer']) metrics.wsConnections.dec();
       },
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: (ctx, id, payload) => {
         let document;
         try {
           document = parse(payload.query);
@@ -190,7 +186,7 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
           max: maxComplexity,
         });
         if (tooComplex) return [tooComplex];
-        const viewer = ctx.extra.viewer;
+        const viewer = ctx.extra['viewer'] as Viewer | undefined;
         const args: SharedExecutionArgs = {
           schema,
           document,
@@ -205,6 +201,15 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
           payload.variables ?? null,
           payload.query,
         ]);
+        // Results of the shared execution go straight to the socket, serialised once for all clients.
+        const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+        const sendRaw = ctx.extra.sendRaw;
+        args[SINK] = {
+          next: (_result, json) => {
+            metrics.deliveries.inc();
+            sendRaw(`${prefix}${json}}`);
+          },
+        };
         return args;
       },
       execute: async (args) => {
@@ -216,13 +221,15 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
         metrics.operations.inc({ transport: 'ws', type: 'subscribe' });
         const key = args[SHARE_KEY];
         if (key === undefined) return maskResult((await graphqlSubscribe(args)) as ExecutionResult, mask);
-        return shared.subscribe(key, args);
+        return shared.subscribe(key, args, args[SINK]);
       },
-      onNext: () => {
+      onNext: (ctx, _id, _payload, _args, result) => {
         metrics.deliveries.inc();
+        return rawPayload(ctx.extra, result);
       },
-    },
+    }),
     wsServer,
+    { ...options.ws, logger },
   );
 
   // ---- HTTP: Apollo Server ----------------------------------------------------------------

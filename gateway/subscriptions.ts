@@ -205,17 +205,70 @@ export class SubscriptionHub {
 
 type SubscribeFn = (args: ExecutionArgs) => Promise<AsyncGenerator<ExecutionResult> | ExecutionResult>;
 
+/**
+ * Where a client's results go when the transport can take them directly: `json` is the result
+ * serialised once for every client of the execution.
+ */
+export interface SubscriptionSink {
+  next(result: ExecutionResult, json: string): void;
+}
+
+interface Listener {
+  deliver(result: ExecutionResult, json: () => string): void;
+  end(): void;
+}
+
 interface SharedExecution {
   /** Resolves once the source stream exists; an ExecutionResult means it failed to start. */
   ready: Promise<ExecutionResult | undefined>;
   source: AsyncIterator<ExecutionResult> | undefined;
-  listeners: Set<PushIterator<ExecutionResult>>;
+  listeners: Set<Listener>;
+}
+
+/** An iterator that yields nothing and ends when the execution ends: results go to a sink instead. */
+class SinkIterator implements AsyncIterableIterator<ExecutionResult> {
+  private done = false;
+  private waiting: ((r: IteratorResult<ExecutionResult>) => void) | undefined;
+
+  constructor(private readonly onReturn: () => void) {}
+
+  next(): Promise<IteratorResult<ExecutionResult>> {
+    if (this.done) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+
+  return(): Promise<IteratorResult<ExecutionResult>> {
+    if (!this.done) {
+      this.done = true;
+      this.waiting?.({ value: undefined, done: true });
+      this.waiting = undefined;
+      this.onReturn();
+    }
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<ExecutionResult>> {
+    void this.return();
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<ExecutionResult> {
+    return this;
+  }
+}
+
+/** A result as JSON, errors included (GraphQLError.toJSON). */
+export function serializeResult(result: ExecutionResult): string {
+  const { errors, ...rest } = result;
+  return JSON.stringify(errors ? { ...rest, errors: errors.map((e) => e.toJSON()) } : rest);
 }
 
 /**
  * Runs each distinct subscription once per gateway and hands every result to all the clients that
- * asked for it. Callers give the key: clients with the same key must be entitled to exactly the same
- * results (same document, operation name and variables, and the same access scope).
+ * asked for it, serialised once. Callers give the key: clients with the same key must be entitled to
+ * exactly the same results (same document, operation name and variables, and the same access scope).
  */
 export class SharedSubscriptions {
   private readonly executions = new Map<string, SharedExecution>();
@@ -237,9 +290,15 @@ export class SharedSubscriptions {
     return this.executions.get(key)?.listeners.size ?? 0;
   }
 
+  /**
+   * Attaches a client to the execution of `key`, starting it with `args` if needed. With a sink, the
+   * results go to the sink and the returned iterator only tells when the execution ends; without one,
+   * the iterator yields them. An ExecutionResult means the subscription could not start.
+   */
   async subscribe(
     key: string,
     args: ExecutionArgs,
+    sink?: SubscriptionSink,
   ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
     let execution = this.executions.get(key);
     if (!execution) {
@@ -254,17 +313,28 @@ export class SharedSubscriptions {
     }
     const failed = await execution.ready;
     if (failed) return this.transform(failed);
-    if (this.executions.get(key) !== execution) return this.subscribe(key, args); // it ended meanwhile
+    if (this.executions.get(key) !== execution) return this.subscribe(key, args, sink); // it ended meanwhile
     const target = execution;
-    const listener: PushIterator<ExecutionResult> = new PushIterator<ExecutionResult>(() => {
+    const detach = (): void => {
       target.listeners.delete(listener);
       if (target.listeners.size === 0 && this.executions.get(key) === target) {
         this.executions.delete(key);
         void target.source?.return?.();
       }
-    });
+    };
+    let listener: Listener;
+    let iterator: AsyncIterableIterator<ExecutionResult>;
+    if (sink) {
+      const idle = new SinkIterator(detach);
+      listener = { deliver: (result, json) => sink.next(result, json()), end: () => void idle.return() };
+      iterator = idle;
+    } else {
+      const push = new PushIterator<ExecutionResult>(detach);
+      listener = { deliver: (result) => push.push(result), end: () => void push.return() };
+      iterator = push;
+    }
     target.listeners.add(listener);
-    return listener;
+    return iterator;
   }
 
   private async start(
@@ -299,13 +369,21 @@ export class SharedSubscriptions {
         const next = await source.next();
         if (next.done) break;
         const value = this.transform(next.value);
-        for (const listener of execution.listeners) listener.push(value);
+        let json: string | undefined;
+        const once = (): string => (json ??= serializeResult(value));
+        for (const listener of execution.listeners) {
+          try {
+            listener.deliver(value, once);
+          } catch (err) {
+            this.logger?.error({ err }, 'subscription delivery failed');
+          }
+        }
       }
     } catch (err) {
       this.logger?.error({ err }, 'shared subscription failed');
     } finally {
       if (this.executions.get(key) === execution) this.executions.delete(key);
-      for (const listener of [...execution.listeners]) void listener.return();
+      for (const listener of [...execution.listeners]) listener.end();
     }
   }
 }

@@ -1,0 +1,173 @@
+import type http from 'node:http';
+import type { Socket } from 'node:net';
+import type { ExecutionResult } from 'graphql';
+import { CloseCode, DEPRECATED_GRAPHQL_WS_PROTOCOL, handleProtocols, type makeServer } from 'graphql-ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+import type { Logger } from '../core/logger.js';
+
+/**
+ * graphql-ws on `ws`, like graphql-ws's own `use/ws` but built for fan-out:
+ *
+ * - `send` does not wait for the write to finish, so one slow socket never holds back a subscription's
+ *   next result, and writes to a socket made within `flushMillis` go out in one syscall (the socket is
+ *   corked and uncorked once per window);
+ * - a subscription result that many clients receive is serialised once (see `rawPayload`): each client
+ *   only stringifies a small envelope;
+ * - a client that does not read its messages (more than `maxBufferedBytes` queued) is disconnected.
+ */
+export interface WsTransportOptions {
+  /** Ping every so often; a client that does not pong before the next ping is terminated. @default 12000 */
+  keepAliveMillis?: number | undefined;
+  /** Coalescing window for writes; 0 flushes at the end of the current event-loop turn. @default 5 */
+  flushMillis?: number | undefined;
+  /** @default 16 MiB */
+  maxBufferedBytes?: number | undefined;
+  logger?: Logger | undefined;
+}
+
+/** What graphql-ws hands the hooks as `ctx.extra`. */
+export type WsExtra = {
+  socket: WebSocket;
+  request: http.IncomingMessage;
+  /** Serialised payloads by token, consumed by `send` (see rawPayload). */
+  raw: Map<string, string>;
+  /** Sends a ready graphql-transport-ws message (used for shared subscription results). */
+  sendRaw: (data: string) => void;
+  [key: string]: unknown;
+};
+
+const RAW_MARK = '"\\u0000hb';
+let rawSeq = 0;
+
+/** A `next` payload that JSON.stringify prints as a short token, replaced on send by the cached JSON. */
+class RawPayload {
+  readonly token = `\u0000hb${(rawSeq++).toString(36)}`;
+  constructor(readonly json: string) {}
+  toJSON(): string {
+    return this.token;
+  }
+}
+
+const serialised = new WeakMap<ExecutionResult, RawPayload>();
+
+/**
+ * For graphql-ws `onNext`: the result as a payload serialised once per result object, however many
+ * clients it is sent to.
+ */
+export function rawPayload(extra: WsExtra, result: ExecutionResult): object {
+  let raw = serialised.get(result);
+  if (!raw) {
+    const { errors, ...rest } = result;
+    raw = new RawPayload(JSON.stringify(errors ? { ...rest, errors: errors.map((e) => e.toJSON()) } : rest));
+    serialised.set(result, raw);
+  }
+  extra.raw.set(raw.token, raw.json);
+  return raw;
+}
+
+function substitute(data: string, raw: Map<string, string>): string {
+  const at = data.indexOf(RAW_MARK);
+  if (at < 0) return data;
+  const end = data.indexOf('"', at + RAW_MARK.length);
+  const token = JSON.parse(data.slice(at, end + 1)) as string;
+  const json = raw.get(token);
+  if (json === undefined) return data;
+  raw.delete(token);
+  return data.slice(0, at) + json + data.slice(end + 1);
+}
+
+/** Serves `server` (graphql-ws makeServer) on `wss`; returns a dispose function (closes clients with 1001). */
+export function serveGraphqlWs(
+  server: ReturnType<typeof makeServer<Record<string, unknown> | undefined, WsExtra>>,
+  wss: WebSocketServer,
+  options: WsTransportOptions = {},
+): { dispose(): Promise<void> } {
+  const keepAlive = options.keepAliveMillis ?? 12_000;
+  const flushMillis = options.flushMillis ?? 5;
+  const maxBuffered = options.maxBufferedBytes ?? 16 * 1024 * 1024;
+  const log = options.logger;
+  wss.options.handleProtocols = handleProtocols;
+
+  const corked = new Set<Socket>();
+  let flushTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  const flush = (): void => {
+    flushTimer = undefined;
+    for (const s of corked) s.uncork();
+    corked.clear();
+  };
+  const write = (socket: WebSocket, data: string): void => {
+    const raw = (socket as unknown as { _socket?: Socket })._socket;
+    if (raw && !corked.has(raw)) {
+      raw.cork();
+      corked.add(raw);
+      flushTimer ??= flushMillis > 0 ? setTimeout(flush, flushMillis) : setImmediate(flush);
+    }
+    socket.send(data, (err) => {
+      if (err) log?.debug({ err }, 'graphql-ws send failed');
+    });
+  };
+
+  wss.on('connection', (socket, request) => {
+    socket.once('error', (err) => {
+      log?.warn({ err }, 'graphql-ws socket error');
+      socket.close(CloseCode.InternalServerError, 'Internal server error');
+    });
+    let pongWait: NodeJS.Timeout | undefined;
+    const pingInterval =
+      keepAlive > 0
+        ? setInterval(() => {
+            if (socket.readyState !== socket.OPEN) return;
+            pongWait = setTimeout(() => socket.terminate(), keepAlive);
+            socket.once('pong', () => {
+              clearTimeout(pongWait);
+              pongWait = undefined;
+            });
+            socket.ping();
+          }, keepAlive)
+        : undefined;
+    const sendRaw = (data: string): void => {
+      if (socket.readyState !== socket.OPEN) return;
+      if (socket.bufferedAmount > maxBuffered) {
+        socket.close(CloseCode.InternalServerError, 'Client does not keep up');
+        return;
+      }
+      write(socket, data);
+    };
+    const extra: WsExtra = { socket, request, raw: new Map(), sendRaw };
+    const closed = server.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) => sendRaw(extra.raw.size > 0 ? substitute(data, extra.raw) : data),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (cb) =>
+          socket.on('message', async (event: Buffer) => {
+            try {
+              await cb(String(event));
+            } catch (err) {
+              log?.error({ err }, 'graphql-ws message handling failed');
+              socket.close(CloseCode.InternalServerError, 'Internal server error');
+            }
+          }),
+      },
+      extra,
+    );
+    socket.once('close', (code, reason) => {
+      clearTimeout(pongWait);
+      clearInterval(pingInterval);
+      extra.raw.clear();
+      if (code === CloseCode.SubprotocolNotAcceptable && socket.protocol === DEPRECATED_GRAPHQL_WS_PROTOCOL) {
+        log?.warn('a client used the unsupported subscriptions-transport-ws protocol');
+      }
+      void closed(code, String(reason));
+    });
+  });
+
+  return {
+    async dispose() {
+      for (const client of wss.clients) client.close(1001, 'Going away');
+      flush();
+      wss.removeAllListeners('connection');
+      await new Promise<void>((resolve, reject) => wss.close((err) => (err ? reject(err) : resolve())));
+    },
+  };
+}
