@@ -43,6 +43,13 @@ export async function startAgent(
   config: AgentConfig,
   options: StartAgentOptions = {},
 ): Promise<RunningAgent> {
+  if (!config.agentToken || config.agentToken.length < 16) {
+    throw new ConfigError(
+      'HUMPBACK_AGENT_TOKEN',
+      'a secret of at least 16 characters (the agent refuses to run without one)',
+      undefined,
+    );
+  }
   const log = (options.log ?? rootLogger).child({ component: 'agent' });
   const ip = nodeIp(options.env ?? process.env);
   const key = await loadNodeKey(config.dataDir);
