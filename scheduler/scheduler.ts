@@ -54,7 +54,7 @@ export interface SchedulerOptions {
   recoveryIntervalSeconds?: number | undefined;
   /** CENTER_REMOVE_DELAY in seconds. @default 0 */
   removeDelaySeconds?: number | undefined;
-  /** How long a follower waits for the leader to run a forwarded mutation. @default 120_000 */
+  /** How long a follower waits for the leader to run a forwarded mutation. @default 60_000 */
   forwardTimeoutMs?: number | undefined;
   webhooks?: Omit<WebhookDispatcherOptions, 'store' | 'bus' | 'clock' | 'logger'> | undefined;
   logger?: Logger | undefined;
@@ -187,7 +187,7 @@ export class Scheduler {
       const cancel = this.clock.setTimeout(() => {
         this.waiting.delete(id);
         resolve(undefined);
-      }, this.o.forwardTimeoutMs ?? 120_000);
+      }, this.o.forwardTimeoutMs ?? 60_000);
       this.waiting.set(id, {
         resolve: (r) => {
           cancel();
@@ -261,6 +261,14 @@ export class Scheduler {
 
   private async onCommand(message: CommandMessage): Promise<void> {
     if (!this.leader || !this.o.bus) return;
+    // Pub/sub channels may be shared with other deployments on the same Redis: answer only for
+    // metas (or, for a removal, groups) this deployment's store knows.
+    const { command } = message;
+    const known =
+      command.op === 'remove'
+        ? await this.o.store.get('groups', command.meta.groupId)
+        : await this.o.store.get('metas', command.metaId);
+    if (!known) return;
     let reply: ReplyMessage;
     try {
       reply = { id: message.id, ok: true, meta: await this.runLocal(message.command) };
