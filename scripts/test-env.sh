@@ -261,7 +261,7 @@ start_redis() {
 }
 
 redis_ok() {
-  [ "$(timeout 2 redis-cli -h "$BRIDGE_IP" -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]
+  [ "$(timeout --foreground 2 redis-cli -h "$BRIDGE_IP" -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]
 }
 
 redis_pids() {
@@ -299,7 +299,7 @@ EOF
 }
 
 zk_ok() {
-  [ "$(timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"; printf ruok >&3; cat <&3' "$BRIDGE_IP" "$ZK_PORT" \
+  [ "$(timeout --foreground 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"; printf ruok >&3; cat <&3' "$BRIDGE_IP" "$ZK_PORT" \
     2>/dev/null)" = imok ]
 }
 
@@ -344,7 +344,7 @@ start_engine() {
 }
 
 engine_ok() {
-  timeout 5 docker -H "unix://$RUN/$1/docker.sock" version --format '{{.Server.Version}}' >/dev/null 2>&1
+  timeout --foreground 5 docker -H "unix://$RUN/$1/docker.sock" version --format '{{.Server.Version}}' >/dev/null 2>&1
 }
 
 wait_engine() {
