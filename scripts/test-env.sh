@@ -415,6 +415,28 @@ leftovers() {
     ip netns list 2>/dev/null | grep -q "^$NS_PREFIX" || [ -n "$(stale_run_dirs)" ]
 }
 
+repair() {
+  load_state || return 1
+  ip link show "$BRIDGE" >/dev/null 2>&1 || return 1
+  local n
+  for n in "${NODES[@]}"; do [ -e "/run/netns/$NS_PREFIX$n" ] || return 1; done
+  redis_ok || return 1
+  if ! zk_ok; then
+    log "ZooKeeper is down; starting it again"
+    kill_matching zk_pids
+    start_zk
+    wait_zk
+  fi
+  for n in "${NODES[@]}"; do
+    if ! engine_ok "$n"; then
+      log "engine $n is down; starting it again"
+      stop_engine_hard "$n"
+      start_engine "$n"
+      wait_engine "$n"
+    fi
+  done
+}
+
 stale_run_dirs() {
   local tmp_root
   tmp_root=$(dirname "$(mktemp -u -t "$RUN_TEMPLATE")")
@@ -425,6 +447,12 @@ cmd_up() {
   [ "$(id -u)" -eq 0 ] || die "the test environment needs root (network namespaces, dockerd)"
   if healthy; then
     log "already up and healthy (run dir $RUN); reusing it"
+    return 0
+  fi
+  # An engine or ZooKeeper left stopped (e.g. by an interrupted test) is restarted in place, so
+  # everyone using this environment keeps its addresses.
+  if [ -f "$STATE/env.sh" ] && (repair) && healthy; then
+    log "repaired and reusing the environment (run dir $RUN)"
     return 0
   fi
   if leftovers; then
