@@ -170,11 +170,13 @@ export class Reconciler {
     if (missing > 0) {
       const indexes = allocateIndexes(byIndex.keys(), missing);
       const placement = await this.placementFor(meta);
+      const writes: Promise<void>[] = [];
       await this.parallel(indexes, async (index) => {
-        const created = await this.createInstance(meta, index, placement, meta.config);
+        const created = await this.createInstance(meta, index, placement, meta.config, writes);
         if (created.ok) result.created.push(created.container);
         else result.failures.push(`instance ${index}: ${created.message}`);
       });
+      await Promise.all(writes);
     }
     if (result.failures.length > 0) {
       this.o.logger?.warn(
@@ -344,6 +346,7 @@ export class Reconciler {
     index: number,
     placement: { index: PlacementIndex; constraints: ReturnType<typeof parseConstraints> },
     config: ContainerConfig,
+    writes?: Promise<void>[],
   ): Promise<{ ok: true; container: ContainerRecord } | { ok: false; message: string }> {
     const exclude = new Set<string>();
     const resources = resourcesOf(config);
@@ -361,7 +364,7 @@ export class Reconciler {
       }
       const node = this.o.cluster.getNode(choice.nodeId)!;
       try {
-        const container = await this.createOn(node, instanceConfig(meta, index, config));
+        const container = await this.createOn(node, instanceConfig(meta, index, config), writes);
         return { ok: true, container };
       } catch (err) {
         // Retry elsewhere: never the node where this create just failed.
@@ -377,9 +380,19 @@ export class Reconciler {
     return { ok: false, message: errors.join('; ') };
   }
 
-  private async createOn(node: NodeRecord, config: ContainerConfig): Promise<ContainerRecord> {
+  /**
+   * Creates on one node and reports it to the sink; with `writes`, the report is collected there
+   * instead of awaited, so the next create does not wait for the cache write (the caller awaits them).
+   */
+  private async createOn(
+    node: NodeRecord,
+    config: ContainerConfig,
+    writes?: Promise<void>[],
+  ): Promise<ContainerRecord> {
     const container = await this.o.agentFor(node).createContainer(node.id, config);
-    await this.o.sink?.containers([container], []);
+    const write = this.o.sink?.containers([container], []);
+    if (write && writes) writes.push(write);
+    else await write;
     return container;
   }
 
