@@ -130,6 +130,10 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     cluster: options.cluster === false ? undefined : clusterModule(config, logger),
   });
   let server: GatewayServer;
+  // Apollo Server stops itself on SIGINT/SIGTERM unless told not to, racing our own ordered
+  // shutdown (and re-raising the signal when done); this process owns its signals, so drop any
+  // handlers the server added.
+  const before = { SIGINT: process.listeners('SIGINT'), SIGTERM: process.listeners('SIGTERM') };
   try {
     server = await createGatewayServer({
       config,
@@ -143,6 +147,10 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   } catch (err) {
     await core.close();
     throw err;
+  } finally {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      for (const l of process.listeners(signal)) if (!before[signal].includes(l)) process.off(signal, l);
+    }
   }
   let closing: Promise<void> | undefined;
   return {
@@ -152,8 +160,10 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     close() {
       closing ??= (async () => {
         try {
+          logger.debug('draining the GraphQL server');
           await server.close();
         } finally {
+          logger.debug('closing the gateway core');
           await core.close();
         }
       })();
@@ -166,15 +176,27 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
  * Closes `running` on SIGTERM or SIGINT, then exits; a second signal exits at once. Returns a
  * function that removes the handlers.
  */
-export function closeOnSignals(close: () => Promise<void>, logger: Logger, what: string): () => void {
-  let stopping = false;
+export function closeOnSignals(
+  close: () => Promise<void>,
+  logger: Logger,
+  what: string,
+  forceAfterMs = 30_000,
+): () => void {
+  let stoppingSince: number | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) {
+    if (stoppingSince !== undefined) {
+      // The same signal often arrives twice at once (sent to the process and to its group).
+      if (Date.now() - stoppingSince < 1000) return;
       logger.warn({ signal }, `${what}: second signal, exiting now`);
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     logger.info({ signal }, `${what}: shutting down`);
+    const force = setTimeout(() => {
+      logger.error(`${what}: shutdown took longer than ${forceAfterMs} ms, exiting`);
+      process.exit(1);
+    }, forceAfterMs);
+    force.unref();
     close().then(
       () => process.exit(0),
       (err: unknown) => {

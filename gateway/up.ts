@@ -1,4 +1,162 @@
-/** Placeholder until the up process is built. */
+/**
+ * `humpback up`: everything on one machine in one process — the gateway on the embedded store and an
+ * agent for the local Docker Engine, registered as the node of a group called "local".
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { startAgent, type RunningAgent } from '../agent/main.js';
+import { ConfigError, loadAgentConfig, loadGatewayConfig, type Env } from '../core/config.js';
+import { logger as rootLogger, type Logger } from '../core/logger.js';
+import { openStore } from '../core/store/open-store.js';
+import type { Store } from '../core/store/store.js';
+import { FIRST_ADMIN } from './auth-service.js';
+import { closeOnSignals, startGateway, type RunningGateway, type StartGatewayOptions } from './main.js';
+
+/** Settings the all-in-one keeps in its store. */
+const SETTING = {
+  agentToken: 'up:agentToken',
+  initialized: 'up:initialized',
+} as const;
+
+/** The group `humpback up` creates on first start. */
+export const LOCAL_GROUP = 'local';
+
+export interface RunningUp {
+  gateway: RunningGateway;
+  agent: RunningAgent;
+  /** The agent's `host:port`, as the local group names it. */
+  agentAddress: string;
+  /** The web UI and API base, e.g. http://127.0.0.1:8100/. */
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+export interface StartUpOptions {
+  /** @default process.env */
+  env?: Env | undefined;
+  logger?: Logger | undefined;
+  /** Passed on to startGateway (tests shorten the watcher's intervals). */
+  gateway?: Omit<StartGatewayOptions, 'config' | 'store' | 'logger'> | undefined;
+}
+
+async function agentToken(store: Store, fromEnv: string | undefined): Promise<string> {
+  if (fromEnv) return fromEnv;
+  const kept = await store.get('settings', SETTING.agentToken);
+  if (kept) return kept.value;
+  const token = randomBytes(24).toString('base64url');
+  await store.put('settings', SETTING.agentToken, { id: SETTING.agentToken, value: token });
+  return token;
+}
+
+/**
+ * Starts the all-in-one. The agent listens on DOCKER_NODE_HTTPADDR (default 127.0.0.1:8500: only this
+ * machine needs it), the gateway on HUMPBACK_LISTEN (default 0.0.0.0:8100). The agent token is
+ * HUMPBACK_AGENT_TOKEN or one generated on first start and kept in the store.
+ */
+export async function startUp(options: StartUpOptions = {}): Promise<RunningUp> {
+  const env = options.env ?? process.env;
+  const logger = options.logger ?? rootLogger.child({ component: 'up' });
+  if (env['HUMPBACK_REDIS_URL']) {
+    logger.warn(
+      'humpback up always uses the embedded store: HUMPBACK_REDIS_URL is ignored (use humpback gateway for Redis)',
+    );
+  }
+  // Validate everything first; the token is settled once the store is open.
+  const provisional = loadGatewayConfig({
+    ...env,
+    HUMPBACK_REDIS_URL: '',
+    HUMPBACK_AGENT_TOKEN: env['HUMPBACK_AGENT_TOKEN'] || 'placeholder-until-the-store-is-open',
+  });
+  const store = await openStore({ dataDir: provisional.dataDir, logger });
+  let agent: RunningAgent | undefined;
+  try {
+    if ((await store.list('users')).length === 0 && !provisional.adminPassword) {
+      throw new ConfigError(
+        'HUMPBACK_ADMIN_PASSWORD',
+        `a password of at least 8 characters for the first admin ("${FIRST_ADMIN}"): the store in ${provisional.dataDir} has no users yet`,
+        undefined,
+      );
+    }
+    const token = await agentToken(store, env['HUMPBACK_AGENT_TOKEN'] || undefined);
+    const config = { ...provisional, agentToken: token };
+
+    const agentConfig = loadAgentConfig({
+      ...env,
+      DOCKER_CLUSTER_ENABLED: '',
+      DOCKER_NODE_HTTPADDR: env['DOCKER_NODE_HTTPADDR'] || '127.0.0.1:8500',
+      HUMPBACK_AGENT_TOKEN: token,
+      HUMPBACK_DATA_DIR: join(config.dataDir, 'agent'),
+    });
+    agent = await startAgent(agentConfig, { env, log: logger });
+    const agentAddress = new URL(agent.url).host;
+
+    const gateway = await startGateway({ ...options.gateway, config, store, logger });
+    try {
+      if (!(await store.get('settings', SETTING.initialized))) {
+        const existing = (await gateway.core.services.groups.list()).find((g) => g.name === LOCAL_GROUP);
+        if (!existing) {
+          await gateway.core.services.groups.create(
+            {
+              name: LOCAL_GROUP,
+              description: 'This machine (humpback up)',
+              clusterMode: false,
+              servers: [agentAddress],
+            },
+            { userId: FIRST_ADMIN, username: FIRST_ADMIN, admin: true },
+          );
+          logger.info({ server: agentAddress }, `created group "${LOCAL_GROUP}" with the local agent`);
+        }
+        await store.put('settings', SETTING.initialized, {
+          id: SETTING.initialized,
+          value: new Date().toISOString(),
+        });
+      }
+    } catch (err) {
+      await gateway.close();
+      throw err;
+    }
+
+    const runningAgent = agent;
+    let closing: Promise<void> | undefined;
+    return {
+      gateway,
+      agent: runningAgent,
+      agentAddress,
+      baseUrl: gateway.url.replace(/graphql$/, ''),
+      close() {
+        closing ??= (async () => {
+          try {
+            await gateway.close();
+          } finally {
+            await runningAgent.close();
+          }
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await agent?.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** `humpback up`. Throws ConfigError on bad configuration (bin/humpback.ts prints it). */
 export async function startUpFromEnv(): Promise<void> {
-  throw new Error('humpback up is not built yet in this version');
+  const up = await startUp();
+  closeOnSignals(() => up.close(), rootLogger, 'humpback up');
+  const hadPassword = Boolean(process.env['HUMPBACK_ADMIN_PASSWORD']);
+  console.log(
+    [
+      '',
+      `Humpback is up: ${up.baseUrl}`,
+      `  GraphQL API:  ${up.gateway.url} (HTTP and WebSocket)`,
+      `  local node:   agent at ${up.agentAddress}, group "${LOCAL_GROUP}"`,
+      `  log in as "${FIRST_ADMIN}" with ${hadPassword ? 'the password in HUMPBACK_ADMIN_PASSWORD' : 'the password you set on first start'}`,
+      `  e.g. curl -s ${up.gateway.url} -H 'content-type: application/json' \\`,
+      `         -d '{"query":"mutation { login(username: \\"${FIRST_ADMIN}\\", password: \\"…\\") { token } }"}'`,
+      'Stop with Ctrl-C.',
+      '',
+    ].join('\n'),
+  );
 }
