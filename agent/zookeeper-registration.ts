@@ -35,6 +35,42 @@ export function nodesPath(prefix: string, clusterName: string): string {
   return `${prefix}/${clusterName}/nodes`.replace(/\/+/g, '/').replace(/^(?!\/)/, '/');
 }
 
+interface ConnectionManagerInternals {
+  pendingBuffer: Buffer | null;
+  socket?: { destroy(): void };
+  onSocketData(buffer: Buffer): void;
+  onSocketConnected(): void;
+}
+
+/**
+ * Works around a node-zookeeper-client bug that can kill the process when ZooKeeper goes away and
+ * comes back (alexguan/node-zookeeper-client#23, #70): a partial frame from the old socket is kept
+ * and glued to the new socket's data, and the garbled frame throws `Unknown code: ...` from the socket
+ * handler, where nobody can catch it. This clears the leftover on every new connection and turns a
+ * throw into a dropped connection, after which the client reconnects by itself. Call it right after
+ * `createClient`, before `connect`.
+ */
+export function hardenZookeeperClient(client: Client, log: Logger): void {
+  const cm = (client as unknown as { connectionManager?: ConnectionManagerInternals }).connectionManager;
+  if (!cm || typeof cm.onSocketData !== 'function' || typeof cm.onSocketConnected !== 'function') return;
+  const onData = cm.onSocketData;
+  const onConnected = cm.onSocketConnected;
+  // The library binds these per socket (`self.onSocketData.bind(self)`), so own properties win.
+  cm.onSocketConnected = function (this: ConnectionManagerInternals) {
+    this.pendingBuffer = null;
+    onConnected.call(this);
+  };
+  cm.onSocketData = function (this: ConnectionManagerInternals, buffer: Buffer) {
+    try {
+      onData.call(this, buffer);
+    } catch (err) {
+      log.warn({ err: String(err) }, 'garbled ZooKeeper response; dropping the connection');
+      this.pendingBuffer = null;
+      this.socket?.destroy();
+    }
+  };
+}
+
 type Code = number;
 const isCode = (err: unknown, code: Code): boolean =>
   typeof (err as { getCode?: () => number } | null)?.getCode === 'function' &&
@@ -99,6 +135,7 @@ export class ZookeeperRegistration {
       spinDelay: 1000,
       retries: 0,
     });
+    hardenZookeeperClient(client, this.log);
     this.client = client;
     client.on('state', (s) => {
       if (this.client !== client || this.state.phase === 'closed') return;

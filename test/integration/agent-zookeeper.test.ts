@@ -11,6 +11,8 @@ import type { AgentConfig } from '../../core/config.js';
 import { decodeNodeValue } from '../../core/node-data.js';
 import { AgentClient } from '../../agent/client.js';
 import { startAgent, type RunningAgent } from '../../agent/main.js';
+import { hardenZookeeperClient } from '../../agent/zookeeper-registration.js';
+import { pino } from 'pino';
 import {
   engineNamed,
   loadTestEnv,
@@ -34,6 +36,7 @@ afterEach(async () => {
 let zk: zookeeper.Client;
 function connectZk(): Promise<zookeeper.Client> {
   const c = zookeeper.createClient(env.zkConnect, { sessionTimeout: 10_000, spinDelay: 200 });
+  hardenZookeeperClient(c, pino({ level: 'silent' }));
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('ZooKeeper connect timed out')), 20_000);
     c.once('connected', () => {
