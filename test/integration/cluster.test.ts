@@ -180,8 +180,24 @@ describe('cluster mode on three engines', () => {
 
   let web: MetaView;
 
-  it('creates 6 instances, 2 per node, all RUNNING', async () => {
+  it('creates 6 instances, 2 per node, all RUNNING, and tells metaEvents subscribers', async () => {
+    const events = await client.subscribe<{
+      metaEvents: {
+        event: string;
+        metaId: string;
+        groupId: string;
+        payload: { MetaBase: { Instances: number } };
+      };
+    }>('subscription($g: ID) { metaEvents(groupId: $g) { event metaId groupId payload } }', { g: groupId });
     web = await createMeta('web', 6);
+    const created = await events.next((e) => e.metaEvents.metaId === web.id, 10_000, 'CreateMetaEvent');
+    expect(created.metaEvents).toMatchObject({
+      event: 'CreateMetaEvent',
+      groupId,
+      payload: { MetaBase: { Instances: 6 } },
+    });
+    expect(JSON.stringify(created.metaEvents.payload)).not.toContain(SECRET);
+    events.stop();
     expect(web.containers).toHaveLength(6);
     expect(perNode(web)).toEqual([2, 2, 2]);
     expect(web.containers.map((c) => c.index).sort()).toEqual([0, 1, 2, 3, 4, 5]);
