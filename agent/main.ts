@@ -60,13 +60,14 @@ export async function startAgent(
   const ops = new ContainerOps(docker, ports, log);
   const cpu = new CpuSampler();
   let port = 0;
-  const nodeData = (): Promise<NodeData> => collectNodeData({ docker, ip, port: () => port, cpu });
+  const nodeData = (withoutDocker = false): Promise<NodeData> =>
+    collectNodeData({ docker, ip, port: () => port, cpu }, { withoutDocker });
 
   const app = createAgentApp({
     docker,
     ops,
     token: config.agentToken,
-    nodeInfo: async () => ({ key, data: await nodeData() }),
+    nodeInfo: async () => ({ key, data: await nodeData(false) }),
     log,
   });
   const server = app.listen(config.listen.port, config.listen.host);
@@ -98,7 +99,7 @@ export async function startAgent(
       connectionString: config.clusterUris.connectionString,
       path: znode,
       key,
-      data: nodeData,
+      data: () => nodeData(true),
       heartbeatMs: config.heartbeatSeconds * 1000,
       sessionTimeoutMs: options.zkSessionTimeoutMs,
       log,

@@ -77,9 +77,22 @@ export interface NodeInfoSource {
   cpu: CpuSampler;
 }
 
-/** Reads Docker's info and the host's usage into NodeData. */
-export async function collectNodeData(src: NodeInfoSource): Promise<NodeData> {
-  const info = (await src.docker.info()) as Record<string, unknown>;
+/**
+ * Reads Docker's info and the host's usage into NodeData. With `withoutDocker`, an engine that does
+ * not answer leaves the Docker fields empty (`dockerversion: ''`) instead of failing: the node stays
+ * registered and the gateway learns from the agent's 503s that its engine is down.
+ */
+export async function collectNodeData(
+  src: NodeInfoSource,
+  opts: { withoutDocker?: boolean } = {},
+): Promise<NodeData> {
+  let info: Record<string, unknown>;
+  try {
+    info = (await src.docker.info()) as Record<string, unknown>;
+  } catch (err) {
+    if (!opts.withoutDocker) throw err;
+    info = {};
+  }
   const n = (k: string): number => (typeof info[k] === 'number' ? (info[k] as number) : 0);
   const s = (k: string): string => (typeof info[k] === 'string' ? (info[k] as string) : '');
   const total = os.totalmem();

@@ -147,6 +147,16 @@ describe('ZooKeeper registration', () => {
     await waitFor(() => getData(b.znode!), { description: 'the znode again' });
   });
 
+  it('stays registered while its Docker Engine does not answer, with the Docker fields empty', async () => {
+    const a = await started({ dockerEndpoint: 'unix:///tmp/hbagent-no-such-docker.sock' });
+    const reg = await waitFor(() => getData(a.znode!), { description: 'the znode' });
+    const { data } = decodeNodeValue(reg.data);
+    expect(data).toMatchObject({ dockerversion: '', apiaddr: `${data.ip}:${new URL(a.url).port}` });
+    expect(data.cpus).toBeGreaterThan(0);
+    const c = new AgentClient({ baseUrl: a.url, token: TOKEN });
+    await expect(c.nodeInfo()).rejects.toMatchObject({ status: 503 });
+  });
+
   it('serves the REST API without ZooKeeper', async () => {
     const a = await started({ clusterUris: { connectionString: '127.0.0.1:1', prefix: PREFIX } });
     const c = new AgentClient({ baseUrl: a.url, token: TOKEN });
