@@ -19,6 +19,8 @@ export interface WebhookDispatcherOptions {
   timeoutMs?: number | undefined;
   /** How often the outbox is scanned for due entries (also those written by other gateways). @default 5000 */
   pollMs?: number | undefined;
+  /** Finished entries (delivered or abandoned) older than this are deleted. @default 7 days */
+  retainMs?: number | undefined;
   /** Parallel requests at most. @default 8 */
   concurrency?: number | undefined;
   /** @default globalThis.fetch */
@@ -176,9 +178,20 @@ export class WebhookDispatcher {
   private async tick(): Promise<void> {
     let pending: WebhookDeliveryRecord[];
     try {
-      pending = (await this.store.list('webhookDeliveries')).filter(
-        (d) => !d.delivered && d.attempts < this.policy.maxAttempts,
+      const all = await this.store.list('webhookDeliveries');
+      pending = all.filter((d) => !d.delivered && d.attempts < this.policy.maxAttempts);
+      const horizon = this.clock.now() - (this.options.retainMs ?? 7 * 24 * 3600 * 1000);
+      const expired = all.filter(
+        (d) =>
+          (d.delivered || d.attempts >= this.policy.maxAttempts) &&
+          Date.parse(d.lastAttemptAt ?? d.createdAt) < horizon,
       );
+      if (expired.length > 0) {
+        await this.store.deleteMany(
+          'webhookDeliveries',
+          expired.map((d) => d.id),
+        );
+      }
     } catch (err) {
       this.options.logger?.warn({ err }, 'could not read the webhook outbox');
       return;

@@ -331,6 +331,23 @@ describe('webhook dispatcher', () => {
     expect(receiver.received.map((r) => JSON.parse(r.body).Event)).toEqual([...events]);
   });
 
+  it('deletes finished entries after the retention time and keeps pending ones', async () => {
+    const d = dispatcher({ retainMs: 50 });
+    d.start();
+    const delivered = await d.emit('CreateMetaEvent', meta(receiver.url), []);
+    await receiver.waitFor(1);
+    await d.stop();
+    const dead = `http://127.0.0.1:${receiver.port}/x`;
+    await receiver.stop();
+    const pending = await d.emit('UpdateMetaEvent', meta(dead), []);
+    await new Promise((r) => setTimeout(r, 80));
+    await d.flush();
+    expect(await store.get('webhookDeliveries', delivered.deliveries[0]!.id)).toBeUndefined();
+    expect(await store.get('webhookDeliveries', pending.deliveries[0]!.id)).toMatchObject({
+      delivered: false,
+    });
+  });
+
   it('picks up undelivered entries left by an earlier process', async () => {
     const first = dispatcher();
     await first.emit('MigrateMetaEvent', meta(receiver.url), []); // written, never started
