@@ -107,6 +107,15 @@ class AddressWatch {
     void this.check();
   }
 
+  /** The cached node reached at this address that no other watch has claimed. */
+  private knownNodeId(): string | undefined {
+    for (const node of this.o.cache.listNodes()) {
+      if (parseServerAddress(node.apiAddr)?.key === this.address && this.watcher.claim(node.id, this))
+        return node.id;
+    }
+    return undefined;
+  }
+
   private schedule(ms = this.o.healthIntervalMs): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
@@ -140,7 +149,8 @@ class AddressWatch {
       if (this.stopped) return;
       this.failures++;
       this.o.logger.debug({ err, address: this.address, failures: this.failures }, 'agent did not answer');
-      const nodeId = this.nodeId;
+      // A node known from before (loaded from the store) whose agent has not answered this watch yet.
+      const nodeId = this.nodeId ?? this.knownNodeId();
       if (nodeId && this.failures >= this.o.failureThreshold && this.state.phase !== 'unhealthy') {
         this.o.logger.warn({ address: this.address, node: nodeId, err }, 'node is unhealthy');
         this.state = { phase: 'unhealthy', nodeId };

@@ -344,6 +344,28 @@ describe('single mode over fake agents', () => {
     expect(cache.getContainer(created.id)?.state).toBe('RUNNING');
   });
 
+  it('marks a node known from before UNHEALTHY when its agent never answers this gateway', async () => {
+    const agent = agents.get('10.1.0.1:8500')!;
+    agent.down = true;
+    // As if loaded from a shared store after a restart: HEALTHY then, unreachable now.
+    cache.upsertNode({
+      id: 'node-a',
+      name: 'host-node-a',
+      ip: '10.1.0.1',
+      apiAddr: '10.1.0.1:8500',
+      status: 'HEALTHY',
+      cpus: 2,
+      memoryBytes: 2e9,
+      engineLabels: {},
+      updatedAt: new Date().toISOString(),
+    });
+    await groups.create({ name: 'g', clusterMode: false, servers: ['10.1.0.1'] }, admin);
+    const down = await nodeEvents.next((m) => m.node.id === 'node-a' && m.node.status === 'UNHEALTHY');
+    expect(down.previousStatus).toBe('HEALTHY');
+    agent.down = false;
+    await nodeEvents.next((m) => m.node.id === 'node-a' && m.node.status === 'HEALTHY');
+  });
+
   it('forgets a node when its server leaves every group', async () => {
     const group = await groups.create({ name: 'g', clusterMode: false, servers: ['10.1.0.1'] }, admin);
     await nodeEvents.next((m) => m.node.id === 'node-a' && m.node.status === 'HEALTHY');
