@@ -40,6 +40,8 @@ export class StoreAuthService implements AuthService {
   private readonly userCacheMs: number;
   private readonly failures = new Map<string, number[]>();
   private readonly users = new Map<string, { user: UserRecord | undefined; until: number }>();
+  private readonly verified = new Map<string, { viewer: Viewer; until: number }>();
+  private readonly expiries = new Map<string, number>();
   private dummyHash: string | undefined;
 
   private constructor(
@@ -112,6 +114,24 @@ export class StoreAuthService implements AuthService {
   }
 
   async verify(token: string): Promise<Viewer | undefined> {
+    const now = this.now();
+    const hit = this.verified.get(token);
+    if (hit && hit.until > now) return hit.viewer;
+    const viewer = await this.verifyUncached(token);
+    // A verified token is trusted for userCacheMs (never past its expiry): the HMAC and the user
+    // lookup are then not repeated on every request.
+    if (viewer) {
+      if (this.verified.size > 10_000) this.verified.clear();
+      this.verified.set(token, {
+        viewer,
+        until: Math.min(now + this.userCacheMs, this.expiries.get(token) ?? now),
+      });
+    }
+    this.expiries.delete(token);
+    return viewer;
+  }
+
+  private async verifyUncached(token: string): Promise<Viewer | undefined> {
     let subject: string | undefined;
     try {
       const { payload } = await jwtVerify(token, this.key, {
@@ -120,6 +140,7 @@ export class StoreAuthService implements AuthService {
         currentDate: new Date(this.now()),
       });
       subject = payload.sub;
+      if (payload.exp !== undefined) this.expiries.set(token, payload.exp * 1000);
     } catch (err) {
       if (err instanceof joseErrors.JOSEError) return undefined;
       throw err;
@@ -147,6 +168,7 @@ export class StoreAuthService implements AuthService {
       throw err;
     }
     this.users.delete(id);
+    this.verified.clear();
     return user;
   }
 
@@ -157,6 +179,7 @@ export class StoreAuthService implements AuthService {
   async deleteUser(id: string): Promise<boolean> {
     const deleted = await this.store.delete('users', id.toLowerCase());
     this.users.delete(id.toLowerCase());
+    this.verified.clear();
     return deleted;
   }
 

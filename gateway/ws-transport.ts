@@ -18,7 +18,7 @@ import type { Logger } from '../core/logger.js';
 export interface WsTransportOptions {
   /** Ping every so often; a client that does not pong before the next ping is terminated. @default 12000 */
   keepAliveMillis?: number | undefined;
-  /** Coalescing window for writes; 0 flushes at the end of the current event-loop turn. @default 5 */
+  /** Coalescing window for writes; 0 flushes at the end of the current event-loop turn. @default 20 */
   flushMillis?: number | undefined;
   /** @default 16 MiB */
   maxBufferedBytes?: number | undefined;
@@ -83,7 +83,7 @@ export function serveGraphqlWs(
   options: WsTransportOptions = {},
 ): { dispose(): Promise<void> } {
   const keepAlive = options.keepAliveMillis ?? 12_000;
-  const flushMillis = options.flushMillis ?? 5;
+  const flushMillis = options.flushMillis ?? 20;
   const maxBuffered = options.maxBufferedBytes ?? 16 * 1024 * 1024;
   const log = options.logger;
   wss.options.handleProtocols = handleProtocols;

@@ -67,7 +67,10 @@ export const toContainer = (c: ContainerRecord): Container => ({
   groupId: c.groupId,
   metaId: c.metaId,
   index: c.index,
-  labels: toLabels(c.labels),
+  // mapped only when asked for: container lists are the hot path
+  get labels() {
+    return toLabels(c.labels);
+  },
   createdAt: c.createdAt,
 });
 
