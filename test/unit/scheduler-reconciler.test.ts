@@ -528,6 +528,65 @@ describe('scheduler: metas on a fake cluster', () => {
   });
 });
 
+describe('scheduler: leadership', () => {
+  it('a follower neither reconciles nor migrates; on taking over it converges what was left', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hb-sched-lead-'));
+    const store = await EmbeddedStore.open(dir);
+    try {
+      const cluster = new FakeCluster(3, GROUP);
+      await store.put('groups', GROUP, cluster.cache.listGroups()[0]!);
+      const clock = new ManualClock();
+      const listeners = new Set<(l: boolean) => void>();
+      let leader = false;
+      const leadership = {
+        isLeader: () => leader,
+        onChange: (l: (v: boolean) => void) => {
+          listeners.add(l);
+          return () => void listeners.delete(l);
+        },
+        close: async () => undefined,
+      };
+      const scheduler = new Scheduler({
+        store,
+        cluster: cluster.cache,
+        sink: cluster.sink,
+        agentFor: (n) => cluster.agentFor(n),
+        clock,
+        leadership,
+        migrateDelaySeconds: 1,
+        recoveryIntervalSeconds: 5,
+      });
+      await scheduler.start();
+      const metas = new ClusterMetaService({ store, scheduler, clock });
+      // No bus: a follower leaves the work to the leader; the desired state is stored.
+      const meta = await metas.create({ groupId: GROUP, instances: 4, config: config() });
+      expect(cluster.creates).toBe(0);
+      await clock.advance(60_000);
+      expect(cluster.creates).toBe(0);
+
+      leader = true;
+      for (const l of listeners) l(true);
+      await new Promise((r) => setTimeout(r, 10));
+      await scheduler.queue.idle();
+      expect(cluster.indexes(meta.id)).toEqual([0, 1, 2, 3]);
+
+      // Stepping down stops migrations.
+      leader = false;
+      for (const l of listeners) l(false);
+      await new Promise((r) => setTimeout(r, 10));
+      cluster.setStatus('node-1', 'DISCONNECTED');
+      scheduler.nodeStatus('node-1', 'DISCONNECTED');
+      await clock.advance(10_000);
+      await scheduler.queue.idle();
+      expect(cluster.creates).toBe(4);
+      await scheduler.close();
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('per-meta queue', () => {
   it('serializes one key and runs different keys in parallel', async () => {
     const q = new KeyedQueue();
