@@ -86,28 +86,40 @@ interface Entry {
   key: string;
 }
 
-/** A set of containers kept sorted lazily: sorting happens on the first read after a change. */
+/** Containers kept sorted by key: adds and deletes are a binary search and a splice. */
 class Bucket {
-  readonly entries = new Set<Entry>();
-  private sorted: Entry[] | null = null;
+  private readonly items: Entry[] = [];
+
+  /** Index of the first entry whose key is >= `key`. */
+  private lowerBound(key: string): number {
+    let lo = 0;
+    let hi = this.items.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.items[mid]!.key < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
 
   add(entry: Entry): void {
-    this.entries.add(entry);
-    this.sorted = null;
+    const i = this.lowerBound(entry.key);
+    if (this.items[i] === entry) return;
+    this.items.splice(i, 0, entry);
   }
 
   delete(entry: Entry): void {
-    if (this.entries.delete(entry)) this.sorted = null;
+    const i = this.lowerBound(entry.key);
+    if (this.items[i] === entry) this.items.splice(i, 1);
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.items.length;
   }
 
-  list(): Entry[] {
-    if (!this.sorted)
-      this.sorted = [...this.entries].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    return this.sorted;
+  /** Sorted; callers must not change it. */
+  list(): readonly Entry[] {
+    return this.items;
   }
 }
 
@@ -174,24 +186,30 @@ export class ClusterCache {
   /** group id → node ids; recomputed lazily when nodes or groups change. */
   private groupNodes: Map<string, Set<string>> | null = null;
   private nodeGroups: Map<string, Set<string>> | null = null;
+  /** Bumped by every change to containers or group membership (for groupMemo). */
+  private version = 0;
+  private readonly groupMemo = new Map<string, { version: number; list: Entry[] }>();
 
   // ---- groups -------------------------------------------------------------------------------
 
   setGroups(groups: readonly GroupRecord[]): void {
     this.groups = new Map(groups.map((g) => [g.id, g]));
     this.groupNodes = null;
+    this.version++;
     this.nodeGroups = null;
   }
 
   upsertGroup(group: GroupRecord): void {
     this.groups.set(group.id, group);
     this.groupNodes = null;
+    this.version++;
     this.nodeGroups = null;
   }
 
   removeGroup(id: string): void {
     if (this.groups.delete(id)) {
       this.groupNodes = null;
+      this.version++;
       this.nodeGroups = null;
     }
   }
@@ -245,6 +263,7 @@ export class ClusterCache {
       previous.name !== node.name
     ) {
       this.groupNodes = null;
+      this.version++;
       this.nodeGroups = null;
     }
     return previous;
@@ -256,6 +275,7 @@ export class ClusterCache {
     for (const c of dropped) this.removeContainer(c.id);
     if (this.nodes.delete(id)) {
       this.groupNodes = null;
+      this.version++;
       this.nodeGroups = null;
     }
     return dropped;
@@ -303,6 +323,7 @@ export class ClusterCache {
   }
 
   private index(entry: Entry): void {
+    this.version++;
     const c = entry.record;
     this.all.add(entry);
     this.bucket(this.byNode, c.nodeId).add(entry);
@@ -311,7 +332,21 @@ export class ClusterCache {
     if (c.groupId) this.bucket(this.byGroupLabel, c.groupId).add(entry);
   }
 
+  private move<K>(map: Map<K, Bucket>, from: K | undefined, to: K | undefined, entry: Entry): void {
+    if (from === to) return;
+    this.version++;
+    if (from !== undefined) {
+      const b = map.get(from);
+      if (b) {
+        b.delete(entry);
+        if (b.size === 0) map.delete(from);
+      }
+    }
+    if (to !== undefined) this.bucket(map, to).add(entry);
+  }
+
   private unindex(entry: Entry): void {
+    this.version++;
     const c = entry.record;
     this.all.delete(entry);
     const drop = <K>(map: Map<K, Bucket>, key: K): void => {
@@ -331,6 +366,16 @@ export class ClusterCache {
     const current = this.containers.get(container.id);
     if (current && sameContainer(current.record, container))
       return { previous: current.record, unchanged: true };
+    if (current && current.key === sortKey(container)) {
+      // Same place in every order: move it only between the indexes whose key changed.
+      const old = current.record;
+      current.record = container;
+      this.move(this.byNode, old.nodeId, container.nodeId, current);
+      this.move(this.byState, old.state, container.state, current);
+      this.move(this.byMeta, old.metaId, container.metaId, current);
+      this.move(this.byGroupLabel, old.groupId, container.groupId, current);
+      return { previous: old, unchanged: false };
+    }
     if (current) this.unindex(current);
     const entry: Entry = { record: container, key: sortKey(container) };
     this.containers.set(container.id, entry);
@@ -397,6 +442,26 @@ export class ClusterCache {
     return matches[0];
   }
 
+  /**
+   * Containers on the groups' nodes or labelled with the groups, sorted; remembered until the next
+   * change so a non-admin's repeated queries do not rebuild it.
+   */
+  private groupEntries(groupIds: readonly string[]): readonly Entry[] {
+    const key = [...groupIds].sort().join('\u0000');
+    const memo = this.groupMemo.get(key);
+    if (memo && memo.version === this.version) return memo.list;
+    const { groupNodes } = this.membership();
+    const set = new Set<Entry>();
+    for (const g of groupIds) {
+      for (const n of groupNodes.get(g) ?? []) for (const e of this.byNode.get(n)?.list() ?? []) set.add(e);
+      for (const e of this.byGroupLabel.get(g)?.list() ?? []) set.add(e);
+    }
+    const list = [...set].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    if (this.groupMemo.size >= 256) this.groupMemo.clear();
+    this.groupMemo.set(key, { version: this.version, list });
+    return list;
+  }
+
   containersOfNode(nodeId: string): ContainerRecord[] {
     return (this.byNode.get(nodeId)?.list() ?? []).map((e) => e.record);
   }
@@ -419,19 +484,28 @@ export class ClusterCache {
   ): Page<ContainerRecord> {
     const first = Math.max(0, Math.floor(page.first));
     // Start from the smallest index that applies, test the remaining conditions per container.
-    const candidates: Bucket[] = [];
-    if (filter.nodeId !== undefined) candidates.push(this.byNode.get(filter.nodeId) ?? new Bucket());
-    if (filter.metaId !== undefined) candidates.push(this.byMeta.get(filter.metaId) ?? new Bucket());
-    if (filter.state !== undefined) candidates.push(this.byState.get(filter.state) ?? new Bucket());
-    let primary = this.all;
-    for (const b of candidates) if (b.size < primary.size || primary === this.all) primary = b;
+    type Dim = 'node' | 'meta' | 'state' | 'group';
+    const candidates: Array<[Dim, readonly Entry[]]> = [];
+    if (filter.nodeId !== undefined) candidates.push(['node', this.byNode.get(filter.nodeId)?.list() ?? []]);
+    if (filter.metaId !== undefined) candidates.push(['meta', this.byMeta.get(filter.metaId)?.list() ?? []]);
+    if (filter.state !== undefined) candidates.push(['state', this.byState.get(filter.state)?.list() ?? []]);
+    if (filter.groupIds !== undefined && candidates.length === 0) {
+      candidates.push(['group', this.groupEntries(filter.groupIds)]);
+    }
+    let primary: readonly Entry[] = this.all.list();
+    let primaryDim: Dim | undefined;
+    for (const [dim, list] of candidates) {
+      if (primaryDim === undefined || list.length < primary.length) {
+        primary = list;
+        primaryDim = dim;
+      }
+    }
 
     const tests: Array<(c: ContainerRecord) => boolean> = [];
-    if (filter.nodeId !== undefined && primary !== candidates[0])
-      tests.push((c) => c.nodeId === filter.nodeId);
-    if (filter.metaId !== undefined) tests.push((c) => c.metaId === filter.metaId);
-    if (filter.state !== undefined) tests.push((c) => c.state === filter.state);
-    if (filter.groupIds !== undefined) {
+    if (filter.nodeId !== undefined && primaryDim !== 'node') tests.push((c) => c.nodeId === filter.nodeId);
+    if (filter.metaId !== undefined && primaryDim !== 'meta') tests.push((c) => c.metaId === filter.metaId);
+    if (filter.state !== undefined && primaryDim !== 'state') tests.push((c) => c.state === filter.state);
+    if (filter.groupIds !== undefined && primaryDim !== 'group') {
       const groups = new Set(filter.groupIds);
       const nodeIds = new Set<string>();
       const { groupNodes } = this.membership();
@@ -440,7 +514,7 @@ export class ClusterCache {
     }
     const matches = (c: ContainerRecord): boolean => tests.every((t) => t(c));
 
-    const list = primary.list();
+    const list = primary;
     const start = page.after ? upperBound(list, decodeCursor(page.after)) : 0;
     const nodes: ContainerRecord[] = [];
     let hasNextPage = false;
@@ -483,12 +557,13 @@ export class ClusterCache {
   clear(): void {
     this.nodes.clear();
     this.containers.clear();
-    for (const e of [...this.all.entries]) this.all.delete(e);
+    for (const e of [...this.all.list()]) this.all.delete(e);
     this.byNode.clear();
     this.byMeta.clear();
     this.byGroupLabel.clear();
     this.byState.clear();
     this.groupNodes = null;
+    this.version++;
     this.nodeGroups = null;
   }
 }

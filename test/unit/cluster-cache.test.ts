@@ -166,6 +166,23 @@ describe('ClusterCache', () => {
     expect(cache.containerCount).toBe(2);
   });
 
+  it('answers group queries from a memo that every change invalidates', () => {
+    const cache = populated(30);
+    expect(cache.queryContainers({ groupIds: ['g2'] }, { first: 100 }).totalCount).toBe(10 + 2);
+    cache.upsertContainer(container('ffff0001', 'n3', { name: 'late' }));
+    expect(cache.queryContainers({ groupIds: ['g2'] }, { first: 100 }).totalCount).toBe(13);
+    // Moving a container to another node moves it between groups.
+    cache.upsertContainer(container('ffff0001', 'n1', { name: 'late' }));
+    expect(cache.queryContainers({ groupIds: ['g2'] }, { first: 100 }).totalCount).toBe(12);
+    expect(cache.queryContainers({ groupIds: ['g1'] }, { first: 100 }).totalCount).toBe(21);
+    expect(cache.queryContainers({ nodeId: 'n1' }, { first: 100 }).nodes.map((c) => c.id)).toContain(
+      'ffff0001',
+    );
+    // Group servers change: membership follows.
+    cache.upsertGroup(group('g2', ['alpha', 'gamma']));
+    expect(cache.queryContainers({ groupIds: ['g2'] }, { first: 100 }).totalCount).toBe(11 + 10 + 1);
+  });
+
   it('replaces a node’s containers on resync and reports the difference', () => {
     const cache = new ClusterCache();
     cache.upsertNode(node('n1', '10.0.0.1', 'alpha'));
