@@ -8,18 +8,20 @@ import type Docker from 'dockerode';
 import { z } from 'zod';
 import type { NodeData } from '../core/node-data.js';
 
-/** The agent's version, from the package.json next to the code. */
+/** The agent's version, from the humpback package.json above the code (source or built). */
 export const APP_VERSION: string = (() => {
-  for (const rel of ['../package.json', '../../package.json']) {
+  let dir = new URL('.', import.meta.url);
+  for (let i = 0; i < 6; i++) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
+      const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as {
         name?: string;
         version?: string;
       };
       if (pkg.name === 'humpback' && pkg.version) return pkg.version;
     } catch {
-      // try the next
+      // not here; look further up
     }
+    dir = new URL('..', dir);
   }
   return '0.0.0';
 })();
