@@ -332,7 +332,7 @@ describe('webhook dispatcher', () => {
   });
 
   it('deletes finished entries after the retention time and keeps pending ones', async () => {
-    const d = dispatcher({ retainMs: 50 });
+    const d = dispatcher({ retainMs: 300 });
     d.start();
     const delivered = await d.emit('CreateMetaEvent', meta(receiver.url), []);
     await receiver.waitFor(1);
@@ -340,7 +340,7 @@ describe('webhook dispatcher', () => {
     const dead = `http://127.0.0.1:${receiver.port}/x`;
     await receiver.stop();
     const pending = await d.emit('UpdateMetaEvent', meta(dead), []);
-    await new Promise((r) => setTimeout(r, 80));
+    await new Promise((r) => setTimeout(r, 500));
     await d.flush();
     expect(await store.get('webhookDeliveries', delivered.deliveries[0]!.id)).toBeUndefined();
     expect(await store.get('webhookDeliveries', pending.deliveries[0]!.id)).toMatchObject({
