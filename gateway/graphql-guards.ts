@@ -74,6 +74,32 @@ export function complexityError(input: {
   variables?: Record<string, unknown> | null | undefined;
   max: number;
 }): GraphQLError | undefined {
+  // Documents come from Apollo's parse cache (the same object for the same query text), so the
+  // complexity is computed once per document, operation and variables.
+  let perDocument = complexityCache.get(input.document);
+  if (!perDocument) complexityCache.set(input.document, (perDocument = new Map()));
+  const key = `${input.operationName ?? ''}\u0000${input.variables ? JSON.stringify(input.variables) : ''}`;
+  let complexity = perDocument.get(key);
+  if (complexity === undefined) {
+    const computed = computeComplexity(input);
+    if (computed === undefined) return undefined;
+    complexity = computed;
+    if (perDocument.size < 100) perDocument.set(key, complexity);
+  }
+  if (complexity <= input.max) return undefined;
+  return new GraphQLError(`operation complexity ${complexity} exceeds the limit of ${input.max}`, {
+    extensions: { code: QUERY_TOO_COMPLEX, complexity, maxComplexity: input.max, http: { status: 400 } },
+  });
+}
+
+const complexityCache = new WeakMap<DocumentNode, Map<string, number>>();
+
+function computeComplexity(input: {
+  schema: GraphQLSchema;
+  document: DocumentNode;
+  operationName?: string | null | undefined;
+  variables?: Record<string, unknown> | null | undefined;
+}): number | undefined {
   let complexity: number;
   try {
     complexity = getComplexity({
@@ -87,10 +113,7 @@ export function complexityError(input: {
     // bad variables and the like: execution reports them properly
     return undefined;
   }
-  if (complexity <= input.max) return undefined;
-  return new GraphQLError(`operation complexity ${complexity} exceeds the limit of ${input.max}`, {
-    extensions: { code: QUERY_TOO_COMPLEX, complexity, maxComplexity: input.max, http: { status: 400 } },
-  });
+  return complexity;
 }
 
 /** Whether a client may see this error's message and code as they are. */

@@ -101,6 +101,7 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
   const metrics = createMetrics();
   const app = express();
   app.disable('x-powered-by');
+  app.set('etag', false); // hashing every GraphQL answer buys nothing: POST responses are not cached
   const httpServer = http.createServer(app);
   let phase: 'starting' | 'serving' | 'draining' = 'starting';
 

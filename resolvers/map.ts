@@ -57,22 +57,38 @@ export const toNode = (n: NodeRecord): NodeObject => ({
   engineLabels: toLabels(n.engineLabels),
 });
 
-export const toContainer = (c: ContainerRecord): Container => ({
-  id: c.id,
-  name: c.name,
-  nodeId: c.nodeId,
-  image: c.image,
-  state: c.state as ContainerState,
-  status: c.status,
-  groupId: c.groupId,
-  metaId: c.metaId,
-  index: c.index,
-  // mapped only when asked for: container lists are the hot path
+/** A Container whose labels are mapped only when asked for: container lists are the hot path. */
+class ContainerObject implements Container {
+  readonly id: string;
+  readonly name: string;
+  readonly nodeId: string;
+  readonly image: string;
+  readonly state: ContainerState;
+  readonly status: string;
+  readonly groupId: string | undefined;
+  readonly metaId: string | undefined;
+  readonly index: number | undefined;
+  readonly createdAt: string;
+
+  constructor(private readonly record: ContainerRecord) {
+    this.id = record.id;
+    this.name = record.name;
+    this.nodeId = record.nodeId;
+    this.image = record.image;
+    this.state = record.state as ContainerState;
+    this.status = record.status;
+    this.groupId = record.groupId;
+    this.metaId = record.metaId;
+    this.index = record.index;
+    this.createdAt = record.createdAt;
+  }
+
   get labels() {
-    return toLabels(c.labels);
-  },
-  createdAt: c.createdAt,
-});
+    return toLabels(this.record.labels);
+  }
+}
+
+export const toContainer = (c: ContainerRecord): Container => new ContainerObject(c);
 
 export const toMeta = (m: MetaRecord): Meta => ({
   id: m.id,
