@@ -418,3 +418,21 @@ async function waitUntil(predicate: () => boolean, timeoutMs = 3000): Promise<vo
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+describe('agent errors as client codes', () => {
+  it('maps unreachable, 400, 404 and 409', async () => {
+    const { mapAgentError } = await import('../../gateway/agent-pool.js');
+    const code = (err: unknown): string | undefined =>
+      (mapAgentError(err, '10.0.0.1:8500', 'container web') as HumpbackError).extensions?.['code'] as
+        string | undefined;
+    expect(code(new AgentUnreachableError('http://10.0.0.1:8500/v1/ping', new Error('ECONNREFUSED')))).toBe(
+      ErrorCode.NODE_UNAVAILABLE,
+    );
+    expect(code(new AgentError(400, { Message: 'bad image' }, 'http://x'))).toBe(ErrorCode.BAD_USER_INPUT);
+    expect(code(new AgentError(404, { Message: 'no such container' }, 'http://x'))).toBe(ErrorCode.NOT_FOUND);
+    expect(code(new AgentError(409, { Message: 'name in use' }, 'http://x'))).toBe(ErrorCode.CONFLICT);
+    expect(code(new AgentError(401, { Message: 'bad token' }, 'http://x'))).toBe(ErrorCode.NODE_UNAVAILABLE);
+    const other = mapAgentError(new AgentError(500, { Message: 'boom' }, 'http://x'), 'n', 'w');
+    expect(other).not.toBeInstanceOf(HumpbackError);
+  });
+});
