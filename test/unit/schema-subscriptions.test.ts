@@ -1,0 +1,183 @@
+import { parse, subscribe, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { logger } from '../../core/logger.js';
+import { createContext } from '../../gateway/context.js';
+import { depthLimitRule } from '../../gateway/graphql-guards.js';
+import type { Viewer } from '../../gateway/services.js';
+import {
+  CHANNEL,
+  publishEvent,
+  SharedSubscriptions,
+  SubscriptionHub,
+  type ContainerStatusMessage,
+} from '../../gateway/subscriptions.js';
+import { buildGatewaySchema } from '../../schema/build-schema.js';
+import { validate, specifiedRules } from 'graphql';
+import { createFakeWorld, type FakeWorld } from '../integration/api-fakes.js';
+
+let schema: GraphQLSchema;
+let world: FakeWorld;
+let hub: SubscriptionHub;
+const admin: Viewer = { userId: 'admin', username: 'admin', admin: true };
+const alice: Viewer = { userId: 'alice', username: 'alice', admin: false };
+
+beforeAll(async () => {
+  schema = await buildGatewaySchema();
+  world = await createFakeWorld();
+  hub = new SubscriptionHub(world.bus, logger);
+  await hub.start();
+  const g = await world.groups.create({ name: 'a', clusterMode: false, servers: ['10.0.0.1'] }, alice);
+  world.groups.groups.set('alice-group', { ...g, id: 'alice-group' });
+  world.groups.groups.delete(g.id);
+  world.nodes.add({ id: 'n1', ip: '10.0.0.1', name: 'one' });
+  world.nodes.add({ id: 'n2', ip: '10.0.0.2', name: 'two' });
+});
+
+const ctx = (viewer: Viewer | undefined) =>
+  createContext({ viewer, services: world.services, hub, clientKey: 'test', logger });
+
+const event = (id: string, nodeId: string, groupIds: string[], metaId?: string): ContainerStatusMessage => ({
+  container: {
+    id,
+    name: id,
+    nodeId,
+    image: 'busybox',
+    state: 'RUNNING',
+    status: 'Up',
+    labels: {},
+    createdAt: '2026-11-22T00:00:00.000Z',
+    ...(metaId ? { metaId } : {}),
+  },
+  previousState: 'CREATED',
+  at: '2026-11-22T00:00:01.000Z',
+  groupIds,
+});
+
+async function take(iterator: AsyncIterator<ExecutionResult>, n: number): Promise<ExecutionResult[]> {
+  const out: ExecutionResult[] = [];
+  for (let i = 0; i < n; i++) {
+    const next = await Promise.race([
+      iterator.next(),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no event in time')), 2000)),
+    ]);
+    if (next.done) break;
+    out.push(next.value);
+  }
+  return out;
+}
+
+const SUB = parse(`subscription($g: ID, $n: ID, $m: ID) {
+  containerStatusChanged(groupId: $g, nodeId: $n, metaId: $m) { container { id nodeId } previousState at } }`);
+
+describe('subscriptions in process', () => {
+  it('refuses without a viewer', async () => {
+    const result = (await subscribe({
+      schema,
+      document: SUB,
+      contextValue: ctx(undefined),
+    })) as ExecutionResult;
+    expect(result.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
+  });
+
+  it('filters by node and by what a non-admin owns', async () => {
+    const byNode = (await subscribe({
+      schema,
+      document: SUB,
+      variableValues: { n: 'two' },
+      contextValue: ctx(admin),
+    })) as AsyncGenerator<ExecutionResult>;
+    const mine = (await subscribe({
+      schema,
+      document: SUB,
+      contextValue: ctx(alice),
+    })) as AsyncGenerator<ExecutionResult>;
+    await publishEvent(world.bus, CHANNEL.containerStatus, event('c1', 'n1', ['alice-group']));
+    await publishEvent(world.bus, CHANNEL.containerStatus, event('c2', 'n2', []));
+    await publishEvent(world.bus, CHANNEL.containerStatus, event('c3', 'n1', ['alice-group']));
+    const [a] = await take(byNode, 1);
+    expect(a?.data).toEqual({
+      containerStatusChanged: {
+        container: { id: 'c2', nodeId: 'n2' },
+        previousState: 'CREATED',
+        at: '2026-11-22T00:00:01.000Z',
+      },
+    });
+    const got = await take(mine, 2);
+    expect(
+      got.map(
+        (r) =>
+          (r.data as { containerStatusChanged: { container: { id: string } } }).containerStatusChanged
+            .container.id,
+      ),
+    ).toEqual(['c1', 'c3']);
+    await byNode.return(undefined);
+    await mine.return(undefined);
+    expect(hub.listenerCount).toBe(0);
+  });
+
+  it('answers FORBIDDEN to a non-admin asking for a group, node or meta they do not own', async () => {
+    for (const variableValues of [{ g: 'someone-else' }, { n: 'two' }, { m: 'no-such-meta' }]) {
+      const result = (await subscribe({
+        schema,
+        document: SUB,
+        variableValues,
+        contextValue: ctx(alice),
+      })) as ExecutionResult;
+      expect(result.errors?.[0]?.extensions?.['code'], JSON.stringify(variableValues)).toBe('FORBIDDEN');
+    }
+  });
+});
+
+describe('SharedSubscriptions', () => {
+  it('runs one execution for all clients of a key and stops it when the last one leaves', async () => {
+    let runs = 0;
+    const shared = new SharedSubscriptions(async (args) => {
+      runs++;
+      return subscribe(args) as Promise<AsyncGenerator<ExecutionResult>>;
+    });
+    const args = { schema, document: SUB, contextValue: ctx(admin) };
+    const sinks: string[][] = [[], [], []];
+    const iterators = await Promise.all(
+      sinks.map((received) => shared.subscribe('k', args, { next: (_r, json) => received.push(json) })),
+    );
+    expect(runs).toBe(1);
+    expect(shared.listenersOf('k')).toBe(3);
+    expect(hub.listenerCount).toBe(1);
+    await publishEvent(world.bus, CHANNEL.containerStatus, event('c9', 'n1', []));
+    for (let i = 0; i < 50 && sinks.some((s) => s.length === 0); i++)
+      await new Promise((r) => setTimeout(r, 10));
+    for (const received of sinks) {
+      expect(received).toHaveLength(1);
+      expect(JSON.parse(received[0]!)).toMatchObject({
+        data: { containerStatusChanged: { container: { id: 'c9' } } },
+      });
+    }
+    // the very same string: serialised once
+    expect(sinks[0]![0]).toBe(sinks[1]![0]);
+    for (const it of iterators) await (it as AsyncIterator<ExecutionResult>).return?.();
+    expect(shared.size).toBe(0);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(hub.listenerCount).toBe(0);
+  });
+
+  it('returns the errors of a subscription that cannot start, to every client', async () => {
+    const shared = new SharedSubscriptions(async (args) => subscribe(args) as Promise<ExecutionResult>);
+    const result = await shared.subscribe('bad', { schema, document: SUB, contextValue: ctx(undefined) });
+    expect((result as ExecutionResult).errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
+    expect(shared.size).toBe(0);
+  });
+});
+
+describe('depth limit', () => {
+  it('counts field nesting through fragments, ignoring introspection', () => {
+    const deep = parse(
+      'query { groups { ...G } } fragment G on Group { nodes { containers { node { id } } } }',
+    );
+    expect(validate(schema, deep, [...specifiedRules, depthLimitRule(4)])).toHaveLength(1);
+    expect(validate(schema, deep, [...specifiedRules, depthLimitRule(5)])).toHaveLength(0);
+    const introspection = parse(
+      '{ __schema { types { fields { type { ofType { ofType { ofType { name } } } } } } } }',
+    );
+    expect(validate(schema, introspection, [...specifiedRules, depthLimitRule(2)])).toHaveLength(0);
+  });
+});
