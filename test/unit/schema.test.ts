@@ -318,7 +318,10 @@ describe('the schema against API.md', () => {
                 );
             }
             for (const arg of mine.args) {
-              if (!field.args.some((a) => a.name === arg.name) && String(arg.type).endsWith('!'))
+              if (
+                !field.args.some((a: { name: string }) => a.name === arg.name) &&
+                String(arg.type).endsWith('!')
+              )
                 problems.push(`${type.name}.${field.name}(${arg.name}) is required but not in the contract`);
             }
           }
@@ -343,10 +346,11 @@ describe('the schema against API.md', () => {
   });
 
   it('lists the arguments in the order the contract writes them', () => {
-    const args = (type: string, field: string) =>
-      (schema.getType(type) as { getFields(): Record<string, { args: Array<{ name: string }> }> })
-        .getFields()
-        [field]!.args.map((a) => a.name);
+    const args = (type: string, field: string) => {
+      const t = schema.getType(type);
+      if (!isObjectType(t)) throw new Error(`${type} is not an object type`);
+      return t.getFields()[field]!.args.map((a) => a.name);
+    };
     expect(args('Query', 'containers')).toEqual(['groupId', 'nodeId', 'metaId', 'state', 'first', 'after']);
     expect(args('Mutation', 'login')).toEqual(['username', 'password']);
     expect(args('Subscription', 'containerStatusChanged')).toEqual(['groupId', 'nodeId', 'metaId']);
