@@ -3,7 +3,7 @@
  * services → GraphQL server. SIGTERM/SIGINT drain the server and close everything in reverse.
  */
 import type { Express } from 'express';
-import { loadGatewayConfig, type GatewayConfig } from '../core/config.js';
+import { ConfigError, loadGatewayConfig, type GatewayConfig } from '../core/config.js';
 import { logger as rootLogger, type Logger } from '../core/logger.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { ClusterMetaService } from '../scheduler/meta-service.js';
@@ -213,11 +213,27 @@ export function closeOnSignals(
   };
 }
 
+/** A port already taken is a configuration problem: say which variable moves it. */
+export async function inUseAsConfigError<T>(start: Promise<T>, variable: string, value: string): Promise<T> {
+  try {
+    return await start;
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'EADDRINUSE') {
+      throw new ConfigError(variable, 'an address with a free port (this one is in use)', value);
+    }
+    throw err;
+  }
+}
+
 /** `humpback gateway`. Throws ConfigError on bad configuration (bin/humpback.ts prints it). */
 export async function startGatewayFromEnv(): Promise<void> {
   const config = loadGatewayConfig();
   const logger = rootLogger.child({ component: 'gateway' });
-  const gateway = await startGateway({ config, logger });
+  const gateway = await inUseAsConfigError(
+    startGateway({ config, logger }),
+    'HUMPBACK_LISTEN',
+    process.env['HUMPBACK_LISTEN'] || '0.0.0.0:8100',
+  );
   closeOnSignals(() => gateway.close(), logger, 'humpback gateway');
   logger.info(
     {

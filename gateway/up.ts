@@ -10,7 +10,13 @@ import { logger as rootLogger, type Logger } from '../core/logger.js';
 import { openStore } from '../core/store/open-store.js';
 import type { Store } from '../core/store/store.js';
 import { FIRST_ADMIN } from './auth-service.js';
-import { closeOnSignals, startGateway, type RunningGateway, type StartGatewayOptions } from './main.js';
+import {
+  closeOnSignals,
+  inUseAsConfigError,
+  startGateway,
+  type RunningGateway,
+  type StartGatewayOptions,
+} from './main.js';
 
 /** Settings the all-in-one keeps in its store. */
 const SETTING = {
@@ -87,10 +93,18 @@ export async function startUp(options: StartUpOptions = {}): Promise<RunningUp> 
       HUMPBACK_AGENT_TOKEN: token,
       HUMPBACK_DATA_DIR: join(config.dataDir, 'agent'),
     });
-    agent = await startAgent(agentConfig, { env, log: logger });
+    agent = await inUseAsConfigError(
+      startAgent(agentConfig, { env, log: logger }),
+      'DOCKER_NODE_HTTPADDR',
+      env['DOCKER_NODE_HTTPADDR'] || '127.0.0.1:8500',
+    );
     const agentAddress = new URL(agent.url).host;
 
-    const gateway = await startGateway({ ...options.gateway, config, store, logger });
+    const gateway = await inUseAsConfigError(
+      startGateway({ ...options.gateway, config, store, logger }),
+      'HUMPBACK_LISTEN',
+      env['HUMPBACK_LISTEN'] || '0.0.0.0:8100',
+    );
     try {
       if (!(await store.get('settings', SETTING.initialized))) {
         const existing = (await gateway.core.services.groups.list()).find((g) => g.name === LOCAL_GROUP);
