@@ -110,14 +110,16 @@ export class ZookeeperRegistration {
   /** Deletes the znode (if ZooKeeper answers within a few seconds) and disconnects. */
   async close(): Promise<void> {
     if (this.state.phase === 'closed') return;
-    const wasRegistered = this.state.phase === 'registered';
+    // Registered, or registered and then cut off (the client queues the delete until it is back, for
+    // a few seconds); a session that never registered, or expired, has no znode to delete.
+    const mayHoldZnode = this.state.phase === 'registered' || this.state.phase === 'disconnected';
     this.state = { phase: 'closed' };
     clearInterval(this.timer);
     await Promise.race([this.queue, delay(2000)]);
     const client = this.client;
     this.client = undefined;
     if (!client) return;
-    if (wasRegistered) {
+    if (mayHoldZnode) {
       try {
         await this.call<void>((cb) => client.remove(this.opts.path, -1, cb), 3000);
         this.log.info('znode removed');

@@ -90,8 +90,10 @@ function config(over: Partial<AgentConfig> = {}): AgentConfig {
   };
 }
 
+/** An agent with its own data directory (so its own node key) unless one is given. */
 async function started(over: Partial<AgentConfig> = {}): Promise<RunningAgent> {
-  const a = await startAgent(config(over), { zkSessionTimeoutMs: 4000 });
+  const own = over.dataDir ?? (await mkdtemp(path.join(dataDir, 'agent-')));
+  const a = await startAgent(config({ dataDir: own, ...over }), { zkSessionTimeoutMs: 4000 });
   cleanups.push(() => a.close());
   return a;
 }
@@ -138,11 +140,12 @@ describe('ZooKeeper registration', () => {
   });
 
   it('keeps the node key in a key file across restarts', async () => {
-    const a = await started();
-    const keyFile = (await readFile(path.join(dataDir, 'node.key'), 'utf8')).trim();
+    const own = await mkdtemp(path.join(dataDir, 'keep-'));
+    const a = await started({ dataDir: own });
+    const keyFile = (await readFile(path.join(own, 'node.key'), 'utf8')).trim();
     expect(keyFile).toBe(a.key);
     await a.close();
-    const b = await started();
+    const b = await started({ dataDir: own });
     expect(b.key).toBe(a.key);
     await waitFor(() => getData(b.znode!), { description: 'the znode again' });
   });
@@ -204,7 +207,8 @@ describe('ZooKeeper registration', () => {
 
   it('registers again with a new session after its session expires', async () => {
     const a = await started();
-    const first = await waitFor(() => getData(a.znode!), { description: 'the znode' });
+    await waitFor(() => a.registration()?.phase === 'registered', { description: 'the registration' });
+    const first = (await getData(a.znode!))!;
     const session = a.zookeeperSession()!;
     expect(first.stat.ephemeralOwner.equals(session.id)).toBe(true);
     // The classic way to expire a session: take it over with its id and password, then close it.
