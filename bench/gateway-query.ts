@@ -2,7 +2,8 @@
  * Query throughput: `containers(first: 100)` on the gateway (5,000 containers in the cluster cache,
  * admin token, everything the real HTTP path does: auth, depth/complexity checks, audit-free query)
  * against a bare Apollo Server answering `{ hello }`, both loaded by autocannon,
- * alternated (autocannon in a child process). Prints requests/s and p99 for each round and the ratio.
+ * alternated (autocannon in a child process), plus a bare Apollo Server answering the same containers
+ * query from the same cache (what the gateway's own layer costs). Prints requests/s and p99 for each round and the ratio.
  *
  *   npx tsx bench/gateway-query.ts [--seconds 5] [--rounds 2] [--connections 20]
  */
@@ -140,13 +141,42 @@ await new Promise<void>((resolve) => bareServer.listen(0, '127.0.0.1', resolve))
 const bareUrl = `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}/graphql`;
 const bareBody = JSON.stringify({ query: '{ hello }' });
 
+// ---- a bare Apollo Server answering the same containers query from the same cache (no auth, no
+// access checks, no limits, no type-graphql): what the gateway's own layer costs on top of Apollo ----
+const same = new ApolloServer({
+  typeDefs: `type Container { id: ID! name: String! nodeId: ID! image: String! state: String! status: String! createdAt: String! }
+    type ContainerConnection { totalCount: Int! hasNextPage: Boolean! endCursor: String nodes: [Container!]! }
+    type Query { containers(first: Int): ContainerConnection! }`,
+  resolvers: {
+    Query: {
+      containers: (_: unknown, args: { first?: number }) =>
+        cache.queryContainers({}, { first: args.first ?? 50 }),
+    },
+  },
+});
+await same.start();
+const sameApp = express();
+sameApp.use('/graphql', express.json(), expressMiddleware(same));
+const sameServer = http.createServer(sameApp);
+await new Promise<void>((resolve) => sameServer.listen(0, '127.0.0.1', resolve));
+const sameUrl = `http://127.0.0.1:${(sameServer.address() as AddressInfo).port}/graphql`;
+
 console.log(
   `${containerCount} containers in the cache; autocannon ${connections} connections, ${seconds} s per run, ${rounds} rounds`,
 );
 console.log('round  server                         req/s    p50 ms   p99 ms   non-2xx   CPU µs/req');
 // CPU time of this process (the servers; autocannon runs elsewhere) per request answered: unlike
 // req/s, it hardly moves when other processes compete for the machine.
-const sums = { bare: 0, gateway: 0, bareP99: 0, gatewayP99: 0, bareCpu: 0, gatewayCpu: 0 };
+const sums = {
+  bare: 0,
+  gateway: 0,
+  bareP99: 0,
+  gatewayP99: 0,
+  bareCpu: 0,
+  gatewayCpu: 0,
+  same: 0,
+  sameCpu: 0,
+};
 const measure = async (url: string, body: string, headers: Record<string, string>) => {
   const before = process.cpuUsage();
   const r = await load(url, body, headers);
@@ -167,6 +197,10 @@ for (let round = 1; round <= rounds; round++) {
     authorization: `Bearer ${token}`,
   });
   row(round, 'gateway containers(first:100)', g);
+  const sm = await measure(sameUrl, gatewayBody, { 'content-type': 'application/json' });
+  row(round, 'bare Apollo same query', sm);
+  sums.same += sm.requests;
+  sums.sameCpu += sm.cpuPerRequest;
   sums.bare += b.requests;
   sums.gateway += g.requests;
   sums.bareP99 += b.p99;
@@ -178,6 +212,9 @@ console.log(
   `mean: bare ${(sums.bare / rounds).toFixed(0)} req/s (p99 ${(sums.bareP99 / rounds).toFixed(0)} ms), gateway ${(sums.gateway / rounds).toFixed(0)} req/s (p99 ${(sums.gatewayP99 / rounds).toFixed(0)} ms); ratio ${(sums.gateway / sums.bare).toFixed(2)} (goal >= 0.5)`,
 );
 console.log(
+  `same query on a bare Apollo Server: ${(sums.same / rounds).toFixed(0)} req/s, ${(sums.sameCpu / rounds).toFixed(0)} µs CPU/request; gateway/bare-same ratio ${(sums.gateway / sums.same).toFixed(2)}`,
+);
+console.log(
   `CPU per request: bare ${(sums.bareCpu / rounds).toFixed(0)} µs, gateway ${(sums.gatewayCpu / rounds).toFixed(0)} µs; capacity ratio ${(sums.bareCpu / sums.gatewayCpu).toFixed(2)}`,
 );
 
@@ -185,5 +222,7 @@ worker.kill();
 await rm(dirname(loadScript), { recursive: true, force: true });
 await gateway.close();
 await bare.stop();
+await same.stop();
+await new Promise((r) => sameServer.close(r));
 await new Promise((r) => bareServer.close(r));
 process.exit(0);

@@ -3,7 +3,7 @@
  * containerStatusChanged on one gateway; events are published on the bus at increasing rates. Prints
  * deliveries/s and latency percentiles (publish → client receive) per rate.
  *
- *   npx tsx bench/subscription-fanout.ts [--clients 1000] [--rates 25,50,100,150,200] [--seconds 5] [--flush ms]
+ *   npx tsx bench/subscription-fanout.ts [--clients 1000] [--rates 50,100,200,300,400] [--seconds 5] [--flush ms]
  */
 import { Worker } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
@@ -16,7 +16,7 @@ import { createFakeWorld } from '../test/integration/api-fakes.js';
 const { values } = parseArgs({
   options: {
     clients: { type: 'string', default: '1000' },
-    rates: { type: 'string', default: '25,50,100,150,200' },
+    rates: { type: 'string', default: '50,100,200,300,400' },
     seconds: { type: 'string', default: '5' },
     flush: { type: 'string', default: '' },
   },

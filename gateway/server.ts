@@ -7,6 +7,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
 import {
+  execute as graphqlExecute,
   GraphQLError,
   parse,
   specifiedRules,
@@ -216,8 +217,7 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
       },
       execute: async (args) => {
         metrics.operations.inc({ transport: 'ws', type: 'execute' });
-        const { execute } = await import('graphql');
-        return maskResult(await execute(args), mask);
+        return maskResult(await graphqlExecute(args), mask);
       },
       subscribe: async (args: SharedExecutionArgs) => {
         metrics.operations.inc({ transport: 'ws', type: 'subscribe' });
