@@ -166,13 +166,24 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
           return false;
         }
         ctx.extra['viewer'] = viewer;
+        ctx.extra['token'] = token;
         metrics.wsConnections.inc();
         return true;
       },
       onClose: (ctx) => {
         if (ctx.extra['viewer']) metrics.wsConnections.dec();
       },
-      onSubscribe: (ctx, id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
+        // A connection outlives its token: each new operation re-checks it (cached, so cheap).
+        const token = ctx.extra['token'];
+        const current = typeof token === 'string' ? await services.auth.verify(token) : undefined;
+        if (!current) {
+          ctx.extra.socket.close(WS_CLOSE.unauthorized, 'Token expired');
+          return [
+            new GraphQLError('token expired: log in again', { extensions: { code: 'UNAUTHENTICATED' } }),
+          ];
+        }
+        ctx.extra['viewer'] = current;
         let document;
         try {
           document = parse(payload.query);

@@ -23,7 +23,9 @@ export const Audited: MiddlewareFn<GatewayContext> = async ({ args, context, inf
   };
   try {
     const result: unknown = await next();
-    await context.services.audit.record({ ...entry, outcome: 'ok' });
+    // login has no viewer yet: record who logged in
+    const userId = entry.userId ?? (result as { user?: { id?: string } } | null)?.user?.id ?? null;
+    await context.services.audit.record({ ...entry, userId, outcome: 'ok' });
     return result;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

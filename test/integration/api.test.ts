@@ -295,6 +295,9 @@ describe('audit log', () => {
     expect(entries[0]).toMatchObject({ userId: 'admin', operation: 'deleteGroup', outcome: 'ERROR' });
     const createUser = entries.find((e) => e.operation === 'createUser');
     expect(createUser?.args).toMatchObject({ input: { username: 'bob', password: '[redacted]' } });
+    expect(entries.some((e) => e.operation === 'login' && e.outcome === 'OK' && e.userId === 'bob')).toBe(
+      true,
+    );
     const failedLogin = entries.find((e) => e.operation === 'login' && e.outcome === 'ERROR');
     expect(failedLogin).toMatchObject({ userId: null, args: { username: 'alice', password: '[redacted]' } });
     const meta = entries.find((e) => e.operation === 'createMeta');
@@ -393,6 +396,35 @@ describe('graphql-ws', () => {
     expect(await connectRaw({})).toBe(4401);
     expect(await connectRaw({ authorization: 'Bearer nope' })).toBe(4401);
     expect(await connectRaw({ authorization: `Bearer ${aliceToken}` })).toBe('ack');
+  });
+
+  it('re-checks the token on each new operation: a deleted user is closed with 4401', async () => {
+    await gql(
+      'mutation { createUser(input: { username: "carol", password: "carol-password" }) { id } }',
+      {},
+      adminToken,
+    );
+    // (this client address is rate limited by an earlier test: log in with another client key)
+    const { token } = await world.services.auth.login('carol', 'carol-password', 'another-client');
+    const socket = new WebSocket(wsUrl(), 'graphql-transport-ws');
+    const closed = new Promise<number>((resolve) => socket.on('close', (c) => resolve(c)));
+    await new Promise<void>((resolve) => {
+      socket.on('open', () =>
+        socket.send(
+          JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }),
+        ),
+      );
+      socket.once('message', () => resolve());
+    });
+    expect(code(await gql('mutation { deleteUser(id: "carol") }', {}, adminToken))).toBeUndefined();
+    socket.send(
+      JSON.stringify({
+        id: '1',
+        type: 'subscribe',
+        payload: { query: 'subscription { metaEvents { metaId } }' },
+      }),
+    );
+    expect(await closed).toBe(4401);
   });
 
   it('closes with 4403 for a browser page of a foreign origin', async () => {
