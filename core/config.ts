@@ -7,7 +7,9 @@ export class ConfigError extends Error {
     readonly expected: string,
     readonly value: string | undefined,
   ) {
-    super(`${variable}: expected ${expected}, got ${value === undefined ? 'nothing' : JSON.stringify(value)}`);
+    super(
+      `${variable}: expected ${expected}, got ${value === undefined ? 'nothing' : JSON.stringify(value)}`,
+    );
     this.name = 'ConfigError';
   }
 }
@@ -184,7 +186,11 @@ export function loadAgentConfig(env: Env = process.env): AgentConfig {
   const clusterEnabled = read(env, 'DOCKER_CLUSTER_ENABLED', boolean, false);
   const uris = read(env, 'DOCKER_CLUSTER_URIS', clusterUris);
   if (clusterEnabled && !uris) {
-    throw new ConfigError('DOCKER_CLUSTER_URIS', `${clusterUris.expected} (DOCKER_CLUSTER_ENABLED is true)`, undefined);
+    throw new ConfigError(
+      'DOCKER_CLUSTER_URIS',
+      `${clusterUris.expected} (DOCKER_CLUSTER_ENABLED is true)`,
+      undefined,
+    );
   }
   return {
     dockerEndpoint: read(env, 'DOCKER_ENDPOINT', dockerEndpoint, 'unix:///var/run/docker.sock'),

@@ -29,7 +29,9 @@ export interface ClusterIdentity {
   index: number;
 }
 
-export function clusterIdentity(labels: Record<string, string> | undefined | null): ClusterIdentity | undefined {
+export function clusterIdentity(
+  labels: Record<string, string> | undefined | null,
+): ClusterIdentity | undefined {
   const groupId = labels?.[LABEL.group];
   const metaId = labels?.[LABEL.meta];
   const index = Number(labels?.[LABEL.index]);
