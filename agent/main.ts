@@ -119,8 +119,6 @@ export async function startAgent(
       (closing ??= (async () => {
         await registration?.close();
         await closeServer(server);
-        const agent = (docker.modem as unknown as { agent?: { destroy(): void } }).agent;
-        agent?.destroy();
       })()),
   };
 }
