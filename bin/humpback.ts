@@ -3,6 +3,10 @@ import 'reflect-metadata';
 import { Command } from 'commander';
 import { ConfigError } from '../core/config.js';
 
+// graphql-js runs extra development checks unless NODE_ENV says production; development mode
+// (NODE_ENV=development) is asked for explicitly.
+process.env['NODE_ENV'] ??= 'production';
+
 /** Each subcommand lives with its process; a missing one says so and exits non-zero. */
 async function run(name: 'agent' | 'gateway' | 'up'): Promise<void> {
   try {
