@@ -2,7 +2,6 @@
  * `humpback gateway`: config → store → bus → cluster cache → leadership → node watcher (leader) →
  * services → GraphQL server. SIGTERM/SIGINT drain the server and close everything in reverse.
  */
-import type { Express } from 'express';
 import { ConfigError, loadGatewayConfig, type GatewayConfig } from '../core/config.js';
 import { logger as rootLogger, type Logger } from '../core/logger.js';
 import { Scheduler } from '../scheduler/scheduler.js';
@@ -11,6 +10,7 @@ import { ZookeeperDiscovery, discoveryPath } from '../scheduler/zookeeper-discov
 import { ZookeeperLeadership, electionPath } from '../scheduler/zookeeper-leadership.js';
 import { createGatewayCore, type ClusterModule, type GatewayCore, type GatewayCoreOptions } from './core.js';
 import { createGatewayServer, type GatewayServer, type GatewayServerOptions } from './server.js';
+import { mountWebUi } from '../web/serve.js';
 
 export interface RunningGateway {
   /** The GraphQL endpoint, e.g. http://127.0.0.1:8100/graphql. */
@@ -91,23 +91,6 @@ function clusterModule(config: GatewayConfig, logger: Logger): GatewayCoreOption
   };
 }
 
-/** Mounts the built web UI when there is one (web/serve.ts; optional at run time). */
-async function webUiMounter(logger: Logger): Promise<((app: Express) => void) | undefined> {
-  try {
-    // A computed specifier: the UI is optional, and the gateway must start without it.
-    const spec = '../web/serve.js';
-    const mod = (await import(spec)) as { mountWebUi?: (app: Express) => boolean };
-    const mount = mod.mountWebUi;
-    if (!mount) return undefined;
-    return (app) => {
-      if (!mount(app)) logger.info('web UI not built (npm run build): serving the API only');
-    };
-  } catch (err) {
-    logger.debug({ err }, 'web UI module not available');
-    return undefined;
-  }
-}
-
 /** Starts a gateway; the caller owns the returned close(). */
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const logger = options.logger ?? rootLogger;
@@ -130,10 +113,6 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     cluster: options.cluster === false ? undefined : clusterModule(config, logger),
   });
   let server: GatewayServer;
-  // Apollo Server stops itself on SIGINT/SIGTERM unless told not to, racing our own ordered
-  // shutdown (and re-raising the signal when done); this process owns its signals, so drop any
-  // handlers the server added.
-  const before = { SIGINT: process.listeners('SIGINT'), SIGTERM: process.listeners('SIGTERM') };
   try {
     server = await createGatewayServer({
       config,
@@ -142,15 +121,16 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       logger,
       readiness: () => core.ready(),
       ...options.server,
-      configureApp: options.webUi === false ? undefined : await webUiMounter(logger),
+      configureApp:
+        options.webUi === false
+          ? undefined
+          : (app) => {
+              if (!mountWebUi(app)) logger.info('web UI not built (npm run build): serving the API only');
+            },
     });
   } catch (err) {
     await core.close();
     throw err;
-  } finally {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      for (const l of process.listeners(signal)) if (!before[signal].includes(l)) process.off(signal, l);
-    }
   }
   let closing: Promise<void> | undefined;
   return {
