@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer, type ApolloServerOptionsWithGateway, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -25,6 +25,7 @@ import type { GatewayConfig } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import { buildGatewaySchema } from '../schema/build-schema.js';
 import { bearerToken, createContext, type GatewayContext } from './context.js';
+import { createQueryExecutor } from './graphql-executor.js';
 import { complexityError, depthLimitRule, formatError, maskResult } from './graphql-guards.js';
 import type { Services, Viewer } from './services.js';
 import { SharedSubscriptions, SubscriptionHub, type SubscriptionSink } from './subscriptions.js';
@@ -247,7 +248,11 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
 
   // ---- HTTP: Apollo Server ----------------------------------------------------------------
   const apollo = new ApolloServer<GatewayContext>({
-    schema,
+    // Apollo still parses, validates (with our rules), runs the plugins and formats errors; only
+    // execution goes to the query executor (graphql-jit for repeated queries).
+    gateway: localExecutor(schema, createQueryExecutor(schema)),
+    // our own shutdown (gateway/main.ts) handles SIGINT/SIGTERM in order
+    stopOnTerminationSignals: false,
     csrfPrevention: true,
     introspection: true,
     includeStacktraceInErrorResponses: config.development,
@@ -350,6 +355,35 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
       })();
       return closing;
     },
+  };
+}
+
+/**
+ * Apollo Server's hook for running operations elsewhere ("gateway" mode) used for a fixed local
+ * schema: the executor receives the document Apollo parsed and validated.
+ */
+function localExecutor(
+  schema: GraphQLSchema,
+  execute: ReturnType<typeof createQueryExecutor>,
+): ApolloServerOptionsWithGateway<GatewayContext>['gateway'] {
+  return {
+    onSchemaLoadOrUpdate(callback) {
+      callback({ apiSchema: schema, coreSupergraphSdl: '' });
+      return () => undefined;
+    },
+    async load() {
+      return {
+        executor: (requestContext) =>
+          execute({
+            document: requestContext.document,
+            operation: requestContext.operation,
+            operationName: requestContext.request.operationName,
+            variables: requestContext.request.variables,
+            contextValue: requestContext.context,
+          }),
+      };
+    },
+    async stop() {},
   };
 }
 

@@ -1,0 +1,100 @@
+import {
+  execute,
+  getVariableValues,
+  GraphQLError,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
+import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+
+export interface ExecuteRequest {
+  document: DocumentNode;
+  /** The operation Apollo resolved from the document; undefined when it found none. */
+  operation: OperationDefinitionNode | undefined;
+  operationName: string | null | undefined;
+  variables: Record<string, unknown> | undefined;
+  contextValue: unknown;
+}
+
+export interface QueryExecutorOptions {
+  /**
+   * How often a document must have been executed before it is compiled: compiling costs far more
+   * than one execution, so one-off documents are not worth it (and a client sending ever new
+   * documents cannot make the server compile each of them).
+   * @default 2
+   */
+  compileAfter?: number | undefined;
+}
+
+type Entry = { hits: number; compiled: Map<string, CompiledQuery | null> };
+
+/**
+ * Executes parsed, validated operations: queries run as graphql-jit code compiled once per
+ * document and operation; mutations, documents seen once and anything graphql-jit cannot compile
+ * run on graphql-js. Variables are coerced by graphql-js first in every case, so their errors are
+ * exactly graphql-js's (which Apollo turns into BAD_USER_INPUT with status 400).
+ */
+export function createQueryExecutor(
+  schema: GraphQLSchema,
+  options: QueryExecutorOptions = {},
+): (request: ExecuteRequest) => Promise<ExecutionResult> {
+  const compileAfter = options.compileAfter ?? 2;
+  // Keyed by the document object: Apollo's document store hands out the same object for the same
+  // query text, and entries go away with the documents it evicts.
+  const entries = new WeakMap<DocumentNode, Entry>();
+
+  const compiledFor = (request: ExecuteRequest, operation: OperationDefinitionNode) => {
+    let entry = entries.get(request.document);
+    if (!entry) entries.set(request.document, (entry = { hits: 0, compiled: new Map() }));
+    const key = operation.name?.value ?? '';
+    const known = entry.compiled.get(key);
+    if (known !== undefined) return known;
+    if (++entry.hits < compileAfter) return null;
+    let compiled: CompiledQuery | null = null;
+    try {
+      const result = compileQuery(schema, request.document, operation.name?.value);
+      if (isCompiledQuery(result)) compiled = result;
+    } catch {
+      // whatever graphql-jit cannot compile keeps running on graphql-js
+    }
+    entry.compiled.set(key, compiled);
+    return compiled;
+  };
+
+  return async (request) => {
+    const { operation } = request;
+    const runOnGraphqlJs = () =>
+      execute({
+        schema,
+        document: request.document,
+        operationName: request.operationName ?? null,
+        variableValues: request.variables ?? null,
+        contextValue: request.contextValue,
+      });
+    if (!operation || operation.operation !== 'query') return runOnGraphqlJs();
+    const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {});
+    if (coerced.errors) return { errors: coerced.errors };
+    const compiled = compiledFor(request, operation);
+    if (!compiled) return runOnGraphqlJs();
+    const result = await compiled.query(undefined, request.contextValue, request.variables ?? {});
+    return result.errors?.length ? { ...result, errors: result.errors.map(asGraphqlJsError) } : result;
+  };
+}
+
+/**
+ * graphql-jit's errors lack what graphql-js's always have (e.g. `extensions` is undefined rather
+ * than `{}`, which Apollo's error formatting reads): rebuild them as graphql-js errors so that
+ * formatError sees the same thing from both engines.
+ */
+function asGraphqlJsError(error: GraphQLError): GraphQLError {
+  const rebuilt = new GraphQLError(error.message, {
+    path: error.path,
+    originalError: error.originalError,
+    extensions: error.extensions ?? undefined,
+  });
+  // graphql-js derives locations from AST nodes, which graphql-jit's errors do not carry
+  (rebuilt as { locations: GraphQLError['locations'] }).locations = error.locations;
+  return rebuilt;
+}
