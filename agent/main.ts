@@ -12,7 +12,8 @@ import { loadNodeKey } from './node-key.js';
 import { collectNodeData, CpuSampler, nodeIp } from './node-info.js';
 import { PortAllocator, portsInUse } from './port-allocator.js';
 import { closeServer, createAgentApp } from './server.js';
-import { nodesPath, ZookeeperRegistration, type RegistrationState } from './zookeeper-registration.js';
+import { nodesPath } from '../core/zookeeper.js';
+import { ZookeeperRegistration, type RegistrationState } from './zookeeper-registration.js';
 
 export interface StartAgentOptions {
   /** Environment for DOCKER_AGENT_IPADDR. @default process.env */

@@ -8,6 +8,7 @@ import zookeeper from 'node-zookeeper-client';
 import type { Client, Stat } from 'node-zookeeper-client';
 import type { Logger } from '../core/logger.js';
 import { encodeNodeValue, type NodeData } from '../core/node-data.js';
+import { hardenZookeeperClient } from '../core/zookeeper.js';
 
 export type RegistrationState =
   | { phase: 'connecting' }
@@ -28,47 +29,6 @@ export interface ZookeeperRegistrationOptions {
   /** @default three heartbeats, between 4 s and 30 s */
   sessionTimeoutMs?: number | undefined;
   log: Logger;
-}
-
-/** The nodes folder for a cluster: `<prefix>/<clusterName>/nodes`. */
-export function nodesPath(prefix: string, clusterName: string): string {
-  return `${prefix}/${clusterName}/nodes`.replace(/\/+/g, '/').replace(/^(?!\/)/, '/');
-}
-
-interface ConnectionManagerInternals {
-  pendingBuffer: Buffer | null;
-  socket?: { destroy(): void };
-  onSocketData(buffer: Buffer): void;
-  onSocketConnected(): void;
-}
-
-/**
- * Works around a node-zookeeper-client bug that can kill the process when ZooKeeper goes away and
- * comes back (alexguan/node-zookeeper-client#23, #70): a partial frame from the old socket is kept
- * and glued to the new socket's data, and the garbled frame throws `Unknown code: ...` from the socket
- * handler, where nobody can catch it. This clears the leftover on every new connection and turns a
- * throw into a dropped connection, after which the client reconnects by itself. Call it right after
- * `createClient`, before `connect`.
- */
-export function hardenZookeeperClient(client: Client, log: Logger): void {
-  const cm = (client as unknown as { connectionManager?: ConnectionManagerInternals }).connectionManager;
-  if (!cm || typeof cm.onSocketData !== 'function' || typeof cm.onSocketConnected !== 'function') return;
-  const onData = cm.onSocketData;
-  const onConnected = cm.onSocketConnected;
-  // The library binds these per socket (`self.onSocketData.bind(self)`), so own properties win.
-  cm.onSocketConnected = function (this: ConnectionManagerInternals) {
-    this.pendingBuffer = null;
-    onConnected.call(this);
-  };
-  cm.onSocketData = function (this: ConnectionManagerInternals, buffer: Buffer) {
-    try {
-      onData.call(this, buffer);
-    } catch (err) {
-      log.warn({ err: String(err) }, 'garbled ZooKeeper response; dropping the connection');
-      this.pendingBuffer = null;
-      this.socket?.destroy();
-    }
-  };
 }
 
 type Code = number;

@@ -6,8 +6,9 @@ import { ConfigError, loadGatewayConfig, type GatewayConfig } from '../core/conf
 import { logger as rootLogger, type Logger } from '../core/logger.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { ClusterMetaService } from '../scheduler/meta-service.js';
-import { ZookeeperDiscovery, discoveryPath } from '../scheduler/zookeeper-discovery.js';
-import { ZookeeperLeadership, electionPath } from '../scheduler/zookeeper-leadership.js';
+import { ZookeeperDiscovery } from '../scheduler/zookeeper-discovery.js';
+import { ZookeeperLeadership } from '../scheduler/zookeeper-leadership.js';
+import { electionPath, nodesPath } from '../core/zookeeper.js';
 import { createGatewayCore, type ClusterModule, type GatewayCore, type GatewayCoreOptions } from './core.js';
 import { createGatewayServer, type GatewayServer, type GatewayServerOptions } from './server.js';
 import { mountWebUi } from '../web/serve.js';
@@ -58,7 +59,7 @@ function clusterModule(config: GatewayConfig, logger: Logger): GatewayCoreOption
       const registered = (): string[] => discovery?.nodes().map((r) => r.data.apiaddr) ?? [];
       discovery = new ZookeeperDiscovery({
         connectionString: config.clusterUris.connectionString,
-        path: discoveryPath(config.clusterUris.prefix, config.clusterName),
+        path: nodesPath(config.clusterUris.prefix, config.clusterName),
         logger: log,
         listener: {
           nodeUp: () => void core.watcher.setExtraAddresses(registered()),

@@ -1,6 +1,7 @@
 import zookeeper from 'node-zookeeper-client';
 import type { Client, Event } from 'node-zookeeper-client';
 import type { Logger } from '../core/logger.js';
+import { hardenZookeeperClient } from '../core/zookeeper.js';
 import { decodeNodeValue, type NodeRegistration } from '../core/node-data.js';
 
 /**
@@ -19,17 +20,12 @@ export interface DiscoveryListener {
 export interface ZookeeperDiscoveryOptions {
   /** `host:port,host:port`. */
   connectionString: string;
-  /** The nodes folder, e.g. `/humpback/center/nodes` (agent/zookeeper-registration.ts nodesPath). */
+  /** The nodes folder, e.g. `/humpback/center/nodes` (core/zookeeper.ts nodesPath). */
   path: string;
   listener: DiscoveryListener;
   /** @default 10_000 */
   sessionTimeoutMs?: number | undefined;
   logger?: Logger | undefined;
-}
-
-/** `<prefix>/<clusterName>/nodes`, normalised. */
-export function discoveryPath(prefix: string, clusterName: string): string {
-  return `${prefix}/${clusterName}/nodes`.replace(/\/+/g, '/').replace(/^(?!\/)/, '/');
 }
 
 export function call<T>(fn: (cb: (err: unknown, result: T) => void) => void, timeoutMs: number): Promise<T> {
@@ -99,6 +95,7 @@ export class ZookeeperDiscovery {
       spinDelay: 1000,
       retries: 0,
     });
+    if (this.o.logger) hardenZookeeperClient(client, this.o.logger);
     this.client = client;
     client.on('state', (s) => {
       if (this.client !== client || this.closed) return;

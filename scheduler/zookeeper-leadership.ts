@@ -1,6 +1,7 @@
 import zookeeper from 'node-zookeeper-client';
 import type { Client, Event } from 'node-zookeeper-client';
 import type { Logger } from '../core/logger.js';
+import { hardenZookeeperClient } from '../core/zookeeper.js';
 import { LeadershipState, type Leadership } from '../gateway/leadership.js';
 import { call, isZkCode } from './zookeeper-discovery.js';
 
@@ -13,11 +14,6 @@ export interface ZookeeperLeadershipOptions {
   /** Written into the candidate znode (for operators). */
   id?: string | undefined;
   logger?: Logger | undefined;
-}
-
-/** `<prefix>/<clusterName>/leader`, normalised. */
-export function electionPath(prefix: string, clusterName: string): string {
-  return `${prefix}/${clusterName}/leader`.replace(/\/+/g, '/').replace(/^(?!\/)/, '/');
 }
 
 /**
@@ -81,6 +77,7 @@ export class ZookeeperLeadership implements Leadership {
       spinDelay: 500,
       retries: 0,
     });
+    if (this.o.logger) hardenZookeeperClient(client, this.o.logger);
     this.client = client;
     this.candidate = undefined;
     client.on('state', (s) => {

@@ -299,7 +299,7 @@ EOF
 }
 
 zk_ok() {
-  [ "$(timeout --foreground 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"; printf ruok >&3; cat <&3' "$BRIDGE_IP" "$ZK_PORT" \
+  [ "$(timeout --foreground 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"; printf ruok >&3; exec cat <&3' "$BRIDGE_IP" "$ZK_PORT" \
     2>/dev/null)" = imok ]
 }
 

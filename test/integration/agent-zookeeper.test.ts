@@ -11,7 +11,7 @@ import type { AgentConfig } from '../../core/config.js';
 import { decodeNodeValue } from '../../core/node-data.js';
 import { AgentClient } from '../../agent/client.js';
 import { startAgent, type RunningAgent } from '../../agent/main.js';
-import { hardenZookeeperClient } from '../../agent/zookeeper-registration.js';
+import { hardenZookeeperClient } from '../../core/zookeeper.js';
 import { pino } from 'pino';
 import {
   engineNamed,

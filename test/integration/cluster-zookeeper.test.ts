@@ -7,8 +7,9 @@ import type { Client } from 'node-zookeeper-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeNodeValue, type NodeData, type NodeRegistration } from '../../core/node-data.js';
 import { loadTestEnv } from '../helpers/test-env.js';
-import { call, discoveryPath, ZookeeperDiscovery } from '../../scheduler/zookeeper-discovery.js';
-import { electionPath, ZookeeperLeadership } from '../../scheduler/zookeeper-leadership.js';
+import { call, ZookeeperDiscovery } from '../../scheduler/zookeeper-discovery.js';
+import { electionPath, nodesPath } from '../../core/zookeeper.js';
+import { ZookeeperLeadership } from '../../scheduler/zookeeper-leadership.js';
 
 const env = loadTestEnv();
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -64,7 +65,7 @@ afterEach(async () => {
 describe('ZooKeeper discovery', () => {
   it('reports nodes appearing, changing and their znode going away', async () => {
     const cluster = `hbtest-${randomUUID().slice(0, 8)}/center`;
-    const path = discoveryPath('', cluster);
+    const path = nodesPath('', cluster);
     const ups: NodeRegistration[] = [];
     const downs: string[] = [];
     const connections: boolean[] = [];

@@ -1,7 +1,7 @@
 import zookeeper from 'node-zookeeper-client';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { hardenZookeeperClient, nodesPath } from '../../agent/zookeeper-registration.js';
+import { hardenZookeeperClient, nodesPath } from '../../core/zookeeper.js';
 
 const log = pino({ level: 'silent' });
 
