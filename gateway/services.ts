@@ -93,8 +93,11 @@ export interface NodeService {
 }
 
 export interface ContainerService {
-  list(filter: ContainerFilter, page: { first: number; after?: string | undefined }): Promise<Page<ContainerRecord>>;
-  /** Full id or unique prefix; CONFLICT-free: an ambiguous prefix throws BAD_USER_INPUT. */
+  list(
+    filter: ContainerFilter,
+    page: { first: number; after?: string | undefined },
+  ): Promise<Page<ContainerRecord>>;
+  /** Full id or unique prefix; an ambiguous prefix throws BAD_USER_INPUT. */
   get(idOrPrefix: string): Promise<ContainerRecord | undefined>;
   create(nodeId: string, config: ContainerConfig): Promise<ContainerRecord>;
   operate(id: string, action: ContainerAction): Promise<ContainerRecord>;
