@@ -9,15 +9,13 @@ import type { NodeData } from '../core/node-data.js';
 import { ContainerOps } from './container-ops.js';
 import { createDocker } from './docker-runtime.js';
 import { loadNodeKey } from './node-key.js';
-import { collectNodeData, CpuSampler, nodeIp } from './node-info.js';
+import { collectNodeData, CpuSampler, detectNodeIp } from './node-info.js';
 import { PortAllocator, portsInUse } from './port-allocator.js';
 import { closeServer, createAgentApp } from './server.js';
 import { nodesPath } from '../core/zookeeper.js';
 import { ZookeeperRegistration, type RegistrationState } from './zookeeper-registration.js';
 
 export interface StartAgentOptions {
-  /** Environment for DOCKER_AGENT_IPADDR. @default process.env */
-  env?: Record<string, string | undefined> | undefined;
   /** ZooKeeper session timeout. @default three heartbeats, between 4 s and 30 s */
   zkSessionTimeoutMs?: number | undefined;
   /** @default the process logger */
@@ -52,7 +50,7 @@ export async function startAgent(
     );
   }
   const log = (options.log ?? rootLogger).child({ component: 'agent' });
-  const ip = nodeIp(options.env ?? process.env);
+  const ip = config.ipAddress ?? detectNodeIp();
   const key = await loadNodeKey(config.dataDir);
   const docker = createDocker(config.dockerEndpoint);
   const ports = config.portsRange
@@ -127,12 +125,6 @@ export async function startAgent(
 /** `humpback agent`: configuration from the environment; SIGTERM/SIGINT remove the znode and exit. */
 export async function startAgentFromEnv(): Promise<void> {
   const config = loadAgentConfig();
-  const ipOverride = process.env['DOCKER_AGENT_IPADDR'];
-  try {
-    nodeIp();
-  } catch {
-    throw new ConfigError('DOCKER_AGENT_IPADDR', 'an IPv4 address', ipOverride);
-  }
   const agent = await startAgent(config);
   console.log(`humpback agent listening on ${agent.url} (node key ${agent.key})`);
   const stop = (signal: string): void => {

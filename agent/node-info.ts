@@ -5,7 +5,6 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import type Docker from 'dockerode';
-import { z } from 'zod';
 import type { NodeData } from '../core/node-data.js';
 
 /** The agent's version, from the humpback package.json above the code (source or built). */
@@ -26,20 +25,11 @@ export const APP_VERSION: string = (() => {
   return '0.0.0';
 })();
 
-const ipv4 = z.ipv4();
-
 /**
- * The node's IP: `DOCKER_AGENT_IPADDR` when set (must be an IPv4 address), else the first
- * non-internal IPv4 address of the host (in a network namespace, the namespace's).
+ * The first non-internal IPv4 address of the host (in a network namespace, the namespace's); the
+ * node's IP unless DOCKER_AGENT_IPADDR sets it.
  */
-export function nodeIp(env: Record<string, string | undefined> = process.env): string {
-  const override = env['DOCKER_AGENT_IPADDR'];
-  if (override) {
-    const parsed = ipv4.safeParse(override.trim());
-    if (!parsed.success)
-      throw new Error(`DOCKER_AGENT_IPADDR: expected an IPv4 address, got ${JSON.stringify(override)}`);
-    return parsed.data;
-  }
+export function detectNodeIp(): string {
   for (const addrs of Object.values(os.networkInterfaces())) {
     for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
   }

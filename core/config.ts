@@ -51,6 +51,8 @@ export interface AgentConfig {
   agentToken: string;
   /** Where the agent keeps its node key file. @default '.humpback' under the working directory */
   dataDir: string;
+  /** The node's IP as it registers. @default the host's first non-loopback IPv4 address */
+  ipAddress?: string | undefined;
 }
 
 export interface GatewayConfig {
@@ -162,6 +164,10 @@ const redisUrl: Rule<string> = {
   schema: z.string().regex(/^rediss?:\/\/[^\s]+$/),
 };
 const path: Rule<string> = { expected: 'a directory path', schema: z.string().min(1) };
+const ipv4: Rule<string> = {
+  expected: 'an IPv4 address such as 10.0.0.5',
+  schema: z.string().trim().pipe(z.ipv4()),
+};
 
 function read<T>(env: Env, variable: string, rule: Rule<T>): T | undefined;
 function read<T>(env: Env, variable: string, rule: Rule<T>, fallback: T): T;
@@ -202,6 +208,7 @@ export function loadAgentConfig(env: Env = process.env): AgentConfig {
     portsRange: read(env, 'DOCKER_CONTAINER_PORTS_RANGE', portsRange),
     agentToken: required(env, 'HUMPBACK_AGENT_TOKEN', token, 'the agent refuses to run without one'),
     dataDir: read(env, 'HUMPBACK_DATA_DIR', path, DEFAULT_DATA_DIR),
+    ipAddress: read(env, 'DOCKER_AGENT_IPADDR', ipv4),
   };
 }
 

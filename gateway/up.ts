@@ -94,7 +94,7 @@ export async function startUp(options: StartUpOptions = {}): Promise<RunningUp> 
       HUMPBACK_DATA_DIR: join(config.dataDir, 'agent'),
     });
     agent = await inUseAsConfigError(
-      startAgent(agentConfig, { env, log: logger }),
+      startAgent(agentConfig, { log: logger }),
       'DOCKER_NODE_HTTPADDR',
       env['DOCKER_NODE_HTTPADDR'] || '127.0.0.1:8500',
     );

@@ -36,8 +36,9 @@ export async function startTestAgent(
     DOCKER_NODE_HTTPADDR: '127.0.0.1:0',
     HUMPBACK_AGENT_TOKEN: AGENT_TOKEN,
     HUMPBACK_DATA_DIR: dataDir,
+    DOCKER_AGENT_IPADDR: engine.ip,
   });
-  const agent = await startAgent(config, { env: { DOCKER_AGENT_IPADDR: engine.ip } });
+  const agent = await startAgent(config);
   return Object.assign(agent, { address: new URL(agent.url).host });
 }
 

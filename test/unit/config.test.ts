@@ -31,6 +31,9 @@ describe('agent config', () => {
     expect(c.clusterName).toBe('prod/center');
     expect(c.heartbeatSeconds).toBe(3);
     expect(c.portsRange).toEqual({ from: 30000, to: 32000 });
+    expect(loadAgentConfig({ HUMPBACK_AGENT_TOKEN: token, DOCKER_AGENT_IPADDR: ' 10.0.0.7' }).ipAddress).toBe(
+      '10.0.0.7',
+    );
   });
 
   it.each([
@@ -46,6 +49,7 @@ describe('agent config', () => {
     ['DOCKER_CONTAINER_PORTS_RANGE', '1-70000'],
     ['DOCKER_CLUSTER_NAME', 'has space'],
     ['HUMPBACK_AGENT_TOKEN', 'short'],
+    ['DOCKER_AGENT_IPADDR', '10.0.0.300'],
   ])('names %s when it is %j', (variable, value) => {
     const env = { HUMPBACK_AGENT_TOKEN: token, [variable]: value };
     expect(() => loadAgentConfig(env)).toThrow(ConfigError);
