@@ -343,15 +343,20 @@ export class Scheduler {
     }
   }
 
-  /** A lost node's delay passed: recreate its instances elsewhere, one meta at a time each. */
-  private async migrateNode(nodeId: string): Promise<void> {
-    if (!this.leader) return;
-    const metaIds = new Set(
+  /** The metas with an instance on a node, by the cluster cache. */
+  private metasOnNode(nodeId: string): Set<string> {
+    return new Set(
       this.o.cluster
         .containersOfNode(nodeId)
         .map((c) => c.metaId)
         .filter((id): id is string => !!id),
     );
+  }
+
+  /** A lost node's delay passed: recreate its instances elsewhere, one meta at a time each. */
+  private async migrateNode(nodeId: string): Promise<void> {
+    if (!this.leader) return;
+    const metaIds = this.metasOnNode(nodeId);
     this.o.logger?.info({ nodeId, metas: metaIds.size }, 'migrating instances off a lost node');
     await Promise.all(
       [...metaIds].map(async (metaId) => {
@@ -370,12 +375,7 @@ export class Scheduler {
   /** A migrated node came back: its stale copies go. */
   private async nodeReturned(nodeId: string): Promise<void> {
     if (!this.leader) return;
-    const metaIds = new Set(
-      this.o.cluster
-        .containersOfNode(nodeId)
-        .map((c) => c.metaId)
-        .filter((id): id is string => !!id),
-    );
+    const metaIds = this.metasOnNode(nodeId);
     await Promise.all(
       [...metaIds].map((metaId) =>
         this.runLocal({ op: 'reconcile', metaId, event: 'RecoveryMetaEvent' }).catch((err) =>
