@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm test`: installs dependencies if missing, brings the private test environment up unless it is
-# already up, runs vitest (unit and integration) with any arguments given, and tears down on exit
+# already up, runs vitest (unit and integration; with no arguments also the browser tests), and tears down on exit
 # (normal, failure or Ctrl-C) only what it brought up. Exits with vitest's status.
 set -euo pipefail
 
@@ -32,5 +32,11 @@ else
   bash scripts/test-env.sh up
 fi
 
-# Not exec: the EXIT trap must run after vitest.
-npx vitest run "$@"
+# Not exec: the EXIT trap must run after the tests.
+status=0
+npx vitest run "$@" || status=$?
+# The whole suite (no arguments) includes the browser tests: Chromium, the built UI, a real gateway.
+if [ $# -eq 0 ]; then
+  bash test/browser/run.sh || status=$?
+fi
+exit "$status"

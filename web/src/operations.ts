@@ -61,6 +61,7 @@ export const GroupsQuery = graphql(`
         id
         name
         ip
+        apiAddr
         status
       }
       metas {

@@ -211,7 +211,7 @@ export type GroupsQuery = {
     clusterMode: boolean;
     servers: Array<string>;
     owners: Array<string>;
-    nodes: Array<{ id: string; name: string; ip: string; status: NodeStatus }>;
+    nodes: Array<{ id: string; name: string; ip: string; apiAddr: string; status: NodeStatus }>;
     metas: Array<{ id: string; name: string; instances: number }>;
   }>;
 };
@@ -634,6 +634,7 @@ export const GroupsDocument = new TypedDocumentString(`
       id
       name
       ip
+      apiAddr
       status
     }
     metas {

@@ -1,11 +1,12 @@
 import { useState, type FormEvent } from 'react';
-import { request, useMutation, useQuery } from '../api';
+import { request, useDebounced, useMutation, useQuery, useSubscription } from '../api';
 import type { GroupsQuery as GroupsData } from '../gql/graphql';
 import {
   AddServerMutation,
   CreateGroupMutation,
   DeleteGroupMutation,
   GroupsQuery,
+  NodeStatusSubscription,
   RemoveServerMutation,
   UpdateGroupMutation,
 } from '../operations';
@@ -16,6 +17,9 @@ type Group = GroupsData['groups'][number];
 
 export function GroupsPage({ viewer }: { viewer: Viewer }) {
   const { data, error, loading, refetch } = useQuery(GroupsQuery, {});
+  // Servers turn into nodes, and nodes change status, while the page is open.
+  const refresh = useDebounced(refetch, 300);
+  useSubscription(NodeStatusSubscription, { groupId: null }, refresh);
 
   return (
     <section>
@@ -190,8 +194,10 @@ function GroupCard({ group, viewer, onChanged }: { group: Group; viewer: Viewer;
       {group.servers.length === 0 ? <p className="muted">No servers.</p> : null}
       <ul className="servers">
         {group.servers.map((address) => {
+          // A server is "host[:port]" (port 8500 by default); the node answers at apiAddr.
+          const host = address.split(':')[0];
           const node = group.nodes.find(
-            (n) => n.ip === address || n.name.toLowerCase() === address.split(':')[0],
+            (n) => n.apiAddr === address || n.ip === host || n.name.toLowerCase() === host,
           );
           return (
             <li key={address}>

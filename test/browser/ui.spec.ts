@@ -1,0 +1,170 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import type { Locator, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningAgent } from '../../agent/main.js';
+import type { RunningGateway } from '../../gateway/main.js';
+import { dockerFor, engineNamed, loadTestEnv, testEnvFile, type TestEnv } from '../helpers/test-env.js';
+import {
+  ADMIN_PASSWORD,
+  TempDirs,
+  gatewayConfig,
+  startTestAgent,
+  startTestGateway,
+} from '../integration/gateway-harness.js';
+import { launchUi, signIn, type UiBrowser } from './browser.js';
+
+const LIVE = { timeout: 30_000, intervals: [200] };
+/** Exits promptly on SIGTERM, so a docker stop takes no 10 s grace period. */
+const IDLE_COMMAND = `sh -c "echo hello-from-ui; trap 'exit 0' TERM; while true; do sleep 1; done"`;
+
+/** The option of a <select> whose text contains `text` (node options read "name (ip) · status"). */
+async function optionValue(scope: Page | Locator, select: string, text: string): Promise<string> {
+  // Not exact: a label that wraps its <select> has the selected option's text in its name too.
+  const option = scope.getByLabel(select).locator('option', { hasText: text });
+  await option.first().waitFor({ state: 'attached', timeout: 30_000 });
+  return (await option.first().getAttribute('value')) ?? '';
+}
+
+/**
+ * The UI end to end in Debian's Chromium, against a real gateway (embedded store, web UI served by
+ * web/serve.ts) and real agents on the test environment's engines.
+ */
+describe.skipIf(!existsSync(testEnvFile))('web UI against a real gateway', () => {
+  const suffix = randomBytes(3).toString('hex');
+  const tmp = new TempDirs();
+  const agents: Array<RunningAgent & { address: string }> = [];
+  let env: TestEnv;
+  let gateway: RunningGateway | undefined;
+  let baseUrl: string;
+  let ui: UiBrowser;
+
+  beforeAll(async () => {
+    env = loadTestEnv();
+    for (const name of ['n1', 'n2', 'n3'])
+      agents.push(await startTestAgent(engineNamed(env, name), tmp.make(`hb-ui-agent-${name}-`)));
+    gateway = await startTestGateway({
+      config: gatewayConfig({ HUMPBACK_DATA_DIR: tmp.make('hb-ui-gw-') }),
+      webUi: true,
+    });
+    baseUrl = new URL(gateway.url).origin;
+    ui = await launchUi();
+  });
+
+  afterEach(() => {
+    expect(ui.consoleErrors).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await ui?.close();
+    await gateway?.close();
+    for (const name of ['n1', 'n2', 'n3']) {
+      const docker = dockerFor(engineNamed(env, name));
+      const list = await docker.listContainers({ all: true, filters: { name: [suffix] } });
+      for (const c of list)
+        await docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => undefined);
+    }
+    for (const a of agents) await a.close().catch(() => undefined);
+    tmp.cleanup();
+  });
+
+  it('logs in', async () => {
+    await signIn(ui.page, baseUrl, 'admin', ADMIN_PASSWORD);
+    await ui.screenshot('real-01-dashboard');
+  });
+
+  it('creates a single-mode and a cluster-mode group', async () => {
+    const { page } = ui;
+    const create = async (name: string, servers: string[], cluster: boolean) => {
+      await page.goto(`${baseUrl}/#/groups`);
+      const form = page.getByRole('form', { name: 'Create a group' });
+      if (!(await form.isVisible())) await page.getByText('Create a group').click();
+      await form.getByLabel('Name', { exact: true }).fill(name);
+      await form.getByLabel(/^Servers/).fill(servers.join('\n'));
+      if (cluster) await form.getByLabel(/Cluster mode/).check();
+      await form.getByRole('button', { name: 'Create group' }).click();
+      await page.getByRole('heading', { name, exact: true }).waitFor();
+    };
+    await create(`ui-single-${suffix}`, [agents[0]!.address], false);
+    await create(`ui-cluster-${suffix}`, [agents[1]!.address, agents[2]!.address], true);
+    // The servers turn into HEALTHY nodes once the gateway has reached their agents.
+    const card = page.locator(`[data-group="ui-cluster-${suffix}"]`);
+    await expect.poll(() => card.getByText('HEALTHY').count(), LIVE).toBe(2);
+    await ui.screenshot('real-02-groups');
+  });
+
+  it('creates a container that turns RUNNING, and shows a stop made on the engine without reload', async () => {
+    const { page } = ui;
+    const name = `ui-c-${suffix}`;
+    const engine = engineNamed(env, 'n1');
+    await page.goto(`${baseUrl}/#/containers`);
+    await page.getByRole('button', { name: 'Create container' }).click();
+    const form = page.getByRole('form', { name: 'Create a container' });
+    await form.getByLabel('Node').selectOption(await optionValue(form, 'Node', `(${engine.ip})`));
+    await form.getByLabel('Name', { exact: true }).fill(name);
+    await form.getByLabel('Image').fill(env.image);
+    await form.getByLabel('Command').fill(IDLE_COMMAND);
+    await form.getByLabel(/^Network mode/).fill('none');
+    await form.getByRole('button', { name: 'Create and start' }).click();
+
+    const row = page.locator(`tr[data-container="${name}"]`);
+    await expect.poll(() => row.getAttribute('data-state'), LIVE).toBe('RUNNING');
+    await ui.screenshot('real-03-container-running');
+
+    const docker = dockerFor(engine);
+    const [found] = await docker.listContainers({ all: true, filters: { name: [name] } });
+    expect(found).toBeDefined();
+    const urlBefore = page.url();
+    await docker.getContainer(found!.Id).stop();
+    await expect.poll(() => row.getAttribute('data-state'), LIVE).toBe('EXITED');
+    expect(page.url()).toBe(urlBefore);
+    await ui.screenshot('real-04-container-stopped-on-engine');
+  });
+
+  it('creates a service of 3 and scales it to 5', async () => {
+    const { page } = ui;
+    const name = `uim${suffix}`;
+    await page.goto(`${baseUrl}/#/metas`);
+    await page
+      .getByLabel('Cluster group')
+      .selectOption(await optionValue(page, 'Cluster group', `ui-cluster-${suffix}`));
+    await page.getByRole('button', { name: 'Create service' }).click();
+    const form = page.getByRole('form', { name: 'Create a service' });
+    await form.getByLabel('Instances', { exact: true }).fill('3');
+    await form.getByLabel('Name', { exact: true }).fill(name);
+    await form.getByLabel('Image').fill(env.image);
+    await form.getByLabel('Command').fill(IDLE_COMMAND);
+    await form.getByLabel(/^Network mode/).fill('none');
+    await form.getByRole('button', { name: 'Create service' }).click();
+
+    const running = page.locator(`[data-meta="${name}"] [data-testid="meta-running"]`);
+    await expect.poll(() => running.textContent(), LIVE).toBe('3 of 3 running');
+    await ui.screenshot('real-05-service-3');
+
+    const scale = page.getByRole('form', { name: `Scale ${name}` });
+    await scale.getByLabel('Instances', { exact: true }).fill('5');
+    await scale.getByRole('button', { name: 'Scale' }).click();
+    await expect.poll(() => running.textContent(), LIVE).toBe('5 of 5 running');
+    await expect
+      .poll(() => page.locator(`[data-meta="${name}"] tbody tr[data-state="RUNNING"]`).count(), LIVE)
+      .toBe(5);
+    await ui.screenshot('real-06-service-scaled-to-5');
+  });
+
+  it('shows the dashboard, nodes and audit log of the real system', async () => {
+    const { page } = ui;
+    for (const [path, heading] of [
+      ['dashboard', 'Dashboard'],
+      ['nodes', 'Nodes'],
+      ['audit', 'Audit log'],
+    ] as const) {
+      await page.goto(`${baseUrl}/#/${path}`);
+      await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+      await page.waitForLoadState('networkidle');
+      await ui.screenshot(`real-07-${path}`);
+    }
+  });
+});
