@@ -97,6 +97,7 @@ export async function startMockGateway(options: { password: string }): Promise<M
 
   const nodeObj = (n: (typeof nodes)[number]) => ({
     ...n,
+    apiAddr: `${n.ip}:8500`,
     cpuPercent: n.status === 'HEALTHY' ? 10 + Math.random() * 30 : null,
     memoryUsedBytes: n.status === 'HEALTHY' ? n.memoryBytes * (0.3 + Math.random() * 0.2) : null,
     labels: nodeLabels.get(n.id) ?? [],
