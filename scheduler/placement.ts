@@ -58,54 +58,106 @@ export interface PlacementRequest {
   exclude?: ReadonlySet<string> | undefined;
 }
 
-export type PlacementResult =
-  | { ok: true; nodeId: string }
-  | { ok: false; reason: 'no-healthy-node' | 'constraints' | 'capacity' | 'excluded'; message: string };
+export interface PlacementFailure {
+  ok: false;
+  reason: 'no-healthy-node' | 'constraints' | 'capacity' | 'excluded';
+  message: string;
+}
+
+export type PlacementResult = { ok: true; nodeId: string } | PlacementFailure;
 
 interface NodeState {
+  readonly id: string;
   node: PlacementNode;
+  /** Totals copied from the node, so that the hot path reads one object: CPU shares, bytes. */
+  cpuCapacity: number;
+  memCapacity: number;
   cpuReserved: number;
   memReserved: number;
   containers: number;
   rank: number;
-  pools: Set<CandidatePool>;
+  /** The node's place in each candidate pool it belongs to. */
+  entries: BucketEntry[];
 }
 
-/** Nodes ordered by rank: a sorted array of the ranks in use, each with its nodes in arrival order. */
+/** A node's place in one pool's buckets: buckets are doubly linked lists, so moving costs O(1). */
+interface BucketEntry {
+  readonly state: NodeState;
+  readonly pool: CandidatePool;
+  rank: number;
+  prev: BucketEntry | undefined;
+  next: BucketEntry | undefined;
+}
+
+interface Bucket {
+  head: BucketEntry | undefined;
+  tail: BucketEntry | undefined;
+}
+
+/**
+ * Nodes ordered by rank: a sorted array of the ranks in use, each with its nodes in arrival order.
+ * Buckets are linked lists rather than Sets: nodes leave a bucket from its front all the time (the
+ * chosen node moves up a rank), and a Set keeps the holes they leave until it is compacted, which
+ * every later walk from the front would have to skip.
+ */
 class RankBuckets {
   private readonly ranks: number[] = [];
-  private readonly buckets = new Map<number, Set<NodeState>>();
+  private readonly buckets = new Map<number, Bucket>();
   size = 0;
 
-  add(state: NodeState, rank: number): void {
-    let bucket = this.buckets.get(rank);
-    if (!bucket) {
-      bucket = new Set();
-      this.buckets.set(rank, bucket);
-      this.ranks.splice(lowerBound(this.ranks, rank), 0, rank);
-    }
-    bucket.add(state);
+  add(entry: BucketEntry): void {
+    this.link(entry);
     this.size++;
   }
 
-  delete(state: NodeState, rank: number): void {
-    const bucket = this.buckets.get(rank);
-    if (!bucket || !bucket.delete(state)) return;
+  remove(entry: BucketEntry): void {
+    this.unlink(entry);
     this.size--;
-    if (bucket.size === 0) {
-      this.buckets.delete(rank);
-      this.ranks.splice(lowerBound(this.ranks, rank), 1);
-    }
+  }
+
+  /** Moves the entry to the end of the bucket of `rank`. */
+  move(entry: BucketEntry, rank: number): void {
+    this.unlink(entry);
+    entry.rank = rank;
+    this.link(entry);
   }
 
   /** Calls `visit` on each node, lowest rank first, until it returns true; returns that node. */
   find(visit: (state: NodeState) => boolean): NodeState | undefined {
     for (const rank of this.ranks) {
-      const bucket = this.buckets.get(rank);
-      if (!bucket) continue;
-      for (const state of bucket) if (visit(state)) return state;
+      for (let entry = this.buckets.get(rank)?.head; entry; entry = entry.next) {
+        if (visit(entry.state)) return entry.state;
+      }
     }
     return undefined;
+  }
+
+  private link(entry: BucketEntry): void {
+    let bucket = this.buckets.get(entry.rank);
+    if (!bucket) {
+      bucket = { head: undefined, tail: undefined };
+      this.buckets.set(entry.rank, bucket);
+      this.ranks.splice(lowerBound(this.ranks, entry.rank), 0, entry.rank);
+    }
+    entry.prev = bucket.tail;
+    entry.next = undefined;
+    if (bucket.tail) bucket.tail.next = entry;
+    else bucket.head = entry;
+    bucket.tail = entry;
+  }
+
+  private unlink(entry: BucketEntry): void {
+    const bucket = this.buckets.get(entry.rank);
+    if (!bucket) return;
+    if (entry.prev) entry.prev.next = entry.next;
+    else bucket.head = entry.next;
+    if (entry.next) entry.next.prev = entry.prev;
+    else bucket.tail = entry.prev;
+    entry.prev = entry.next = undefined;
+    if (!bucket.head) {
+      this.buckets.delete(entry.rank);
+      this.ranks.splice(lowerBound(this.ranks, entry.rank), 1);
+    }
   }
 }
 
@@ -130,14 +182,15 @@ class CandidatePool {
     return node.healthy && satisfiesAll(this.constraints, node);
   }
   add(state: NodeState): void {
-    this.members.add(state.node.id);
-    this.buckets.add(state, state.rank);
-    state.pools.add(this);
+    const entry: BucketEntry = { state, pool: this, rank: state.rank, prev: undefined, next: undefined };
+    this.members.add(state.id);
+    this.buckets.add(entry);
+    state.entries.push(entry);
   }
-  delete(state: NodeState): void {
-    this.members.delete(state.node.id);
-    this.buckets.delete(state, state.rank);
-    state.pools.delete(this);
+  /** Takes the node out of this pool (the caller drops the entry from `state.entries`). */
+  remove(entry: BucketEntry): void {
+    this.members.delete(entry.state.id);
+    this.buckets.remove(entry);
   }
 }
 
@@ -169,19 +222,24 @@ export class PlacementIndex {
   upsertNode(node: PlacementNode): void {
     const existing = this.nodes.get(node.id);
     if (existing) {
-      for (const pool of [...existing.pools]) pool.delete(existing);
+      this.leavePools(existing);
       existing.node = node;
+      existing.cpuCapacity = node.cpus * SHARES_PER_CPU;
+      existing.memCapacity = node.memoryBytes;
       existing.rank = this.rankOf(existing);
       this.joinPools(existing);
       return;
     }
     const state: NodeState = {
+      id: node.id,
       node,
+      cpuCapacity: node.cpus * SHARES_PER_CPU,
+      memCapacity: node.memoryBytes,
       cpuReserved: 0,
       memReserved: 0,
       containers: 0,
       rank: 0,
-      pools: new Set(),
+      entries: [],
     };
     state.rank = this.rankOf(state);
     this.nodes.set(node.id, state);
@@ -191,7 +249,7 @@ export class PlacementIndex {
   removeNode(nodeId: string): void {
     const state = this.nodes.get(nodeId);
     if (!state) return;
-    for (const pool of [...state.pools]) pool.delete(state);
+    this.leavePools(state);
     this.nodes.delete(nodeId);
     for (const [metaId, counts] of this.metaNodes) {
       counts.delete(nodeId);
@@ -201,11 +259,13 @@ export class PlacementIndex {
 
   /** Records a container on a node (created by us or found there). Unknown nodes are ignored. */
   addContainer(nodeId: string, metaId: string | undefined, resources: Resources = NO_RESOURCES): void {
-    this.adjust(nodeId, metaId, resources, 1);
+    const state = this.nodes.get(nodeId);
+    if (state) this.adjust(state, metaId, resources, 1);
   }
 
   removeContainer(nodeId: string, metaId: string | undefined, resources: Resources = NO_RESOURCES): void {
-    this.adjust(nodeId, metaId, resources, -1);
+    const state = this.nodes.get(nodeId);
+    if (state) this.adjust(state, metaId, resources, -1);
   }
 
   /** Instances of a meta per node id. */
@@ -219,6 +279,19 @@ export class PlacementIndex {
 
   /** Picks a node for one more instance, without reserving it (see `place`). */
   choose(request: PlacementRequest): PlacementResult {
+    const chosen = this.select(request);
+    return 'ok' in chosen ? chosen : { ok: true, nodeId: chosen.id };
+  }
+
+  /** Chooses a node and reserves the instance there. */
+  place(request: PlacementRequest): PlacementResult {
+    const chosen = this.select(request);
+    if ('ok' in chosen) return chosen;
+    this.adjust(chosen, request.metaId, request.resources ?? NO_RESOURCES, 1);
+    return { ok: true, nodeId: chosen.id };
+  }
+
+  private select(request: PlacementRequest): NodeState | PlacementFailure {
     const pool = this.poolFor(request.constraints);
     if (pool.buckets.size === 0) return this.explainEmpty(request);
     const resources = request.resources ?? NO_RESOURCES;
@@ -245,7 +318,7 @@ export class PlacementIndex {
     this.stats.chosen++;
     const found = pool.buckets.find((state) => {
       this.stats.examined++;
-      if (exclude?.has(state.node.id)) {
+      if (exclude?.has(state.id)) {
         excluded++;
         return false;
       }
@@ -253,7 +326,7 @@ export class PlacementIndex {
         full++;
         return false;
       }
-      const n = counts?.get(state.node.id) ?? 0;
+      const n = counts?.get(state.id) ?? 0;
       if (n <= target) return true;
       if (n < fallbackCount) {
         fallback = state;
@@ -261,8 +334,8 @@ export class PlacementIndex {
       }
       return false;
     });
-    if (found) return { ok: true, nodeId: found.node.id };
-    if (fallback) return { ok: true, nodeId: fallback.node.id };
+    const chosen = found ?? fallback;
+    if (chosen) return chosen;
     if (full > 0) {
       return {
         ok: false,
@@ -279,13 +352,6 @@ export class PlacementIndex {
     };
   }
 
-  /** Chooses a node and reserves the instance there. */
-  place(request: PlacementRequest): PlacementResult {
-    const result = this.choose(request);
-    if (result.ok) this.addContainer(result.nodeId, request.metaId, request.resources);
-    return result;
-  }
-
   /** Places `count` instances one after the other; stops at the first that cannot be placed. */
   placeMany(request: PlacementRequest, count: number): { nodeIds: string[]; failure?: PlacementResult } {
     const nodeIds: string[] = [];
@@ -297,7 +363,7 @@ export class PlacementIndex {
     return { nodeIds };
   }
 
-  private explainEmpty(request: PlacementRequest): PlacementResult {
+  private explainEmpty(request: PlacementRequest): PlacementFailure {
     for (const state of this.nodes.values()) {
       if (state.node.healthy) {
         return {
@@ -312,48 +378,48 @@ export class PlacementIndex {
 
   private fits(state: NodeState, r: Resources): boolean {
     const factor = 1 + this.overcommit;
-    const cpuCapacity = state.node.cpus * SHARES_PER_CPU;
+    const { cpuCapacity, memCapacity } = state;
     if (r.cpuShares > 0 && cpuCapacity > 0 && state.cpuReserved + r.cpuShares > cpuCapacity * factor)
       return false;
-    if (
-      r.memoryBytes > 0 &&
-      state.node.memoryBytes > 0 &&
-      state.memReserved + r.memoryBytes > state.node.memoryBytes * factor
-    ) {
+    if (r.memoryBytes > 0 && memCapacity > 0 && state.memReserved + r.memoryBytes > memCapacity * factor) {
       return false;
     }
     return true;
   }
 
   private rankOf(state: NodeState): number {
-    const cpuCapacity = state.node.cpus * SHARES_PER_CPU;
+    const { cpuCapacity, memCapacity } = state;
     const cpu = cpuCapacity > 0 ? state.cpuReserved / cpuCapacity : 0;
-    const mem = state.node.memoryBytes > 0 ? state.memReserved / state.node.memoryBytes : 0;
+    const mem = memCapacity > 0 ? state.memReserved / memCapacity : 0;
     const percent = Math.max(0, Math.floor(Math.max(cpu, mem) * 100));
     return percent * COUNT_SPAN + Math.min(Math.max(state.containers, 0), COUNT_SPAN - 1);
   }
 
-  private adjust(nodeId: string, metaId: string | undefined, resources: Resources, sign: 1 | -1): void {
-    const state = this.nodes.get(nodeId);
-    if (!state) return;
-    const pools = [...state.pools];
-    for (const pool of pools) pool.buckets.delete(state, state.rank);
+  private adjust(state: NodeState, metaId: string | undefined, resources: Resources, sign: 1 | -1): void {
     state.containers = Math.max(0, state.containers + sign);
     state.cpuReserved = Math.max(0, state.cpuReserved + sign * resources.cpuShares);
     state.memReserved = Math.max(0, state.memReserved + sign * resources.memoryBytes);
-    state.rank = this.rankOf(state);
-    for (const pool of pools) pool.buckets.add(state, state.rank);
+    const rank = this.rankOf(state);
+    if (rank !== state.rank) {
+      state.rank = rank;
+      for (const entry of state.entries) entry.pool.buckets.move(entry, rank);
+    }
     if (metaId !== undefined) {
       let counts = this.metaNodes.get(metaId);
       if (!counts) {
         counts = new Map();
         this.metaNodes.set(metaId, counts);
       }
-      const n = (counts.get(nodeId) ?? 0) + sign;
-      if (n > 0) counts.set(nodeId, n);
-      else counts.delete(nodeId);
+      const n = (counts.get(state.id) ?? 0) + sign;
+      if (n > 0) counts.set(state.id, n);
+      else counts.delete(state.id);
       if (counts.size === 0) this.metaNodes.delete(metaId);
     }
+  }
+
+  private leavePools(state: NodeState): void {
+    for (const entry of state.entries) entry.pool.remove(entry);
+    state.entries = [];
   }
 
   private joinPools(state: NodeState): void {
