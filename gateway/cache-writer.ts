@@ -53,8 +53,17 @@ export class CacheWriter {
     await this.options.bus.publish(CACHE_SYNC_CHANNEL, message);
   }
 
+  /** The node with `statusSince` carried over from the cached copy, or now when its status changes. */
+  private stamped(node: NodeRecord): NodeRecord {
+    const known = this.options.cache.getNode(node.id);
+    const statusSince =
+      known?.status === node.status ? (known.statusSince ?? node.statusSince) : this.now().toISOString();
+    return { ...node, statusSince };
+  }
+
   /** Writes a node; publishes nodeStatus when it is new or its status changed. */
-  async node(node: NodeRecord): Promise<void> {
+  async node(input: NodeRecord): Promise<void> {
+    const node = this.stamped(input);
     const previous = this.options.cache.upsertNode(node);
     await this.options.store.put('nodes', node.id, node);
     await this.sync({ origin: this.options.origin, kind: 'node', node });
@@ -70,7 +79,7 @@ export class CacheWriter {
 
   /** Updates a node's live figures in the local cache only (they are written with the next resync). */
   touchNode(node: NodeRecord): void {
-    this.options.cache.upsertNode(node);
+    this.options.cache.upsertNode(this.stamped(node));
   }
 
   /** Sets a node's status (no-op when the node is unknown or already has it). */

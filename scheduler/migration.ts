@@ -5,7 +5,9 @@ import type { Clock } from './clock.js';
  * Which lost nodes have been given up on. A node that stops being HEALTHY/PENDING (UNHEALTHY,
  * DISCONNECTED) is *lost*; after `delayMs` without coming back it is *migrated*: its instances no
  * longer count and are recreated elsewhere (same name and index). A node that comes back before
- * cancels that; one that comes back after has its stale copies removed by the reconciler.
+ * cancels that; one that comes back after has its stale copies removed by the reconciler. The delay
+ * counts from when the node was lost (NodeRecord.statusSince), so a gateway that takes over as leader
+ * does not start it again.
  *
  * While discovery itself is down (the gateway lost ZooKeeper) nothing is declared migrated: the
  * timers are held and start again, in full, once discovery is back.
@@ -34,8 +36,12 @@ export class MigrationTracker {
 
   constructor(private readonly options: MigrationTrackerOptions) {}
 
-  /** Feed every node status change (and the initial status of each node). */
-  nodeStatus(nodeId: string, status: NodeStatus | undefined): void {
+  /**
+   * Feed every node status change (and the initial status of each node). `since`: when the node was
+   * lost, if earlier than now (a new leader taking over a node lost under the previous one); the
+   * delay then runs from there.
+   */
+  nodeStatus(nodeId: string, status: NodeStatus | undefined, since?: number): void {
     const current = this.nodes.get(nodeId);
     if (!isLostStatus(status)) {
       if (!current) return;
@@ -45,7 +51,8 @@ export class MigrationTracker {
       return;
     }
     if (current) return;
-    this.arm(nodeId, this.options.clock.now());
+    const now = this.options.clock.now();
+    this.arm(nodeId, since !== undefined && since < now ? since : now);
   }
 
   /** Forget a node entirely (it left the cluster). */
@@ -97,12 +104,16 @@ export class MigrationTracker {
       this.nodes.set(nodeId, { phase: 'held', since });
       return;
     }
-    const cancel = this.options.clock.setTimeout(() => {
-      const p = this.nodes.get(nodeId);
-      if (p?.phase !== 'lost' || this.frozen) return;
-      this.nodes.set(nodeId, { phase: 'migrated', since: p.since });
-      this.options.onMigrate(nodeId);
-    }, this.options.delayMs);
+    const elapsed = this.options.clock.now() - since;
+    const cancel = this.options.clock.setTimeout(
+      () => {
+        const p = this.nodes.get(nodeId);
+        if (p?.phase !== 'lost' || this.frozen) return;
+        this.nodes.set(nodeId, { phase: 'migrated', since: p.since });
+        this.options.onMigrate(nodeId);
+      },
+      Math.max(0, this.options.delayMs - elapsed),
+    );
     this.nodes.set(nodeId, { phase: 'lost', since, cancel });
   }
 }

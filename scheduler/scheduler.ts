@@ -240,7 +240,11 @@ export class Scheduler {
       return;
     }
     this.o.logger?.info('scheduler: leader; reconciling every meta');
-    for (const node of this.o.cluster.listNodes()) this.migration.nodeStatus(node.id, node.status);
+    for (const node of this.o.cluster.listNodes()) {
+      // A node lost under the previous leader keeps the time it has already waited.
+      const since = node.statusSince ? Date.parse(node.statusSince) : NaN;
+      this.migration.nodeStatus(node.id, node.status, Number.isNaN(since) ? undefined : since);
+    }
     this.dispatcher.start();
     this.scheduleRecovery();
     // Take over whatever a previous leader left half done.

@@ -77,6 +77,11 @@ export interface NodeRecord {
   os?: string | undefined;
   arch?: string | undefined;
   updatedAt: string;
+  /**
+   * When the node took its current status (ISO time; set by the cache writer). A gateway that becomes
+   * leader counts a lost node's migration delay from here, not from its own start.
+   */
+  statusSince?: string | undefined;
 }
 
 /** A container as the cluster cache knows it. */

@@ -333,6 +333,11 @@ describe('single mode over fake agents', () => {
     });
     const down = await nodeEvents.next((m) => m.node.id === 'node-a' && m.node.status === 'UNHEALTHY');
     expect(down.previousStatus).toBe('HEALTHY');
+    // When it was lost is kept with the node (a new leader counts the migration delay from there).
+    const lostSince = down.node.statusSince;
+    expect(Date.parse(lostSince ?? '')).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 150)); // more failed checks do not move it
+    expect((await store.get('nodes', 'node-a'))?.statusSince).toBe(lostSince);
     const err = await containers.create('node-a', { name: 'x', image: 'busybox' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HumpbackError);
     expect((err as HumpbackError).code).toBe(ErrorCode.NODE_UNAVAILABLE);
@@ -341,6 +346,7 @@ describe('single mode over fake agents', () => {
       (m) => m.node.id === 'node-a' && m.node.status === 'HEALTHY' && m.previousStatus === 'UNHEALTHY',
     );
     expect(up.node.apiAddr).toBe('10.1.0.1:8500');
+    expect(up.node.statusSince! > lostSince!).toBe(true);
     expect(cache.getContainer(created.id)?.state).toBe('RUNNING');
   });
 

@@ -587,6 +587,70 @@ describe('scheduler: leadership', () => {
   });
 });
 
+describe('scheduler: leader takeover', () => {
+  it("counts a lost node's migration delay from when it was lost, not from the takeover", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hb-sched-takeover-'));
+    const store = await EmbeddedStore.open(dir);
+    try {
+      const cluster = new FakeCluster(3, GROUP);
+      await store.put('groups', GROUP, cluster.cache.listGroups()[0]!);
+      const clock = new ManualClock();
+      const listeners = new Set<(l: boolean) => void>();
+      let leader = true;
+      const leadership = {
+        isLeader: () => leader,
+        onChange: (l: (v: boolean) => void) => {
+          listeners.add(l);
+          return () => void listeners.delete(l);
+        },
+        close: async () => undefined,
+      };
+      const scheduler = new Scheduler({
+        store,
+        cluster: cluster.cache,
+        sink: cluster.sink,
+        agentFor: (n) => cluster.agentFor(n),
+        clock,
+        leadership,
+        migrateDelaySeconds: 45,
+        recoveryIntervalSeconds: 600,
+      });
+      await scheduler.start();
+      const metas = new ClusterMetaService({ store, scheduler, clock });
+      const meta = await metas.create({ groupId: GROUP, instances: 3, config: config() });
+      await scheduler.queue.idle();
+      expect(cluster.creates).toBe(3);
+
+      // The previous leader saw node-1 go 40 s ago, then died; this gateway takes over now.
+      leader = false;
+      for (const l of listeners) l(false);
+      const lostAt = new Date(clock.now() - 40_000).toISOString();
+      cluster.cache.upsertNode({
+        ...cluster.cache.getNode('node-1')!,
+        status: 'UNHEALTHY',
+        statusSince: lostAt,
+      });
+      leader = true;
+      for (const l of listeners) l(true);
+      await new Promise((r) => setTimeout(r, 10));
+      await scheduler.queue.idle();
+
+      await clock.advance(4_000);
+      await scheduler.queue.idle();
+      expect(cluster.creates).toBe(3);
+      await clock.advance(2_000);
+      await scheduler.queue.idle();
+      expect(cluster.creates).toBe(4);
+      const live = cluster.cache.containersOfMeta(meta.id).filter((c) => c.nodeId !== 'node-1');
+      expect(live.map((c) => c.index).sort()).toEqual([0, 1, 2]);
+      await scheduler.close();
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('per-meta queue', () => {
   it('serializes one key and runs different keys in parallel', async () => {
     const q = new KeyedQueue();
