@@ -69,6 +69,11 @@ export interface GatewayServerOptions {
   ws?: Omit<WsTransportOptions, 'logger'> | undefined;
   /** How long close() waits for in-flight HTTP requests. @default 10000 */
   drainMillis?: number | undefined;
+  /**
+   * How often the token of every open graphql-ws connection is checked again: a connection whose token
+   * expired, or whose user was deleted, is closed with 4401 even if it only listens. @default 30000
+   */
+  authRecheckMillis?: number | undefined;
 }
 
 export interface GatewayServer {
@@ -154,6 +159,22 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
       return false;
     }
   };
+  // Tokens of the open connections, checked again every authRecheckMillis.
+  const wsTokens = new Map<WsExtra['socket'], string>();
+  const recheckTokens = async (): Promise<void> => {
+    for (const [socket, token] of wsTokens) {
+      if (await services.auth.verify(token).catch(() => undefined)) continue;
+      wsTokens.delete(socket);
+      socket.close(WS_CLOSE.unauthorized, 'Token expired');
+    }
+  };
+  let rechecking = false;
+  const recheckTimer = setInterval(() => {
+    if (rechecking) return;
+    rechecking = true;
+    void recheckTokens().finally(() => (rechecking = false));
+  }, options.authRecheckMillis ?? 30_000);
+  recheckTimer.unref();
   const wsCleanup = serveGraphqlWs(
     makeServer<Record<string, unknown> | undefined, WsExtra>({
       schema,
@@ -168,10 +189,12 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
         }
         ctx.extra['viewer'] = viewer;
         ctx.extra['token'] = token;
+        wsTokens.set(ctx.extra.socket, token);
         metrics.wsConnections.inc();
         return true;
       },
       onClose: (ctx) => {
+        wsTokens.delete(ctx.extra.socket);
         if (ctx.extra['viewer']) metrics.wsConnections.dec();
       },
       onSubscribe: async (ctx, id, payload) => {
@@ -350,6 +373,7 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
     close() {
       closing ??= (async () => {
         phase = 'draining';
+        clearInterval(recheckTimer);
         await apollo.stop(); // drains WebSockets (1001) and HTTP, then closes the server
         await hub.close();
       })();

@@ -43,6 +43,8 @@ export interface MockGateway {
   url: string;
   /** Changes a container's state as if Docker reported it (publishes containerStatusChanged). */
   setContainerState(name: string, state: State): void;
+  /** Ends every session as an expired token would: the token stops working, live sockets get 4401. */
+  expireSessions(): void;
   close(): Promise<void>;
 }
 
@@ -92,7 +94,8 @@ export async function startMockGateway(options: { password: string }): Promise<M
   const publish = (field: string, value: unknown) => {
     for (const l of listeners) if (l.field === field) l.push(value);
   };
-  const token = 'mock-token';
+  let session = 1;
+  let token = `mock-token-${session}`;
   const fail = (code: string, message: string) => new GraphQLError(message, { extensions: { code } });
 
   const nodeObj = (n: (typeof nodes)[number]) => ({
@@ -392,6 +395,10 @@ export async function startMockGateway(options: { password: string }): Promise<M
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    expireSessions: () => {
+      token = `mock-token-${++session}`;
+      for (const socket of wss.clients) socket.close(4401, 'Token expired');
+    },
     setContainerState: (name, state) => {
       const c = containers.find((x) => x.name === name);
       if (c) setState(c, state);

@@ -117,4 +117,14 @@ describe('web UI pages (mock gateway)', () => {
     await ui.screenshot('mock-11-narrow-menu');
     await page.setViewportSize({ width: 1280, height: 900 });
   });
+
+  it('goes back to the sign-in page when the session expires while it only listens', async () => {
+    const { page } = ui;
+    await page.goto(`${gateway.url}/#/dashboard`);
+    await page.getByRole('heading', { name: 'Dashboard', exact: true }).waitFor();
+    await page.waitForLoadState('networkidle');
+    gateway.expireSessions();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor({ timeout: 15_000 });
+    await ui.screenshot('mock-12-session-expired');
+  });
 });

@@ -380,7 +380,7 @@ export interface FakeWorld {
 
 /** Fake services with a real StoreAuthService and StoreAuditService on a MemoryStore. */
 export async function createFakeWorld(
-  options: { adminPassword?: string; maxFailedLogins?: number } = {},
+  options: { adminPassword?: string; maxFailedLogins?: number; tokenTtlSeconds?: number } = {},
 ): Promise<FakeWorld> {
   const store = new MemoryStore();
   const auth = await StoreAuthService.open({
@@ -388,6 +388,7 @@ export async function createFakeWorld(
     config: { jwtSecret: undefined, adminPassword: options.adminPassword ?? 'admin-password' },
     bcryptRounds: 4,
     maxFailedLogins: options.maxFailedLogins ?? 5,
+    tokenTtlSeconds: options.tokenTtlSeconds,
   });
   const groups = new FakeGroups();
   const nodes = new FakeNodes(groups);

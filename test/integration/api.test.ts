@@ -550,6 +550,58 @@ describe('graphql-ws', () => {
   });
 });
 
+describe('open connections', () => {
+  it('closes a listening connection with 4401 when its token expires or its user is deleted', async () => {
+    const w = await createFakeWorld({ tokenTtlSeconds: 2 });
+    const s = await createGatewayServer({
+      config: { listen: { host: '127.0.0.1', port: 0 }, development: false },
+      services: w.services,
+      bus: w.bus,
+      logger,
+      authRecheckMillis: 100,
+    });
+    try {
+      await w.services.auth.createUser({ username: 'dave', password: 'dave-password', admin: false });
+      const listen = async (token: string) => {
+        const socket = new WebSocket(s.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+        const closed = new Promise<{ code: number; at: number }>((resolve) =>
+          socket.on('close', (c) => resolve({ code: c, at: Date.now() })),
+        );
+        await new Promise<void>((resolve) => {
+          socket.on('open', () =>
+            socket.send(
+              JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }),
+            ),
+          );
+          socket.once('message', () => resolve());
+        });
+        socket.send(
+          JSON.stringify({
+            id: '1',
+            type: 'subscribe',
+            payload: { query: 'subscription { metaEvents { metaId } }' },
+          }),
+        );
+        return closed;
+      };
+      const admin = await w.services.auth.login('admin', 'admin-password', 'c1');
+      const dave = await w.services.auth.login('dave', 'dave-password', 'c2');
+      const adminClosed = listen(admin.token);
+      const daveClosed = listen(dave.token);
+      await new Promise((r) => setTimeout(r, 300));
+      await w.services.auth.deleteUser('dave');
+      const deletedAt = Date.now();
+      expect((await daveClosed).code).toBe(4401);
+      const expiry = await adminClosed;
+      expect(expiry.code).toBe(4401);
+      // The admin's connection lived until its token expired, after dave's was closed.
+      expect(expiry.at).toBeGreaterThan(deletedAt);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('drain', () => {
   it('closes WebSocket clients with 1001 and turns /readyz to 503 on close', async () => {
     const w = await createFakeWorld();

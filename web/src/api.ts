@@ -117,7 +117,13 @@ function ws(): Client {
       url,
       lazy: true,
       retryAttempts: Infinity,
-      shouldRetry: () => true,
+      // 4401: the token expired or the user was deleted; retrying with it cannot help.
+      shouldRetry: (event) => !isCloseEvent(event, 4401),
+      on: {
+        closed: (event) => {
+          if (isCloseEvent(event, 4401) && tokenStore.get()) onUnauthenticated();
+        },
+      },
       retryWait: async (retries) => {
         await new Promise((resolve) => setTimeout(resolve, Math.min(10_000, 500 * 2 ** retries)));
       },
@@ -128,6 +134,10 @@ function ws(): Client {
     });
   }
   return wsClient;
+}
+
+function isCloseEvent(event: unknown, code: number): boolean {
+  return typeof event === 'object' && event !== null && (event as { code?: unknown }).code === code;
 }
 
 export function resetLiveConnection(): void {
