@@ -183,7 +183,7 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
         const raw = ctx.connectionParams?.['authorization'] ?? ctx.connectionParams?.['Authorization'];
         const token = bearerToken(typeof raw === 'string' ? raw : undefined);
         const viewer = token ? await services.auth.verify(token) : undefined;
-        if (!viewer) {
+        if (!token || !viewer) {
           ctx.extra.socket.close(WS_CLOSE.unauthorized, 'Unauthorized');
           return false;
         }
