@@ -76,7 +76,8 @@ export function toCreateOptions(
     CpuShares: body.CPUShares || undefined,
     Memory: body.Memory ? body.Memory * MiB : undefined,
     ShmSize: body.SHMSize ? body.SHMSize * MiB : undefined,
-    Links: body.Links?.length ? body.Links : undefined,
+    // Links on a user-defined network belong to its endpoint (below), as the docker CLI puts them.
+    Links: body.Links?.length && !isUserNetwork(body.NetworkMode) ? body.Links : undefined,
     Ulimits: body.Ulimits?.length ? body.Ulimits : undefined,
     LogConfig: body.LogConfig?.Type
       ? { Type: body.LogConfig.Type, Config: body.LogConfig.Config ?? {} }
@@ -91,7 +92,16 @@ export function toCreateOptions(
     Labels: body.Labels ?? undefined,
     ExposedPorts: Object.keys(exposed).length ? exposed : undefined,
     HostConfig: dropUndefined(hostConfig),
+    NetworkingConfig:
+      body.Links?.length && isUserNetwork(body.NetworkMode)
+        ? { EndpointsConfig: { [body.NetworkMode!]: { Links: body.Links } } }
+        : undefined,
   } as Docker.ContainerCreateOptions;
+}
+
+/** Whether a NetworkMode names a user-defined network (not host, none, bridge or another container). */
+function isUserNetwork(mode: string | null | undefined): boolean {
+  return !!mode && !['host', 'none', 'bridge', 'default'].includes(mode) && !mode.startsWith('container:');
 }
 
 function dropUndefined<T extends object>(o: T): T {
@@ -173,11 +183,7 @@ export function toContainerBody(info: Docker.ContainerInspectInfo, now = Date.no
     Volumes: volumes,
     Dns: hc.Dns ?? [],
     Extrahosts: hc.ExtraHosts ?? [],
-    // Docker stores links as `/other:/me/alias`.
-    Links: ((hc.Links ?? []) as string[]).map((l) => {
-      const [target = '', alias = ''] = l.split(':');
-      return `${target.replace(/^\//, '')}:${alias.split('/').pop()}`;
-    }),
+    Links: linksOf(info),
     RestartPolicy: hc.RestartPolicy?.Name ?? '',
     RestartRetryCount: hc.RestartPolicy?.MaximumRetryCount ?? 0,
     CPUShares: hc.CpuShares ?? 0,
@@ -196,6 +202,25 @@ export function toContainerBody(info: Docker.ContainerInspectInfo, now = Date.no
     StartedAt: info.State.StartedAt,
     FinishedAt: info.State.FinishedAt,
   };
+}
+
+/**
+ * A container's links as `name:alias`. On the default bridge Docker keeps them in HostConfig as
+ * `/other:/me/alias`; on a user-defined network, on the network's endpoint as `other:alias`.
+ */
+function linksOf(info: Docker.ContainerInspectInfo): string[] {
+  const legacy = ((info.HostConfig.Links ?? []) as string[]).map((l) => {
+    const [target = '', alias = ''] = l.split(':');
+    return `${target.replace(/^\//, '')}:${alias.split('/').pop()}`;
+  });
+  const endpoint = (endpointOf(info)?.Links ?? []) as string[];
+  return [...new Set([...legacy, ...endpoint])];
+}
+
+/** The endpoint of the user-defined network a container runs on (NetworkMode names it), if any. */
+function endpointOf(info: Docker.ContainerInspectInfo): Docker.NetworkInfo | undefined {
+  const mode = info.HostConfig.NetworkMode;
+  return isUserNetwork(mode) ? info.NetworkSettings?.Networks?.[mode!] : undefined;
 }
 
 /**
@@ -233,11 +258,19 @@ export function recreateOptions(
     Healthcheck: c.Healthcheck,
     HostConfig: old.HostConfig,
   } as Docker.ContainerCreateOptions;
-  const mode = old.HostConfig.NetworkMode ?? '';
-  if (mode && !['host', 'none', 'bridge', 'default'].includes(mode) && !mode.startsWith('container:')) {
-    const ep = old.NetworkSettings?.Networks?.[mode];
-    const aliases = (ep?.Aliases ?? []).filter((a: string) => a !== old.Id.slice(0, 12));
-    opts.NetworkingConfig = { EndpointsConfig: { [mode]: aliases.length ? { Aliases: aliases } : {} } };
+  const ep = endpointOf(old);
+  if (ep) {
+    // Aliases and links live on the network's endpoint; Docker adds the short id as an alias itself.
+    const aliases = (ep.Aliases ?? []).filter((a: string) => a !== old.Id.slice(0, 12));
+    const links = (ep.Links ?? []) as string[];
+    opts.NetworkingConfig = {
+      EndpointsConfig: {
+        [old.HostConfig.NetworkMode!]: {
+          ...(aliases.length ? { Aliases: aliases } : {}),
+          ...(links.length ? { Links: links } : {}),
+        },
+      },
+    };
   }
   return opts;
 }

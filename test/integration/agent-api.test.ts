@@ -496,6 +496,75 @@ describe('port allocation', () => {
   });
 });
 
+describe('networks', () => {
+  /** Runs a command in a container through the engine; resolves with its output and exit code. */
+  async function exec(id: string, cmd: string[]): Promise<{ code: number; output: string }> {
+    const e = await docker.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+    const stream = await e.start({ hijack: true, stdin: false });
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    await new Promise((resolve) => stream.on('end', resolve));
+    const { ExitCode } = await e.inspect();
+    // Multiplexed frames: 8-byte headers before each chunk; keep the printable text.
+    return { code: ExitCode ?? -1, output: Buffer.concat(chunks).toString('latin1') };
+  }
+
+  it('runs on a user-defined network with links, a published port, and keeps both through an upgrade', async () => {
+    const network = `${PREFIX}-net`;
+    await docker.createNetwork({ Name: network, Driver: 'bridge' });
+    cleanups.push(() => docker.getNetwork(network).remove());
+    const web = uniqueName('net-web');
+    const client1 = uniqueName('net-client');
+    cleanups.push(() => docker.getContainer(web).remove({ force: true }));
+    cleanups.push(() => docker.getContainer(client1).remove({ force: true }));
+    const publicPort = portBase + 20;
+    const created = await raw('POST', '/containers', {
+      body: JSON.stringify({
+        Name: web,
+        Image: env.image,
+        Command: `sh -c 'echo served-by-humpback > /tmp/index.html; exec httpd -f -p 8080 -h /tmp'`,
+        NetworkMode: network,
+        Ports: [{ PrivatePort: 8080, PublicPort: publicPort, Type: 'tcp' }],
+      }),
+    });
+    expect(created.status).toBe(200);
+    expect(created.json).toMatchObject({ NetworkMode: network, State: 'running' });
+
+    // The published port answers on the engine's address (docker-proxy in the engine's namespace).
+    const page = await waitFor(
+      async () => {
+        const res = await fetch(`http://${engine.ip}:${publicPort}/`).catch(() => undefined);
+        return res?.ok ? await res.text() : undefined;
+      },
+      { timeoutMs: 10_000, description: 'the published port' },
+    );
+    expect(page.trim()).toBe('served-by-humpback');
+
+    const linked = await raw('POST', '/containers', {
+      body: JSON.stringify({
+        Name: client1,
+        Image: env.image,
+        Command: 'sleep 1000',
+        NetworkMode: network,
+        Links: [`${web}:backend`],
+      }),
+    });
+    expect(linked.status).toBe(200);
+    expect(linked.json).toMatchObject({ NetworkMode: network, Links: [`${web}:backend`] });
+    const id = (linked.json as { Id: string }).Id;
+    const before = await exec(id, ['wget', '-q', '-O', '-', 'http://backend:8080/']);
+    expect(before.output).toContain('served-by-humpback');
+
+    // An upgrade recreates the container on the same network with the same link.
+    const up = await client.upgradeContainer(client1, 'v2', { timeoutSeconds: 1 });
+    expect(up.id).not.toBe(id);
+    const parsed = (await raw('GET', `/containers/${up.id}`)).json;
+    expect(parsed).toMatchObject({ NetworkMode: network, Links: [`${web}:backend`], Image: env.imageV2 });
+    const after = await exec(up.id, ['wget', '-q', '-O', '-', 'http://backend:8080/']);
+    expect(after.output).toContain('served-by-humpback');
+  });
+});
+
 describe('events', () => {
   async function freePort(): Promise<number> {
     const s = net.createServer();

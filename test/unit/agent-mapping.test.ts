@@ -112,6 +112,18 @@ describe('toCreateOptions', () => {
     expect(o.Cmd).toEqual(['sleep', '5']);
     expect(o.HostConfig).toEqual({ RestartPolicy: { Name: 'always', MaximumRetryCount: 0 } });
   });
+  it('puts links on the endpoint of a user-defined network, and in HostConfig on the default bridge', () => {
+    const onNetwork = toCreateOptions(
+      createContainerBody.parse({ Name: 'x', Image: 'y', NetworkMode: 'backend', Links: ['db:database'] }),
+    );
+    expect(onNetwork.HostConfig).not.toHaveProperty('Links');
+    expect(onNetwork.NetworkingConfig).toEqual({ EndpointsConfig: { backend: { Links: ['db:database'] } } });
+    const onBridge = toCreateOptions(
+      createContainerBody.parse({ Name: 'x', Image: 'y', NetworkMode: 'bridge', Links: ['db:database'] }),
+    );
+    expect(onBridge.HostConfig?.Links).toEqual(['db:database']);
+    expect(onBridge.NetworkingConfig).toBeUndefined();
+  });
 });
 
 describe('toCreateBody (client) and toContainerBody (agent)', () => {
