@@ -162,7 +162,11 @@ export async function startMockGateway(options: { password: string }): Promise<M
   const root = {
     me: () => users[0],
     users: () => users,
-    auditLog: () => audit,
+    auditLog: ({ first = 50, before }: { first?: number; before?: string }) => {
+      if (first < 0 || first > 500) throw fail('BAD_USER_INPUT', 'first must be between 0 and 500');
+      const start = before ? audit.findIndex((e) => e.id === before) + 1 : 0;
+      return audit.slice(start, start + first);
+    },
     groups: () => groups.map(groupObj),
     group: ({ id }: { id: string }) => groups.map(groupObj).find((g) => g.id === id) ?? null,
     nodes: ({ groupId, status }: { groupId?: string; status?: string }) => {
@@ -178,7 +182,16 @@ export async function startMockGateway(options: { password: string }): Promise<M
     },
     metas: ({ groupId }: { groupId: string }) => metas.filter((m) => m.groupId === groupId).map(metaObj),
     meta: ({ id }: { id: string }) => metaObj(metas.find((m) => m.id === id)!),
-    containers: (a: { groupId?: string; nodeId?: string; metaId?: string; state?: State }) => {
+    containers: (a: {
+      groupId?: string;
+      nodeId?: string;
+      metaId?: string;
+      state?: State;
+      first?: number;
+    }) => {
+      // The same page bounds as the real resolver, so the UI cannot ask for what the gateway refuses.
+      const first = a.first ?? 50;
+      if (first < 0 || first > 500) throw fail('BAD_USER_INPUT', 'first must be between 0 and 500');
       const list = containers
         .filter((c) => !a.nodeId || c.nodeId === a.nodeId)
         .filter((c) => !a.metaId || c.metaId === a.metaId)
@@ -187,7 +200,12 @@ export async function startMockGateway(options: { password: string }): Promise<M
           const group = groups.find((g) => g.id === a.groupId);
           return !group || group.servers.includes(nodes.find((n) => n.id === c.nodeId)!.ip);
         });
-      return { nodes: list.map(containerObj), totalCount: list.length, endCursor: null, hasNextPage: false };
+      return {
+        nodes: list.slice(0, first).map(containerObj),
+        totalCount: list.length,
+        endCursor: null,
+        hasNextPage: list.length > first,
+      };
     },
     container: ({ id }: { id: string }) => {
       const c = containers.find((x) => x.id.startsWith(id));

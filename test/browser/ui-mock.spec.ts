@@ -107,6 +107,7 @@ describe('web UI pages (mock gateway)', () => {
       await page.goto(`${gateway.url}/#/${path}`);
       await page.getByRole('heading', { name: heading, exact: true }).waitFor();
       await page.waitForLoadState('networkidle');
+      expect(await page.getByRole('alert').count()).toBe(0);
       await ui.screenshot(`mock-09-${path.split('?')[0]}`);
     }
     await page.setViewportSize({ width: 390, height: 800 });

@@ -164,7 +164,23 @@ describe.skipIf(!existsSync(testEnvFile))('web UI against a real gateway', () =>
       await page.goto(`${baseUrl}/#/${path}`);
       await page.getByRole('heading', { name: heading, exact: true }).waitFor();
       await page.waitForLoadState('networkidle');
+      expect(await page.getByRole('alert').count()).toBe(0);
       await ui.screenshot(`real-07-${path}`);
     }
+    // The dashboard's counts are the engines' own.
+    let running = 0;
+    let all = 0;
+    for (const name of ['n1', 'n2', 'n3']) {
+      const list = await dockerFor(engineNamed(env, name)).listContainers({ all: true });
+      all += list.length;
+      running += list.filter((c) => c.State === 'running').length;
+    }
+    expect(running).toBeGreaterThan(0);
+    await page.goto(`${baseUrl}/#/dashboard`);
+    const counts = page.getByTestId('container-counts');
+    await expect
+      .poll(() => counts.locator('[data-state="RUNNING"]').textContent(), LIVE)
+      .toBe(String(running));
+    await expect(page.getByRole('heading', { name: `Containers (${all})` }).count()).resolves.toBe(1);
   });
 });

@@ -38,12 +38,30 @@ export const DashboardQuery = graphql(`
       ip
       status
     }
-    containers(first: 1000) {
+    # Counts only: one page-less query per state, answered from the gateway's indexes.
+    all: containers(first: 0) {
       totalCount
-      nodes {
-        id
-        state
-      }
+    }
+    RUNNING: containers(state: RUNNING, first: 0) {
+      totalCount
+    }
+    CREATED: containers(state: CREATED, first: 0) {
+      totalCount
+    }
+    RESTARTING: containers(state: RESTARTING, first: 0) {
+      totalCount
+    }
+    PAUSED: containers(state: PAUSED, first: 0) {
+      totalCount
+    }
+    EXITED: containers(state: EXITED, first: 0) {
+      totalCount
+    }
+    DEAD: containers(state: DEAD, first: 0) {
+      totalCount
+    }
+    REMOVING: containers(state: REMOVING, first: 0) {
+      totalCount
     }
   }
 `);

@@ -198,7 +198,14 @@ export type DashboardQueryVariables = Exact<{ [key: string]: never }>;
 export type DashboardQuery = {
   groups: Array<{ id: string; name: string; clusterMode: boolean }>;
   nodes: Array<{ id: string; name: string; ip: string; status: NodeStatus }>;
-  containers: { totalCount: number; nodes: Array<{ id: string; state: ContainerState }> };
+  all: { totalCount: number };
+  RUNNING: { totalCount: number };
+  CREATED: { totalCount: number };
+  RESTARTING: { totalCount: number };
+  PAUSED: { totalCount: number };
+  EXITED: { totalCount: number };
+  DEAD: { totalCount: number };
+  REMOVING: { totalCount: number };
 };
 
 export type GroupsQueryVariables = Exact<{ [key: string]: never }>;
@@ -612,12 +619,29 @@ export const DashboardDocument = new TypedDocumentString(`
     ip
     status
   }
-  containers(first: 1000) {
+  all: containers(first: 0) {
     totalCount
-    nodes {
-      id
-      state
-    }
+  }
+  RUNNING: containers(state: RUNNING, first: 0) {
+    totalCount
+  }
+  CREATED: containers(state: CREATED, first: 0) {
+    totalCount
+  }
+  RESTARTING: containers(state: RESTARTING, first: 0) {
+    totalCount
+  }
+  PAUSED: containers(state: PAUSED, first: 0) {
+    totalCount
+  }
+  EXITED: containers(state: EXITED, first: 0) {
+    totalCount
+  }
+  DEAD: containers(state: DEAD, first: 0) {
+    totalCount
+  }
+  REMOVING: containers(state: REMOVING, first: 0) {
+    totalCount
   }
 }
     `) as unknown as TypedDocumentString<DashboardQuery, DashboardQueryVariables>;

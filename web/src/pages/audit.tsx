@@ -1,16 +1,43 @@
 import { useState } from 'react';
-import { useQuery } from '../api';
+import { ApiError, request, useQuery } from '../api';
+import type { AuditLogQuery as AuditLogData } from '../gql/graphql';
 import { AuditLogQuery } from '../operations';
 import { BusyButton, ErrorMessage, Spinner, formatTime } from '../ui';
 
+const PAGE = 100;
+
 export function AuditPage() {
-  const [limit, setLimit] = useState(100);
-  const { data, error, loading, refetch } = useQuery(AuditLogQuery, { first: limit });
+  const { data, error, loading, refetch } = useQuery(AuditLogQuery, { first: PAGE });
+  // Older pages, fetched with `before` the last entry shown; a refresh starts again from the newest.
+  const [older, setOlder] = useState<AuditLogData['auditLog']>([]);
+  const [lastPageFull, setLastPageFull] = useState(true);
+  const [more, setMore] = useState<{ busy: boolean; error?: ApiError | undefined }>({ busy: false });
+  const entries = [...(data?.auditLog ?? []), ...older];
+  const canShowMore = older.length > 0 ? lastPageFull : (data?.auditLog.length ?? 0) >= PAGE;
+  const showMore = async () => {
+    setMore({ busy: true });
+    try {
+      const page = await request(AuditLogQuery, {
+        first: PAGE,
+        before: entries[entries.length - 1]?.id ?? null,
+      });
+      setOlder((list) => [...list, ...page.auditLog]);
+      setLastPageFull(page.auditLog.length >= PAGE);
+      setMore({ busy: false });
+    } catch (err) {
+      setMore({ busy: false, error: err instanceof ApiError ? err : new ApiError('NETWORK', String(err)) });
+    }
+  };
+  const refresh = () => {
+    setOlder([]);
+    setLastPageFull(true);
+    refetch();
+  };
   return (
     <section>
       <div className="page-head">
         <h1>Audit log</h1>
-        <BusyButton busy={loading} busyText="Loading…" onClick={refetch}>
+        <BusyButton busy={loading} busyText="Loading…" onClick={refresh}>
           Refresh
         </BusyButton>
       </div>
@@ -34,7 +61,7 @@ export function AuditPage() {
                 </tr>
               </thead>
               <tbody>
-                {data.auditLog.map((e) => (
+                {entries.map((e) => (
                   <tr key={e.id}>
                     <td>{formatTime(e.at)}</td>
                     <td>{e.userId ?? <span className="muted">anonymous</span>}</td>
@@ -53,10 +80,11 @@ export function AuditPage() {
               </tbody>
             </table>
           </div>
-          {data.auditLog.length >= limit ? (
-            <button type="button" onClick={() => setLimit((l) => l + 100)}>
-              Show more
-            </button>
+          <ErrorMessage error={more.error} />
+          {canShowMore ? (
+            <BusyButton busy={more.busy} busyText="Loading older entries…" onClick={() => void showMore()}>
+              Show older entries
+            </BusyButton>
           ) : null}
         </>
       ) : null}

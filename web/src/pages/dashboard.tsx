@@ -43,7 +43,6 @@ export function DashboardPage() {
   });
 
   const nodes = countBy<string>(data?.nodes ?? [], 'status');
-  const containers = countBy<string>(data?.containers.nodes ?? [], 'state');
   const groupNames = new Map((data?.groups ?? []).map((g) => [g.id, g.name]));
 
   return (
@@ -70,11 +69,11 @@ export function DashboardPage() {
             </p>
           </article>
           <article className="card" aria-labelledby="dash-containers">
-            <h2 id="dash-containers">Containers ({data.containers.totalCount})</h2>
+            <h2 id="dash-containers">Containers ({data.all.totalCount})</h2>
             <ul className="counts" data-testid="container-counts">
               {CONTAINER_STATES.map((s) => (
                 <li key={s}>
-                  <StatusBadge value={s} /> <strong data-state={s}>{containers.get(s) ?? 0}</strong>
+                  <StatusBadge value={s} /> <strong data-state={s}>{data[s].totalCount}</strong>
                 </li>
               ))}
             </ul>
