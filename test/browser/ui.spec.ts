@@ -159,6 +159,8 @@ describe.skipIf(!existsSync(testEnvFile))('web UI against a real gateway', () =>
     for (const [path, heading] of [
       ['dashboard', 'Dashboard'],
       ['nodes', 'Nodes'],
+      ['images', 'Images'],
+      ['users', 'Users'],
       ['audit', 'Audit log'],
     ] as const) {
       await page.goto(`${baseUrl}/#/${path}`);
@@ -167,6 +169,14 @@ describe.skipIf(!existsSync(testEnvFile))('web UI against a real gateway', () =>
       expect(await page.getByRole('alert').count()).toBe(0);
       await ui.screenshot(`real-07-${path}`);
     }
+    // A node's images, as its engine has them.
+    await page.goto(`${baseUrl}/#/images`);
+    const n1 = engineNamed(env, 'n1');
+    await page.getByLabel('Node').selectOption(await optionValue(page, 'Node', `(${n1.ip})`));
+    await page.getByText(env.imageV2).first().waitFor({ timeout: 30_000 });
+    expect(await page.getByRole('alert').count()).toBe(0);
+    await ui.screenshot('real-08-images-of-n1');
+
     // The dashboard's counts are the engines' own.
     let running = 0;
     let all = 0;
