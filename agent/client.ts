@@ -4,6 +4,7 @@
  */
 import type { ContainerConfig, PortMapping, VolumeBinding } from '../core/container-config.js';
 import { decodeNodeValue, type NodeData, type NodeRegistration } from '../core/node-data.js';
+import type { ContainerStatsBody } from './container-ops.js';
 import type {
   ContainerBody,
   ContainerListItem,
@@ -17,6 +18,20 @@ import type {
 /** Docker's lower-case container state. */
 export type AgentContainerState =
   'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'dead' | 'removing';
+
+/** One sample of a container's resource usage (`stats`). */
+export interface AgentContainerStats {
+  /** When Docker took the sample (ISO time). */
+  at: string;
+  /** CPU use in percent of one CPU (200 = two CPUs busy). */
+  cpuPercent: number;
+  /** Memory in use, page cache excluded. */
+  memoryUsageBytes: number;
+  /** The container's memory limit (the node's memory when it has none). */
+  memoryLimitBytes: number;
+  networkRxBytes: number;
+  networkTxBytes: number;
+}
 
 /** A container as `listContainers` returns it. */
 export interface AgentContainerSummary {
@@ -339,6 +354,19 @@ export class AgentClient {
     if (tail !== undefined) q.set('tail', String(Math.max(0, Math.floor(tail))));
     if (opts.since !== undefined) q.set('since', String(Math.floor(opts.since)));
     return this.request<string[]>('GET', `/containers/${encodeURIComponent(id)}/logs?${q}`);
+  }
+
+  /** One sample of a running container's resource usage. */
+  async stats(id: string): Promise<AgentContainerStats> {
+    const s = await this.request<ContainerStatsBody>('GET', `/containers/${encodeURIComponent(id)}/stats`);
+    return {
+      at: s.Read,
+      cpuPercent: s.CPUPercent,
+      memoryUsageBytes: s.MemoryUsage,
+      memoryLimitBytes: s.MemoryLimit,
+      networkRxBytes: s.NetworkRx,
+      networkTxBytes: s.NetworkTx,
+    };
   }
 
   async images(): Promise<AgentImage[]> {

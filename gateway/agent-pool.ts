@@ -3,6 +3,7 @@ import type { ContainerRecord, ContainerState, NodeRecord } from '../core/store/
 import type { NodeRegistration } from '../core/node-data.js';
 import {
   AgentClient,
+  type AgentContainerStats,
   type AgentContainerSummary,
   type AgentEvent,
   type AgentImage,
@@ -26,6 +27,7 @@ export type AgentApi = Pick<
   | 'operateContainer'
   | 'removeContainer'
   | 'logs'
+  | 'stats'
   | 'images'
   | 'pullImage'
   | 'removeImage'
@@ -213,6 +215,10 @@ export class NodeAgent {
 
   logs(id: string, tail: number | undefined): Promise<string[]> {
     return this.call(`container ${id}`, (a) => a.logs(id, tail));
+  }
+
+  stats(id: string): Promise<AgentContainerStats> {
+    return this.call(`container ${id}`, (a) => a.stats(id));
   }
 
   async images(): Promise<ImageInfo[]> {

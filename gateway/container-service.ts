@@ -1,3 +1,4 @@
+import type { AgentContainerStats } from '../agent/client.js';
 import type { ContainerConfig } from '../core/container-config.js';
 import type { ContainerRecord, NodeRecord } from '../core/store/store.js';
 import type { Logger } from '../core/logger.js';
@@ -114,5 +115,11 @@ export class AgentContainerService implements ContainerService {
     const container = this.known(id);
     const { node, agent } = usableNode(this.deps, container.nodeId);
     return callAgent(this.deps, node, () => agent.logs(container.id, tail));
+  }
+
+  async stats(id: string): Promise<AgentContainerStats> {
+    const container = this.known(id);
+    const { node, agent } = usableNode(this.deps, container.nodeId);
+    return callAgent(this.deps, node, () => agent.stats(container.id));
   }
 }

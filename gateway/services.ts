@@ -1,3 +1,4 @@
+import type { AgentContainerStats } from '../agent/client.js';
 import type { ContainerConfig } from '../core/container-config.js';
 import type {
   AuditEntry,
@@ -103,6 +104,8 @@ export interface ContainerService {
   operate(id: string, action: ContainerAction): Promise<ContainerRecord>;
   remove(id: string, force: boolean): Promise<boolean>;
   logs(id: string, tail: number): Promise<string[]>;
+  /** One sample of a running container's CPU, memory and network use, from its agent. */
+  stats(id: string): Promise<AgentContainerStats>;
 }
 
 export interface ImageService {

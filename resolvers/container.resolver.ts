@@ -15,6 +15,7 @@ import type { GatewayContext } from '../gateway/context.js';
 import type { ContainerFilter } from '../gateway/services.js';
 import { ContainerConfigInput, toContainerConfig } from '../schema/container-config.input.js';
 import { ContainerConnection } from '../schema/container-connection.type.js';
+import { ContainerStats } from '../schema/container-stats.type.js';
 import { Container } from '../schema/container.type.js';
 import { ContainerAction, ContainerState } from '../schema/enums.js';
 import { Node } from '../schema/node.type.js';
@@ -103,6 +104,20 @@ export class ContainerResolver {
     const lines = tail ?? 100;
     if (lines < 0 || lines > MAX_TAIL) throw badInput(`tail must be between 0 and ${MAX_TAIL}`, 'tail');
     return ctx.services.containers.logs(container.id, lines);
+  }
+
+  @Query(() => ContainerStats, {
+    description:
+      "One sample of a running container's CPU, memory and network use, asked of its node's engine " +
+      '(poll it for a live chart).',
+  })
+  async containerStats(
+    @Arg('id', () => ID, { description: 'Full id or a unique prefix.' }) id: string,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<ContainerStats> {
+    const container = await accessibleContainer(ctx, id);
+    const s = await ctx.services.containers.stats(container.id);
+    return { ...s, at: new Date(s.at) };
   }
 
   @FieldResolver(() => Node, {

@@ -207,6 +207,14 @@ export async function startMockGateway(options: { password: string }): Promise<M
         hasNextPage: list.length > first,
       };
     },
+    containerStats: () => ({
+      at: now(),
+      cpuPercent: 5 + Math.random() * 10,
+      memoryUsageBytes: 48 * 2 ** 20,
+      memoryLimitBytes: 4 * 2 ** 30,
+      networkRxBytes: 0,
+      networkTxBytes: 0,
+    }),
     container: ({ id }: { id: string }) => {
       const c = containers.find((x) => x.id.startsWith(id));
       return c ? containerObj(c) : null;

@@ -112,6 +112,10 @@ describe.skipIf(!existsSync(testEnvFile))('web UI against a real gateway', () =>
 
     const row = page.locator(`tr[data-container="${name}"]`);
     await expect.poll(() => row.getAttribute('data-state'), LIVE).toBe('RUNNING');
+    // Its detail opens with a live usage chart fed by the engine's stats.
+    await expect
+      .poll(() => page.locator('figure.chart figcaption').textContent(), LIVE)
+      .toMatch(/memory \d+(\.\d+)? [KMG]?i?B/);
     await ui.screenshot('real-03-container-running');
 
     const docker = dockerFor(engine);

@@ -297,6 +297,16 @@ export class FakeContainers implements ContainerService {
   async logs(id: string, tail: number) {
     return [`log of ${id}`, `tail ${tail}`];
   }
+  async stats(id: string) {
+    return {
+      at: '2026-11-22T00:00:00.000Z',
+      cpuPercent: id.length,
+      memoryUsageBytes: 1024,
+      memoryLimitBytes: 4096,
+      networkRxBytes: 0,
+      networkTxBytes: 0,
+    };
+  }
 }
 
 export class FakeImages implements ImageService {

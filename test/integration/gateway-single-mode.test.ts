@@ -159,6 +159,17 @@ describe('gateway single mode, end to end', () => {
     );
     expect(byPrefix.container?.id).toBe(id);
 
+    // Live usage of the running container, sampled by its engine.
+    const { containerStats: stats } = await client.request<{
+      containerStats: { at: string; cpuPercent: number; memoryUsageBytes: number; memoryLimitBytes: number };
+    }>('query($id: ID!) { containerStats(id: $id) { at cpuPercent memoryUsageBytes memoryLimitBytes } }', {
+      id,
+    });
+    expect(stats.memoryUsageBytes).toBeGreaterThan(0);
+    expect(stats.memoryLimitBytes).toBeGreaterThan(stats.memoryUsageBytes);
+    expect(stats.cpuPercent).toBeGreaterThanOrEqual(0);
+    expect(Math.abs(Date.parse(stats.at) - Date.now())).toBeLessThan(60_000);
+
     // A name clash is a CONFLICT.
     expect(
       await client.errorCode(

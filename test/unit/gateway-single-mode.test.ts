@@ -152,6 +152,18 @@ class FakeAgent implements AgentApi {
     return ['hello'];
   }
 
+  async stats() {
+    this.guard();
+    return {
+      at: new Date().toISOString(),
+      cpuPercent: 1,
+      memoryUsageBytes: 1,
+      memoryLimitBytes: 2,
+      networkRxBytes: 0,
+      networkTxBytes: 0,
+    };
+  }
+
   async images(): Promise<never[]> {
     this.guard();
     return [];

@@ -170,15 +170,13 @@ export const NodesQuery = graphql(`
   }
 `);
 
-export const NodeUsageQuery = graphql(`
-  query NodeUsage($id: ID!) {
-    node(id: $id) {
-      id
-      name
-      cpus
-      memoryBytes
+export const ContainerStatsQuery = graphql(`
+  query ContainerStats($id: ID!) {
+    containerStats(id: $id) {
+      at
       cpuPercent
-      memoryUsedBytes
+      memoryUsageBytes
+      memoryLimitBytes
     }
   }
 `);

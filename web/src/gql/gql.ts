@@ -25,7 +25,7 @@ type Documents = {
   '\n  mutation AddServer($groupId: ID!, $address: String!) {\n    addServer(groupId: $groupId, address: $address) {\n      id\n      servers\n    }\n  }\n': typeof types.AddServerDocument;
   '\n  mutation RemoveServer($groupId: ID!, $address: String!) {\n    removeServer(groupId: $groupId, address: $address) {\n      id\n      servers\n    }\n  }\n': typeof types.RemoveServerDocument;
   '\n  query Nodes($groupId: ID, $status: NodeStatus) {\n    nodes(groupId: $groupId, status: $status) {\n      id\n      name\n      ip\n      status\n      cpus\n      memoryBytes\n      cpuPercent\n      memoryUsedBytes\n      dockerVersion\n      labels {\n        key\n        value\n      }\n      engineLabels {\n        key\n        value\n      }\n    }\n  }\n': typeof types.NodesDocument;
-  '\n  query NodeUsage($id: ID!) {\n    node(id: $id) {\n      id\n      name\n      cpus\n      memoryBytes\n      cpuPercent\n      memoryUsedBytes\n    }\n  }\n': typeof types.NodeUsageDocument;
+  '\n  query ContainerStats($id: ID!) {\n    containerStats(id: $id) {\n      at\n      cpuPercent\n      memoryUsageBytes\n      memoryLimitBytes\n    }\n  }\n': typeof types.ContainerStatsDocument;
   '\n  mutation SetNodeLabels($nodeId: ID!, $labels: [LabelInput!]!) {\n    setNodeLabels(nodeId: $nodeId, labels: $labels) {\n      id\n      labels {\n        key\n        value\n      }\n    }\n  }\n': typeof types.SetNodeLabelsDocument;
   '\n  query Containers(\n    $groupId: ID\n    $nodeId: ID\n    $metaId: ID\n    $state: ContainerState\n    $first: Int\n    $after: String\n  ) {\n    containers(\n      groupId: $groupId\n      nodeId: $nodeId\n      metaId: $metaId\n      state: $state\n      first: $first\n      after: $after\n    ) {\n      totalCount\n      hasNextPage\n      endCursor\n      nodes {\n        id\n        name\n        nodeId\n        node {\n          id\n          name\n          ip\n        }\n        image\n        state\n        status\n        metaId\n        index\n        createdAt\n      }\n    }\n  }\n': typeof types.ContainersDocument;
   '\n  query Container($id: ID!) {\n    container(id: $id) {\n      id\n      name\n      nodeId\n      node {\n        id\n        name\n        ip\n      }\n      image\n      state\n      status\n      metaId\n      index\n      createdAt\n    }\n  }\n': typeof types.ContainerDocument;
@@ -72,8 +72,8 @@ const documents: Documents = {
     types.RemoveServerDocument,
   '\n  query Nodes($groupId: ID, $status: NodeStatus) {\n    nodes(groupId: $groupId, status: $status) {\n      id\n      name\n      ip\n      status\n      cpus\n      memoryBytes\n      cpuPercent\n      memoryUsedBytes\n      dockerVersion\n      labels {\n        key\n        value\n      }\n      engineLabels {\n        key\n        value\n      }\n    }\n  }\n':
     types.NodesDocument,
-  '\n  query NodeUsage($id: ID!) {\n    node(id: $id) {\n      id\n      name\n      cpus\n      memoryBytes\n      cpuPercent\n      memoryUsedBytes\n    }\n  }\n':
-    types.NodeUsageDocument,
+  '\n  query ContainerStats($id: ID!) {\n    containerStats(id: $id) {\n      at\n      cpuPercent\n      memoryUsageBytes\n      memoryLimitBytes\n    }\n  }\n':
+    types.ContainerStatsDocument,
   '\n  mutation SetNodeLabels($nodeId: ID!, $labels: [LabelInput!]!) {\n    setNodeLabels(nodeId: $nodeId, labels: $labels) {\n      id\n      labels {\n        key\n        value\n      }\n    }\n  }\n':
     types.SetNodeLabelsDocument,
   '\n  query Containers(\n    $groupId: ID\n    $nodeId: ID\n    $metaId: ID\n    $state: ContainerState\n    $first: Int\n    $after: String\n  ) {\n    containers(\n      groupId: $groupId\n      nodeId: $nodeId\n      metaId: $metaId\n      state: $state\n      first: $first\n      after: $after\n    ) {\n      totalCount\n      hasNextPage\n      endCursor\n      nodes {\n        id\n        name\n        nodeId\n        node {\n          id\n          name\n          ip\n        }\n        image\n        state\n        status\n        metaId\n        index\n        createdAt\n      }\n    }\n  }\n':
@@ -191,8 +191,8 @@ export function graphql(
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(
-  source: '\n  query NodeUsage($id: ID!) {\n    node(id: $id) {\n      id\n      name\n      cpus\n      memoryBytes\n      cpuPercent\n      memoryUsedBytes\n    }\n  }\n',
-): typeof import('./graphql').NodeUsageDocument;
+  source: '\n  query ContainerStats($id: ID!) {\n    containerStats(id: $id) {\n      at\n      cpuPercent\n      memoryUsageBytes\n      memoryLimitBytes\n    }\n  }\n',
+): typeof import('./graphql').ContainerStatsDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

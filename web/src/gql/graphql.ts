@@ -289,19 +289,12 @@ export type NodesQuery = {
   }>;
 };
 
-export type NodeUsageQueryVariables = Exact<{
+export type ContainerStatsQueryVariables = Exact<{
   id: string | number;
 }>;
 
-export type NodeUsageQuery = {
-  node: {
-    id: string;
-    name: string;
-    cpus: number;
-    memoryBytes: number;
-    cpuPercent: number | null;
-    memoryUsedBytes: number | null;
-  } | null;
+export type ContainerStatsQuery = {
+  containerStats: { at: string; cpuPercent: number; memoryUsageBytes: number; memoryLimitBytes: number };
 };
 
 export type SetNodeLabelsMutationVariables = Exact<{
@@ -741,18 +734,16 @@ export const NodesDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<NodesQuery, NodesQueryVariables>;
-export const NodeUsageDocument = new TypedDocumentString(`
-    query NodeUsage($id: ID!) {
-  node(id: $id) {
-    id
-    name
-    cpus
-    memoryBytes
+export const ContainerStatsDocument = new TypedDocumentString(`
+    query ContainerStats($id: ID!) {
+  containerStats(id: $id) {
+    at
     cpuPercent
-    memoryUsedBytes
+    memoryUsageBytes
+    memoryLimitBytes
   }
 }
-    `) as unknown as TypedDocumentString<NodeUsageQuery, NodeUsageQueryVariables>;
+    `) as unknown as TypedDocumentString<ContainerStatsQuery, ContainerStatsQueryVariables>;
 export const SetNodeLabelsDocument = new TypedDocumentString(`
     mutation SetNodeLabels($nodeId: ID!, $labels: [LabelInput!]!) {
   setNodeLabels(nodeId: $nodeId, labels: $labels) {

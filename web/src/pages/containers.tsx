@@ -373,7 +373,7 @@ function ContainerDetail({
             }}
             onRemoved={onClose}
           />
-          <UsageChart nodeId={c.nodeId} />
+          {c.state === 'RUNNING' ? <UsageChart containerId={c.id} /> : null}
           <div className="card-head">
             <h3>Logs</h3>
             <label className="inline-label">

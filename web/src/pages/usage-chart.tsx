@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { useQuery } from '../api';
-import { NodeUsageQuery } from '../operations';
+import { ContainerStatsQuery } from '../operations';
 import { formatBytes } from '../ui';
 
 const POINTS = 60;
@@ -12,21 +12,19 @@ interface Sample {
 }
 
 /**
- * A live CPU and memory line chart in plain SVG. The API reports usage per node (Node.cpuPercent,
- * memoryUsedBytes), so the chart shows the container's node, sampled every 3 s.
+ * A live CPU and memory line chart of one running container in plain SVG, sampled by its engine every
+ * 3 s (containerStats). Memory is drawn in percent of the container's limit (the node's memory when
+ * it has none); CPU in percent of one CPU, capped at 100 on the chart.
  */
-export function UsageChart({ nodeId }: { nodeId: string }) {
-  const { data, error } = useQuery(NodeUsageQuery, { id: nodeId }, { pollMs: POLL_MS });
+export function UsageChart({ containerId }: { containerId: string }) {
+  const { data, error } = useQuery(ContainerStatsQuery, { id: containerId }, { pollMs: POLL_MS });
   const [samples, setSamples] = useState<Sample[]>([]);
-  const node = data?.node;
+  const stats = data?.containerStats;
   useEffect(() => {
-    if (!node) return;
-    const mem =
-      node.memoryUsedBytes != null && node.memoryBytes
-        ? (node.memoryUsedBytes / node.memoryBytes) * 100
-        : null;
-    setSamples((s) => [...s, { cpu: node.cpuPercent ?? null, mem }].slice(-POINTS));
-  }, [node]);
+    if (!stats) return;
+    const mem = stats.memoryLimitBytes > 0 ? (stats.memoryUsageBytes / stats.memoryLimitBytes) * 100 : null;
+    setSamples((s) => [...s, { cpu: stats.cpuPercent, mem }].slice(-POINTS));
+  }, [stats]);
   if (error) return <p className="muted">Usage is not available: {error.message}</p>;
   const last = samples[samples.length - 1];
   const path = (pick: (s: Sample) => number | null) => {
@@ -48,11 +46,10 @@ export function UsageChart({ nodeId }: { nodeId: string }) {
   return (
     <figure className="chart">
       <figcaption>
-        Node {node?.name ?? ''} usage, live:{' '}
-        <span className="cpu">CPU {last?.cpu != null ? `${last.cpu.toFixed(1)} %` : '–'}</span>
+        Usage, live: <span className="cpu">CPU {last?.cpu != null ? `${last.cpu.toFixed(1)} %` : '–'}</span>
         {' · '}
         <span className="mem">
-          memory {node?.memoryUsedBytes != null ? formatBytes(node.memoryUsedBytes) : '–'}
+          memory {stats ? formatBytes(stats.memoryUsageBytes) : '–'}
           {last?.mem != null ? ` (${last.mem.toFixed(0)} %)` : ''}
         </span>
       </figcaption>
