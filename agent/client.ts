@@ -112,6 +112,8 @@ export interface EventsOptions {
 export class AgentError extends Error {
   readonly code: number;
   readonly detail: string;
+  /** The agent itself answered (its JSON error body), not a proxy in front of it. */
+  readonly fromAgent: boolean;
   constructor(
     readonly status: number,
     body: Partial<ErrorBody>,
@@ -119,7 +121,8 @@ export class AgentError extends Error {
   ) {
     super(body.Message || `agent answered ${status}`);
     this.name = 'AgentError';
-    this.code = typeof body.Code === 'number' ? body.Code : status;
+    this.fromAgent = typeof body.Code === 'number';
+    this.code = this.fromAgent ? body.Code! : status;
     this.detail = body.Detail ?? '';
   }
   get isNotFound(): boolean {

@@ -76,29 +76,43 @@ export function toHttpError(err: unknown, what: string): HttpError {
   return new HttpError(500, `${what}: failed`, detail);
 }
 
-/** Pulls `ref` and waits for the pull to finish; throws a Docker-shaped error if it fails. */
+/**
+ * Pulls `ref` and waits for the pull to finish. A failed pull is an HttpError: 404 when the registry
+ * has no such image (or will not say, as Docker Hub does for private repositories), 502 when the
+ * registry failed or cannot be reached; an unreachable engine stays Docker's error (503 upstream).
+ */
 export async function pullImage(docker: Docker, ref: string): Promise<void> {
   const parsed = parseImageRef(ref);
-  const stream = (await docker.createImage({
-    fromImage: imageName(parsed),
-    tag: parsed.digest ?? parsed.tag ?? 'latest',
-  })) as NodeJS.ReadableStream;
-  await new Promise<void>((resolve, reject) => {
-    docker.modem.followProgress(
-      stream,
-      (err: Error | null, output: Array<{ error?: string; errorDetail?: { message?: string } }>) => {
-        if (err) return reject(err);
-        const failed = output.find((o) => o.error || o.errorDetail);
-        if (failed) {
-          const e = new Error(failed.errorDetail?.message ?? failed.error ?? 'pull failed') as DockerodeError;
-          e.statusCode = 500;
-          e.json = { message: e.message };
-          return reject(e);
-        }
-        resolve();
-      },
-    );
-  });
+  try {
+    const stream = (await docker.createImage({
+      fromImage: imageName(parsed),
+      tag: parsed.digest ?? parsed.tag ?? 'latest',
+    })) as NodeJS.ReadableStream;
+    await new Promise<void>((resolve, reject) => {
+      docker.modem.followProgress(
+        stream,
+        (err: Error | null, output: Array<{ error?: string; errorDetail?: { message?: string } }>) => {
+          if (err) return reject(err);
+          const failed = output.find((o) => o.error || o.errorDetail);
+          if (failed) return reject(new Error(failed.errorDetail?.message ?? failed.error ?? 'pull failed'));
+          resolve();
+        },
+      );
+    });
+  } catch (err) {
+    if (isDockerUnreachable(err)) throw err;
+    throw pullFailure(ref, err);
+  }
+}
+
+const NOT_IN_REGISTRY = /manifest unknown|not found|does not exist|pull access denied|unauthorized/i;
+
+function pullFailure(ref: string, err: unknown): HttpError {
+  const detail = dockerMessage(err);
+  if (dockerStatus(err) === 404 || NOT_IN_REGISTRY.test(detail)) {
+    return new HttpError(404, `pulling image ${ref}: not found in its registry (or access denied)`, detail);
+  }
+  return new HttpError(502, `pulling image ${ref}: the registry failed or cannot be reached`, detail);
 }
 
 /** Pulls the image unless the engine has it. */

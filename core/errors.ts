@@ -8,6 +8,11 @@ export enum ErrorCode {
   NOT_FOUND = 'NOT_FOUND',
   CONFLICT = 'CONFLICT',
   NODE_UNAVAILABLE = 'NODE_UNAVAILABLE',
+  /**
+   * The node's Docker Engine, or the image registry it pulls from, refused or failed the operation
+   * (a pull that cannot reach its registry, a start that fails); the message carries their words.
+   */
+  ENGINE_ERROR = 'ENGINE_ERROR',
   /** The meta is migrating or otherwise busy with work that must finish first. */
   META_BUSY = 'META_BUSY',
   RATE_LIMITED = 'RATE_LIMITED',

@@ -3,6 +3,7 @@ import type { ContainerRecord, ContainerState, NodeRecord } from '../core/store/
 import type { NodeRegistration } from '../core/node-data.js';
 import {
   AgentClient,
+  AgentError,
   type AgentContainerStats,
   type AgentContainerSummary,
   type AgentEvent,
@@ -142,7 +143,13 @@ export function mapAgentError(err: unknown, node: string, what: string): Error {
   if (err instanceof HumpbackError) return err;
   const message = err instanceof Error ? err.message : String(err);
   if (isUnreachable(err)) return nodeUnavailable(node, message);
-  switch (statusOf(err)) {
+  const status = statusOf(err);
+  if (err instanceof AgentError && err.fromAgent && (status === 500 || status === 502)) {
+    // Docker (or its registry) failed and the agent said why: the node itself is fine.
+    const detail = err.detail && !message.includes(err.detail) ? ` (${err.detail})` : '';
+    return new HumpbackError(ErrorCode.ENGINE_ERROR, `${what}: ${message}${detail}`);
+  }
+  switch (status) {
     case 400:
     case 422:
       return badInput(`${what}: ${message}`);

@@ -194,7 +194,8 @@ describe('images', () => {
   it('fails a pull that cannot reach a registry', async () => {
     const err = await client.pullImage('127.0.0.1:1/hb/missing:1').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AgentError);
-    expect((err as AgentError).status).toBeGreaterThanOrEqual(400);
+    expect((err as AgentError).status).toBe(502);
+    expect((err as AgentError).message).toMatch(/registry failed or cannot be reached/);
     expect((err as AgentError).detail).toMatch(/127\.0\.0\.1:1/);
   });
 });
@@ -327,6 +328,7 @@ describe('containers', () => {
       .createContainer({ name, image: '127.0.0.1:1/hb/missing:1', networkMode: 'none' })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AgentError);
+    expect((err as AgentError).status).toBe(502);
     expect((err as AgentError).message).toMatch(/pulling image 127\.0\.0\.1:1\/hb\/missing:1/);
     await expect(docker.getContainer(name).inspect()).rejects.toMatchObject({ statusCode: 404 });
   });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentClient } from '../../agent/client.js';
+import { AgentClient, AgentError } from '../../agent/client.js';
 import { startAgent, type RunningAgent } from '../../agent/main.js';
 import {
   dockerFor,
@@ -132,5 +132,20 @@ describe.skipIf(!existsSync(REGISTRY_BIN))('pulling from a private registry', ()
     const img = await client.pullImage(`${repo}:1`);
     expect(img.tags).toContain(`${repo}:1`);
     expect((await client.images()).some((i) => i.tags.includes(`${repo}:1`))).toBe(true);
+  });
+
+  it('answers 404 for a tag or repository the registry does not have, and creates nothing', async () => {
+    for (const ref of [`${repo}:no-such-tag`, `${repo}-nope:1`]) {
+      const err = await client.pullImage(ref).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AgentError);
+      expect((err as AgentError).status).toBe(404);
+      expect((err as AgentError).message).toMatch(/not found in its registry/);
+    }
+    const name = `hbagent-reg-${run}-missing`;
+    const err = await client
+      .createContainer({ name, image: `${repo}:no-such-tag`, networkMode: 'none' })
+      .catch((e: unknown) => e);
+    expect((err as AgentError).status).toBe(404);
+    await expect(docker.getContainer(name).inspect()).rejects.toMatchObject({ statusCode: 404 });
   });
 });

@@ -178,6 +178,14 @@ describe('gateway single mode, end to end', () => {
       ),
     ).toBe('CONFLICT');
 
+    // An image its registry cannot give is the engine's refusal, in its words, not an internal error.
+    const pull = await client.raw(
+      'mutation($n: ID!, $c: ContainerConfigInput!) { createContainer(nodeId: $n, config: $c) { id } }',
+      { n: node.id, c: idleContainer(`${name}-nopull`, '127.0.0.1:1/hb/missing:1') },
+    );
+    expect(pull.errors?.[0]?.extensions?.['code']).toBe('ENGINE_ERROR');
+    expect(pull.errors?.[0]?.message).toMatch(/127\.0\.0\.1:1\/hb\/missing:1.*registry/);
+
     const stopped = await client.request<{ operateContainer: ContainerView }>(
       `mutation($id: ID!) { operateContainer(id: $id, action: STOP) { ${CONTAINER_FIELDS} } }`,
       { id },

@@ -21,6 +21,7 @@ const FRIENDLY: Record<string, string> = {
   NOT_FOUND: 'It does not exist (any more).',
   CONFLICT: 'This clashes with something that already exists or is changing.',
   NODE_UNAVAILABLE: 'The node cannot be reached right now.',
+  ENGINE_ERROR: 'Docker on the node, or the image registry, refused or failed this.',
   META_BUSY: 'This service is busy with other work (for example a migration). Try again in a moment.',
   RATE_LIMITED: 'Too many attempts. Wait a minute and try again.',
   GRAPHQL_VALIDATION_FAILED: 'This gateway does not offer this feature.',
