@@ -5,6 +5,7 @@
 import type { ContainerConfig, PortMapping, VolumeBinding } from '../core/container-config.js';
 import { decodeNodeValue, type NodeData, type NodeRegistration } from '../core/node-data.js';
 import type { ContainerStatsBody } from './container-ops.js';
+import { createContainerBody } from './models.js';
 import type {
   ContainerBody,
   ContainerListItem,
@@ -183,6 +184,43 @@ export function toCreateBody(config: ContainerConfig): CreateContainerInput {
   if (config.cpuShares) body.CPUShares = config.cpuShares;
   if (config.memoryMB) body.Memory = config.memoryMB;
   return body;
+}
+
+/** The gateway's names for the agent body's fields (in problem reports). */
+const CONFIG_FIELD: Record<string, string> = {
+  Name: 'name',
+  Image: 'image',
+  Command: 'command',
+  Env: 'env',
+  HostName: 'hostname',
+  NetworkMode: 'networkMode',
+  Ports: 'ports',
+  PrivatePort: 'privatePort',
+  PublicPort: 'publicPort',
+  Type: 'type',
+  Volumes: 'volumes',
+  ContainerVolume: 'containerPath',
+  HostVolume: 'hostPath',
+  Dns: 'dns',
+  Extrahosts: 'extraHosts',
+  RestartPolicy: 'restartPolicy',
+  Labels: 'labels',
+  CPUShares: 'cpuShares',
+  Memory: 'memoryMB',
+};
+
+/**
+ * What an agent would refuse in a container config, as `config.<field>: why` (empty when it would
+ * accept it): the gateway and the scheduler turn bad input away with this before storing or sending
+ * anything.
+ */
+export function containerConfigProblems(config: ContainerConfig): string[] {
+  const result = createContainerBody.safeParse(toCreateBody(config));
+  if (result.success) return [];
+  return result.error.issues.map((issue) => {
+    const path = issue.path.map((p) => (typeof p === 'string' ? (CONFIG_FIELD[p] ?? p) : String(p)));
+    return `${['config', ...path].join('.')}: ${issue.message}`;
+  });
 }
 
 function toContainer(b: ContainerBody): AgentContainer {

@@ -93,13 +93,19 @@ export const createContainerBody = z.object({
   Extrahosts: z.array(extraHost).max(256).nullish(),
   RestartPolicy: z.enum(['', 'no', 'always', 'on-failure', 'unless-stopped']).nullish(),
   RestartRetryCount: z.number().int().min(0).max(1000).nullish(),
-  CPUShares: z.number().int().min(0).max(262144).nullish(),
+  // Docker's own limits (it refuses less at start, or at create, with a less clear message).
+  CPUShares: z
+    .number()
+    .int()
+    .max(262144)
+    .refine((v) => v === 0 || v >= 2, 'must be 0 (the default) or 2 to 262144')
+    .nullish(),
   /** MB */
   Memory: z
     .number()
     .int()
-    .min(0)
     .max(16 * 1024 * 1024)
+    .refine((v) => v === 0 || v >= 6, 'must be 0 (no limit) or at least 6 MB')
     .nullish(),
   /** MB */
   SHMSize: z

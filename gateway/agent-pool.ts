@@ -136,18 +136,21 @@ export function isUnreachable(err: unknown): boolean {
 
 /**
  * Turns an agent failure into what a client should see: unreachable → NODE_UNAVAILABLE, 409 →
- * CONFLICT, 404 → NOT_FOUND, 400 → BAD_USER_INPUT. Anything else is rethrown as it is (and reported
- * as an internal error).
+ * CONFLICT, 404 → NOT_FOUND, 400 → BAD_USER_INPUT, Docker's own failures → ENGINE_ERROR, each with
+ * the agent's detail (Docker's words, or which field was bad). Anything else is rethrown as it is
+ * (and reported as an internal error).
  */
 export function mapAgentError(err: unknown, node: string, what: string): Error {
   if (err instanceof HumpbackError) return err;
-  const message = err instanceof Error ? err.message : String(err);
+  let message = err instanceof Error ? err.message : String(err);
   if (isUnreachable(err)) return nodeUnavailable(node, message);
   const status = statusOf(err);
+  if (err instanceof AgentError && err.detail && !message.includes(err.detail)) {
+    message = `${message} (${err.detail})`;
+  }
   if (err instanceof AgentError && err.fromAgent && (status === 500 || status === 502)) {
     // Docker (or its registry) failed and the agent said why: the node itself is fine.
-    const detail = err.detail && !message.includes(err.detail) ? ` (${err.detail})` : '';
-    return new HumpbackError(ErrorCode.ENGINE_ERROR, `${what}: ${message}${detail}`);
+    return new HumpbackError(ErrorCode.ENGINE_ERROR, `${what}: ${message}`);
   }
   switch (status) {
     case 400:

@@ -1,4 +1,4 @@
-import type { AgentContainerStats } from '../agent/client.js';
+import { containerConfigProblems, type AgentContainerStats } from '../agent/client.js';
 import type { ContainerConfig } from '../core/container-config.js';
 import type { ContainerRecord, NodeRecord } from '../core/store/store.js';
 import type { Logger } from '../core/logger.js';
@@ -80,6 +80,8 @@ export class AgentContainerService implements ContainerService {
     const name = config.name.replace(/^\//, '');
     const reserved = Object.keys(config.labels ?? {}).find((k) => RESERVED_LABELS.has(k));
     if (reserved) throw badInput(`label ${reserved} is reserved for cluster containers`, 'labels');
+    const problems = containerConfigProblems({ ...config, name });
+    if (problems.length > 0) throw badInput(problems.join('; '), 'config');
     if (this.deps.cache.containersOfNode(node.id).some((c) => c.name === name)) {
       throw conflict(`a container named ${JSON.stringify(name)} exists on node ${node.name} already`);
     }

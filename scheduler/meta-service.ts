@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { containerConfigProblems } from '../agent/client.js';
 import type { ContainerConfig } from '../core/container-config.js';
 import { badInput, conflict, notFound } from '../core/errors.js';
 import { imageName, parseImageRef } from '../core/image-ref.js';
@@ -27,12 +28,16 @@ function validateConfig(config: ContainerConfig): { image: string; imageTag: str
       'config.name',
     );
   }
+  let ref;
   try {
-    const ref = parseImageRef(config.image);
-    return { image: imageName(ref), imageTag: ref.tag ?? 'latest' };
+    ref = parseImageRef(config.image);
   } catch (err) {
     throw badInput(`config.image: ${(err as Error).message}`, 'config.image');
   }
+  // Whatever an agent would refuse is refused now, before the meta is stored and scheduled.
+  const problems = containerConfigProblems(config);
+  if (problems.length > 0) throw badInput(problems.join('; '), 'config');
+  return { image: imageName(ref), imageTag: ref.tag ?? 'latest' };
 }
 
 function validateWebhooks(hooks: readonly WebhookSetting[] | undefined): WebhookSetting[] {

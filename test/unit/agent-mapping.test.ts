@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toCreateBody } from '../../agent/client.js';
+import { containerConfigProblems, toCreateBody } from '../../agent/client.js';
 import { splitCommand, toContainerBody, toCreateOptions } from '../../agent/container-mapping.js';
 import { createContainerBody, operateContainerBody } from '../../agent/models.js';
 import type Docker from 'dockerode';
@@ -35,6 +35,8 @@ describe('createContainerBody', () => {
     [{ Name: 'ok', Image: 'x', Volumes: [{ ContainerVolume: 'rel', HostVolume: '/h' }] }, 'Volumes'],
     [{ Name: 'ok', Image: 'x', Env: ['=x'] }, 'Env'],
     [{ Name: 'ok', Image: 'x', Memory: -1 }, 'Memory'],
+    [{ Name: 'ok', Image: 'x', Memory: 5 }, 'Memory'],
+    [{ Name: 'ok', Image: 'x', CPUShares: 1 }, 'CPUShares'],
     [{ Name: 'ok', Image: 'x', RestartPolicy: 'sometimes' }, 'RestartPolicy'],
     [{ Name: 'ok', Image: 'x', NetworkMode: 'host; rm -rf /' }, 'NetworkMode'],
     [{ Name: 'ok', Image: 'x', Ports: [{ PrivatePort: 80, Ip: 'nope' }] }, 'Ports'],
@@ -123,6 +125,27 @@ describe('toCreateOptions', () => {
     );
     expect(onBridge.HostConfig?.Links).toEqual(['db:database']);
     expect(onBridge.NetworkingConfig).toBeUndefined();
+  });
+});
+
+describe('containerConfigProblems', () => {
+  it("names what an agent would refuse in the gateway's terms, and nothing in a good config", () => {
+    expect(containerConfigProblems({ name: 'web', image: 'busybox:1', memoryMB: 64, env: ['A=1'] })).toEqual(
+      [],
+    );
+    expect(
+      containerConfigProblems({
+        name: 'web',
+        image: 'busybox:1',
+        env: ['=x'],
+        volumes: [{ containerPath: 'rel', hostPath: '/h' }],
+        cpuShares: 1,
+      }),
+    ).toEqual([
+      expect.stringMatching(/^config\.env\.0: /),
+      'config.volumes.0.containerPath: must be an absolute path',
+      'config.cpuShares: must be 0 (the default) or 2 to 262144',
+    ]);
   });
 });
 

@@ -293,6 +293,13 @@ describe('single mode over fake agents', () => {
   it('creates, stops and removes a container, with status events and a consistent cache', async () => {
     await groups.create({ name: 'g', clusterMode: false, servers: ['10.1.0.1'] }, admin);
     await nodeEvents.next((m) => m.node.id === 'node-a' && m.node.status === 'HEALTHY');
+    // A config the agent would refuse is refused here, with the field named.
+    await expect(
+      containers.create('10.1.0.1', { name: 'web', image: 'busybox', memoryMB: 2 }),
+    ).rejects.toMatchObject({
+      extensions: { code: ErrorCode.BAD_USER_INPUT },
+      message: 'config.memoryMB: must be 0 (no limit) or at least 6 MB',
+    });
     const created = await containers.create('10.1.0.1', { name: 'web', image: 'busybox' });
     expect(created).toMatchObject({ name: 'web', nodeId: 'node-a', state: 'RUNNING' });
     await containerEvents.next((m) => m.container.id === created.id && m.container.state === 'RUNNING');
@@ -452,5 +459,25 @@ describe('agent errors as client codes', () => {
     expect(code(new AgentError(401, { Message: 'bad token' }, 'http://x'))).toBe(ErrorCode.NODE_UNAVAILABLE);
     const other = mapAgentError(new AgentError(500, { Message: 'boom' }, 'http://x'), 'n', 'w');
     expect(other).not.toBeInstanceOf(HumpbackError);
+    // The agent's own answers carry Docker's words; a proxy's 502 means the node is not reachable.
+    const engine = mapAgentError(
+      new AgentError(500, { Code: 500, Message: 'starting: failed', Detail: 'cpu-shares is 2' }, 'http://x'),
+      'n',
+      'container web',
+    ) as HumpbackError;
+    expect(engine.extensions['code']).toBe(ErrorCode.ENGINE_ERROR);
+    expect(engine.message).toBe('container web: starting: failed (cpu-shares is 2)');
+    expect(code(new AgentError(502, { Code: 502, Message: 'pulling: registry' }, 'http://x'))).toBe(
+      ErrorCode.ENGINE_ERROR,
+    );
+    expect(code(new AgentError(502, { Message: 'Bad Gateway' }, 'http://x'))).toBe(
+      ErrorCode.NODE_UNAVAILABLE,
+    );
+    const bad = mapAgentError(
+      new AgentError(400, { Code: 400, Message: 'invalid body', Detail: 'body.Env.0: bad' }, 'http://x'),
+      'n',
+      'container web',
+    );
+    expect(bad.message).toBe('container web: invalid body (body.Env.0: bad)');
   });
 });

@@ -501,6 +501,17 @@ describe('scheduler: metas on a fake cluster', () => {
     await expect(
       metas.create({ groupId: GROUP, instances: 1, config: config(), webhooks: [{ url: 'ftp://x' }] }),
     ).rejects.toMatchObject({ extensions: { code: ErrorCode.BAD_USER_INPUT } });
+    // What an agent would refuse is refused before anything is stored or scheduled.
+    await expect(
+      metas.create({ groupId: GROUP, instances: 1, config: config({ env: ['=x'], memoryMB: 3 }) }),
+    ).rejects.toMatchObject({
+      extensions: { code: ErrorCode.BAD_USER_INPUT },
+      message: expect.stringMatching(
+        /config\.env\.0: .*; config\.memoryMB: must be 0 \(no limit\) or at least 6 MB/,
+      ),
+    });
+    expect(await store.list('metas')).toEqual([]);
+    expect(cluster.creates).toBe(0);
     await metas.create({ groupId: GROUP, instances: 1, config: config() });
     await expect(metas.create({ groupId: GROUP, instances: 1, config: config() })).rejects.toMatchObject({
       extensions: { code: ErrorCode.CONFLICT },
