@@ -105,6 +105,7 @@ export const toMeta = (m: MetaRecord): Meta => ({
   recovery: m.recovery,
   createdAt: m.createdAt,
   updatedAt: m.updatedAt,
+  lastFailure: m.lastFailure ?? null,
 });
 
 export const toWebhookDelivery = (d: WebhookDeliveryRecord): WebhookDelivery => ({

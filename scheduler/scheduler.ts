@@ -294,12 +294,13 @@ export class Scheduler {
         const meta = await store.get('metas', command.metaId);
         if (!meta) return undefined;
         const result = await this.reconciler.reconcile(meta);
+        const recorded = await this.recordFailure(meta.id, result.failures);
         const changed = result.created.length + result.removed.length > 0;
         // Recovery and migration only speak when they did something; user operations always do.
         if (changed || (command.event !== 'RecoveryMetaEvent' && command.event !== 'MigrateMetaEvent')) {
-          await this.emit(command.event, meta);
+          await this.emit(command.event, recorded ?? meta);
         }
-        return meta;
+        return recorded ?? meta;
       }
       case 'upgrade': {
         const meta = await store.get('metas', command.metaId);
@@ -333,6 +334,20 @@ export class Scheduler {
         return command.meta;
       }
     }
+  }
+
+  /** Keeps the meta's lastFailure in step with the last pass (set on failures, cleared without). */
+  private async recordFailure(metaId: string, failures: readonly string[]): Promise<MetaRecord | undefined> {
+    const message =
+      failures.length === 0
+        ? undefined
+        : failures.length === 1
+          ? failures[0]!
+          : `${failures[0]!} (and ${failures.length - 1} more)`;
+    const current = await this.o.store.get('metas', metaId);
+    if (!current || current.lastFailure?.message === message) return current;
+    const lastFailure = message ? { message, at: new Date(this.clock.now()).toISOString() } : undefined;
+    return this.o.store.update('metas', metaId, (m) => (m ? { ...m, lastFailure } : m));
   }
 
   private async emit(

@@ -2,6 +2,15 @@ import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { DateTimeScalar, JSONScalar } from './scalars.js';
 import { Webhook } from './webhook.type.js';
 
+@ObjectType({ description: 'Why the scheduler could not run all instances of a meta.' })
+export class MetaFailure {
+  @Field(() => String, { description: 'What failed, in the words of the engine or the placement.' })
+  message!: string;
+
+  @Field(() => DateTimeScalar, { description: 'When the scheduler last tried and failed.' })
+  at!: string;
+}
+
 @ObjectType({
   description: 'A cluster-mode service: N instances of one container spec placed by the scheduler.',
 })
@@ -48,4 +57,12 @@ export class Meta {
 
   @Field(() => DateTimeScalar, { description: 'When the meta was last changed.' })
   updatedAt!: string;
+
+  @Field(() => MetaFailure, {
+    nullable: true,
+    description:
+      'Why the scheduler could not create every instance the last time it tried (for example an image ' +
+      'its registry does not have); null once a pass brings the meta to its instance count.',
+  })
+  lastFailure!: MetaFailure | null;
 }

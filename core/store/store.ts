@@ -48,6 +48,11 @@ export interface MetaRecord {
   recovery: boolean;
   createdAt: string;
   updatedAt: string;
+  /**
+   * Why the scheduler could not bring the meta to its instance count the last time it tried (none when
+   * it could). Written by the leader, cleared by the next complete pass.
+   */
+  lastFailure?: { message: string; at: string } | undefined;
 }
 
 export interface NodeLabelsRecord {

@@ -158,6 +158,25 @@ describe.skipIf(!existsSync(testEnvFile))('web UI against a real gateway', () =>
     await ui.screenshot('real-06-service-scaled-to-5');
   });
 
+  it('says why a service cannot run (an image its registry cannot give)', async () => {
+    const { page } = ui;
+    const name = `uif${suffix}`;
+    await page.goto(`${baseUrl}/#/metas`);
+    await page
+      .getByLabel('Cluster group')
+      .selectOption(await optionValue(page, 'Cluster group', `ui-cluster-${suffix}`));
+    await page.getByRole('button', { name: 'Create service' }).click();
+    const form = page.getByRole('form', { name: 'Create a service' });
+    await form.getByLabel('Instances', { exact: true }).fill('1');
+    await form.getByLabel('Name', { exact: true }).fill(name);
+    await form.getByLabel('Image').fill('127.0.0.1:1/hb/missing:1');
+    await form.getByLabel(/^Network mode/).fill('none');
+    await form.getByRole('button', { name: 'Create service' }).click();
+    const failure = page.locator(`[data-meta="${name}"] [data-testid="meta-failure"]`);
+    await expect.poll(() => failure.textContent(), LIVE).toMatch(/127\.0\.0\.1:1\/hb\/missing:1.*registry/);
+    await ui.screenshot('real-07-service-failure');
+  });
+
   it('shows the dashboard, nodes and audit log of the real system', async () => {
     const { page } = ui;
     for (const [path, heading] of [
@@ -171,7 +190,7 @@ describe.skipIf(!existsSync(testEnvFile))('web UI against a real gateway', () =>
       await page.getByRole('heading', { name: heading, exact: true }).waitFor();
       await page.waitForLoadState('networkidle');
       expect(await page.getByRole('alert').count()).toBe(0);
-      await ui.screenshot(`real-07-${path}`);
+      await ui.screenshot(`real-08-${path}`);
     }
     // A node's images, as its engine has them.
     await page.goto(`${baseUrl}/#/images`);
@@ -179,7 +198,7 @@ describe.skipIf(!existsSync(testEnvFile))('web UI against a real gateway', () =>
     await page.getByLabel('Node').selectOption(await optionValue(page, 'Node', `(${n1.ip})`));
     await page.getByText(env.imageV2).first().waitFor({ timeout: 30_000 });
     expect(await page.getByRole('alert').count()).toBe(0);
-    await ui.screenshot('real-08-images-of-n1');
+    await ui.screenshot('real-09-images-of-n1');
 
     // The dashboard's counts are the engines' own.
     let running = 0;

@@ -309,6 +309,27 @@ describe('scheduler: metas on a fake cluster', () => {
     expect(cluster.spread(meta.id)['node-1']).toBeUndefined();
   });
 
+  it('says why instances could not be created, until a pass creates them', async () => {
+    await setup();
+    cluster.missingImages.add('reg:5000/app:1');
+    const meta = await metas.create({
+      groupId: GROUP,
+      instances: 2,
+      config: config({ image: 'reg:5000/app:1' }),
+    });
+    expect(cluster.indexes(meta.id)).toEqual([]);
+    expect(meta.lastFailure?.message).toMatch(
+      /^instance \d: .*no such image reg:5000\/app:1.* \(and 1 more\)$/,
+    );
+    expect((await store.get('metas', meta.id))?.lastFailure).toEqual(meta.lastFailure);
+
+    cluster.missingImages.clear();
+    const fixed = await metas.update(meta.id, { instances: 3 });
+    await scheduler.queue.idle();
+    expect(cluster.indexes(meta.id)).toEqual([0, 1, 2]);
+    expect((await store.get('metas', fixed.id))?.lastFailure).toBeUndefined();
+  });
+
   it('upgrades all instances on the same nodes and refuses the same tag', async () => {
     await setup();
     const meta = await metas.create({ groupId: GROUP, instances: 3, config: config() });

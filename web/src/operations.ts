@@ -298,6 +298,10 @@ export const MetasQuery = graphql(`
       constraints
       createdAt
       updatedAt
+      lastFailure {
+        message
+        at
+      }
       containers {
         id
         name

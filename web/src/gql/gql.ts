@@ -33,7 +33,7 @@ type Documents = {
   '\n  mutation CreateContainer($nodeId: ID!, $config: ContainerConfigInput!) {\n    createContainer(nodeId: $nodeId, config: $config) {\n      id\n      name\n      state\n    }\n  }\n': typeof types.CreateContainerDocument;
   '\n  mutation OperateContainer($id: ID!, $action: ContainerAction!) {\n    operateContainer(id: $id, action: $action) {\n      id\n      state\n      status\n    }\n  }\n': typeof types.OperateContainerDocument;
   '\n  mutation RemoveContainer($id: ID!, $force: Boolean) {\n    removeContainer(id: $id, force: $force)\n  }\n': typeof types.RemoveContainerDocument;
-  '\n  query Metas($groupId: ID!) {\n    metas(groupId: $groupId) {\n      id\n      groupId\n      name\n      image\n      imageTag\n      instances\n      constraints\n      createdAt\n      updatedAt\n      containers {\n        id\n        name\n        state\n        status\n        index\n        nodeId\n        node {\n          id\n          name\n          ip\n        }\n      }\n    }\n  }\n': typeof types.MetasDocument;
+  '\n  query Metas($groupId: ID!) {\n    metas(groupId: $groupId) {\n      id\n      groupId\n      name\n      image\n      imageTag\n      instances\n      constraints\n      createdAt\n      updatedAt\n      lastFailure {\n        message\n        at\n      }\n      containers {\n        id\n        name\n        state\n        status\n        index\n        nodeId\n        node {\n          id\n          name\n          ip\n        }\n      }\n    }\n  }\n': typeof types.MetasDocument;
   '\n  mutation CreateMeta($input: CreateMetaInput!) {\n    createMeta(input: $input) {\n      id\n      name\n      instances\n    }\n  }\n': typeof types.CreateMetaDocument;
   '\n  mutation UpdateMeta($id: ID!, $input: UpdateMetaInput!) {\n    updateMeta(id: $id, input: $input) {\n      id\n      instances\n    }\n  }\n': typeof types.UpdateMetaDocument;
   '\n  mutation UpgradeMeta($id: ID!, $imageTag: String!) {\n    upgradeMeta(id: $id, imageTag: $imageTag) {\n      id\n      imageTag\n    }\n  }\n': typeof types.UpgradeMetaDocument;
@@ -88,7 +88,7 @@ const documents: Documents = {
     types.OperateContainerDocument,
   '\n  mutation RemoveContainer($id: ID!, $force: Boolean) {\n    removeContainer(id: $id, force: $force)\n  }\n':
     types.RemoveContainerDocument,
-  '\n  query Metas($groupId: ID!) {\n    metas(groupId: $groupId) {\n      id\n      groupId\n      name\n      image\n      imageTag\n      instances\n      constraints\n      createdAt\n      updatedAt\n      containers {\n        id\n        name\n        state\n        status\n        index\n        nodeId\n        node {\n          id\n          name\n          ip\n        }\n      }\n    }\n  }\n':
+  '\n  query Metas($groupId: ID!) {\n    metas(groupId: $groupId) {\n      id\n      groupId\n      name\n      image\n      imageTag\n      instances\n      constraints\n      createdAt\n      updatedAt\n      lastFailure {\n        message\n        at\n      }\n      containers {\n        id\n        name\n        state\n        status\n        index\n        nodeId\n        node {\n          id\n          name\n          ip\n        }\n      }\n    }\n  }\n':
     types.MetasDocument,
   '\n  mutation CreateMeta($input: CreateMetaInput!) {\n    createMeta(input: $input) {\n      id\n      name\n      instances\n    }\n  }\n':
     types.CreateMetaDocument,
@@ -239,7 +239,7 @@ export function graphql(
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(
-  source: '\n  query Metas($groupId: ID!) {\n    metas(groupId: $groupId) {\n      id\n      groupId\n      name\n      image\n      imageTag\n      instances\n      constraints\n      createdAt\n      updatedAt\n      containers {\n        id\n        name\n        state\n        status\n        index\n        nodeId\n        node {\n          id\n          name\n          ip\n        }\n      }\n    }\n  }\n',
+  source: '\n  query Metas($groupId: ID!) {\n    metas(groupId: $groupId) {\n      id\n      groupId\n      name\n      image\n      imageTag\n      instances\n      constraints\n      createdAt\n      updatedAt\n      lastFailure {\n        message\n        at\n      }\n      containers {\n        id\n        name\n        state\n        status\n        index\n        nodeId\n        node {\n          id\n          name\n          ip\n        }\n      }\n    }\n  }\n',
 ): typeof import('./graphql').MetasDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.

@@ -401,6 +401,7 @@ export type MetasQuery = {
     constraints: Array<string>;
     createdAt: string;
     updatedAt: string;
+    lastFailure: { message: string; at: string } | null;
     containers: Array<{
       id: string;
       name: string;
@@ -847,6 +848,10 @@ export const MetasDocument = new TypedDocumentString(`
     constraints
     createdAt
     updatedAt
+    lastFailure {
+      message
+      at
+    }
     containers {
       id
       name

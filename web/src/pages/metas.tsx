@@ -199,7 +199,9 @@ function MetaCard({ meta, onChanged }: { meta: Meta; onChanged: () => void }) {
   const remove = useMutation(() => request(RemoveMetaMutation, { id: meta.id }));
 
   const running = meta.containers.filter((c) => c.state === 'RUNNING').length;
-  const settling = running !== meta.instances || meta.containers.length !== meta.instances;
+  // Not "working" once the scheduler has said why it cannot go on.
+  const settling =
+    !meta.lastFailure && (running !== meta.instances || meta.containers.length !== meta.instances);
   const containers = [...meta.containers].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
 
   return (
@@ -222,6 +224,12 @@ function MetaCard({ meta, onChanged }: { meta: Meta; onChanged: () => void }) {
         {settling ? <span className="spinner" aria-hidden="true" /> : null}
         {settling ? <span className="muted">the scheduler is working…</span> : null}
       </div>
+      {meta.lastFailure ? (
+        <p className="notice" data-testid="meta-failure">
+          The scheduler could not create every instance ({formatTime(meta.lastFailure.at)}):{' '}
+          {meta.lastFailure.message}
+        </p>
+      ) : null}
       {meta.constraints.length > 0 ? (
         <p>
           Constraints:{' '}
