@@ -136,6 +136,37 @@ export interface MaskOptions {
   logger?: Logger | undefined;
 }
 
+interface ValidationErrorLike {
+  property?: string;
+  constraints?: Record<string, string>;
+  children?: ValidationErrorLike[];
+}
+
+/**
+ * type-graphql's "Argument Validation Error" says nothing useful and echoes the whole input (passwords
+ * included) in `validationErrors`. This turns it into one message naming each bad field
+ * (`input.password: password must be longer than or equal to 8 characters`) and keeps only the field
+ * names and messages.
+ */
+export function describeValidation(
+  extensions: Record<string, unknown> | undefined,
+): { message: string; extensions: Record<string, unknown> } | undefined {
+  const errors = extensions?.['validationErrors'];
+  if (!Array.isArray(errors)) return undefined;
+  const fields: Array<{ field: string; messages: string[] }> = [];
+  const walk = (list: readonly ValidationErrorLike[], prefix: string): void => {
+    for (const e of list) {
+      const field = prefix && e.property ? `${prefix}.${e.property}` : (e.property ?? prefix);
+      const messages = Object.values(e.constraints ?? {});
+      if (messages.length > 0) fields.push({ field, messages });
+      if (e.children?.length) walk(e.children, field);
+    }
+  };
+  walk(errors as ValidationErrorLike[], '');
+  const message = fields.map((f) => `${f.field}: ${f.messages.join(', ')}`).join('; ') || 'invalid input';
+  return { message, extensions: { code: ErrorCode.BAD_USER_INPUT, fields } };
+}
+
 /** formatError for Apollo: unknown errors become INTERNAL_SERVER_ERROR without details or stack. */
 export function formatError(
   formatted: GraphQLFormattedError,
@@ -143,6 +174,8 @@ export function formatError(
   options: MaskOptions,
 ): GraphQLFormattedError {
   const original = unwrap(error);
+  const validation = describeValidation(formatted.extensions);
+  if (validation) return { ...formatted, ...validation };
   if (isClientError(original, formatted)) {
     if (options.development) return formatted;
     const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
@@ -169,6 +202,16 @@ export function maskResult(result: ExecutionResult, options: MaskOptions): Execu
     ...result,
     errors: result.errors.map((error) => {
       const original = unwrap(error);
+      const validation = describeValidation(error.extensions);
+      if (validation) {
+        return new GraphQLError(validation.message, {
+          nodes: error.nodes,
+          source: error.source,
+          positions: error.positions,
+          path: error.path,
+          extensions: validation.extensions,
+        });
+      }
       if (isClientError(original)) {
         return original instanceof GraphQLError && original !== error
           ? new GraphQLError(original.message, {

@@ -310,6 +310,28 @@ describe('audit log', () => {
 });
 
 describe('abuse limits and errors', () => {
+  it('names each invalid argument field and never echoes the input back', async () => {
+    const r = await gql(
+      'mutation($i: CreateUserInput!) { createUser(input: $i) { id } }',
+      { i: { username: 'erin', password: 'pw-7chr' } },
+      adminToken,
+    );
+    expect(code(r)).toBe('BAD_USER_INPUT');
+    expect(r.errors?.[0]?.message).toBe('password: password must be longer than or equal to 8 characters');
+    expect(r.errors?.[0]?.extensions?.['fields']).toEqual([
+      { field: 'password', messages: ['password must be longer than or equal to 8 characters'] },
+    ]);
+    expect(JSON.stringify(r)).not.toContain('pw-7chr');
+
+    const nested = await gql(
+      'mutation($c: ContainerConfigInput!) { createContainer(nodeId: "n", config: $c) { id } }',
+      { c: { name: 'web', image: 'busybox', ports: [{ privatePort: 80 }, { privatePort: 70000 }] } },
+      adminToken,
+    );
+    expect(code(nested)).toBe('BAD_USER_INPUT');
+    expect(nested.errors?.[0]?.message).toMatch(/^ports\.1\.privatePort: /);
+  });
+
   it('refuses operations nested too deep', async () => {
     const r = await gql(
       '{ groups { nodes { containers { node { containers { node { containers { id } } } } } } } }',
