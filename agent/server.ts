@@ -45,6 +45,9 @@ export interface AgentAppOptions {
 export const ROUTE_PREFIXES = ['/v1', '/dockerapi/v2'] as const;
 
 function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
+  if (where === 'body' && value === undefined) {
+    throw badRequest('invalid body', 'expected a JSON body sent with Content-Type: application/json');
+  }
   const r = schema.safeParse(value ?? {});
   if (r.success) return r.data;
   const detail = r.error.issues.map((i) => `${[where, ...i.path].join('.')}: ${i.message}`).join('; ');

@@ -368,6 +368,9 @@ describe('containers', () => {
     expect((await raw('GET', '/containers/x/logs?tail=-1')).status).toBe(400);
     expect((await raw('GET', '/events?since=yesterday')).status).toBe(400);
     expect((await raw('POST', '/images', { body: JSON.stringify({ Image: '' }) })).status).toBe(400);
+    const notJson = await raw('POST', '/containers', { body: 'Name=x', contentType: 'text/plain' });
+    expect(notJson.status).toBe(400);
+    expect(notJson.json).toMatchObject({ Detail: expect.stringMatching(/Content-Type: application\/json/) });
   });
 
   it('operates: stop, start, pause, unpause, restart, kill, rename', async () => {
