@@ -71,6 +71,25 @@ describe.skipIf(!existsSync(testEnvFile))('web UI against a real gateway', () =>
     tmp.cleanup();
   });
 
+  /** Creates a service in the cluster group through the services page's form. */
+  async function createService(
+    page: Page,
+    service: { name: string; instances: number; image: string; command?: string },
+  ): Promise<void> {
+    await page.goto(`${baseUrl}/#/metas`);
+    await page
+      .getByLabel('Cluster group')
+      .selectOption(await optionValue(page, 'Cluster group', `ui-cluster-${suffix}`));
+    await page.getByRole('button', { name: 'Create service' }).click();
+    const form = page.getByRole('form', { name: 'Create a service' });
+    await form.getByLabel('Instances', { exact: true }).fill(String(service.instances));
+    await form.getByLabel('Name', { exact: true }).fill(service.name);
+    await form.getByLabel('Image').fill(service.image);
+    if (service.command) await form.getByLabel('Command').fill(service.command);
+    await form.getByLabel(/^Network mode/).fill('none');
+    await form.getByRole('button', { name: 'Create service' }).click();
+  }
+
   it('logs in', async () => {
     await signIn(ui.page, baseUrl, 'admin', ADMIN_PASSWORD);
     await ui.screenshot('real-01-dashboard');
@@ -131,18 +150,7 @@ describe.skipIf(!existsSync(testEnvFile))('web UI against a real gateway', () =>
   it('creates a service of 3 and scales it to 5', async () => {
     const { page } = ui;
     const name = `uim${suffix}`;
-    await page.goto(`${baseUrl}/#/metas`);
-    await page
-      .getByLabel('Cluster group')
-      .selectOption(await optionValue(page, 'Cluster group', `ui-cluster-${suffix}`));
-    await page.getByRole('button', { name: 'Create service' }).click();
-    const form = page.getByRole('form', { name: 'Create a service' });
-    await form.getByLabel('Instances', { exact: true }).fill('3');
-    await form.getByLabel('Name', { exact: true }).fill(name);
-    await form.getByLabel('Image').fill(env.image);
-    await form.getByLabel('Command').fill(IDLE_COMMAND);
-    await form.getByLabel(/^Network mode/).fill('none');
-    await form.getByRole('button', { name: 'Create service' }).click();
+    await createService(page, { name, instances: 3, image: env.image, command: IDLE_COMMAND });
 
     const running = page.locator(`[data-meta="${name}"] [data-testid="meta-running"]`);
     await expect.poll(() => running.textContent(), LIVE).toBe('3 of 3 running');
@@ -161,17 +169,7 @@ describe.skipIf(!existsSync(testEnvFile))('web UI against a real gateway', () =>
   it('says why a service cannot run (an image its registry cannot give)', async () => {
     const { page } = ui;
     const name = `uif${suffix}`;
-    await page.goto(`${baseUrl}/#/metas`);
-    await page
-      .getByLabel('Cluster group')
-      .selectOption(await optionValue(page, 'Cluster group', `ui-cluster-${suffix}`));
-    await page.getByRole('button', { name: 'Create service' }).click();
-    const form = page.getByRole('form', { name: 'Create a service' });
-    await form.getByLabel('Instances', { exact: true }).fill('1');
-    await form.getByLabel('Name', { exact: true }).fill(name);
-    await form.getByLabel('Image').fill('127.0.0.1:1/hb/missing:1');
-    await form.getByLabel(/^Network mode/).fill('none');
-    await form.getByRole('button', { name: 'Create service' }).click();
+    await createService(page, { name, instances: 1, image: '127.0.0.1:1/hb/missing:1' });
     const failure = page.locator(`[data-meta="${name}"] [data-testid="meta-failure"]`);
     await expect.poll(() => failure.textContent(), LIVE).toMatch(/127\.0\.0\.1:1\/hb\/missing:1.*registry/);
     await ui.screenshot('real-07-service-failure');

@@ -73,6 +73,33 @@ function connectRaw(
   });
 }
 
+/**
+ * Opens a raw graphql-transport-ws socket to the gateway at `graphqlUrl`, initialises it with `token`
+ * and waits for the ack. `closed` resolves with the close code and when it came.
+ */
+async function openSocket(
+  graphqlUrl: string,
+  token: string,
+): Promise<{ socket: WebSocket; closed: Promise<{ code: number; at: number }> }> {
+  const socket = new WebSocket(graphqlUrl.replace(/^http/, 'ws'), 'graphql-transport-ws');
+  const closed = new Promise<{ code: number; at: number }>((resolve) =>
+    socket.on('close', (c) => resolve({ code: c, at: Date.now() })),
+  );
+  await new Promise<void>((resolve) => {
+    socket.on('open', () =>
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })),
+    );
+    socket.once('message', () => resolve());
+  });
+  return { socket, closed };
+}
+
+const META_EVENTS = JSON.stringify({
+  id: '1',
+  type: 'subscribe',
+  payload: { query: 'subscription { metaEvents { metaId } }' },
+});
+
 function wsClient(token: string): Client {
   return createClient({
     url: wsUrl(),
@@ -428,25 +455,10 @@ describe('graphql-ws', () => {
     );
     // (this client address is rate limited by an earlier test: log in with another client key)
     const { token } = await world.services.auth.login('carol', 'carol-password', 'another-client');
-    const socket = new WebSocket(wsUrl(), 'graphql-transport-ws');
-    const closed = new Promise<number>((resolve) => socket.on('close', (c) => resolve(c)));
-    await new Promise<void>((resolve) => {
-      socket.on('open', () =>
-        socket.send(
-          JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }),
-        ),
-      );
-      socket.once('message', () => resolve());
-    });
+    const { socket, closed } = await openSocket(server.url, token);
     expect(code(await gql('mutation { deleteUser(id: "carol") }', {}, adminToken))).toBeUndefined();
-    socket.send(
-      JSON.stringify({
-        id: '1',
-        type: 'subscribe',
-        payload: { query: 'subscription { metaEvents { metaId } }' },
-      }),
-    );
-    expect(await closed).toBe(4401);
+    socket.send(META_EVENTS);
+    expect((await closed).code).toBe(4401);
   });
 
   it('closes with 4403 for a browser page of a foreign origin', async () => {
@@ -585,25 +597,8 @@ describe('open connections', () => {
     try {
       await w.services.auth.createUser({ username: 'dave', password: 'dave-password', admin: false });
       const listen = async (token: string) => {
-        const socket = new WebSocket(s.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
-        const closed = new Promise<{ code: number; at: number }>((resolve) =>
-          socket.on('close', (c) => resolve({ code: c, at: Date.now() })),
-        );
-        await new Promise<void>((resolve) => {
-          socket.on('open', () =>
-            socket.send(
-              JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }),
-            ),
-          );
-          socket.once('message', () => resolve());
-        });
-        socket.send(
-          JSON.stringify({
-            id: '1',
-            type: 'subscribe',
-            payload: { query: 'subscription { metaEvents { metaId } }' },
-          }),
-        );
+        const { socket, closed } = await openSocket(s.url, token);
+        socket.send(META_EVENTS);
         return closed;
       };
       const admin = await w.services.auth.login('admin', 'admin-password', 'c1');
@@ -635,17 +630,8 @@ describe('drain', () => {
       drainMillis: 1000,
     });
     const token = (await w.services.auth.login('admin', 'admin-password', 't')).token;
-    const socket = new WebSocket(s.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
-    const closed = new Promise<number>((resolve) => socket.on('close', (c) => resolve(c)));
-    await new Promise<void>((resolve) => {
-      socket.on('open', () =>
-        socket.send(
-          JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }),
-        ),
-      );
-      socket.on('message', () => resolve());
-    });
+    const { closed } = await openSocket(s.url, token);
     await s.close();
-    expect(await closed).toBe(1001);
+    expect((await closed).code).toBe(1001);
   });
 });

@@ -560,126 +560,116 @@ describe('scheduler: metas on a fake cluster', () => {
   });
 });
 
+/** Leadership the test hands over and takes back. */
+class ManualLeadership {
+  private readonly listeners = new Set<(leader: boolean) => void>();
+  constructor(private leader: boolean) {}
+  isLeader = (): boolean => this.leader;
+  onChange = (listener: (leader: boolean) => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  };
+  close = async (): Promise<void> => undefined;
+  /** Changes leadership and lets the scheduler react. */
+  async set(leader: boolean): Promise<void> {
+    this.leader = leader;
+    for (const l of this.listeners) l(leader);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 describe('scheduler: leadership', () => {
-  it('a follower neither reconciles nor migrates; on taking over it converges what was left', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'hb-sched-lead-'));
-    const store = await EmbeddedStore.open(dir);
-    try {
-      const cluster = new FakeCluster(3, GROUP);
-      await store.put('groups', GROUP, cluster.cache.listGroups()[0]!);
-      const clock = new ManualClock();
-      const listeners = new Set<(l: boolean) => void>();
-      let leader = false;
-      const leadership = {
-        isLeader: () => leader,
-        onChange: (l: (v: boolean) => void) => {
-          listeners.add(l);
-          return () => void listeners.delete(l);
-        },
-        close: async () => undefined,
-      };
-      const scheduler = new Scheduler({
-        store,
-        cluster: cluster.cache,
-        sink: cluster.sink,
-        agentFor: (n) => cluster.agentFor(n),
-        clock,
-        leadership,
-        migrateDelaySeconds: 1,
-        recoveryIntervalSeconds: 5,
-      });
-      await scheduler.start();
-      const metas = new ClusterMetaService({ store, scheduler, clock });
-      // No bus: a follower leaves the work to the leader; the desired state is stored.
-      const meta = await metas.create({ groupId: GROUP, instances: 4, config: config() });
-      expect(cluster.creates).toBe(0);
-      await clock.advance(60_000);
-      expect(cluster.creates).toBe(0);
+  let dir: string;
+  let store: EmbeddedStore;
+  let scheduler: Scheduler | undefined;
 
-      leader = true;
-      for (const l of listeners) l(true);
-      await new Promise((r) => setTimeout(r, 10));
-      await scheduler.queue.idle();
-      expect(cluster.indexes(meta.id)).toEqual([0, 1, 2, 3]);
+  /** A scheduler on a fake cluster of 3 whose leadership the test controls. */
+  async function world(
+    leader: boolean,
+    delays: { migrateDelaySeconds: number; recoveryIntervalSeconds: number },
+  ) {
+    const cluster = new FakeCluster(3, GROUP);
+    await store.put('groups', GROUP, cluster.cache.listGroups()[0]!);
+    const clock = new ManualClock();
+    const leadership = new ManualLeadership(leader);
+    scheduler = new Scheduler({
+      store,
+      cluster: cluster.cache,
+      sink: cluster.sink,
+      agentFor: (n) => cluster.agentFor(n),
+      clock,
+      leadership,
+      ...delays,
+    });
+    await scheduler.start();
+    const metas = new ClusterMetaService({ store, scheduler, clock });
+    return { cluster, clock, leadership, scheduler, metas };
+  }
 
-      // Stepping down stops migrations.
-      leader = false;
-      for (const l of listeners) l(false);
-      await new Promise((r) => setTimeout(r, 10));
-      cluster.setStatus('node-1', 'DISCONNECTED');
-      scheduler.nodeStatus('node-1', 'DISCONNECTED');
-      await clock.advance(10_000);
-      await scheduler.queue.idle();
-      expect(cluster.creates).toBe(4);
-      await scheduler.close();
-    } finally {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hb-sched-lead-'));
+    store = await EmbeddedStore.open(dir);
   });
-});
 
-describe('scheduler: leader takeover', () => {
+  afterEach(async () => {
+    await scheduler?.close();
+    scheduler = undefined;
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a follower neither reconciles nor migrates; on taking over it converges what was left', async () => {
+    const { cluster, clock, leadership, scheduler, metas } = await world(false, {
+      migrateDelaySeconds: 1,
+      recoveryIntervalSeconds: 5,
+    });
+    // No bus: a follower leaves the work to the leader; the desired state is stored.
+    const meta = await metas.create({ groupId: GROUP, instances: 4, config: config() });
+    expect(cluster.creates).toBe(0);
+    await clock.advance(60_000);
+    expect(cluster.creates).toBe(0);
+
+    await leadership.set(true);
+    await scheduler.queue.idle();
+    expect(cluster.indexes(meta.id)).toEqual([0, 1, 2, 3]);
+
+    // Stepping down stops migrations.
+    await leadership.set(false);
+    cluster.setStatus('node-1', 'DISCONNECTED');
+    scheduler.nodeStatus('node-1', 'DISCONNECTED');
+    await clock.advance(10_000);
+    await scheduler.queue.idle();
+    expect(cluster.creates).toBe(4);
+  });
+
   it("counts a lost node's migration delay from when it was lost, not from the takeover", async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'hb-sched-takeover-'));
-    const store = await EmbeddedStore.open(dir);
-    try {
-      const cluster = new FakeCluster(3, GROUP);
-      await store.put('groups', GROUP, cluster.cache.listGroups()[0]!);
-      const clock = new ManualClock();
-      const listeners = new Set<(l: boolean) => void>();
-      let leader = true;
-      const leadership = {
-        isLeader: () => leader,
-        onChange: (l: (v: boolean) => void) => {
-          listeners.add(l);
-          return () => void listeners.delete(l);
-        },
-        close: async () => undefined,
-      };
-      const scheduler = new Scheduler({
-        store,
-        cluster: cluster.cache,
-        sink: cluster.sink,
-        agentFor: (n) => cluster.agentFor(n),
-        clock,
-        leadership,
-        migrateDelaySeconds: 45,
-        recoveryIntervalSeconds: 600,
-      });
-      await scheduler.start();
-      const metas = new ClusterMetaService({ store, scheduler, clock });
-      const meta = await metas.create({ groupId: GROUP, instances: 3, config: config() });
-      await scheduler.queue.idle();
-      expect(cluster.creates).toBe(3);
+    const { cluster, clock, leadership, scheduler, metas } = await world(true, {
+      migrateDelaySeconds: 45,
+      recoveryIntervalSeconds: 600,
+    });
+    const meta = await metas.create({ groupId: GROUP, instances: 3, config: config() });
+    await scheduler.queue.idle();
+    expect(cluster.creates).toBe(3);
 
-      // The previous leader saw node-1 go 40 s ago, then died; this gateway takes over now.
-      leader = false;
-      for (const l of listeners) l(false);
-      const lostAt = new Date(clock.now() - 40_000).toISOString();
-      cluster.cache.upsertNode({
-        ...cluster.cache.getNode('node-1')!,
-        status: 'UNHEALTHY',
-        statusSince: lostAt,
-      });
-      leader = true;
-      for (const l of listeners) l(true);
-      await new Promise((r) => setTimeout(r, 10));
-      await scheduler.queue.idle();
+    // The previous leader saw node-1 go 40 s ago, then died; this gateway takes over now.
+    await leadership.set(false);
+    const lostAt = new Date(clock.now() - 40_000).toISOString();
+    cluster.cache.upsertNode({
+      ...cluster.cache.getNode('node-1')!,
+      status: 'UNHEALTHY',
+      statusSince: lostAt,
+    });
+    await leadership.set(true);
+    await scheduler.queue.idle();
 
-      await clock.advance(4_000);
-      await scheduler.queue.idle();
-      expect(cluster.creates).toBe(3);
-      await clock.advance(2_000);
-      await scheduler.queue.idle();
-      expect(cluster.creates).toBe(4);
-      const live = cluster.cache.containersOfMeta(meta.id).filter((c) => c.nodeId !== 'node-1');
-      expect(live.map((c) => c.index).sort()).toEqual([0, 1, 2]);
-      await scheduler.close();
-    } finally {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    await clock.advance(4_000);
+    await scheduler.queue.idle();
+    expect(cluster.creates).toBe(3);
+    await clock.advance(2_000);
+    await scheduler.queue.idle();
+    expect(cluster.creates).toBe(4);
+    const live = cluster.cache.containersOfMeta(meta.id).filter((c) => c.nodeId !== 'node-1');
+    expect(live.map((c) => c.index).sort()).toEqual([0, 1, 2]);
   });
 });
 
