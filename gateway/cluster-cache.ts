@@ -512,6 +512,10 @@ export class ClusterCache {
       for (const g of groups) for (const n of groupNodes.get(g) ?? []) nodeIds.add(n);
       tests.push((c) => nodeIds.has(c.nodeId) || (c.groupId !== undefined && groups.has(c.groupId)));
     }
+    const needle = filter.search?.trim().toLowerCase();
+    if (needle) {
+      tests.push((c) => c.name.toLowerCase().includes(needle) || c.image.toLowerCase().includes(needle));
+    }
     const matches = (c: ContainerRecord): boolean => tests.every((t) => t(c));
 
     const list = primary;

@@ -33,6 +33,8 @@ export interface ContainerFilter {
   nodeId?: string | undefined;
   metaId?: string | undefined;
   state?: ContainerState | undefined;
+  /** Only containers whose name or image contains this text (case-insensitive). */
+  search?: string | undefined;
 }
 
 export interface Page<T> {

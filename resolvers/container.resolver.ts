@@ -33,6 +33,7 @@ import { toContainer, toNode } from './map.js';
 const DEFAULT_PAGE = 50;
 const MAX_PAGE = 500;
 const MAX_TAIL = 10_000;
+const MAX_SEARCH = 200;
 
 @Resolver(() => Container)
 export class ContainerResolver {
@@ -50,6 +51,11 @@ export class ContainerResolver {
     metaId: string | undefined,
     @Arg('state', () => ContainerState, { nullable: true, description: 'Only containers in this state.' })
     state: ContainerState | undefined,
+    @Arg('search', () => String, {
+      nullable: true,
+      description: 'Only containers whose name or image contains this text, ignoring case.',
+    })
+    search: string | undefined,
     @Arg('first', () => Int, { nullable: true, description: 'Page size (default 50, at most 500).' })
     first: number | undefined,
     @Arg('after', () => String, { nullable: true, description: 'The endCursor of the previous page.' })
@@ -59,10 +65,14 @@ export class ContainerResolver {
     requireViewer(ctx);
     const size = first ?? DEFAULT_PAGE;
     if (size < 0 || size > MAX_PAGE) throw badInput(`first must be between 0 and ${MAX_PAGE}`, 'first');
+    if (search != null && search.length > MAX_SEARCH) {
+      throw badInput(`search must be at most ${MAX_SEARCH} characters`, 'search');
+    }
     const filter: ContainerFilter = {
       nodeId: nodeId ?? undefined,
       metaId: metaId ?? undefined,
       state: state ?? undefined,
+      search: search ?? undefined,
     };
     const visible = await visibleGroupIds(ctx);
     if (groupId != null) {

@@ -187,6 +187,7 @@ export async function startMockGateway(options: { password: string }): Promise<M
       nodeId?: string;
       metaId?: string;
       state?: State;
+      search?: string;
       first?: number;
     }) => {
       // The same page bounds as the real resolver, so the UI cannot ask for what the gateway refuses.
@@ -196,6 +197,7 @@ export async function startMockGateway(options: { password: string }): Promise<M
         .filter((c) => !a.nodeId || c.nodeId === a.nodeId)
         .filter((c) => !a.metaId || c.metaId === a.metaId)
         .filter((c) => !a.state || c.state === a.state)
+        .filter((c) => !a.search || `${c.name} ${c.image}`.toLowerCase().includes(a.search.toLowerCase()))
         .filter((c) => {
           const group = groups.find((g) => g.id === a.groupId);
           return !group || group.servers.includes(nodes.find((n) => n.id === c.nodeId)!.ip);

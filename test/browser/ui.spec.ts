@@ -198,6 +198,15 @@ describe.skipIf(!existsSync(testEnvFile))('web UI against a real gateway', () =>
     expect(await page.getByRole('alert').count()).toBe(0);
     await ui.screenshot('real-09-images-of-n1');
 
+    // The containers page searches names and images on the gateway.
+    await page.goto(`${baseUrl}/#/containers`);
+    await page.getByLabel('Name or image').fill(`uim${suffix}`);
+    const rows = page.locator('table[aria-label="Containers"] tbody tr');
+    await expect.poll(() => rows.count(), LIVE).toBe(5);
+    const names = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-container') ?? ''));
+    expect(names.every((n) => n.includes(`uim${suffix}`))).toBe(true);
+    await ui.screenshot('real-10-containers-search');
+
     // The dashboard's counts are the engines' own.
     let running = 0;
     let all = 0;

@@ -6,6 +6,7 @@ import {
   serverMatchesNode,
 } from '../../gateway/cluster-cache.js';
 import type { ContainerRecord, ContainerState, GroupRecord, NodeRecord } from '../../core/store/store.js';
+import type { ContainerFilter } from '../../gateway/services.js';
 
 const now = '2026-11-22T00:00:00.000Z';
 
@@ -150,6 +151,21 @@ describe('ClusterCache', () => {
     const g2 = cache.queryContainers({ groupIds: ['g2'] }, { first: 1000 });
     expect(g2.totalCount).toBe(100 + 20);
     expect(cache.queryContainers({ groupIds: [] }, { first: 10 }).totalCount).toBe(0);
+  });
+
+  it('searches names and images, ignoring case, together with the other filters', () => {
+    const cache = new ClusterCache();
+    cache.upsertNode(node('n1', '10.0.0.1', 'host1'));
+    cache.upsertContainer(container('a1', 'n1', { name: 'web-frontend', image: 'nginx:1.27' }));
+    cache.upsertContainer(container('a2', 'n1', { name: 'db', image: 'Postgres:16', state: 'EXITED' }));
+    cache.upsertContainer(container('a3', 'n1', { name: 'worker', image: 'reg:5000/team/web:2' }));
+    const names = (filter: ContainerFilter) =>
+      cache.queryContainers(filter, { first: 10 }).nodes.map((c) => c.name);
+    expect(names({ search: 'WEB' })).toEqual(['web-frontend', 'worker']);
+    expect(names({ search: 'postgres' })).toEqual(['db']);
+    expect(names({ search: 'web', state: 'RUNNING', nodeId: 'n1' })).toEqual(['web-frontend', 'worker']);
+    expect(names({ search: '  ' })).toHaveLength(3);
+    expect(cache.queryContainers({ search: 'nothing' }, { first: 0 }).totalCount).toBe(0);
   });
 
   it('keeps indexes right when a container changes state or goes away', () => {

@@ -199,6 +199,7 @@ export const ContainersQuery = graphql(`
     $nodeId: ID
     $metaId: ID
     $state: ContainerState
+    $search: String
     $first: Int
     $after: String
   ) {
@@ -207,6 +208,7 @@ export const ContainersQuery = graphql(`
       nodeId: $nodeId
       metaId: $metaId
       state: $state
+      search: $search
       first: $first
       after: $after
     ) {

@@ -311,6 +311,7 @@ export type ContainersQueryVariables = Exact<{
   nodeId?: string | number | null | undefined;
   metaId?: string | number | null | undefined;
   state?: ContainerState | null | undefined;
+  search?: string | null | undefined;
   first?: number | null | undefined;
   after?: string | null | undefined;
 }>;
@@ -757,12 +758,13 @@ export const SetNodeLabelsDocument = new TypedDocumentString(`
 }
     `) as unknown as TypedDocumentString<SetNodeLabelsMutation, SetNodeLabelsMutationVariables>;
 export const ContainersDocument = new TypedDocumentString(`
-    query Containers($groupId: ID, $nodeId: ID, $metaId: ID, $state: ContainerState, $first: Int, $after: String) {
+    query Containers($groupId: ID, $nodeId: ID, $metaId: ID, $state: ContainerState, $search: String, $first: Int, $after: String) {
   containers(
     groupId: $groupId
     nodeId: $nodeId
     metaId: $metaId
     state: $state
+    search: $search
     first: $first
     after: $after
   ) {
