@@ -51,15 +51,15 @@ export class ContainerResolver {
     metaId: string | undefined,
     @Arg('state', () => ContainerState, { nullable: true, description: 'Only containers in this state.' })
     state: ContainerState | undefined,
+    @Arg('first', () => Int, { nullable: true, description: 'Page size (default 50, at most 500).' })
+    first: number | undefined,
+    @Arg('after', () => String, { nullable: true, description: 'The endCursor of the previous page.' })
+    after: string | undefined,
     @Arg('search', () => String, {
       nullable: true,
       description: 'Only containers whose name or image contains this text, ignoring case.',
     })
     search: string | undefined,
-    @Arg('first', () => Int, { nullable: true, description: 'Page size (default 50, at most 500).' })
-    first: number | undefined,
-    @Arg('after', () => String, { nullable: true, description: 'The endCursor of the previous page.' })
-    after: string | undefined,
     @Ctx() ctx: GatewayContext,
   ): Promise<ContainerConnection> {
     requireViewer(ctx);
