@@ -13,6 +13,8 @@ export enum ErrorCode {
    * (a pull that cannot reach its registry, a start that fails); the message carries their words.
    */
   ENGINE_ERROR = 'ENGINE_ERROR',
+  /** The gateway cannot reach its store (Redis) right now; nothing was changed, try again. */
+  STORE_UNAVAILABLE = 'STORE_UNAVAILABLE',
   /** The meta is migrating or otherwise busy with work that must finish first. */
   META_BUSY = 'META_BUSY',
   RATE_LIMITED = 'RATE_LIMITED',

@@ -225,7 +225,8 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
       watcher,
       leadership,
       services: { ...single, metas },
-      ready: () => loaded,
+      // Not ready while Redis is away: a load balancer then sends clients to a gateway that can answer.
+      ready: () => loaded && (store.isConnected?.() ?? true) && (bus.isConnected?.() ?? true),
       close: closeAll,
     };
   } catch (err) {

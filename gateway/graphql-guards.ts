@@ -12,6 +12,7 @@ import {
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import { ErrorCode, HumpbackError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { isRedisUnavailable } from '../core/redis-client.js';
 
 /** Codes a client may see as they are; anything else is reported as INTERNAL_SERVER_ERROR. */
 const CLIENT_CODES = new Set<string>([
@@ -136,6 +137,8 @@ export interface MaskOptions {
   logger?: Logger | undefined;
 }
 
+const STORE_UNAVAILABLE_MESSAGE = 'the gateway cannot reach its store (Redis) right now; try again shortly';
+
 interface ValidationErrorLike {
   property?: string;
   constraints?: Record<string, string>;
@@ -176,6 +179,13 @@ export function formatError(
   const original = unwrap(error);
   const validation = describeValidation(formatted.extensions);
   if (validation) return { ...formatted, ...validation };
+  if (isRedisUnavailable(original)) {
+    return {
+      ...formatted,
+      message: STORE_UNAVAILABLE_MESSAGE,
+      extensions: { code: ErrorCode.STORE_UNAVAILABLE },
+    };
+  }
   if (isClientError(original, formatted)) {
     if (options.development) return formatted;
     const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
@@ -210,6 +220,15 @@ export function maskResult(result: ExecutionResult, options: MaskOptions): Execu
           positions: error.positions,
           path: error.path,
           extensions: validation.extensions,
+        });
+      }
+      if (isRedisUnavailable(original)) {
+        return new GraphQLError(STORE_UNAVAILABLE_MESSAGE, {
+          nodes: error.nodes,
+          source: error.source,
+          positions: error.positions,
+          path: error.path,
+          extensions: { code: ErrorCode.STORE_UNAVAILABLE },
         });
       }
       if (isClientError(original)) {

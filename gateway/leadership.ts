@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from '../core/logger.js';
+import { REDIS_CLIENT_OPTIONS } from '../core/redis-client.js';
 
 /**
  * Whether this gateway is the one that runs the deployment-wide loops (node watcher, scheduler).
@@ -166,7 +167,11 @@ export async function openRedisLeadership(
   redisUrl: string,
   options: Omit<RedisLeaseOptions, 'redis' | 'ownsClient'> = {},
 ): Promise<RedisLeaseLeadership> {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: false });
+  const redis = new Redis(redisUrl, { ...REDIS_CLIENT_OPTIONS, lazyConnect: false });
+  // Without a listener ioredis prints every failed reconnect; the lease itself reports losing leadership.
+  redis.on('error', (err: Error) =>
+    options.logger?.debug({ err: err.message }, 'redis lease connection error'),
+  );
   const leadership = new RedisLeaseLeadership({ ...options, redis, ownsClient: true });
   await leadership.start();
   return leadership;

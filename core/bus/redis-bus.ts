@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { logger as rootLogger, type Logger } from '../logger.js';
+import { REDIS_CLIENT_OPTIONS } from '../redis-client.js';
 import type { EventBus } from '../bus.js';
 import { redactUrl } from '../store/redis-store.js';
 
@@ -68,9 +69,9 @@ export class RedisBus implements EventBus {
   /** Opens both connections; fails if Redis cannot be reached. */
   static async open(url: string, options: RedisBusOptions = {}): Promise<RedisBus> {
     const log = (options.logger ?? rootLogger).child({ component: 'redis-bus' });
-    const pub = new Redis(url, { lazyConnect: true, ...options.redisOptions });
+    const pub = new Redis(url, { ...REDIS_CLIENT_OPTIONS, ...options.redisOptions });
     const sub = new Redis(url, {
-      lazyConnect: true,
+      ...REDIS_CLIENT_OPTIONS,
       connectionName: options.connectionName ?? 'humpback-bus-sub',
       ...options.redisOptions,
       autoResubscribe: true,
@@ -91,6 +92,10 @@ export class RedisBus implements EventBus {
       throw new Error(`cannot connect to Redis at ${redactUrl(url)}: ${reason}`, { cause: err });
     }
     return new RedisBus(pub, sub, options);
+  }
+
+  isConnected(): boolean {
+    return this.pub.status === 'ready' && this.sub.status === 'ready';
   }
 
   async publish(channel: string, message: unknown): Promise<void> {

@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { logger as rootLogger, type Logger } from '../logger.js';
+import { REDIS_CLIENT_OPTIONS } from '../redis-client.js';
 import {
   StoreConflictError,
   type AuditEntry,
@@ -93,7 +94,7 @@ export class RedisStore implements Store {
   /** Connects (failing if Redis cannot be reached) and checks the persistence setting. */
   static async open(url: string, options: RedisStoreOptions = {}): Promise<RedisStore> {
     const log = (options.logger ?? rootLogger).child({ component: 'redis-store' });
-    const redis = new Redis(url, { lazyConnect: true, ...options.redisOptions });
+    const redis = new Redis(url, { ...REDIS_CLIENT_OPTIONS, ...options.redisOptions });
     let lastError: Error | undefined;
     redis.on('error', (err: Error) => {
       lastError = err;
@@ -119,6 +120,10 @@ export class RedisStore implements Store {
       // CONFIG is often disabled on managed Redis; nothing to check then.
     }
     return new RedisStore(redis, options);
+  }
+
+  isConnected(): boolean {
+    return this.redis.status === 'ready';
   }
 
   private key(collection: CollectionName): string {

@@ -179,6 +179,8 @@ export class StoreConflictError extends Error {
 }
 
 export interface Store {
+  /** False while the store's server cannot be reached (readiness); stores without one omit it. */
+  isConnected?(): boolean;
   get<C extends CollectionName>(collection: C, id: string): Promise<Collections[C] | undefined>;
   list<C extends CollectionName>(collection: C): Promise<Collections[C][]>;
   /** Inserts a new document; throws StoreConflictError when the id exists. */

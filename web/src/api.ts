@@ -22,6 +22,7 @@ const FRIENDLY: Record<string, string> = {
   CONFLICT: 'This clashes with something that already exists or is changing.',
   NODE_UNAVAILABLE: 'The node cannot be reached right now.',
   ENGINE_ERROR: 'Docker on the node, or the image registry, refused or failed this.',
+  STORE_UNAVAILABLE: 'The gateway cannot reach its database (Redis) right now. Try again in a moment.',
   META_BUSY: 'This service is busy with other work (for example a migration). Try again in a moment.',
   RATE_LIMITED: 'Too many attempts. Wait a minute and try again.',
   GRAPHQL_VALIDATION_FAILED: 'This gateway does not offer this feature.',
