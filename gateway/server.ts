@@ -29,6 +29,7 @@ import { createQueryExecutor } from './graphql-executor.js';
 import { complexityError, depthLimitRule, formatError, maskResult } from './graphql-guards.js';
 import type { Services, Viewer } from './services.js';
 import { SharedSubscriptions, SubscriptionHub, type SubscriptionSink } from './subscriptions.js';
+import { WsSessions } from './ws-sessions.js';
 import { rawPayload, serveGraphqlWs, type WsExtra, type WsTransportOptions } from './ws-transport.js';
 
 /** graphql-ws close codes beyond the library's own. */
@@ -70,8 +71,9 @@ export interface GatewayServerOptions {
   /** How long close() waits for in-flight HTTP requests. @default 10000 */
   drainMillis?: number | undefined;
   /**
-   * How often the token of every open graphql-ws connection is checked again: a connection whose token
-   * expired, or whose user was deleted, is closed with 4401 even if it only listens. @default 30000
+   * How often every open graphql-ws connection is checked again (gateway/ws-sessions.ts): closed with
+   * 4401 when its token expired or its user was deleted, with 4403 when the viewer's access changed,
+   * even if it only listens. @default 30000
    */
   authRecheckMillis?: number | undefined;
 }
@@ -159,22 +161,7 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
       return false;
     }
   };
-  // Tokens of the open connections, checked again every authRecheckMillis.
-  const wsTokens = new Map<WsExtra['socket'], string>();
-  const recheckTokens = async (): Promise<void> => {
-    for (const [socket, token] of wsTokens) {
-      if (await services.auth.verify(token).catch(() => undefined)) continue;
-      wsTokens.delete(socket);
-      socket.close(WS_CLOSE.unauthorized, 'Token expired');
-    }
-  };
-  let rechecking = false;
-  const recheckTimer = setInterval(() => {
-    if (rechecking) return;
-    rechecking = true;
-    void recheckTokens().finally(() => (rechecking = false));
-  }, options.authRecheckMillis ?? 30_000);
-  recheckTimer.unref();
+  const sessions = new WsSessions(services, options.authRecheckMillis ?? 30_000, logger);
   const wsCleanup = serveGraphqlWs(
     makeServer<Record<string, unknown> | undefined, WsExtra>({
       schema,
@@ -189,12 +176,12 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
         }
         ctx.extra['viewer'] = viewer;
         ctx.extra['token'] = token;
-        wsTokens.set(ctx.extra.socket, token);
+        await sessions.open(ctx.extra.socket, token, viewer);
         metrics.wsConnections.inc();
         return true;
       },
       onClose: (ctx) => {
-        wsTokens.delete(ctx.extra.socket);
+        sessions.closed(ctx.extra.socket);
         if (ctx.extra['viewer']) metrics.wsConnections.dec();
       },
       onSubscribe: async (ctx, id, payload) => {
@@ -373,7 +360,7 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
     close() {
       closing ??= (async () => {
         phase = 'draining';
-        clearInterval(recheckTimer);
+        sessions.stop();
         await apollo.stop(); // drains WebSockets (1001) and HTTP, then closes the server
         await hub.close();
       })();

@@ -26,7 +26,8 @@ async function assertMetaVisible(context: GatewayContext, metaId: string, visibl
   if (!meta || !visible.has(meta.groupId)) throw forbidden(`meta ${metaId} is not in a group you own`);
 }
 
-// Access is checked once, when the subscription starts; group ownership is a snapshot of that moment.
+// Access is checked when the subscription starts; when the viewer's access changes later,
+// gateway/ws-sessions.ts closes the connection (4403) and the client subscribes again.
 
 async function subscribeContainerStatus({ args, context }: Data) {
   requireViewer(context);

@@ -617,6 +617,48 @@ describe('open connections', () => {
       await s.close();
     }
   });
+
+  it('closes with 4403 when the viewer loses access to a group, and not while the store is away', async () => {
+    const w = await createFakeWorld();
+    const s = await createGatewayServer({
+      config: { listen: { host: '127.0.0.1', port: 0 }, development: false },
+      services: w.services,
+      bus: w.bus,
+      logger,
+      authRecheckMillis: 100,
+    });
+    try {
+      const frank = await w.services.auth.createUser({
+        username: 'frank',
+        password: 'frank-password',
+        admin: false,
+      });
+      const group = await w.groups.create(
+        { name: 'frank-g', clusterMode: false, servers: [] },
+        { userId: frank.id },
+      );
+      const { token } = await w.services.auth.login('frank', 'frank-password', 'c3');
+      const { socket, closed } = await openSocket(s.url, token);
+      socket.send(META_EVENTS);
+
+      // The store cannot be reached for a while: nothing is closed.
+      const list = w.groups.list.bind(w.groups);
+      w.groups.list = async () => {
+        throw new Error('Connection is closed.');
+      };
+      await new Promise((r) => setTimeout(r, 400));
+      expect(socket.readyState).toBe(WebSocket.OPEN);
+      w.groups.list = list;
+
+      const changedAt = Date.now();
+      await w.groups.update(group.id, { owners: [] });
+      const close = await closed;
+      expect(close.code).toBe(4403);
+      expect(close.at).toBeGreaterThanOrEqual(changedAt);
+    } finally {
+      await s.close();
+    }
+  });
 });
 
 describe('drain', () => {
