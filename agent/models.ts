@@ -10,11 +10,14 @@ import { isImageRef } from '../core/image-ref.js';
 export const CONTAINER_NAME = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/;
 
 const noNul = (s: string): boolean => !s.includes('\0');
+// Docker's bind syntax is `host:container[:options]`: a ':' in either path would add options.
+const noColon = (s: string): boolean => !s.includes(':');
 const absolutePath = z
   .string()
   .min(1)
   .max(4096)
-  .refine((p) => p.startsWith('/') && noNul(p), 'must be an absolute path');
+  .refine((p) => p.startsWith('/') && noNul(p), 'must be an absolute path')
+  .refine(noColon, "must not contain ':'");
 // A host path, or a named volume.
 const hostVolume = z
   .string()
@@ -23,7 +26,8 @@ const hostVolume = z
   .refine(
     (p) => (p.startsWith('/') || /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(p)) && noNul(p),
     'an absolute path or a volume name',
-  );
+  )
+  .refine(noColon, "must not contain ':'");
 
 export const imageRefSchema = z.string().min(1).max(512).refine(isImageRef, 'not a valid image reference');
 export const containerNameSchema = z

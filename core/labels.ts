@@ -10,6 +10,9 @@ export const LABEL = {
   originalName: 'humpback.name',
 } as const;
 
+/** The prefix of the labels above: Humpback's own, never taken from a user's config. */
+export const RESERVED_LABEL_PREFIX = 'humpback.';
+
 export const CLUSTER_ENV = {
   groupId: 'HUMPBACK_CLUSTER_GROUPID',
   metaId: 'HUMPBACK_CLUSTER_METAID',
@@ -58,4 +61,15 @@ export function clusterMarks(
       `${CLUSTER_ENV.originalName}=${originalName}`,
     ],
   };
+}
+
+/**
+ * The groups a container belongs to: a cluster container (a meta's instance) to its meta's group
+ * only; any other container to the groups whose servers include its node.
+ */
+export function containerGroupIds(
+  container: { groupId?: string | undefined },
+  groupsOfNode: readonly string[],
+): string[] {
+  return container.groupId ? [container.groupId] : [...groupsOfNode];
 }

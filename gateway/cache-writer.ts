@@ -1,4 +1,5 @@
 import type { EventBus } from '../core/bus.js';
+import { containerGroupIds } from '../core/labels.js';
 import type { Logger } from '../core/logger.js';
 import type { ContainerRecord, NodeRecord, NodeStatus, Store } from '../core/store/store.js';
 import type { ClusterCache } from './cluster-cache.js';
@@ -44,9 +45,8 @@ export class CacheWriter {
   }
 
   private groupIdsOf(nodeId: string, container?: ContainerRecord): string[] {
-    const ids = this.options.cache.groupIdsOfNode(nodeId);
-    if (container?.groupId && !ids.includes(container.groupId)) ids.push(container.groupId);
-    return ids;
+    const ofNode = this.options.cache.groupIdsOfNode(nodeId);
+    return container ? containerGroupIds(container, ofNode) : ofNode;
   }
 
   private async sync(message: CacheSyncMessage): Promise<void> {

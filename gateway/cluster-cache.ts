@@ -443,8 +443,9 @@ export class ClusterCache {
   }
 
   /**
-   * Containers on the groups' nodes or labelled with the groups, sorted; remembered until the next
-   * change so a non-admin's repeated queries do not rebuild it.
+   * The groups' containers (core/labels.ts containerGroupIds: single-mode containers on the groups'
+   * nodes, and the groups' cluster containers), sorted; remembered until the next change so a
+   * non-admin's repeated queries do not rebuild it.
    */
   private groupEntries(groupIds: readonly string[]): readonly Entry[] {
     const key = [...groupIds].sort().join('\u0000');
@@ -453,7 +454,9 @@ export class ClusterCache {
     const { groupNodes } = this.membership();
     const set = new Set<Entry>();
     for (const g of groupIds) {
-      for (const n of groupNodes.get(g) ?? []) for (const e of this.byNode.get(n)?.list() ?? []) set.add(e);
+      for (const n of groupNodes.get(g) ?? []) {
+        for (const e of this.byNode.get(n)?.list() ?? []) if (e.record.groupId === undefined) set.add(e);
+      }
       for (const e of this.byGroupLabel.get(g)?.list() ?? []) set.add(e);
     }
     const list = [...set].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -510,7 +513,7 @@ export class ClusterCache {
       const nodeIds = new Set<string>();
       const { groupNodes } = this.membership();
       for (const g of groups) for (const n of groupNodes.get(g) ?? []) nodeIds.add(n);
-      tests.push((c) => nodeIds.has(c.nodeId) || (c.groupId !== undefined && groups.has(c.groupId)));
+      tests.push((c) => (c.groupId !== undefined ? groups.has(c.groupId) : nodeIds.has(c.nodeId)));
     }
     const needle = filter.search?.trim().toLowerCase();
     if (needle) {

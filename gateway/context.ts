@@ -1,4 +1,5 @@
 import type { Logger } from '../core/logger.js';
+import { Access } from './authorization.js';
 import type { Services, Viewer } from './services.js';
 import type { SubscriptionHub } from './subscriptions.js';
 
@@ -11,8 +12,8 @@ export interface GatewayContext {
   /** Who is calling, for login rate limiting (the client IP). */
   clientKey: string;
   logger: Logger;
-  /** Per-context memo of the group ids a non-admin viewer owns. */
-  ownedGroups?: Promise<Set<string>> | undefined;
+  /** What the viewer may do (gateway/authorization.ts); every resolver asks it. */
+  access: Access;
 }
 
 /** Builds a context; the transports call this. */
@@ -23,7 +24,7 @@ export function createContext(input: {
   clientKey: string;
   logger: Logger;
 }): GatewayContext {
-  return { ...input, ownedGroups: undefined };
+  return { ...input, access: new Access(input.viewer, input.services) };
 }
 
 /** `Bearer <token>` → token; anything else → undefined. */

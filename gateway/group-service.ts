@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { posix } from 'node:path';
 import type { GroupRecord, Store } from '../core/store/store.js';
 import { badInput, conflict, notFound } from '../core/errors.js';
 import type { GroupService, MetaService, Viewer } from './services.js';
@@ -32,6 +33,28 @@ function checkDescription(description: string | undefined): string | undefined {
     throw badInput(`description: at most ${MAX_DESCRIPTION} characters`, 'description');
   }
   return description;
+}
+
+const MAX_HOST_PATHS = 100;
+
+/** Absolute, normalised host directories without duplicates (container-policy's allowed prefixes). */
+export function normalizeHostPaths(paths: readonly string[]): string[] {
+  if (paths.length > MAX_HOST_PATHS)
+    throw badInput(`at most ${MAX_HOST_PATHS} allowed host paths per group`, 'allowedHostPaths');
+  return [
+    ...new Set(
+      paths.map((p, i) => {
+        const path = p.trim();
+        if (!path.startsWith('/') || path.length > 4096 || /[:\0]/.test(path)) {
+          throw badInput(
+            `allowedHostPaths.${i}: an absolute host directory without ':' is expected, got ${JSON.stringify(p)}`,
+            'allowedHostPaths',
+          );
+        }
+        return posix.normalize(path).replace(/(.)\/+$/, '$1');
+      }),
+    ),
+  ];
 }
 
 /** Servers normalised (lower case) without duplicates, in the order given. */
@@ -71,7 +94,13 @@ export class StoreGroupService implements GroupService {
   }
 
   async create(
-    input: { name: string; description?: string | undefined; clusterMode: boolean; servers: string[] },
+    input: {
+      name: string;
+      description?: string | undefined;
+      clusterMode: boolean;
+      servers: string[];
+      allowedHostPaths?: string[] | undefined;
+    },
     owner: Viewer,
   ): Promise<GroupRecord> {
     const name = checkName(input.name);
@@ -84,6 +113,7 @@ export class StoreGroupService implements GroupService {
       clusterMode: input.clusterMode,
       servers: normalizeServers(input.servers),
       owners: [owner.userId],
+      allowedHostPaths: normalizeHostPaths(input.allowedHostPaths ?? []),
       createdAt: at,
       updatedAt: at,
     };
@@ -99,6 +129,7 @@ export class StoreGroupService implements GroupService {
       description?: string | undefined;
       clusterMode?: boolean | undefined;
       servers?: string[] | undefined;
+      allowedHostPaths?: string[] | undefined;
       owners?: string[] | undefined;
       confirmRemoveClusterContainers?: boolean | undefined;
     },
@@ -109,6 +140,8 @@ export class StoreGroupService implements GroupService {
     if (name !== undefined) await this.assertNameFree(name, id);
     const description = checkDescription(input.description);
     const servers = input.servers !== undefined ? normalizeServers(input.servers) : undefined;
+    const allowedHostPaths =
+      input.allowedHostPaths !== undefined ? normalizeHostPaths(input.allowedHostPaths) : undefined;
     let owners: string[] | undefined;
     if (input.owners !== undefined) {
       owners = [...new Set(input.owners.map((o) => o.trim().toLowerCase()).filter(Boolean))];
@@ -136,6 +169,7 @@ export class StoreGroupService implements GroupService {
             ...(input.description !== undefined ? { description } : {}),
             ...(input.clusterMode !== undefined ? { clusterMode: input.clusterMode } : {}),
             ...(servers !== undefined ? { servers } : {}),
+            ...(allowedHostPaths !== undefined ? { allowedHostPaths } : {}),
             ...(owners !== undefined ? { owners } : {}),
             updatedAt: this.now().toISOString(),
           }

@@ -64,7 +64,13 @@ export interface GroupService {
   list(): Promise<GroupRecord[]>;
   get(id: string): Promise<GroupRecord | undefined>;
   create(
-    input: { name: string; description?: string | undefined; clusterMode: boolean; servers: string[] },
+    input: {
+      name: string;
+      description?: string | undefined;
+      clusterMode: boolean;
+      servers: string[];
+      allowedHostPaths?: string[] | undefined;
+    },
     owner: Viewer,
   ): Promise<GroupRecord>;
   update(
@@ -74,6 +80,7 @@ export interface GroupService {
       description?: string | undefined;
       clusterMode?: boolean | undefined;
       servers?: string[] | undefined;
+      allowedHostPaths?: string[] | undefined;
       owners?: string[] | undefined;
       /** Must be true to turn cluster mode off (that removes the group's cluster containers). */
       confirmRemoveClusterContainers?: boolean | undefined;

@@ -31,7 +31,7 @@ export interface ContainerStatusMessage {
   previousState: ContainerState | null;
   /** ISO 8601 time of the change. */
   at: string;
-  /** Groups whose servers include the container's node (for access checks and the groupId filter). */
+  /** The groups the container belongs to (core/labels.ts containerGroupIds), for access and the groupId filter. */
   groupIds: string[];
 }
 

@@ -1,5 +1,6 @@
 import type { GroupRecord } from '../core/store/store.js';
 import type { Logger } from '../core/logger.js';
+import { groupIdsFor } from './authorization.js';
 import type { Services, Viewer } from './services.js';
 
 /** What a session needs of its socket. */
@@ -22,12 +23,8 @@ export const SESSION_CLOSE = {
 } as const;
 
 function scopeOf(viewer: Viewer, groups: readonly GroupRecord[]): string {
-  if (viewer.admin) return '*';
-  return groups
-    .filter((g) => g.owners.includes(viewer.userId))
-    .map((g) => g.id)
-    .sort()
-    .join(',');
+  const readable = groupIdsFor(viewer, groups, 'read');
+  return readable ? [...readable].sort().join(',') : '*';
 }
 
 /**

@@ -2,7 +2,6 @@ import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
 import { badInput } from '../core/errors.js';
 import type { GatewayContext } from '../gateway/context.js';
 import { AuditEntry } from '../schema/audit-entry.type.js';
-import { requireAdmin } from './access.js';
 import { toAuditEntry } from './map.js';
 
 const MAX_AUDIT_PAGE = 500;
@@ -24,7 +23,6 @@ export class AuditResolver {
     before: string | undefined,
     @Ctx() ctx: GatewayContext,
   ): Promise<AuditEntry[]> {
-    requireAdmin(ctx);
     const limit = first ?? 50;
     if (limit < 0 || limit > MAX_AUDIT_PAGE)
       throw badInput(`first must be between 0 and ${MAX_AUDIT_PAGE}`, 'first');

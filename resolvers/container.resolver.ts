@@ -1,15 +1,4 @@
-import {
-  Arg,
-  Ctx,
-  FieldResolver,
-  ID,
-  Int,
-  Mutation,
-  Query,
-  Resolver,
-  Root,
-  UseMiddleware,
-} from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { badInput } from '../core/errors.js';
 import type { GatewayContext } from '../gateway/context.js';
 import type { ContainerFilter } from '../gateway/services.js';
@@ -19,15 +8,7 @@ import { ContainerStats } from '../schema/container-stats.type.js';
 import { Container } from '../schema/container.type.js';
 import { ContainerAction, ContainerState } from '../schema/enums.js';
 import { Node } from '../schema/node.type.js';
-import {
-  accessibleContainer,
-  accessibleGroup,
-  accessibleMeta,
-  accessibleNode,
-  requireViewer,
-  visibleGroupIds,
-} from './access.js';
-import { Audited } from './audit.middleware.js';
+import { found } from './found.js';
 import { toContainer, toNode } from './map.js';
 
 const DEFAULT_PAGE = 50;
@@ -62,7 +43,6 @@ export class ContainerResolver {
     search: string | undefined,
     @Ctx() ctx: GatewayContext,
   ): Promise<ContainerConnection> {
-    requireViewer(ctx);
     const size = first ?? DEFAULT_PAGE;
     if (size < 0 || size > MAX_PAGE) throw badInput(`first must be between 0 and ${MAX_PAGE}`, 'first');
     if (search != null && search.length > MAX_SEARCH) {
@@ -74,15 +54,10 @@ export class ContainerResolver {
       state: state ?? undefined,
       search: search ?? undefined,
     };
-    const visible = await visibleGroupIds(ctx);
-    if (groupId != null) {
-      await accessibleGroup(ctx, groupId);
-      filter.groupIds = [groupId];
-    } else if (visible) {
-      filter.groupIds = [...visible];
-    }
-    if (visible && nodeId != null) await accessibleNode(ctx, nodeId);
-    if (visible && metaId != null) await accessibleMeta(ctx, metaId);
+    // The rule checked groupId, nodeId and metaId; what else is listed is what the viewer may read.
+    const visible = await ctx.access.groupIds('read');
+    if (groupId != null) filter.groupIds = [groupId];
+    else if (visible) filter.groupIds = [...visible];
     const page = await ctx.services.containers.list(filter, { first: size, after: after ?? undefined });
     return {
       nodes: page.nodes.map(toContainer),
@@ -97,10 +72,8 @@ export class ContainerResolver {
     @Arg('id', () => ID, { description: 'Full id or a unique prefix.' }) id: string,
     @Ctx() ctx: GatewayContext,
   ): Promise<Container | null> {
-    requireViewer(ctx);
     const container = await ctx.services.containers.get(id);
-    if (!container) return null;
-    return toContainer(await accessibleContainer(ctx, container.id));
+    return container ? toContainer(container) : null;
   }
 
   @Query(() => [String], { description: "The last lines of a container's output." })
@@ -110,7 +83,7 @@ export class ContainerResolver {
     tail: number | undefined,
     @Ctx() ctx: GatewayContext,
   ): Promise<string[]> {
-    const container = await accessibleContainer(ctx, id);
+    const container = await found(ctx.services.containers.get(id), 'container', id);
     const lines = tail ?? 100;
     if (lines < 0 || lines > MAX_TAIL) throw badInput(`tail must be between 0 and ${MAX_TAIL}`, 'tail');
     return ctx.services.containers.logs(container.id, lines);
@@ -125,7 +98,7 @@ export class ContainerResolver {
     @Arg('id', () => ID, { description: 'Full id or a unique prefix.' }) id: string,
     @Ctx() ctx: GatewayContext,
   ): Promise<ContainerStats> {
-    const container = await accessibleContainer(ctx, id);
+    const container = await found(ctx.services.containers.get(id), 'container', id);
     const s = await ctx.services.containers.stats(container.id);
     return { ...s, at: new Date(s.at) };
   }
@@ -140,39 +113,36 @@ export class ContainerResolver {
   }
 
   @Mutation(() => Container, { description: 'Single mode: creates and starts a container on a chosen node.' })
-  @UseMiddleware(Audited)
   async createContainer(
     @Arg('nodeId', () => ID, { description: 'Node id, ip or hostname.' }) nodeId: string,
     @Arg('config', () => ContainerConfigInput, { description: 'The container spec.' })
     config: ContainerConfigInput,
     @Ctx() ctx: GatewayContext,
   ): Promise<Container> {
-    const node = await accessibleNode(ctx, nodeId);
+    const node = await found(ctx.services.nodes.get(nodeId), 'node', nodeId);
     return toContainer(await ctx.services.containers.create(node.id, toContainerConfig(config)));
   }
 
   @Mutation(() => Container, {
     description: 'Starts, stops, restarts, kills, pauses or unpauses a container.',
   })
-  @UseMiddleware(Audited)
   async operateContainer(
     @Arg('id', () => ID, { description: 'Full id or a unique prefix.' }) id: string,
     @Arg('action', () => ContainerAction, { description: 'What to do.' }) action: ContainerAction,
     @Ctx() ctx: GatewayContext,
   ): Promise<Container> {
-    const container = await accessibleContainer(ctx, id);
+    const container = await found(ctx.services.containers.get(id), 'container', id);
     return toContainer(await ctx.services.containers.operate(container.id, action));
   }
 
   @Mutation(() => Boolean, { description: 'Removes a container (force: even when running).' })
-  @UseMiddleware(Audited)
   async removeContainer(
     @Arg('id', () => ID, { description: 'Full id or a unique prefix.' }) id: string,
     @Arg('force', () => Boolean, { nullable: true, description: 'Kill it first if it runs.' })
     force: boolean | undefined,
     @Ctx() ctx: GatewayContext,
   ): Promise<boolean> {
-    const container = await accessibleContainer(ctx, id);
+    const container = await found(ctx.services.containers.get(id), 'container', id);
     return ctx.services.containers.remove(container.id, force ?? false);
   }
 }

@@ -1,4 +1,4 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { badInput } from '../core/errors.js';
 import type { GatewayContext } from '../gateway/context.js';
 import { CreateGroupInput } from '../schema/create-group.input.js';
@@ -6,8 +6,7 @@ import { Group } from '../schema/group.type.js';
 import { Meta } from '../schema/meta.type.js';
 import { Node } from '../schema/node.type.js';
 import { UpdateGroupInput } from '../schema/update-group.input.js';
-import { accessibleGroup, requireViewer, visibleGroupIds } from './access.js';
-import { Audited } from './audit.middleware.js';
+import { found } from './found.js';
 import { toGroup, toMeta, toNode } from './map.js';
 
 @Resolver(() => Group)
@@ -17,7 +16,7 @@ export class GroupResolver {
     complexity: ({ childComplexity }) => 1 + childComplexity * 10,
   })
   async groups(@Ctx() ctx: GatewayContext): Promise<Group[]> {
-    const visible = await visibleGroupIds(ctx);
+    const visible = await ctx.access.groupIds('read');
     const groups = await ctx.services.groups.list();
     return groups.filter((g) => !visible || visible.has(g.id)).map(toGroup);
   }
@@ -27,11 +26,8 @@ export class GroupResolver {
     @Arg('id', () => ID, { description: 'The group id.' }) id: string,
     @Ctx() ctx: GatewayContext,
   ): Promise<Group | null> {
-    const viewer = requireViewer(ctx);
     const group = await ctx.services.groups.get(id);
-    if (!group) return null;
-    if (!viewer.admin) await accessibleGroup(ctx, id);
-    return toGroup(group);
+    return group ? toGroup(group) : null;
   }
 
   @FieldResolver(() => [Node], {
@@ -50,21 +46,22 @@ export class GroupResolver {
     return (await ctx.services.metas.list(group.id)).map(toMeta);
   }
 
-  @Mutation(() => Group, { description: 'Creates a group owned by the viewer.' })
-  @UseMiddleware(Audited)
+  @Mutation(() => Group, {
+    description: 'Creates a group owned by the viewer. Only admins may give it servers or allowedHostPaths.',
+  })
   async createGroup(
     @Arg('input', () => CreateGroupInput, { description: 'The new group.' }) input: CreateGroupInput,
     @Ctx() ctx: GatewayContext,
   ): Promise<Group> {
-    const viewer = requireViewer(ctx);
     const group = await ctx.services.groups.create(
       {
         name: input.name,
         description: input.description ?? undefined,
         clusterMode: input.clusterMode,
         servers: input.servers ?? [],
+        allowedHostPaths: input.allowedHostPaths ?? [],
       },
-      viewer,
+      ctx.access.requireViewer(),
     );
     return toGroup(group);
   }
@@ -73,13 +70,12 @@ export class GroupResolver {
     description:
       'Changes a group. Turning cluster mode off needs confirmRemoveClusterContainers: true (it removes the metas and their containers).',
   })
-  @UseMiddleware(Audited)
   async updateGroup(
     @Arg('id', () => ID, { description: 'The group id.' }) id: string,
     @Arg('input', () => UpdateGroupInput, { description: 'What to change.' }) input: UpdateGroupInput,
     @Ctx() ctx: GatewayContext,
   ): Promise<Group> {
-    const group = await accessibleGroup(ctx, id);
+    const group = await found(ctx.services.groups.get(id), 'group', id);
     if (group.clusterMode && input.clusterMode === false && input.confirmRemoveClusterContainers !== true) {
       const metas = await ctx.services.metas.list(id);
       const instances = metas.reduce((n, m) => n + m.instances, 0);
@@ -96,6 +92,7 @@ export class GroupResolver {
       description: input.description ?? undefined,
       clusterMode: input.clusterMode ?? undefined,
       servers: input.servers ?? undefined,
+      allowedHostPaths: input.allowedHostPaths ?? undefined,
       owners: input.owners?.map((o) => o.toLowerCase()) ?? undefined,
       confirmRemoveClusterContainers: input.confirmRemoveClusterContainers ?? undefined,
     });
@@ -103,34 +100,30 @@ export class GroupResolver {
   }
 
   @Mutation(() => Boolean, { description: 'Deletes a group (its containers stay on the nodes).' })
-  @UseMiddleware(Audited)
   async deleteGroup(
     @Arg('id', () => ID, { description: 'The group id.' }) id: string,
     @Ctx() ctx: GatewayContext,
   ): Promise<boolean> {
-    await accessibleGroup(ctx, id);
     return ctx.services.groups.delete(id);
   }
 
-  @Mutation(() => Group, { description: 'Adds a server (ip or hostname, optionally :port) to a group.' })
-  @UseMiddleware(Audited)
+  @Mutation(() => Group, {
+    description: 'Adds a server (ip or hostname, optionally :port) to a group (admins only).',
+  })
   async addServer(
     @Arg('groupId', () => ID, { description: 'The group id.' }) groupId: string,
     @Arg('address', () => String, { description: 'ip or hostname, optionally :port.' }) address: string,
     @Ctx() ctx: GatewayContext,
   ): Promise<Group> {
-    await accessibleGroup(ctx, groupId);
     return toGroup(await ctx.services.groups.addServer(groupId, address));
   }
 
-  @Mutation(() => Group, { description: 'Removes a server from a group.' })
-  @UseMiddleware(Audited)
+  @Mutation(() => Group, { description: 'Removes a server from a group (admins only).' })
   async removeServer(
     @Arg('groupId', () => ID, { description: 'The group id.' }) groupId: string,
     @Arg('address', () => String, { description: 'ip or hostname, as listed in servers.' }) address: string,
     @Ctx() ctx: GatewayContext,
   ): Promise<Group> {
-    await accessibleGroup(ctx, groupId);
     return toGroup(await ctx.services.groups.removeServer(groupId, address));
   }
 }

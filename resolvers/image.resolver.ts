@@ -1,8 +1,7 @@
-import { Arg, Ctx, ID, Mutation, Query, Resolver, UseMiddleware } from 'type-graphql';
+import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { GatewayContext } from '../gateway/context.js';
 import { Image } from '../schema/image.type.js';
-import { accessibleNode } from './access.js';
-import { Audited } from './audit.middleware.js';
+import { found } from './found.js';
 
 @Resolver(() => Image)
 export class ImageResolver {
@@ -14,24 +13,22 @@ export class ImageResolver {
     @Arg('nodeId', () => ID, { description: 'Node id, ip or hostname.' }) nodeId: string,
     @Ctx() ctx: GatewayContext,
   ): Promise<Image[]> {
-    const node = await accessibleNode(ctx, nodeId);
+    const node = await found(ctx.services.nodes.get(nodeId), 'node', nodeId);
     return ctx.services.images.list(node.id);
   }
 
   @Mutation(() => Image, { description: 'Pulls an image on a node.' })
-  @UseMiddleware(Audited)
   async pullImage(
     @Arg('nodeId', () => ID, { description: 'Node id, ip or hostname.' }) nodeId: string,
     @Arg('image', () => String, { description: 'The image reference, e.g. registry:5000/app:1.2.' })
     image: string,
     @Ctx() ctx: GatewayContext,
   ): Promise<Image> {
-    const node = await accessibleNode(ctx, nodeId);
+    const node = await found(ctx.services.nodes.get(nodeId), 'node', nodeId);
     return ctx.services.images.pull(node.id, image);
   }
 
   @Mutation(() => Boolean, { description: 'Removes an image from a node.' })
-  @UseMiddleware(Audited)
   async removeImage(
     @Arg('nodeId', () => ID, { description: 'Node id, ip or hostname.' }) nodeId: string,
     @Arg('image', () => String, { description: 'The image id or reference.' }) image: string,
@@ -39,7 +36,7 @@ export class ImageResolver {
     force: boolean | undefined,
     @Ctx() ctx: GatewayContext,
   ): Promise<boolean> {
-    const node = await accessibleNode(ctx, nodeId);
+    const node = await found(ctx.services.nodes.get(nodeId), 'node', nodeId);
     return ctx.services.images.remove(node.id, image, force ?? false);
   }
 }

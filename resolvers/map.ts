@@ -33,6 +33,7 @@ export const toGroup = (g: GroupRecord): Group => ({
   clusterMode: g.clusterMode,
   servers: g.servers,
   owners: g.owners,
+  allowedHostPaths: g.allowedHostPaths ?? [],
   createdAt: g.createdAt,
   updatedAt: g.updatedAt,
 });

@@ -1,15 +1,4 @@
-import {
-  Arg,
-  Ctx,
-  FieldResolver,
-  ID,
-  Int,
-  Mutation,
-  Query,
-  Resolver,
-  Root,
-  UseMiddleware,
-} from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { badInput } from '../core/errors.js';
 import type { GatewayContext } from '../gateway/context.js';
 import { toContainerConfig } from '../schema/container-config.input.js';
@@ -21,8 +10,7 @@ import { Meta } from '../schema/meta.type.js';
 import { UpdateMetaInput } from '../schema/update-meta.input.js';
 import { WebhookDelivery } from '../schema/webhook-delivery.type.js';
 import type { WebhookInput } from '../schema/webhook.input.js';
-import { accessibleGroup, accessibleMeta, requireViewer } from './access.js';
-import { Audited } from './audit.middleware.js';
+import { found } from './found.js';
 import { toContainer, toGroup, toMeta, toWebhookDelivery } from './map.js';
 
 const MAX_DELIVERIES = 500;
@@ -40,7 +28,6 @@ export class MetaResolver {
     @Arg('groupId', () => ID, { description: 'The group id.' }) groupId: string,
     @Ctx() ctx: GatewayContext,
   ): Promise<Meta[]> {
-    await accessibleGroup(ctx, groupId);
     return (await ctx.services.metas.list(groupId)).map(toMeta);
   }
 
@@ -49,10 +36,8 @@ export class MetaResolver {
     @Arg('id', () => ID, { description: 'The meta id.' }) id: string,
     @Ctx() ctx: GatewayContext,
   ): Promise<Meta | null> {
-    requireViewer(ctx);
     const meta = await ctx.services.metas.get(id);
-    if (!meta) return null;
-    return toMeta(await accessibleMeta(ctx, id));
+    return meta ? toMeta(meta) : null;
   }
 
   @Query(() => [WebhookDelivery], {
@@ -66,7 +51,6 @@ export class MetaResolver {
     first: number | undefined,
     @Ctx() ctx: GatewayContext,
   ): Promise<WebhookDelivery[]> {
-    await accessibleMeta(ctx, metaId);
     const n = first ?? 20;
     if (n < 0 || n > MAX_DELIVERIES) throw badInput(`first must be between 0 and ${MAX_DELIVERIES}`, 'first');
     return (await ctx.services.metas.deliveries(metaId, n)).map(toWebhookDelivery);
@@ -88,12 +72,11 @@ export class MetaResolver {
   }
 
   @Mutation(() => Meta, { description: 'Cluster mode: creates a meta; the scheduler places its instances.' })
-  @UseMiddleware(Audited)
   async createMeta(
     @Arg('input', () => CreateMetaInput, { description: 'The new meta.' }) input: CreateMetaInput,
     @Ctx() ctx: GatewayContext,
   ): Promise<Meta> {
-    const group = await accessibleGroup(ctx, input.groupId);
+    const group = await found(ctx.services.groups.get(input.groupId), 'group', input.groupId);
     if (!group.clusterMode) throw badInput(`group ${group.id} is not in cluster mode`, 'groupId');
     const meta = await ctx.services.metas.create({
       groupId: input.groupId,
@@ -110,13 +93,11 @@ export class MetaResolver {
   @Mutation(() => Meta, {
     description: 'Changes instances, config, constraints, webhooks or options of a meta.',
   })
-  @UseMiddleware(Audited)
   async updateMeta(
     @Arg('id', () => ID, { description: 'The meta id.' }) id: string,
     @Arg('input', () => UpdateMetaInput, { description: 'What to change.' }) input: UpdateMetaInput,
     @Ctx() ctx: GatewayContext,
   ): Promise<Meta> {
-    await accessibleMeta(ctx, id);
     const meta = await ctx.services.metas.update(id, {
       instances: input.instances ?? undefined,
       config: input.config ? toContainerConfig(input.config) : undefined,
@@ -129,35 +110,29 @@ export class MetaResolver {
   }
 
   @Mutation(() => Meta, { description: 'Rolls every instance to another image tag (all or nothing).' })
-  @UseMiddleware(Audited)
   async upgradeMeta(
     @Arg('id', () => ID, { description: 'The meta id.' }) id: string,
     @Arg('imageTag', () => String, { description: 'The new tag (must differ from the current one).' })
     imageTag: string,
     @Ctx() ctx: GatewayContext,
   ): Promise<Meta> {
-    await accessibleMeta(ctx, id);
     return toMeta(await ctx.services.metas.upgrade(id, imageTag));
   }
 
   @Mutation(() => Meta, { description: 'Applies a container action to every instance of a meta.' })
-  @UseMiddleware(Audited)
   async operateMeta(
     @Arg('id', () => ID, { description: 'The meta id.' }) id: string,
     @Arg('action', () => ContainerAction, { description: 'What to do.' }) action: ContainerAction,
     @Ctx() ctx: GatewayContext,
   ): Promise<Meta> {
-    await accessibleMeta(ctx, id);
     return toMeta(await ctx.services.metas.operate(id, action));
   }
 
   @Mutation(() => Boolean, { description: 'Removes a meta and all its containers.' })
-  @UseMiddleware(Audited)
   async removeMeta(
     @Arg('id', () => ID, { description: 'The meta id.' }) id: string,
     @Ctx() ctx: GatewayContext,
   ): Promise<boolean> {
-    await accessibleMeta(ctx, id);
     return ctx.services.metas.remove(id);
   }
 }

@@ -1,4 +1,4 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { NodeRecord } from '../core/store/store.js';
 import type { GatewayContext } from '../gateway/context.js';
 import { Container } from '../schema/container.type.js';
@@ -6,8 +6,7 @@ import { NodeStatus } from '../schema/enums.js';
 import { LabelInput, labelRecord } from '../schema/label.input.js';
 import { Label, toLabels } from '../schema/label.type.js';
 import { Node } from '../schema/node.type.js';
-import { accessibleGroup, accessibleNode, requireViewer, visibleGroupIds } from './access.js';
-import { Audited } from './audit.middleware.js';
+import { found } from './found.js';
 import { toContainer, toNode } from './map.js';
 
 /** Containers listed under a node or a meta. */
@@ -26,12 +25,10 @@ export class NodeResolver {
     status: NodeStatus | undefined,
     @Ctx() ctx: GatewayContext,
   ): Promise<Node[]> {
-    requireViewer(ctx);
     if (groupId != null) {
-      await accessibleGroup(ctx, groupId);
       return (await ctx.services.nodes.list({ groupId, status: status ?? undefined })).map(toNode);
     }
-    const visible = await visibleGroupIds(ctx);
+    const visible = await ctx.access.groupIds('read');
     if (!visible) return (await ctx.services.nodes.list({ status: status ?? undefined })).map(toNode);
     const byId = new Map<string, NodeRecord>();
     for (const id of visible) {
@@ -47,10 +44,8 @@ export class NodeResolver {
     @Arg('id', () => ID, { description: 'Node id, ip or hostname (any case).' }) id: string,
     @Ctx() ctx: GatewayContext,
   ): Promise<Node | null> {
-    requireViewer(ctx);
     const node = await ctx.services.nodes.get(id);
-    if (!node) return null;
-    return toNode(await accessibleNode(ctx, node.id));
+    return node ? toNode(node) : null;
   }
 
   @FieldResolver(() => [Label], { description: 'Labels set by operators (constraints `node.labels.X`).' })
@@ -59,22 +54,26 @@ export class NodeResolver {
   }
 
   @FieldResolver(() => [Container], {
-    description: 'Containers on the node (at most 1000; use containers(nodeId) to page).',
+    description:
+      'Containers on the node that the viewer may see (at most 1000; use containers(nodeId) to page).',
     complexity: ({ childComplexity }) => 1 + childComplexity * 20,
   })
   async containers(@Root() node: Node, @Ctx() ctx: GatewayContext): Promise<Container[]> {
-    const page = await ctx.services.containers.list({ nodeId: node.id }, { first: NESTED_CONTAINERS });
+    const visible = await ctx.access.groupIds('read');
+    const page = await ctx.services.containers.list(
+      { nodeId: node.id, groupIds: visible && [...visible] },
+      { first: NESTED_CONTAINERS },
+    );
     return page.nodes.map(toContainer);
   }
 
-  @Mutation(() => Node, { description: "Replaces a node's operator labels." })
-  @UseMiddleware(Audited)
+  @Mutation(() => Node, { description: "Replaces a node's operator labels (admins only)." })
   async setNodeLabels(
     @Arg('nodeId', () => ID, { description: 'Node id, ip or hostname.' }) nodeId: string,
     @Arg('labels', () => [LabelInput], { description: 'The full new set of labels.' }) labels: LabelInput[],
     @Ctx() ctx: GatewayContext,
   ): Promise<Node> {
-    const node = await accessibleNode(ctx, nodeId);
+    const node = await found(ctx.services.nodes.get(nodeId), 'node', nodeId);
     return toNode(await ctx.services.nodes.setLabels(node.id, labelRecord(labels)));
   }
 }

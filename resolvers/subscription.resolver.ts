@@ -1,5 +1,4 @@
 import { Arg, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
-import { forbidden } from '../core/errors.js';
 import type { GatewayContext } from '../gateway/context.js';
 import {
   CHANNEL,
@@ -11,7 +10,6 @@ import { ContainerStatusEvent } from '../schema/container-status-event.type.js';
 import type { ContainerState, MetaEventType, NodeStatus } from '../schema/enums.js';
 import { MetaEvent } from '../schema/meta-event.type.js';
 import { NodeStatusEvent } from '../schema/node-status-event.type.js';
-import { accessibleGroup, assertNodeVisible, requireViewer, visibleGroupIds } from './access.js';
 import { toContainer, toNode } from './map.js';
 
 type Data = SubscribeResolverData<unknown, Record<string, string | null | undefined>, GatewayContext>;
@@ -19,49 +17,28 @@ type Data = SubscribeResolverData<unknown, Record<string, string | null | undefi
 const canSee = (visible: Set<string> | undefined, groupIds: readonly string[]): boolean =>
   !visible || groupIds.some((id) => visible.has(id));
 
-/** Admins may watch a meta that does not exist (yet); others only metas of groups they own. */
-async function assertMetaVisible(context: GatewayContext, metaId: string, visible: Set<string> | undefined) {
-  if (!visible) return;
-  const meta = await context.services.metas.get(metaId);
-  if (!meta || !visible.has(meta.groupId)) throw forbidden(`meta ${metaId} is not in a group you own`);
-}
-
-// Access is checked when the subscription starts; when the viewer's access changes later,
-// gateway/ws-sessions.ts closes the connection (4403) and the client subscribes again.
+// The operation's rule (resolvers/operation-rules.ts) checked the arguments before these run; they
+// filter what the viewer may read. When the viewer's access changes later, gateway/ws-sessions.ts
+// closes the connection (4403) and the client subscribes again.
 
 async function subscribeContainerStatus({ args, context }: Data) {
-  requireViewer(context);
   const { groupId, metaId } = args;
   let { nodeId } = args;
-  if (groupId) await accessibleGroup(context, groupId);
-  const visible = await visibleGroupIds(context);
-  if (metaId) await assertMetaVisible(context, metaId, visible);
-  if (nodeId) {
-    const node = await context.services.nodes.get(nodeId);
-    if (node) {
-      nodeId = node.id;
-      await assertNodeVisible(context, node);
-    } else if (visible) {
-      throw forbidden(`node ${nodeId} is not in a group you own`);
-    }
-  }
-  return context.hub.listen(CHANNEL.containerStatus, (m) => {
-    const c = m.container;
-    const groups = c.groupId && !m.groupIds.includes(c.groupId) ? [...m.groupIds, c.groupId] : m.groupIds;
-    return (
-      (!groupId || groups.includes(groupId)) &&
-      (!nodeId || c.nodeId === nodeId) &&
-      (!metaId || c.metaId === metaId) &&
-      canSee(visible, groups)
-    );
-  });
+  if (nodeId) nodeId = (await context.services.nodes.get(nodeId))?.id ?? nodeId;
+  const visible = await context.access.groupIds('read');
+  return context.hub.listen(
+    CHANNEL.containerStatus,
+    (m) =>
+      (!groupId || m.groupIds.includes(groupId)) &&
+      (!nodeId || m.container.nodeId === nodeId) &&
+      (!metaId || m.container.metaId === metaId) &&
+      canSee(visible, m.groupIds),
+  );
 }
 
 async function subscribeNodeStatus({ args, context }: Data) {
-  requireViewer(context);
   const { groupId } = args;
-  if (groupId) await accessibleGroup(context, groupId);
-  const visible = await visibleGroupIds(context);
+  const visible = await context.access.groupIds('read');
   return context.hub.listen(
     CHANNEL.nodeStatus,
     (m) => (!groupId || m.groupIds.includes(groupId)) && canSee(visible, m.groupIds),
@@ -69,11 +46,8 @@ async function subscribeNodeStatus({ args, context }: Data) {
 }
 
 async function subscribeMetaEvents({ args, context }: Data) {
-  requireViewer(context);
   const { groupId, metaId } = args;
-  if (groupId) await accessibleGroup(context, groupId);
-  const visible = await visibleGroupIds(context);
-  if (metaId) await assertMetaVisible(context, metaId, visible);
+  const visible = await context.access.groupIds('read');
   return context.hub.listen(
     CHANNEL.metaEvent,
     (m) =>

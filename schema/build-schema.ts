@@ -8,6 +8,7 @@ import {
 } from 'graphql';
 import { buildSchema, getMetadataStorage } from 'type-graphql';
 import { resolvers } from '../resolvers/index.js';
+import { applyOperationRules } from '../resolvers/operation-rules.js';
 import { DateTimeScalar } from './scalars.js';
 
 let built: Promise<GraphQLSchema> | undefined;
@@ -29,7 +30,8 @@ export function buildGatewaySchema(): Promise<GraphQLSchema> {
     },
   })
     .then(orderArguments)
-    .then(plainFieldsResolveByDefault);
+    .then(plainFieldsResolveByDefault)
+    .then(applyOperationRules);
   return built;
 }
 

@@ -15,6 +15,15 @@ export class CreateGroupInput {
   @Field(() => Boolean, { defaultValue: false, description: 'Cluster mode (scheduler) or single mode.' })
   clusterMode!: boolean;
 
-  @Field(() => [String], { nullable: true, description: 'Servers: ip or hostname, optionally :port.' })
+  @Field(() => [String], {
+    nullable: true,
+    description: 'Servers: ip or hostname, optionally :port (admins only).',
+  })
   servers?: string[] | undefined;
+
+  @Field(() => [String], {
+    nullable: true,
+    description: "Host directories users' containers in the group may bind (admins only).",
+  })
+  allowedHostPaths?: string[] | undefined;
 }

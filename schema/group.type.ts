@@ -26,6 +26,12 @@ export class Group {
   @Field(() => [String], { description: 'User ids that may see and change this group (admins always may).' })
   owners!: string[];
 
+  @Field(() => [String], {
+    description:
+      "Host directories that users' containers in this group may bind (themselves or below them); set by admins. Empty: none. Admins may bind any path.",
+  })
+  allowedHostPaths!: string[];
+
   @Field(() => DateTimeScalar, { description: 'When the group was created.' })
   createdAt!: string;
 

@@ -19,8 +19,14 @@ export class UpdateGroupInput {
   })
   clusterMode?: boolean | undefined;
 
-  @Field(() => [String], { nullable: true, description: 'The full new list of servers.' })
+  @Field(() => [String], { nullable: true, description: 'The full new list of servers (admins only).' })
   servers?: string[] | undefined;
+
+  @Field(() => [String], {
+    nullable: true,
+    description: "The full new list of host directories users' containers may bind (admins only).",
+  })
+  allowedHostPaths?: string[] | undefined;
 
   @Field(() => [String], { nullable: true, description: 'The full new list of owner user ids.' })
   owners?: string[] | undefined;

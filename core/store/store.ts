@@ -24,6 +24,11 @@ export interface GroupRecord {
   servers: string[];
   /** User ids that may see and change this group (admins always may). */
   owners: string[];
+  /**
+   * Host directories (absolute) that non-admins' containers in this group may bind, set by admins;
+   * absent or empty: none (gateway/container-policy.ts).
+   */
+  allowedHostPaths?: string[] | undefined;
   createdAt: string;
   updatedAt: string;
 }

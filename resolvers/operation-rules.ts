@@ -1,0 +1,228 @@
+import { isObjectType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
+import { ErrorCode, HumpbackError } from '../core/errors.js';
+import type { GroupAction } from '../gateway/authorization.js';
+import type { GatewayContext } from '../gateway/context.js';
+import { Audited } from './audit.middleware.js';
+import { toContainerConfig, type ContainerConfigInput } from '../schema/container-config.input.js';
+
+/**
+ * The rule of every GraphQL operation (root field of Query, Mutation and Subscription), applied before
+ * its resolver runs: the schema does not build while an operation has none (a new operation cannot
+ * be reachable by accident). What a role may do is gateway/authorization.ts's ROLE_ACTIONS.
+ */
+
+type Args = Record<string, unknown>;
+
+/** Something in the arguments the rule is about: which kind, and where its id is. */
+interface Target {
+  kind: 'group' | 'node' | 'container' | 'meta';
+  /** The argument holding its id (`input.groupId` for a field of an input). */
+  arg: string;
+  /** An absent argument is no target (lists that the resolver filters by what the viewer may see). */
+  optional?: true;
+}
+
+/** A group action on the targets (every one given must allow it). */
+interface GroupRule {
+  access: GroupAction;
+  on: readonly Target[];
+  /** Settings of the call only admins may use. */
+  adminOnly?: AdminOnly;
+  /** The container config the call runs, checked against the container policy. */
+  config?: (args: Args) => ContainerConfigInput | null | undefined;
+  /**
+   * When a target does not exist or may not be seen: `null` answers null (nullable lookups);
+   * `allow` lets admins watch what does not exist yet (subscriptions). Default: an error.
+   */
+  missing?: 'null' | 'allow';
+}
+
+export type OperationRule =
+  /** Without a token (login). */
+  | { access: 'anyone' }
+  /** Any logged-in user; what it lists is filtered to what they may read. */
+  | { access: 'user'; adminOnly?: AdminOnly }
+  /** Admins only. */
+  | { access: 'admin' }
+  | GroupRule;
+
+/** The reason a call needs an admin, or undefined when it does not. */
+type AdminOnly = (args: Args) => string | undefined;
+
+const read = (...on: Target[]): GroupRule => ({ access: 'read', on });
+const operate = (...on: Target[]): GroupRule => ({ access: 'operate', on });
+const group = (arg: string, optional?: true): Target => ({
+  kind: 'group',
+  arg,
+  ...(optional && { optional }),
+});
+const node = (arg: string, optional?: true): Target => ({ kind: 'node', arg, ...(optional && { optional }) });
+const container = (arg: string): Target => ({ kind: 'container', arg });
+const meta = (arg: string, optional?: true): Target => ({ kind: 'meta', arg, ...(optional && { optional }) });
+
+const input = (args: Args): Args => (args['input'] ?? {}) as Args;
+/** Servers are the cluster's: only admins put them in groups, or say which host paths a group may bind. */
+const groupSettingsOfAdmins: AdminOnly = (args) => {
+  const { servers, allowedHostPaths } = input(args);
+  const creating = args['id'] === undefined;
+  if (creating ? Array.isArray(servers) && servers.length > 0 : servers != null)
+    return 'only admins choose the servers of a group';
+  if (allowedHostPaths != null) return 'only admins choose the host paths a group may bind';
+  return undefined;
+};
+
+/** The rules, by `Type.field`. */
+export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
+  'Query.me': { access: 'user' },
+  'Query.users': { access: 'admin' },
+  'Query.groups': { access: 'user' },
+  'Query.group': { ...read(group('id')), missing: 'null' },
+  'Query.nodes': read(group('groupId', true)),
+  'Query.node': { ...read(node('id')), missing: 'null' },
+  'Query.metas': read(group('groupId')),
+  'Query.meta': { ...read(meta('id')), missing: 'null' },
+  'Query.webhookDeliveries': read(meta('metaId')),
+  'Query.containers': read(group('groupId', true), node('nodeId', true), meta('metaId', true)),
+  'Query.container': { ...read(container('id')), missing: 'null' },
+  'Query.containerLogs': read(container('id')),
+  'Query.containerStats': read(container('id')),
+  'Query.images': read(node('nodeId')),
+  'Query.auditLog': { access: 'admin' },
+
+  'Mutation.login': { access: 'anyone' },
+  'Mutation.createUser': { access: 'admin' },
+  'Mutation.deleteUser': { access: 'admin' },
+  'Mutation.createGroup': { access: 'user', adminOnly: groupSettingsOfAdmins },
+  'Mutation.updateGroup': { access: 'edit', on: [group('id')], adminOnly: groupSettingsOfAdmins },
+  'Mutation.deleteGroup': { access: 'edit', on: [group('id')] },
+  'Mutation.addServer': { access: 'admin' },
+  'Mutation.removeServer': { access: 'admin' },
+  'Mutation.setNodeLabels': { access: 'admin' },
+  'Mutation.createMeta': {
+    ...operate(group('input.groupId')),
+    config: (args) => input(args)['config'] as ContainerConfigInput,
+  },
+  'Mutation.updateMeta': {
+    ...operate(meta('id')),
+    config: (args) => input(args)['config'] as ContainerConfigInput | null | undefined,
+  },
+  'Mutation.upgradeMeta': operate(meta('id')),
+  'Mutation.operateMeta': operate(meta('id')),
+  'Mutation.removeMeta': operate(meta('id')),
+  'Mutation.createContainer': {
+    ...operate(node('nodeId')),
+    config: (args) => args['config'] as ContainerConfigInput,
+  },
+  'Mutation.operateContainer': operate(container('id')),
+  'Mutation.removeContainer': operate(container('id')),
+  'Mutation.pullImage': operate(node('nodeId')),
+  'Mutation.removeImage': operate(node('nodeId')),
+
+  'Subscription.containerStatusChanged': {
+    ...read(group('groupId', true), node('nodeId', true), meta('metaId', true)),
+    missing: 'allow',
+  },
+  'Subscription.nodeStatusChanged': read(group('groupId', true)),
+  'Subscription.metaEvents': { ...read(group('groupId', true), meta('metaId', true)), missing: 'allow' },
+};
+
+function argAt(args: Args, path: string): unknown {
+  let value: unknown = args;
+  for (const key of path.split('.')) value = (value as Args | null | undefined)?.[key];
+  return value;
+}
+
+/**
+ * Checks `rule` for a call: throws UNAUTHENTICATED / FORBIDDEN (NOT_FOUND for an admin naming what
+ * does not exist), or resolves to 'null' when a nullable lookup should answer null, else 'allow'.
+ */
+export async function authorize(
+  ctx: GatewayContext,
+  rule: OperationRule,
+  args: Args,
+): Promise<'allow' | 'null'> {
+  const { access } = ctx;
+  if (rule.access === 'anyone') return 'allow';
+  if (rule.access === 'admin') {
+    access.requireAdmin();
+    return 'allow';
+  }
+  access.requireViewer();
+  const adminReason = rule.adminOnly?.(args);
+  if (adminReason) access.requireAdmin(adminReason);
+  if (rule.access === 'user') return 'allow';
+
+  const groupIds: string[] = [];
+  for (const target of rule.on) {
+    const id = argAt(args, target.arg);
+    if (id == null && target.optional) continue;
+    try {
+      groupIds.push(...(await targetGroups(ctx, target, String(id), rule.access)));
+    } catch (err) {
+      if (!isRefusal(err)) throw err;
+      if (rule.missing === 'null') return 'null';
+      if (rule.missing === 'allow' && access.viewer?.admin) continue;
+      throw err;
+    }
+  }
+  const config = rule.config?.(args);
+  if (config) await access.checkContainerConfig(toContainerConfig(config), groupIds);
+  return 'allow';
+}
+
+const isRefusal = (err: unknown): boolean =>
+  err instanceof HumpbackError && (err.code === ErrorCode.FORBIDDEN || err.code === ErrorCode.NOT_FOUND);
+
+async function targetGroups(
+  ctx: GatewayContext,
+  target: Target,
+  id: string,
+  action: GroupAction,
+): Promise<string[]> {
+  const { access } = ctx;
+  switch (target.kind) {
+    case 'group':
+      return [(await access.group(id, action)).id];
+    case 'node':
+      return access.groupsOfNode(await access.node(id, action));
+    case 'container':
+      return access.groupsOfContainer(await access.container(id, action));
+    case 'meta':
+      return [(await access.meta(id, action)).groupId];
+  }
+}
+
+const ROOT_TYPES = ['Query', 'Mutation', 'Subscription'] as const;
+
+/**
+ * Puts every operation behind its rule: the resolver (and for subscriptions the subscribe function)
+ * runs only when the rule allows; mutations are written to the audit log (resolvers/audit.middleware.ts)
+ * whatever the outcome. Throws when an operation has no rule.
+ */
+export function applyOperationRules(schema: GraphQLSchema): GraphQLSchema {
+  const missing: string[] = [];
+  for (const typeName of ROOT_TYPES) {
+    const type = schema.getType(typeName);
+    if (!isObjectType(type)) continue;
+    for (const field of Object.values(type.getFields())) {
+      const rule = OPERATION_RULES[`${typeName}.${field.name}`];
+      if (!rule) {
+        missing.push(`${typeName}.${field.name}`);
+        continue;
+      }
+      const key = typeName === 'Subscription' ? 'subscribe' : 'resolve';
+      const inner = field[key] as GraphQLFieldResolver<unknown, GatewayContext> | undefined;
+      if (!inner) continue;
+      const guarded: GraphQLFieldResolver<unknown, GatewayContext, Args> = async (source, args, ctx, info) =>
+        (await authorize(ctx, rule, args)) === 'null' ? null : inner(source, args, ctx, info);
+      // Every mutation is audited, refusals by its rule included.
+      field[key] =
+        typeName === 'Mutation'
+          ? (root, args: Args, context: GatewayContext, info) =>
+              Audited({ root, args, context, info }, async () => guarded(root, args, context, info))
+          : guarded;
+    }
+  }
+  if (missing.length > 0) throw new Error(`operations without an authorization rule: ${missing.join(', ')}`);
+  return schema;
+}
