@@ -12,6 +12,7 @@ import {
   TempDirs,
   TestClient,
   gatewayConfig,
+  healthyNodes,
   idleContainer,
   startTestAgent,
   startTestGateway,
@@ -295,7 +296,7 @@ describe('authorization matrix', () => {
           { id },
         );
       });
-    const nodeId = await waitForNode(admin, groupId);
+    const nodeId = (await healthyNodes(admin, groupId))[0]!.id;
     const freshContainer = async () => {
       const { createContainer } = await admin.request<{ createContainer: { id: string } }>(
         'mutation($n: ID!, $c: ContainerConfigInput!) { createContainer(nodeId: $n, config: $c) { id } }',
@@ -411,17 +412,3 @@ describe('authorization matrix', () => {
     expect(actual).toEqual(expected);
   });
 });
-
-async function waitForNode(admin: TestClient, groupId: string): Promise<string> {
-  const until = Date.now() + 20_000;
-  for (;;) {
-    const { nodes } = await admin.request<{ nodes: Array<{ id: string; status: string }> }>(
-      'query($g: ID) { nodes(groupId: $g) { id status } }',
-      { g: groupId },
-    );
-    const healthy = nodes.find((n) => n.status === 'HEALTHY');
-    if (healthy) return healthy.id;
-    if (Date.now() > until) throw new Error(`no healthy node in group ${groupId}: ${JSON.stringify(nodes)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}

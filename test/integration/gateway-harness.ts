@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { loadAgentConfig, loadGatewayConfig, type GatewayConfig } from '../../core/config.js';
 import { startAgent, type RunningAgent } from '../../agent/main.js';
 import { startGateway, type RunningGateway, type StartGatewayOptions } from '../../gateway/main.js';
-import type { TestEngine } from '../helpers/test-env.js';
+import { waitFor, type TestEngine } from '../helpers/test-env.js';
 
 export const AGENT_TOKEN = 'test-agent-token-0123456789';
 export const ADMIN_PASSWORD = 'admin-password-for-tests';
@@ -195,4 +195,23 @@ export function idleContainer(name: string, image: string): Record<string, unkno
     command: ['sh', '-c', 'echo hello-from-$HOSTNAME; trap "exit 0" TERM; while true; do sleep 1; done'],
     hostname: 'hbtest',
   };
+}
+
+/** Waits until `count` of the group's nodes are HEALTHY; resolves to them. */
+export function healthyNodes(
+  client: TestClient,
+  groupId: string,
+  count = 1,
+): Promise<Array<{ id: string; ip: string }>> {
+  return waitFor(
+    async () => {
+      const { nodes } = await client.request<{ nodes: Array<{ id: string; ip: string; status: string }> }>(
+        'query($g: ID) { nodes(groupId: $g) { id ip status } }',
+        { g: groupId },
+      );
+      const healthy = nodes.filter((n) => n.status === 'HEALTHY');
+      return healthy.length >= count ? healthy : undefined;
+    },
+    { timeoutMs: 20_000, intervalMs: 200, description: `${count} healthy node(s) in group ${groupId}` },
+  );
 }
