@@ -68,6 +68,7 @@ export async function startMockGateway(options: { password: string }): Promise<M
     clusterMode: boolean;
     servers: string[];
     owners: string[];
+    allowedHostPaths: string[];
   }[] = [];
   const metas: {
     id: string;
@@ -252,6 +253,7 @@ export async function startMockGateway(options: { password: string }): Promise<M
         clusterMode: input.clusterMode,
         servers: input.servers ?? [],
         owners: ['admin'],
+        allowedHostPaths: [],
       };
       groups.push(g);
       return groupObj(g);

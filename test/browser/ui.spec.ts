@@ -8,6 +8,7 @@ import { dockerFor, engineNamed, loadTestEnv, testEnvFile, type TestEnv } from '
 import {
   ADMIN_PASSWORD,
   TempDirs,
+  TestClient,
   gatewayConfig,
   startTestAgent,
   startTestGateway,
@@ -222,5 +223,78 @@ describe.skipIf(!existsSync(testEnvFile))('web UI against a real gateway', () =>
       .poll(() => counts.locator('[data-state="RUNNING"]').textContent(), LIVE)
       .toBe(String(running));
     await expect(page.getByRole('heading', { name: `Containers (${all})` }).count()).resolves.toBe(1);
+  });
+  it('lets admins give a group host paths; its owner sees servers and nodes but may not change them', async () => {
+    const { page } = ui;
+    const group = `ui-single-${suffix}`;
+    const user = `ulla${suffix}`;
+    const api = new TestClient(gateway!.url);
+    await api.login();
+    await api.request(
+      'mutation($u: String!) { createUser(input: { username: $u, password: "password-123", admin: false }) { id } }',
+      { u: user },
+    );
+
+    // As the admin: host paths and the new owner, through the group's card.
+    await page.goto(`${baseUrl}/#/groups`);
+    const card = page.locator(`[data-group="${group}"]`);
+    await card.getByRole('button', { name: 'Edit host paths' }).click();
+    await card.getByLabel(/^Allowed host directories/).fill('/srv/ui-data');
+    await card.getByRole('button', { name: 'Save host paths' }).click();
+    await card
+      .getByRole('list', { name: `Host paths of ${group}` })
+      .getByText('/srv/ui-data')
+      .waitFor();
+    await card.getByLabel(/^New owners/).fill(user);
+    await card.getByRole('button', { name: 'Save owners' }).click();
+    await card.getByText(user, { exact: true }).waitFor();
+    await ui.screenshot('real-11-admin-group-host-paths');
+
+    // As the owner: the servers with their status, no way to change them or the host paths.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn(page, baseUrl, user, 'password-123');
+    await page.goto(`${baseUrl}/#/groups`);
+    await expect.poll(() => card.getByText('HEALTHY').count(), LIVE).toBe(1);
+    await card.getByText('/srv/ui-data').waitFor();
+    expect(await card.getByLabel('Add server').count()).toBe(0);
+    expect(await card.getByRole('button', { name: /^Remove server/ }).count()).toBe(0);
+    expect(await card.getByRole('button', { name: 'Edit host paths' }).count()).toBe(0);
+    expect(await page.locator('[data-group]').count()).toBe(1);
+    await page.getByText('Create a group').click();
+    await page.getByText('An administrator adds the group’s servers.').waitFor();
+    expect(
+      await page
+        .getByRole('form', { name: 'Create a group' })
+        .getByLabel(/^Servers/)
+        .count(),
+    ).toBe(0);
+    await ui.screenshot('real-12-owner-groups');
+
+    await page.goto(`${baseUrl}/#/nodes`);
+    await page.getByRole('heading', { name: 'Nodes', exact: true }).waitFor();
+    await page.getByText(engineNamed(env, 'n1').ip).first().waitFor();
+    expect(await page.getByRole('button', { name: 'Edit labels' }).count()).toBe(0);
+
+    // A container on the host's network is an admin's: the form says why it is refused.
+    await page.goto(`${baseUrl}/#/containers`);
+    await page.getByRole('button', { name: 'Create container' }).click();
+    const form = page.getByRole('form', { name: 'Create a container' });
+    await form
+      .getByLabel('Node')
+      .selectOption(await optionValue(form, 'Node', `(${engineNamed(env, 'n1').ip})`));
+    await form.getByLabel('Name', { exact: true }).fill(`ui-host-${suffix}`);
+    await form.getByLabel('Image').fill(env.image);
+    await form.getByLabel(/^Network mode/).fill('host');
+    await form.getByRole('button', { name: 'Create and start' }).click();
+    const refusal = form.locator('[role="alert"][data-code="FORBIDDEN"]');
+    await expect.poll(() => refusal.textContent(), LIVE).toMatch(/only admins may: config\.networkMode/);
+    await ui.screenshot('real-13-owner-policy-refusal');
+    expect(
+      await dockerFor(engineNamed(env, 'n1')).listContainers({
+        all: true,
+        filters: { name: [`ui-host-${suffix}`] },
+      }),
+    ).toEqual([]);
+    await api.close();
   });
 });

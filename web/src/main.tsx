@@ -90,7 +90,7 @@ function App() {
       case 'groups':
         return <GroupsPage viewer={viewer} />;
       case 'nodes':
-        return <NodesPage params={route.params} />;
+        return <NodesPage params={route.params} viewer={viewer} />;
       case 'containers':
         return <ContainersPage params={route.params} />;
       case 'metas':

@@ -75,6 +75,7 @@ export const GroupsQuery = graphql(`
       clusterMode
       servers
       owners
+      allowedHostPaths
       nodes {
         id
         name

@@ -17,7 +17,7 @@ type Documents = {
   '\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      user {\n        id\n        username\n        admin\n      }\n    }\n  }\n': typeof types.LoginDocument;
   '\n  query Me {\n    me {\n      id\n      username\n      admin\n    }\n  }\n': typeof types.MeDocument;
   "\n  query Dashboard {\n    groups {\n      id\n      name\n      clusterMode\n    }\n    nodes {\n      id\n      name\n      ip\n      status\n    }\n    # Counts only: one page-less query per state, answered from the gateway's indexes.\n    all: containers(first: 0) {\n      totalCount\n    }\n    RUNNING: containers(state: RUNNING, first: 0) {\n      totalCount\n    }\n    CREATED: containers(state: CREATED, first: 0) {\n      totalCount\n    }\n    RESTARTING: containers(state: RESTARTING, first: 0) {\n      totalCount\n    }\n    PAUSED: containers(state: PAUSED, first: 0) {\n      totalCount\n    }\n    EXITED: containers(state: EXITED, first: 0) {\n      totalCount\n    }\n    DEAD: containers(state: DEAD, first: 0) {\n      totalCount\n    }\n    REMOVING: containers(state: REMOVING, first: 0) {\n      totalCount\n    }\n  }\n": typeof types.DashboardDocument;
-  '\n  query Groups {\n    groups {\n      id\n      name\n      description\n      clusterMode\n      servers\n      owners\n      nodes {\n        id\n        name\n        ip\n        apiAddr\n        status\n      }\n      metas {\n        id\n        name\n        instances\n      }\n    }\n  }\n': typeof types.GroupsDocument;
+  '\n  query Groups {\n    groups {\n      id\n      name\n      description\n      clusterMode\n      servers\n      owners\n      allowedHostPaths\n      nodes {\n        id\n        name\n        ip\n        apiAddr\n        status\n      }\n      metas {\n        id\n        name\n        instances\n      }\n    }\n  }\n': typeof types.GroupsDocument;
   '\n  query GroupNames {\n    groups {\n      id\n      name\n      clusterMode\n    }\n  }\n': typeof types.GroupNamesDocument;
   '\n  mutation CreateGroup($input: CreateGroupInput!) {\n    createGroup(input: $input) {\n      id\n      name\n    }\n  }\n': typeof types.CreateGroupDocument;
   '\n  mutation UpdateGroup($id: ID!, $input: UpdateGroupInput!) {\n    updateGroup(id: $id, input: $input) {\n      id\n      name\n      description\n      clusterMode\n      servers\n    }\n  }\n': typeof types.UpdateGroupDocument;
@@ -57,7 +57,7 @@ const documents: Documents = {
   '\n  query Me {\n    me {\n      id\n      username\n      admin\n    }\n  }\n': types.MeDocument,
   "\n  query Dashboard {\n    groups {\n      id\n      name\n      clusterMode\n    }\n    nodes {\n      id\n      name\n      ip\n      status\n    }\n    # Counts only: one page-less query per state, answered from the gateway's indexes.\n    all: containers(first: 0) {\n      totalCount\n    }\n    RUNNING: containers(state: RUNNING, first: 0) {\n      totalCount\n    }\n    CREATED: containers(state: CREATED, first: 0) {\n      totalCount\n    }\n    RESTARTING: containers(state: RESTARTING, first: 0) {\n      totalCount\n    }\n    PAUSED: containers(state: PAUSED, first: 0) {\n      totalCount\n    }\n    EXITED: containers(state: EXITED, first: 0) {\n      totalCount\n    }\n    DEAD: containers(state: DEAD, first: 0) {\n      totalCount\n    }\n    REMOVING: containers(state: REMOVING, first: 0) {\n      totalCount\n    }\n  }\n":
     types.DashboardDocument,
-  '\n  query Groups {\n    groups {\n      id\n      name\n      description\n      clusterMode\n      servers\n      owners\n      nodes {\n        id\n        name\n        ip\n        apiAddr\n        status\n      }\n      metas {\n        id\n        name\n        instances\n      }\n    }\n  }\n':
+  '\n  query Groups {\n    groups {\n      id\n      name\n      description\n      clusterMode\n      servers\n      owners\n      allowedHostPaths\n      nodes {\n        id\n        name\n        ip\n        apiAddr\n        status\n      }\n      metas {\n        id\n        name\n        instances\n      }\n    }\n  }\n':
     types.GroupsDocument,
   '\n  query GroupNames {\n    groups {\n      id\n      name\n      clusterMode\n    }\n  }\n':
     types.GroupNamesDocument,
@@ -143,7 +143,7 @@ export function graphql(
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(
-  source: '\n  query Groups {\n    groups {\n      id\n      name\n      description\n      clusterMode\n      servers\n      owners\n      nodes {\n        id\n        name\n        ip\n        apiAddr\n        status\n      }\n      metas {\n        id\n        name\n        instances\n      }\n    }\n  }\n',
+  source: '\n  query Groups {\n    groups {\n      id\n      name\n      description\n      clusterMode\n      servers\n      owners\n      allowedHostPaths\n      nodes {\n        id\n        name\n        ip\n        apiAddr\n        status\n      }\n      metas {\n        id\n        name\n        instances\n      }\n    }\n  }\n',
 ): typeof import('./graphql').GroupsDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.

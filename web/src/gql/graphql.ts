@@ -55,8 +55,10 @@ export type CreateGroupInput = {
   description?: string | null | undefined;
   /** Cluster mode (scheduler) or single mode. */
   clusterMode?: boolean;
-  /** Servers: ip or hostname, optionally :port. */
+  /** Servers: ip or hostname, optionally :port (admins only). */
   servers?: Array<string> | null | undefined;
+  /** Host directories users' containers in the group may bind (admins only). */
+  allowedHostPaths?: Array<string> | null | undefined;
 };
 
 /** Changes to a group; absent fields stay as they are. */
@@ -67,8 +69,10 @@ export type UpdateGroupInput = {
   description?: string | null | undefined;
   /** Turn cluster mode on or off. Off removes the cluster containers: see confirmRemoveClusterContainers. */
   clusterMode?: boolean | null | undefined;
-  /** The full new list of servers. */
+  /** The full new list of servers (admins only). */
   servers?: Array<string> | null | undefined;
+  /** The full new list of host directories users' containers may bind (admins only). */
+  allowedHostPaths?: Array<string> | null | undefined;
   /** The full new list of owner user ids. */
   owners?: Array<string> | null | undefined;
   /** Must be true to turn cluster mode off, which removes the group's metas and their containers. */
@@ -218,6 +222,7 @@ export type GroupsQuery = {
     clusterMode: boolean;
     servers: Array<string>;
     owners: Array<string>;
+    allowedHostPaths: Array<string>;
     nodes: Array<{ id: string; name: string; ip: string; apiAddr: string; status: NodeStatus }>;
     metas: Array<{ id: string; name: string; instances: number }>;
   }>;
@@ -649,6 +654,7 @@ export const GroupsDocument = new TypedDocumentString(`
     clusterMode
     servers
     owners
+    allowedHostPaths
     nodes {
       id
       name

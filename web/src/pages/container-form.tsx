@@ -135,7 +135,8 @@ export function ConfigFields({
       <fieldset>
         <legend>Network</legend>
         <label>
-          Network mode <span className="hint">(host, bridge, none or a network name)</span>
+          Network mode{' '}
+          <span className="hint">(host, bridge, none or a network name; host only for admins)</span>
           <input list="network-modes" {...field('networkMode')} />
           <datalist id="network-modes">
             <option value="host" />
@@ -163,7 +164,11 @@ export function ConfigFields({
       <fieldset>
         <legend>Storage, labels and limits</legend>
         <label>
-          Volumes <span className="hint">(/host/path:/container/path[:ro], one a line)</span>
+          Volumes{' '}
+          <span className="hint">
+            (/host/path:/container/path[:ro] or volume:/path, one a line; host paths within the group’s
+            allowed host paths)
+          </span>
           <textarea rows={2} {...field('volumes')} />
         </label>
         <label>

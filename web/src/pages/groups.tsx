@@ -26,7 +26,7 @@ export function GroupsPage({ viewer }: { viewer: Viewer }) {
       <div className="page-head">
         <h1>Groups</h1>
       </div>
-      <CreateGroupForm onCreated={refetch} />
+      <CreateGroupForm viewer={viewer} onCreated={refetch} />
       <ErrorMessage error={error} />
       {loading && !data ? <Spinner label="Loading groups…" /> : null}
       {data?.groups.length === 0 ? <p className="muted">No groups yet. Create one above.</p> : null}
@@ -39,7 +39,7 @@ export function GroupsPage({ viewer }: { viewer: Viewer }) {
   );
 }
 
-function CreateGroupForm({ onCreated }: { onCreated: () => void }) {
+function CreateGroupForm({ viewer, onCreated }: { viewer: Viewer; onCreated: () => void }) {
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
   const [clusterMode, setClusterMode] = useState(false);
@@ -50,7 +50,8 @@ function CreateGroupForm({ onCreated }: { onCreated: () => void }) {
         name: name.trim(),
         description: description.trim() || null,
         clusterMode,
-        servers: lines(servers),
+        // Servers are the cluster's: only admins put them in groups.
+        ...(viewer.admin ? { servers: lines(servers) } : {}),
       },
     }),
   );
@@ -76,10 +77,14 @@ function CreateGroupForm({ onCreated }: { onCreated: () => void }) {
           Description
           <input name="description" value={description} onChange={(e) => setDescription(e.target.value)} />
         </label>
-        <label>
-          Servers (ip or hostname, one a line)
-          <textarea name="servers" rows={3} value={servers} onChange={(e) => setServers(e.target.value)} />
-        </label>
+        {viewer.admin ? (
+          <label>
+            Servers (ip or hostname, one a line)
+            <textarea name="servers" rows={3} value={servers} onChange={(e) => setServers(e.target.value)} />
+          </label>
+        ) : (
+          <p className="muted">An administrator adds the group’s servers.</p>
+        )}
         <label className="check">
           <input type="checkbox" checked={clusterMode} onChange={(e) => setClusterMode(e.target.checked)} />{' '}
           Cluster mode (the scheduler places services on these servers)
@@ -97,7 +102,6 @@ function GroupCard({ group, viewer, onChanged }: { group: Group; viewer: Viewer;
   const [editing, setEditing] = useState(false);
   const [name, setName] = useState(group.name);
   const [description, setDescription] = useState(group.description ?? '');
-  const [server, setServer] = useState('');
   const [ownersText, setOwnersText] = useState('');
   const [confirmMode, setConfirmMode] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
@@ -115,12 +119,6 @@ function GroupCard({ group, viewer, onChanged }: { group: Group; viewer: Viewer;
         ? { clusterMode: false, confirmRemoveClusterContainers: true }
         : { clusterMode: true },
     }),
-  );
-  const addServer = useMutation((address: string) =>
-    request(AddServerMutation, { groupId: group.id, address }),
-  );
-  const removeServer = useMutation((address: string) =>
-    request(RemoveServerMutation, { groupId: group.id, address }),
   );
   const setOwners = useMutation((list: string[]) =>
     request(UpdateGroupMutation, { id: group.id, input: { owners: list } }),
@@ -190,56 +188,8 @@ function GroupCard({ group, viewer, onChanged }: { group: Group; viewer: Viewer;
       )}
       <ErrorMessage error={toggleMode.error ?? remove.error} />
 
-      <h3>Servers</h3>
-      {group.servers.length === 0 ? <p className="muted">No servers.</p> : null}
-      <ul className="servers">
-        {group.servers.map((address) => {
-          // A server is "host[:port]" (port 8500 by default); the node answers at apiAddr.
-          const host = address.split(':')[0];
-          const node = group.nodes.find(
-            (n) => n.apiAddr === address || n.ip === host || n.name.toLowerCase() === host,
-          );
-          return (
-            <li key={address}>
-              <span>{address}</span>{' '}
-              {node ? <StatusBadge value={node.status} /> : <span className="muted">not seen</span>}
-              <BusyButton
-                className="small"
-                busy={removeServer.busy}
-                busyText="Removing…"
-                aria-label={`Remove server ${address}`}
-                onClick={async () => (await removeServer.run(address)) && onChanged()}
-              >
-                Remove
-              </BusyButton>
-            </li>
-          );
-        })}
-      </ul>
-      <form
-        className="inline"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          if (await addServer.run(server.trim())) {
-            setServer('');
-            onChanged();
-          }
-        }}
-      >
-        <label>
-          Add server
-          <input
-            placeholder="10.0.0.5 or host-1"
-            required
-            value={server}
-            onChange={(e) => setServer(e.target.value)}
-          />
-        </label>
-        <BusyButton type="submit" busy={addServer.busy} busyText="Adding…">
-          Add
-        </BusyButton>
-      </form>
-      <ErrorMessage error={addServer.error ?? removeServer.error} />
+      <GroupServers group={group} viewer={viewer} onChanged={onChanged} />
+      <HostPaths group={group} viewer={viewer} onChanged={onChanged} />
 
       <h3>Owners</h3>
       <p>
@@ -249,7 +199,7 @@ function GroupCard({ group, viewer, onChanged }: { group: Group; viewer: Viewer;
           <span className="muted">Only administrators.</span>
         )}
       </p>
-      {viewer.admin ? (
+      {viewer.admin || group.owners.includes(viewer.id) ? (
         <form
           className="inline"
           onSubmit={async (e) => {
@@ -341,5 +291,143 @@ function GroupCard({ group, viewer, onChanged }: { group: Group; viewer: Viewer;
         <p>The group and its server list are deleted. Running containers are not touched by this.</p>
       </ConfirmDialog>
     </article>
+  );
+}
+
+type CardProps = { group: Group; viewer: Viewer; onChanged: () => void };
+
+/** The group's servers with their nodes' status; admins add and remove them. */
+function GroupServers({ group, viewer, onChanged }: CardProps) {
+  const [server, setServer] = useState('');
+  const addServer = useMutation((address: string) =>
+    request(AddServerMutation, { groupId: group.id, address }),
+  );
+  const removeServer = useMutation((address: string) =>
+    request(RemoveServerMutation, { groupId: group.id, address }),
+  );
+  return (
+    <>
+      <h3>Servers</h3>
+      {group.servers.length === 0 ? (
+        <p className="muted">No servers{viewer.admin ? '.' : ' yet: an administrator adds them.'}</p>
+      ) : null}
+      <ul className="servers">
+        {group.servers.map((address) => {
+          // A server is "host[:port]" (port 8500 by default); the node answers at apiAddr.
+          const host = address.split(':')[0];
+          const node = group.nodes.find(
+            (n) => n.apiAddr === address || n.ip === host || n.name.toLowerCase() === host,
+          );
+          return (
+            <li key={address}>
+              <span>{address}</span>{' '}
+              {node ? <StatusBadge value={node.status} /> : <span className="muted">not seen</span>}
+              {viewer.admin ? (
+                <BusyButton
+                  className="small"
+                  busy={removeServer.busy}
+                  busyText="Removing…"
+                  aria-label={`Remove server ${address}`}
+                  onClick={async () => (await removeServer.run(address)) && onChanged()}
+                >
+                  Remove
+                </BusyButton>
+              ) : null}
+            </li>
+          );
+        })}
+      </ul>
+      {viewer.admin ? (
+        <form
+          className="inline"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            if (await addServer.run(server.trim())) {
+              setServer('');
+              onChanged();
+            }
+          }}
+        >
+          <label>
+            Add server
+            <input
+              placeholder="10.0.0.5 or host-1"
+              required
+              value={server}
+              onChange={(e) => setServer(e.target.value)}
+            />
+          </label>
+          <BusyButton type="submit" busy={addServer.busy} busyText="Adding…">
+            Add
+          </BusyButton>
+        </form>
+      ) : null}
+      <ErrorMessage error={addServer.error ?? removeServer.error} />
+    </>
+  );
+}
+
+/** The host directories the group's containers may bind; admins set them. */
+function HostPaths({ group, viewer, onChanged }: CardProps) {
+  const [editing, setEditing] = useState(false);
+  const [text, setText] = useState('');
+  const save = useMutation((paths: string[]) =>
+    request(UpdateGroupMutation, { id: group.id, input: { allowedHostPaths: paths } }),
+  );
+  return (
+    <>
+      <h3>Host paths</h3>
+      <p className="muted">
+        {group.allowedHostPaths.length > 0
+          ? 'Containers of this group may bind these host directories and what is below them:'
+          : 'Containers of this group may not bind host directories (named volumes are fine).'}
+      </p>
+      {group.allowedHostPaths.length > 0 ? (
+        <ul className="labels" aria-label={`Host paths of ${group.name}`}>
+          {group.allowedHostPaths.map((p) => (
+            <li key={p}>
+              <code>{p}</code>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      {viewer.admin && editing ? (
+        <form
+          className="form"
+          aria-label={`Host paths of ${group.name}`}
+          onSubmit={async (e) => {
+            e.preventDefault();
+            if (await save.run(lines(text))) {
+              setEditing(false);
+              onChanged();
+            }
+          }}
+        >
+          <label>
+            Allowed host directories (absolute, one a line)
+            <textarea rows={3} value={text} onChange={(e) => setText(e.target.value)} />
+          </label>
+          <ErrorMessage error={save.error} />
+          <div className="actions">
+            <BusyButton type="submit" className="primary" busy={save.busy} busyText="Saving…">
+              Save host paths
+            </BusyButton>
+            <button type="button" onClick={() => setEditing(false)}>
+              Cancel
+            </button>
+          </div>
+        </form>
+      ) : viewer.admin ? (
+        <button
+          type="button"
+          onClick={() => {
+            setText(group.allowedHostPaths.join('\n'));
+            setEditing(true);
+          }}
+        >
+          Edit host paths
+        </button>
+      ) : null}
+    </>
   );
 }

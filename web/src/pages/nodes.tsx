@@ -14,10 +14,11 @@ import {
   parseLabels,
 } from '../ui';
 import { GroupSelect } from './group-select';
+import type { Viewer } from '../viewer';
 
 type Node = NodesData['nodes'][number];
 
-export function NodesPage({ params }: { params: URLSearchParams }) {
+export function NodesPage({ params, viewer }: { params: URLSearchParams; viewer: Viewer }) {
   const groupId = params.get('groupId') ?? '';
   const { data, error, loading, refetch } = useQuery(
     NodesQuery,
@@ -43,14 +44,14 @@ export function NodesPage({ params }: { params: URLSearchParams }) {
       ) : null}
       <div className="grid">
         {data?.nodes.map((n) => (
-          <NodeCard key={n.id} node={n} onChanged={refetch} />
+          <NodeCard key={n.id} node={n} viewer={viewer} onChanged={refetch} />
         ))}
       </div>
     </section>
   );
 }
 
-function NodeCard({ node, onChanged }: { node: Node; onChanged: () => void }) {
+function NodeCard({ node, viewer, onChanged }: { node: Node; viewer: Viewer; onChanged: () => void }) {
   const [editing, setEditing] = useState(false);
   const [text, setText] = useState('');
   const save = useMutation((labels: { key: string; value: string }[]) =>
@@ -116,15 +117,18 @@ function NodeCard({ node, onChanged }: { node: Node; onChanged: () => void }) {
               </li>
             ))}
           </ul>
-          <button
-            type="button"
-            onClick={() => {
-              setText(node.labels.map((l) => `${l.key}=${l.value}`).join('\n'));
-              setEditing(true);
-            }}
-          >
-            Edit labels
-          </button>
+          {/* Nodes are the cluster's: only admins label them. */}
+          {viewer.admin ? (
+            <button
+              type="button"
+              onClick={() => {
+                setText(node.labels.map((l) => `${l.key}=${l.value}`).join('\n'));
+                setEditing(true);
+              }}
+            >
+              Edit labels
+            </button>
+          ) : null}
         </>
       )}
       {node.engineLabels.length > 0 ? (
