@@ -348,32 +348,40 @@ function post(target: ResolvedUrl, request: OutboundRequest, remainingMs: number
   const { url } = target;
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve) => {
-    let req: http.ClientRequest | undefined;
-    const timer = setTimeout(() => {
-      finish({ outcome: 'failed', reason: `no answer within ${seconds(request.timeoutMs)}` });
-      req?.destroy();
-    }, remainingMs);
     let settled = false;
+    // Called from events only, after the request and the timer exist.
     function finish(result: OutboundResult): void {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       resolve(result);
     }
-    req = client.request(
-      url,
-      {
-        method: request.method ?? 'POST',
-        headers: { ...request.headers, 'Content-Length': String(Buffer.byteLength(request.body)) },
-        // A fresh connection to the pinned address each time: no pooled socket to another address.
-        agent: false,
-        lookup: pinned(target.address, target.family),
-      },
-      (res) => {
-        finish({ outcome: 'answered', statusCode: res.statusCode ?? 0 });
-        res.destroy(); // the body is the receiver's business, not ours
-      },
-    );
+    let req: http.ClientRequest;
+    try {
+      req = client.request(
+        url,
+        {
+          method: request.method ?? 'POST',
+          headers: { ...request.headers, 'Content-Length': String(Buffer.byteLength(request.body)) },
+          // A fresh connection to the pinned address each time: no pooled socket to another address.
+          agent: false,
+          lookup: pinned(target.address, target.family),
+        },
+        (res) => {
+          finish({ outcome: 'answered', statusCode: res.statusCode ?? 0 });
+          res.destroy(); // the body is the receiver's business, not ours
+        },
+      );
+    } catch (err) {
+      // e.g. a header value Node will not send; nothing went out
+      settled = true;
+      resolve({ outcome: 'failed', reason: 'could not send the request', detail: (err as Error).message });
+      return;
+    }
+    const timer = setTimeout(() => {
+      finish({ outcome: 'failed', reason: `no answer within ${seconds(request.timeoutMs)}` });
+      req.destroy();
+    }, remainingMs);
     req.on('error', (err: NodeJS.ErrnoException) =>
       finish({ outcome: 'failed', reason: failureReason(err), detail: err.message }),
     );

@@ -57,6 +57,13 @@ async function validateWebhooks(
     if (!result.ok && result.refused) {
       throw badInput(`webhooks[${i}].url: ${result.reason}`, `webhooks[${i}].url`);
     }
+    // It travels as X-Humpback-Token: what a header cannot carry would fail every delivery.
+    if (h.secretToken && /[^\x20-\x7e\x80-\xff]/.test(h.secretToken)) {
+      throw badInput(
+        `webhooks[${i}].secretToken: only printable ASCII or Latin-1 characters (it is sent as a header)`,
+        `webhooks[${i}].secretToken`,
+      );
+    }
     return { url: h.url, secretToken: h.secretToken || undefined };
   });
 }

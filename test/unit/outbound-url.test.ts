@@ -1,5 +1,7 @@
 import type { LookupAddress } from 'node:dns';
-import { describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   OutboundUrlPolicy,
   addressKind,
@@ -305,5 +307,89 @@ describe('resolution', () => {
       reason: 'hook.test resolves to 127.0.0.1, a loopback address',
     });
     expect(asked).toEqual(['hook.test']);
+  });
+});
+
+describe('sending to a checked address', () => {
+  // Real servers on loopback, which this policy allows as HUMPBACK_WEBHOOK_ALLOW=127.0.0.1 would.
+  const servers: Array<Server | NetServer> = [];
+  const listen = async <S extends Server | NetServer>(server: S): Promise<number> => {
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return (server.address() as AddressInfo).port;
+  };
+  afterEach(async () => {
+    for (const s of servers.splice(0)) {
+      if ('closeAllConnections' in s) s.closeAllConnections();
+      await new Promise<void>((r) => s.close(() => r()));
+    }
+  });
+  const allowed = policy({
+    allow: ['127.0.0.1'],
+    lookup: lookupOf({ 'hook.test': ['127.0.0.1'] }),
+  });
+  const request = (timeoutMs = 2000) => ({ headers: { 'X-Test': '1' }, body: '{"a":1}', timeoutMs });
+
+  it('connects to the resolved address with the name as Host, and reports the status only', async () => {
+    const seen: Array<{ host?: string; test?: string; body: string }> = [];
+    const port = await listen(
+      createServer((req, res) => {
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        req.on('end', () => {
+          seen.push({ host: req.headers.host, test: req.headers['x-test'] as string, body });
+          res.statusCode = 503;
+          res.end('words of the receiver');
+        });
+      }),
+    );
+    // Resolved once, by us: the connection does not ask again (a second answer could differ).
+    let lookups = 0;
+    const counting = policy({
+      allow: ['127.0.0.1'],
+      lookup: async () => {
+        lookups += 1;
+        return [{ address: '127.0.0.1', family: 4 }];
+      },
+    });
+    expect(await counting.send(`http://hook.test:${port}/x`, request())).toEqual({
+      outcome: 'answered',
+      statusCode: 503,
+    });
+    expect(lookups).toBe(1);
+    expect(seen).toEqual([{ host: `hook.test:${port}`, test: '1', body: '{"a":1}' }]);
+  });
+
+  it('sends nothing when a header cannot be sent', async () => {
+    let calls = 0;
+    const port = await listen(createServer((_req, res) => res.end(String(++calls))));
+    const bad = { headers: { 'X-Humpback-Token': 'a\nb' }, body: '{}', timeoutMs: 1000 };
+    expect(await allowed.send(`http://127.0.0.1:${port}/`, bad)).toMatchObject({
+      outcome: 'failed',
+      reason: 'could not send the request',
+    });
+    expect(calls).toBe(0);
+  });
+
+  it('says "no answer within" for a receiver that hangs', async () => {
+    const port = await listen(createServer(() => undefined));
+    expect(await allowed.send(`http://127.0.0.1:${port}/`, request(100))).toEqual({
+      outcome: 'failed',
+      reason: 'no answer within 0.1 s',
+    });
+  });
+
+  it('says "connection refused" for a closed port and "not HTTP" for another protocol', async () => {
+    const closed = await listen(createNetServer());
+    await new Promise<void>((r) => servers.pop()!.close(() => r()));
+    expect(await allowed.send(`http://127.0.0.1:${closed}/`, request())).toMatchObject({
+      outcome: 'failed',
+      reason: 'connection refused',
+    });
+    const port = await listen(createNetServer((socket) => socket.resume().end('SSH-2.0-OpenSSH_9.2\r\n')));
+    expect(await allowed.send(`http://127.0.0.1:${port}/`, request())).toMatchObject({
+      outcome: 'failed',
+      reason: 'the answer was not HTTP',
+    });
   });
 });

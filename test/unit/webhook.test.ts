@@ -330,6 +330,25 @@ describe('webhook dispatcher', () => {
     });
   });
 
+  it('refuses a receiver the URL policy does not allow, without contacting it', async () => {
+    const d = dispatcher({
+      urlPolicy: new OutboundUrlPolicy(),
+      policy: { maxAttempts: 1, delayMs: () => 5 },
+    });
+    d.start();
+    const { deliveries } = await d.emit('CreateMetaEvent', meta(receiver.url), []);
+    await d.stop();
+    await d.flush();
+    const record = await store.get('webhookDeliveries', deliveries[0]!.id);
+    expect(record).toMatchObject({
+      attempts: 1,
+      delivered: false,
+      error: 'refused: 127.0.0.1 is a loopback address',
+    });
+    expect(record?.statusCode).toBeUndefined();
+    expect(receiver.calls).toBe(0);
+  });
+
   it('delivers every event, in order, once a receiver that was down comes back', async () => {
     const port = receiver.port;
     await receiver.stop();

@@ -372,6 +372,7 @@ export const WebhookDeliveriesQuery = graphql(`
       attempts
       statusCode
       delivered
+      error
       lastAttemptAt
     }
   }

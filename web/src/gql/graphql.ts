@@ -461,6 +461,7 @@ export type WebhookDeliveriesQuery = {
     attempts: number;
     statusCode: number | null;
     delivered: boolean;
+    error: string | null;
     lastAttemptAt: string | null;
   }>;
 };
@@ -916,6 +917,7 @@ export const WebhookDeliveriesDocument = new TypedDocumentString(`
     attempts
     statusCode
     delivered
+    error
     lastAttemptAt
   }
 }
