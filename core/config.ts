@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseCidr } from './outbound-url.js';
 
 /** A configuration problem, reported at start as one line naming the variable. */
 export class ConfigError extends Error {
@@ -77,6 +78,8 @@ export interface GatewayConfig {
   jwtSecret: string | undefined;
   /** @default false; true only when NODE_ENV is 'development' */
   development: boolean;
+  /** HUMPBACK_WEBHOOK_ALLOW: ranges webhooks may reach although loopback, private, ... @default [] */
+  webhookAllow: string[];
 }
 
 // Each rule turns one raw variable into a typed value or says what it expected.
@@ -169,6 +172,18 @@ const ipv4: Rule<string> = {
   schema: z.string().trim().pipe(z.ipv4()),
 };
 
+const cidrList: Rule<string[]> = {
+  expected: 'comma-separated CIDR ranges such as 10.20.0.0/16,fd00::/8 (a bare address is one host)',
+  schema: z.string().transform((v, ctx) => {
+    const list = v.split(',').map((c) => c.trim());
+    if (list.some((c) => !parseCidr(c))) {
+      ctx.addIssue({ code: 'custom', message: 'bad range' });
+      return z.NEVER;
+    }
+    return list;
+  }),
+};
+
 function read<T>(env: Env, variable: string, rule: Rule<T>): T | undefined;
 function read<T>(env: Env, variable: string, rule: Rule<T>, fallback: T): T;
 function read<T>(env: Env, variable: string, rule: Rule<T>, fallback?: T): T | undefined {
@@ -227,5 +242,6 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     removeDelaySeconds: read(env, 'CENTER_REMOVE_DELAY', nonNegativeSeconds, 0),
     jwtSecret: read(env, 'HUMPBACK_JWT_SECRET', token),
     development: env['NODE_ENV'] === 'development',
+    webhookAllow: read(env, 'HUMPBACK_WEBHOOK_ALLOW', cidrList, []),
   };
 }

@@ -4,6 +4,7 @@
  */
 import { ConfigError, loadGatewayConfig, type GatewayConfig } from '../core/config.js';
 import { logger as rootLogger, type Logger } from '../core/logger.js';
+import { OutboundUrlPolicy, type HostLookup } from '../core/outbound-url.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { ClusterMetaService } from '../scheduler/meta-service.js';
 import { ZookeeperDiscovery } from '../scheduler/zookeeper-discovery.js';
@@ -31,6 +32,8 @@ export interface StartGatewayOptions extends Omit<GatewayCoreOptions, 'logger' |
   server?: Pick<GatewayServerOptions, 'limits' | 'allowedOrigins' | 'drainMillis'> | undefined;
   /** Serve the web UI from web/dist when it is built. @default true */
   webUi?: boolean | undefined;
+  /** How webhook hosts are resolved (tests answer names themselves). @default the system resolver */
+  webhookLookup?: HostLookup | undefined;
 }
 
 /**
@@ -39,9 +42,22 @@ export interface StartGatewayOptions extends Omit<GatewayCoreOptions, 'logger' |
  * before anyone puts them in a group); a lost znode gets its node checked at once; while the gateway
  * itself has lost ZooKeeper, migrations are frozen.
  */
-function clusterModule(config: GatewayConfig, logger: Logger): GatewayCoreOptions['cluster'] {
+function clusterModule(
+  config: GatewayConfig,
+  logger: Logger,
+  webhookLookup: HostLookup | undefined,
+): GatewayCoreOptions['cluster'] {
   return async (core) => {
     const log = logger.child({ component: 'scheduler' });
+    // Webhooks never reach an agent: its nodes' IPs, and the agent addresses named as servers.
+    const urlPolicy = new OutboundUrlPolicy({
+      allow: config.webhookAllow,
+      agentAddresses: () => [
+        ...core.cache.listNodes().flatMap((n) => [n.ip, n.apiAddr]),
+        ...core.cache.listGroups().flatMap((g) => g.servers),
+      ],
+      lookup: webhookLookup,
+    });
     const scheduler = new Scheduler({
       store: core.store,
       cluster: core.cache,
@@ -53,6 +69,7 @@ function clusterModule(config: GatewayConfig, logger: Logger): GatewayCoreOption
       removeDelaySeconds: config.removeDelaySeconds,
       logger: log,
       leadership: core.leadership,
+      webhooks: { urlPolicy },
     });
     let discovery: ZookeeperDiscovery | undefined;
     if (config.clusterUris) {
@@ -75,7 +92,7 @@ function clusterModule(config: GatewayConfig, logger: Logger): GatewayCoreOption
       });
     }
     const module: ClusterModule = {
-      metas: new ClusterMetaService({ store: core.store, scheduler }),
+      metas: new ClusterMetaService({ store: core.store, scheduler, urlPolicy }),
       start: async () => {
         await scheduler.start();
         if (discovery) {
@@ -111,7 +128,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     ...options,
     leadership,
     logger,
-    cluster: options.cluster === false ? undefined : clusterModule(config, logger),
+    cluster: options.cluster === false ? undefined : clusterModule(config, logger, options.webhookLookup),
   });
   let server: GatewayServer;
   try {

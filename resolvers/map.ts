@@ -116,7 +116,8 @@ export const toWebhookDelivery = (d: WebhookDeliveryRecord): WebhookDelivery => 
   attempts: d.attempts,
   statusCode: d.statusCode,
   delivered: d.delivered,
-  lastError: d.lastError,
+  error: d.error,
+  lastError: d.error,
   lastAttemptAt: d.lastAttemptAt,
   createdAt: d.createdAt,
 });

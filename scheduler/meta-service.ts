@@ -3,6 +3,7 @@ import { containerConfigProblems } from '../agent/client.js';
 import type { ContainerConfig } from '../core/container-config.js';
 import { badInput, conflict, notFound } from '../core/errors.js';
 import { imageName, parseImageRef } from '../core/image-ref.js';
+import { OutboundUrlPolicy } from '../core/outbound-url.js';
 import type { MetaRecord, Store, WebhookDeliveryRecord, WebhookSetting } from '../core/store/store.js';
 import type { ContainerAction, CreateMetaInput, MetaService, UpdateMetaInput } from '../gateway/services.js';
 import type { Clock } from './clock.js';
@@ -40,16 +41,28 @@ function validateConfig(config: ContainerConfig): { image: string; imageTag: str
   return { image: imageName(ref), imageTag: ref.tag ?? 'latest' };
 }
 
-function validateWebhooks(hooks: readonly WebhookSetting[] | undefined): WebhookSetting[] {
-  return (hooks ?? []).map((h, i) => {
-    let url: URL;
-    try {
-      url = new URL(h.url);
-    } catch {
-      throw badInput(`webhooks[${i}].url is not a URL`, 'webhooks');
+/**
+ * Each URL is checked like a delivery would check it (scheme, credentials, the host's addresses) and
+ * refused naming the hook and why. A host that does not resolve now is kept: every delivery checks
+ * again after resolving, so a name cannot get in now and point inside later.
+ */
+async function validateWebhooks(
+  hooks: readonly WebhookSetting[] | undefined,
+  policy: OutboundUrlPolicy,
+): Promise<WebhookSetting[]> {
+  const list = hooks ?? [];
+  const checked = await Promise.all(list.map((h) => policy.resolve(h.url)));
+  return list.map((h, i) => {
+    const result = checked[i]!;
+    if (!result.ok && result.refused) {
+      throw badInput(`webhooks[${i}].url: ${result.reason}`, `webhooks[${i}].url`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw badInput(`webhooks[${i}].url must be http or https`, 'webhooks');
+    // It travels as X-Humpback-Token: what a header cannot carry would fail every delivery.
+    if (h.secretToken && /[^\x20-\x7e\x80-\xff]/.test(h.secretToken)) {
+      throw badInput(
+        `webhooks[${i}].secretToken: only printable ASCII or Latin-1 characters (it is sent as a header)`,
+        `webhooks[${i}].secretToken`,
+      );
     }
     return { url: h.url, secretToken: h.secretToken || undefined };
   });
@@ -65,6 +78,8 @@ export interface ClusterMetaServiceOptions {
   store: Store;
   scheduler: Scheduler;
   clock?: Clock | undefined;
+  /** Where webhooks may point; the dispatcher should use the same. @default new OutboundUrlPolicy() */
+  urlPolicy?: OutboundUrlPolicy | undefined;
 }
 
 /**
@@ -75,11 +90,13 @@ export class ClusterMetaService implements MetaService {
   private readonly store: Store;
   private readonly scheduler: Scheduler;
   private readonly clock: Clock;
+  private readonly urlPolicy: OutboundUrlPolicy;
 
   constructor(options: ClusterMetaServiceOptions) {
     this.store = options.store;
     this.scheduler = options.scheduler;
     this.clock = options.clock ?? systemClock;
+    this.urlPolicy = options.urlPolicy ?? new OutboundUrlPolicy();
   }
 
   async list(groupId: string): Promise<MetaRecord[]> {
@@ -105,7 +122,7 @@ export class ClusterMetaService implements MetaService {
     const instances = validateInstances(input.instances, 1);
     const { image, imageTag } = validateConfig(input.config);
     const constraints = normalizeConstraints(input.constraints);
-    const webhooks = validateWebhooks(input.webhooks);
+    const webhooks = await validateWebhooks(input.webhooks, this.urlPolicy);
     const existing = await this.list(input.groupId);
     if (existing.some((m) => m.name === input.config.name)) {
       throw conflict(`group ${group.name} already has a meta named ${input.config.name}`);
@@ -147,7 +164,7 @@ export class ClusterMetaService implements MetaService {
       Object.assign(patch, validateConfig(input.config), { config: input.config });
     }
     if (input.constraints !== undefined) patch.constraints = normalizeConstraints(input.constraints);
-    if (input.webhooks !== undefined) patch.webhooks = validateWebhooks(input.webhooks);
+    if (input.webhooks !== undefined) patch.webhooks = await validateWebhooks(input.webhooks, this.urlPolicy);
     if (input.removeDelay !== undefined) patch.removeDelay = input.removeDelay;
     if (input.recovery !== undefined) patch.recovery = input.recovery;
     const updatedAt = new Date(this.clock.now()).toISOString();

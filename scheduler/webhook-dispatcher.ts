@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventBus } from '../core/bus.js';
 import type { Logger } from '../core/logger.js';
+import { OutboundUrlPolicy } from '../core/outbound-url.js';
 import type { MetaEventType, MetaRecord, Store, WebhookDeliveryRecord } from '../core/store/store.js';
 import { CHANNEL, type MetaEventMessage } from '../gateway/subscriptions.js';
 import { systemClock, type Clock } from './clock.js';
@@ -15,7 +16,7 @@ export interface WebhookDispatcherOptions {
   clock?: Clock | undefined;
   /** @default exponentialBackoff() (1 s doubling to 5 min, 10 attempts) */
   policy?: RetryPolicy | undefined;
-  /** Per request. @default 5000 */
+  /** Per request: resolution, connection and the answer's headers. @default 5000 */
   timeoutMs?: number | undefined;
   /** How often the outbox is scanned for due entries (also those written by other gateways). @default 5000 */
   pollMs?: number | undefined;
@@ -23,8 +24,12 @@ export interface WebhookDispatcherOptions {
   retainMs?: number | undefined;
   /** Parallel requests at most. @default 8 */
   concurrency?: number | undefined;
-  /** @default globalThis.fetch */
-  fetch?: typeof fetch | undefined;
+  /**
+   * Where deliveries may go; checked again at every attempt, after resolving the host, and the
+   * request goes to the address that was checked.
+   * @default new OutboundUrlPolicy() (public addresses only; it knows no agents)
+   */
+  urlPolicy?: OutboundUrlPolicy | undefined;
   logger?: Logger | undefined;
 }
 
@@ -41,7 +46,7 @@ export class WebhookDispatcher {
   private readonly timeoutMs: number;
   private readonly pollMs: number;
   private readonly concurrency: number;
-  private readonly fetchFn: typeof fetch;
+  private readonly urlPolicy: OutboundUrlPolicy;
   private running = false;
   private cancelTimer: (() => void) | undefined;
   private ticking: Promise<void> | undefined;
@@ -55,7 +60,7 @@ export class WebhookDispatcher {
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.pollMs = options.pollMs ?? 5000;
     this.concurrency = options.concurrency ?? 8;
-    this.fetchFn = options.fetch ?? globalThis.fetch;
+    this.urlPolicy = options.urlPolicy ?? new OutboundUrlPolicy();
   }
 
   /** Records and announces one meta event; delivery happens in the background. */
@@ -228,21 +233,25 @@ export class WebhookDispatcher {
   }
 
   private async attempt(record: WebhookDeliveryRecord): Promise<boolean> {
+    // Only our own words are recorded: what the receiver said beyond its status is not ours to show.
+    const result = await this.urlPolicy.send(record.url, {
+      headers: webhookHeaders(record.body, record.secretToken),
+      body: record.body,
+      timeoutMs: this.timeoutMs,
+    });
     let statusCode: number | undefined;
     let error: string | undefined;
-    try {
-      const response = await this.fetchFn(record.url, {
-        method: 'POST',
-        headers: webhookHeaders(record.body, record.secretToken),
-        body: record.body,
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      statusCode = response.status;
-      await response.body?.cancel().catch(() => undefined);
-      if (statusCode < 200 || statusCode >= 300) error = `HTTP ${statusCode}`;
-    } catch (err) {
-      error =
-        err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+    switch (result.outcome) {
+      case 'answered':
+        statusCode = result.statusCode;
+        if (statusCode < 200 || statusCode >= 300) error = `answered ${statusCode}`;
+        break;
+      case 'refused':
+        error = `refused: ${result.reason}`;
+        break;
+      case 'failed':
+        error = result.reason;
+        break;
     }
     const now = this.clock.now();
     const delivered = error === undefined;
@@ -254,7 +263,7 @@ export class WebhookDispatcher {
         attempts,
         statusCode,
         delivered,
-        lastError: error,
+        error,
         lastAttemptAt: new Date(now).toISOString(),
         nextAttemptAt: delivered
           ? current.nextAttemptAt
@@ -269,6 +278,7 @@ export class WebhookDispatcher {
         event: record.event,
         attempts: updated?.attempts,
         error,
+        ...(result.outcome === 'failed' && result.detail ? { detail: result.detail } : {}),
       };
       if ((updated?.attempts ?? 0) >= this.policy.maxAttempts)
         log?.error(context, 'webhook delivery abandoned');

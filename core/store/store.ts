@@ -129,9 +129,14 @@ export interface WebhookDeliveryRecord {
   /** The exact request body that is signed and sent. */
   body: string;
   attempts: number;
+  /** The last attempt's HTTP status; only when the destination was allowed and answered. */
   statusCode?: number | undefined;
   delivered: boolean;
-  lastError?: string | undefined;
+  /**
+   * Why the last attempt failed, in our own words ("refused: 127.0.0.1 is a loopback address",
+   * "no answer within 5 s", "answered 503"); never the receiver's or the system's message.
+   */
+  error?: string | undefined;
   lastAttemptAt?: string | undefined;
   nextAttemptAt: string;
   createdAt: string;

@@ -131,6 +131,8 @@ describe('cluster mode on three engines', () => {
         HUMPBACK_DATA_DIR: tmp.make('hb-gw-'),
         CENTER_MIGRATE_DELAY: '3',
         CENTER_RECOVERY_INTERVAL: '3',
+        // The receiver is on loopback, which webhooks may reach only when an admin allows it.
+        HUMPBACK_WEBHOOK_ALLOW: '127.0.0.1/32',
       }),
     });
     client = new TestClient(gateway.url);

@@ -76,6 +76,15 @@ describe('gateway config', () => {
     expect(c.recoveryIntervalSeconds).toBe(120);
     expect(c.removeDelaySeconds).toBe(0);
     expect(c.adminPassword).toBeUndefined();
+    expect(c.webhookAllow).toEqual([]);
+  });
+
+  it('reads the ranges webhooks may reach', () => {
+    const c = loadGatewayConfig({
+      HUMPBACK_AGENT_TOKEN: token,
+      HUMPBACK_WEBHOOK_ALLOW: ' 10.20.0.0/16, 127.0.0.1 ,fd00::/8',
+    });
+    expect(c.webhookAllow).toEqual(['10.20.0.0/16', '127.0.0.1', 'fd00::/8']);
   });
 
   it.each([
@@ -85,6 +94,9 @@ describe('gateway config', () => {
     ['CENTER_RECOVERY_INTERVAL', '0'],
     ['CENTER_REMOVE_DELAY', '1.5'],
     ['HUMPBACK_LISTEN', ':x'],
+    ['HUMPBACK_WEBHOOK_ALLOW', '10.0.0.0/33'],
+    ['HUMPBACK_WEBHOOK_ALLOW', 'intranet.example.com'],
+    ['HUMPBACK_WEBHOOK_ALLOW', '10.0.0.0/8,,192.168.0.0/16'],
   ])('names %s when it is %j', (variable, value) => {
     expect(() => loadGatewayConfig({ HUMPBACK_AGENT_TOKEN: token, [variable]: value })).toThrow(
       new RegExp(`^${variable}: expected `),

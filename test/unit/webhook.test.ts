@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventBus } from '../../core/bus.js';
+import { loadGatewayConfig } from '../../core/config.js';
+import { OutboundUrlPolicy } from '../../core/outbound-url.js';
 import { EmbeddedStore } from '../../core/store/embedded-store.js';
 import type { ContainerRecord, MetaRecord } from '../../core/store/store.js';
 import { CHANNEL } from '../../gateway/subscriptions.js';
@@ -98,6 +100,14 @@ class MemoryBus implements EventBus {
 }
 
 const fastPolicy: RetryPolicy = { maxAttempts: 1000, delayMs: () => 20 };
+
+// The receivers are on loopback, which webhooks may reach only when an admin allows it.
+const loopbackAllowed = new OutboundUrlPolicy({
+  allow: loadGatewayConfig({
+    HUMPBACK_AGENT_TOKEN: 'unit-test-agent-token',
+    HUMPBACK_WEBHOOK_ALLOW: '127.0.0.1/32',
+  }).webhookAllow,
+});
 
 function meta(url: string, over: Partial<MetaRecord> = {}): MetaRecord {
   return {
@@ -213,7 +223,14 @@ describe('webhook dispatcher', () => {
   });
 
   const dispatcher = (options: Partial<ConstructorParameters<typeof WebhookDispatcher>[0]> = {}) => {
-    const d = new WebhookDispatcher({ store, policy: fastPolicy, pollMs: 50, timeoutMs: 500, ...options });
+    const d = new WebhookDispatcher({
+      store,
+      policy: fastPolicy,
+      pollMs: 50,
+      timeoutMs: 500,
+      urlPolicy: loopbackAllowed,
+      ...options,
+    });
     dispatchers.push(d);
     return d;
   };
@@ -309,8 +326,27 @@ describe('webhook dispatcher', () => {
       attempts: 3,
       delivered: false,
       statusCode: 503,
-      lastError: 'HTTP 503',
+      error: 'answered 503',
     });
+  });
+
+  it('refuses a receiver the URL policy does not allow, without contacting it', async () => {
+    const d = dispatcher({
+      urlPolicy: new OutboundUrlPolicy(),
+      policy: { maxAttempts: 1, delayMs: () => 5 },
+    });
+    d.start();
+    const { deliveries } = await d.emit('CreateMetaEvent', meta(receiver.url), []);
+    await d.stop();
+    await d.flush();
+    const record = await store.get('webhookDeliveries', deliveries[0]!.id);
+    expect(record).toMatchObject({
+      attempts: 1,
+      delivered: false,
+      error: 'refused: 127.0.0.1 is a loopback address',
+    });
+    expect(record?.statusCode).toBeUndefined();
+    expect(receiver.calls).toBe(0);
   });
 
   it('delivers every event, in order, once a receiver that was down comes back', async () => {

@@ -373,6 +373,7 @@ export const WebhookDeliveriesQuery = graphql(`
       attempts
       statusCode
       delivered
+      error
       lastAttemptAt
     }
   }

@@ -39,7 +39,7 @@ type Documents = {
   '\n  mutation UpgradeMeta($id: ID!, $imageTag: String!) {\n    upgradeMeta(id: $id, imageTag: $imageTag) {\n      id\n      imageTag\n    }\n  }\n': typeof types.UpgradeMetaDocument;
   '\n  mutation OperateMeta($id: ID!, $action: ContainerAction!) {\n    operateMeta(id: $id, action: $action) {\n      id\n    }\n  }\n': typeof types.OperateMetaDocument;
   '\n  mutation RemoveMeta($id: ID!) {\n    removeMeta(id: $id)\n  }\n': typeof types.RemoveMetaDocument;
-  '\n  query WebhookDeliveries($metaId: ID!, $first: Int) {\n    webhookDeliveries(metaId: $metaId, first: $first) {\n      id\n      event\n      url\n      attempts\n      statusCode\n      delivered\n      lastAttemptAt\n    }\n  }\n': typeof types.WebhookDeliveriesDocument;
+  '\n  query WebhookDeliveries($metaId: ID!, $first: Int) {\n    webhookDeliveries(metaId: $metaId, first: $first) {\n      id\n      event\n      url\n      attempts\n      statusCode\n      delivered\n      error\n      lastAttemptAt\n    }\n  }\n': typeof types.WebhookDeliveriesDocument;
   '\n  query Images($nodeId: ID!) {\n    images(nodeId: $nodeId) {\n      id\n      tags\n      sizeBytes\n    }\n  }\n': typeof types.ImagesDocument;
   '\n  mutation PullImage($nodeId: ID!, $image: String!) {\n    pullImage(nodeId: $nodeId, image: $image) {\n      id\n      tags\n    }\n  }\n': typeof types.PullImageDocument;
   '\n  mutation RemoveImage($nodeId: ID!, $image: String!, $force: Boolean) {\n    removeImage(nodeId: $nodeId, image: $image, force: $force)\n  }\n': typeof types.RemoveImageDocument;
@@ -99,7 +99,7 @@ const documents: Documents = {
   '\n  mutation OperateMeta($id: ID!, $action: ContainerAction!) {\n    operateMeta(id: $id, action: $action) {\n      id\n    }\n  }\n':
     types.OperateMetaDocument,
   '\n  mutation RemoveMeta($id: ID!) {\n    removeMeta(id: $id)\n  }\n': types.RemoveMetaDocument,
-  '\n  query WebhookDeliveries($metaId: ID!, $first: Int) {\n    webhookDeliveries(metaId: $metaId, first: $first) {\n      id\n      event\n      url\n      attempts\n      statusCode\n      delivered\n      lastAttemptAt\n    }\n  }\n':
+  '\n  query WebhookDeliveries($metaId: ID!, $first: Int) {\n    webhookDeliveries(metaId: $metaId, first: $first) {\n      id\n      event\n      url\n      attempts\n      statusCode\n      delivered\n      error\n      lastAttemptAt\n    }\n  }\n':
     types.WebhookDeliveriesDocument,
   '\n  query Images($nodeId: ID!) {\n    images(nodeId: $nodeId) {\n      id\n      tags\n      sizeBytes\n    }\n  }\n':
     types.ImagesDocument,
@@ -275,7 +275,7 @@ export function graphql(
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(
-  source: '\n  query WebhookDeliveries($metaId: ID!, $first: Int) {\n    webhookDeliveries(metaId: $metaId, first: $first) {\n      id\n      event\n      url\n      attempts\n      statusCode\n      delivered\n      lastAttemptAt\n    }\n  }\n',
+  source: '\n  query WebhookDeliveries($metaId: ID!, $first: Int) {\n    webhookDeliveries(metaId: $metaId, first: $first) {\n      id\n      event\n      url\n      attempts\n      statusCode\n      delivered\n      error\n      lastAttemptAt\n    }\n  }\n',
 ): typeof import('./graphql').WebhookDeliveriesDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.

@@ -466,6 +466,7 @@ export type WebhookDeliveriesQuery = {
     attempts: number;
     statusCode: number | null;
     delivered: boolean;
+    error: string | null;
     lastAttemptAt: string | null;
   }>;
 };
@@ -922,6 +923,7 @@ export const WebhookDeliveriesDocument = new TypedDocumentString(`
     attempts
     statusCode
     delivered
+    error
     lastAttemptAt
   }
 }

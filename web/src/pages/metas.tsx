@@ -153,7 +153,10 @@ function CreateMetaForm({ groupId, onCreated }: { groupId: string; onCreated: ()
           />
         </label>
         <label>
-          Webhooks <span className="hint">(URL and optional secret token, one a line)</span>
+          Webhooks{' '}
+          <span className="hint">
+            (URL and optional secret token, one a line; public addresses unless the admin allows others)
+          </span>
           <textarea name="webhooks" rows={2} value={webhooks} onChange={(e) => setWebhooks(e.target.value)} />
         </label>
         <label className="check">
@@ -374,6 +377,23 @@ function MetaCard({ meta, onChanged }: { meta: Meta; onChanged: () => void }) {
   );
 }
 
+/** Delivered, not tried yet, or failed with the gateway's reason ("refused: … is a loopback address"). */
+function DeliveryResult({
+  delivery: d,
+}: {
+  delivery: { delivered: boolean; attempts: number; statusCode?: number | null; error?: string | null };
+}) {
+  if (d.delivered) {
+    return <span className="badge ok">delivered{d.statusCode ? ` (HTTP ${d.statusCode})` : ''}</span>;
+  }
+  if (d.attempts === 0) return <span className="badge warn">pending</span>;
+  return (
+    <>
+      <span className="badge warn">failed</span> <span className="muted">{d.error ?? ''}</span>
+    </>
+  );
+}
+
 function Deliveries({ metaId }: { metaId: string }) {
   const { data, error, loading, refetch } = useQuery(WebhookDeliveriesQuery, { metaId, first: 50 });
   return (
@@ -403,10 +423,7 @@ function Deliveries({ metaId }: { metaId: string }) {
                     <code>{d.url}</code>
                   </td>
                   <td>
-                    <span className={`badge ${d.delivered ? 'ok' : 'warn'}`}>
-                      {d.delivered ? 'delivered' : 'pending'}
-                      {d.statusCode ? ` (HTTP ${d.statusCode})` : ''}
-                    </span>
+                    <DeliveryResult delivery={d} />
                   </td>
                   <td>{d.attempts}</td>
                   <td>{formatTime(d.lastAttemptAt)}</td>
