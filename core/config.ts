@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** A configuration problem, reported at start as one line naming the variable. */
@@ -75,6 +76,11 @@ export interface GatewayConfig {
   removeDelaySeconds: number;
   /** Secret used to sign login tokens; generated and kept in the store when unset. */
   jwtSecret: string | undefined;
+  /**
+   * Proxies whose X-Forwarded-For is believed (HUMPBACK_TRUSTED_PROXIES), as `address/prefix` ranges.
+   * @default [] (none: the client is the peer of the connection)
+   */
+  trustedProxies: readonly string[];
   /** @default false; true only when NODE_ENV is 'development' */
   development: boolean;
 }
@@ -169,6 +175,25 @@ const ipv4: Rule<string> = {
   schema: z.string().trim().pipe(z.ipv4()),
 };
 
+const trustedProxies: Rule<string[]> = {
+  expected: 'comma-separated IP addresses or CIDR ranges, e.g. 10.0.0.2,192.168.0.0/16,fd00::/8',
+  schema: z.string().transform((v, ctx) => {
+    const ranges: string[] = [];
+    for (const item of v.split(',').map((s) => s.trim())) {
+      const m = /^([^/]+)(?:\/(\d{1,3}))?$/.exec(item);
+      const family = m ? isIP(m[1]!) : 0;
+      const bits = family === 6 ? 128 : 32;
+      const prefix = m?.[2] === undefined ? bits : Number(m[2]);
+      if (!m || family === 0 || m[1]!.includes('%') || prefix > bits) {
+        ctx.addIssue({ code: 'custom', message: 'bad range' });
+        return z.NEVER;
+      }
+      ranges.push(`${family === 6 ? m[1]!.toLowerCase() : m[1]!}/${prefix}`);
+    }
+    return ranges;
+  }),
+};
+
 function read<T>(env: Env, variable: string, rule: Rule<T>): T | undefined;
 function read<T>(env: Env, variable: string, rule: Rule<T>, fallback: T): T;
 function read<T>(env: Env, variable: string, rule: Rule<T>, fallback?: T): T | undefined {
@@ -226,6 +251,7 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     recoveryIntervalSeconds: read(env, 'CENTER_RECOVERY_INTERVAL', positiveSeconds, 120),
     removeDelaySeconds: read(env, 'CENTER_REMOVE_DELAY', nonNegativeSeconds, 0),
     jwtSecret: read(env, 'HUMPBACK_JWT_SECRET', token),
+    trustedProxies: read(env, 'HUMPBACK_TRUSTED_PROXIES', trustedProxies, []),
     development: env['NODE_ENV'] === 'development',
   };
 }

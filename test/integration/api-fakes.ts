@@ -408,6 +408,8 @@ export async function createFakeWorld(
     config: { jwtSecret: undefined, adminPassword: options.adminPassword ?? 'admin-password' },
     bcryptRounds: 4,
     maxFailedLogins: options.maxFailedLogins ?? 5,
+    // long enough that a test never outlasts it by accident
+    loginBackoffMs: 60_000,
     tokenTtlSeconds: options.tokenTtlSeconds,
   });
   const groups = new FakeGroups();

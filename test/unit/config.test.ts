@@ -76,6 +76,15 @@ describe('gateway config', () => {
     expect(c.recoveryIntervalSeconds).toBe(120);
     expect(c.removeDelaySeconds).toBe(0);
     expect(c.adminPassword).toBeUndefined();
+    expect(c.trustedProxies).toEqual([]);
+  });
+
+  it('reads HUMPBACK_TRUSTED_PROXIES as address/prefix ranges', () => {
+    const c = loadGatewayConfig({
+      HUMPBACK_AGENT_TOKEN: token,
+      HUMPBACK_TRUSTED_PROXIES: '10.0.0.2, 192.168.0.0/16,FD00::/8,::1',
+    });
+    expect(c.trustedProxies).toEqual(['10.0.0.2/32', '192.168.0.0/16', 'fd00::/8', '::1/128']);
   });
 
   it.each([
@@ -85,6 +94,10 @@ describe('gateway config', () => {
     ['CENTER_RECOVERY_INTERVAL', '0'],
     ['CENTER_REMOVE_DELAY', '1.5'],
     ['HUMPBACK_LISTEN', ':x'],
+    ['HUMPBACK_TRUSTED_PROXIES', '10.0.0.0/33'],
+    ['HUMPBACK_TRUSTED_PROXIES', '10.0.0.1,,10.0.0.2'],
+    ['HUMPBACK_TRUSTED_PROXIES', 'proxy.example.com'],
+    ['HUMPBACK_TRUSTED_PROXIES', '::1/129'],
   ])('names %s when it is %j', (variable, value) => {
     expect(() => loadGatewayConfig({ HUMPBACK_AGENT_TOKEN: token, [variable]: value })).toThrow(
       new RegExp(`^${variable}: expected `),
