@@ -1,5 +1,5 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
-import { parseCidr } from './outbound-url.js';
 
 /** A configuration problem, reported at start as one line naming the variable. */
 export class ConfigError extends Error {
@@ -76,6 +76,11 @@ export interface GatewayConfig {
   removeDelaySeconds: number;
   /** Secret used to sign login tokens; generated and kept in the store when unset. */
   jwtSecret: string | undefined;
+  /**
+   * Proxies whose X-Forwarded-For is believed (HUMPBACK_TRUSTED_PROXIES), as `address/prefix` ranges.
+   * @default [] (none: the client is the peer of the connection)
+   */
+  trustedProxies: readonly string[];
   /** @default false; true only when NODE_ENV is 'development' */
   development: boolean;
   /** HUMPBACK_WEBHOOK_ALLOW: ranges webhooks may reach although loopback, private, ... @default [] */
@@ -172,15 +177,23 @@ const ipv4: Rule<string> = {
   schema: z.string().trim().pipe(z.ipv4()),
 };
 
+/** Address ranges, each kept as `address/prefix` (a bare address is one host). */
 const cidrList: Rule<string[]> = {
-  expected: 'comma-separated CIDR ranges such as 10.20.0.0/16,fd00::/8 (a bare address is one host)',
+  expected: 'comma-separated IP addresses or CIDR ranges, e.g. 10.0.0.2,192.168.0.0/16,fd00::/8',
   schema: z.string().transform((v, ctx) => {
-    const list = v.split(',').map((c) => c.trim());
-    if (list.some((c) => !parseCidr(c))) {
-      ctx.addIssue({ code: 'custom', message: 'bad range' });
-      return z.NEVER;
+    const ranges: string[] = [];
+    for (const item of v.split(',').map((s) => s.trim())) {
+      const m = /^([^/]+)(?:\/(\d{1,3}))?$/.exec(item);
+      const family = m ? isIP(m[1]!) : 0;
+      const bits = family === 6 ? 128 : 32;
+      const prefix = m?.[2] === undefined ? bits : Number(m[2]);
+      if (!m || family === 0 || m[1]!.includes('%') || prefix > bits) {
+        ctx.addIssue({ code: 'custom', message: 'bad range' });
+        return z.NEVER;
+      }
+      ranges.push(`${family === 6 ? m[1]!.toLowerCase() : m[1]!}/${prefix}`);
     }
-    return list;
+    return ranges;
   }),
 };
 
@@ -241,6 +254,7 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     recoveryIntervalSeconds: read(env, 'CENTER_RECOVERY_INTERVAL', positiveSeconds, 120),
     removeDelaySeconds: read(env, 'CENTER_REMOVE_DELAY', nonNegativeSeconds, 0),
     jwtSecret: read(env, 'HUMPBACK_JWT_SECRET', token),
+    trustedProxies: read(env, 'HUMPBACK_TRUSTED_PROXIES', cidrList, []),
     development: env['NODE_ENV'] === 'development',
     webhookAllow: read(env, 'HUMPBACK_WEBHOOK_ALLOW', cidrList, []),
   };

@@ -1,9 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { conflict, ErrorCode, HumpbackError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { StoreConflictError, type Store, type UserRecord } from '../core/store/store.js';
+import { StoreConflictError, type AttemptLimit, type Store, type UserRecord } from '../core/store/store.js';
+import { addressThrottleKey } from './client-ip.js';
 import type { AuthService, Viewer } from './services.js';
 
 export interface AuthServiceOptions {
@@ -17,9 +18,22 @@ export interface AuthServiceOptions {
   tokenTtlSeconds?: number | undefined;
   /** bcrypt cost. @default 10 */
   bcryptRounds?: number | undefined;
-  /** Failed logins allowed per client key within `rateLimitWindowMs`. @default 10 */
+  /**
+   * Login attempts per username that go through at once; after them each further attempt waits,
+   * `loginBackoffMs` first and twice as long each time after, up to `maxLoginBackoffMs`. A right
+   * password resets its username. @default 10
+   */
   maxFailedLogins?: number | undefined;
-  /** @default 600000 (10 minutes) */
+  /**
+   * The same per client address (an IPv6 client by its /64), counting only the attempts that failed.
+   * @default 50
+   */
+  maxFailedLoginsPerClient?: number | undefined;
+  /** The first wait, in milliseconds. @default 1000 */
+  loginBackoffMs?: number | undefined;
+  /** The longest wait, in milliseconds. @default 300000 (5 minutes) */
+  maxLoginBackoffMs?: number | undefined;
+  /** A username or address is forgotten this long after its last attempt and wait. @default 900000 (15 minutes) */
   rateLimitWindowMs?: number | undefined;
   /** How long a verified token's user is trusted before it is re-read from the store. @default 5000 */
   userCacheMs?: number | undefined;
@@ -30,15 +44,21 @@ const SECRET_SETTING = 'jwtSecret';
 /** The first admin's username. */
 export const FIRST_ADMIN = 'admin';
 
-/** Passwords with bcryptjs, HS256 JWTs with jose, and login rate limiting per client key. */
+/** Usernames longer than this are counted under a hash (keys in the store stay small). */
+const MAX_PLAIN_KEY = 64;
+
+/**
+ * Passwords with bcryptjs, HS256 JWTs with jose, and login throttling per username and per client
+ * address, counted in the store (so every gateway sharing it counts together) before the password is
+ * checked.
+ */
 export class StoreAuthService implements AuthService {
   private readonly now: () => number;
   private readonly ttl: number;
   private readonly rounds: number;
-  private readonly maxFailures: number;
-  private readonly window: number;
+  private readonly userLimit: Omit<AttemptLimit, 'key'>;
+  private readonly clientLimit: Omit<AttemptLimit, 'key'>;
   private readonly userCacheMs: number;
-  private readonly failures = new Map<string, number[]>();
   private readonly users = new Map<string, { user: UserRecord | undefined; until: number }>();
   private readonly verified = new Map<string, { viewer: Viewer; until: number }>();
   private readonly expiries = new Map<string, number>();
@@ -53,8 +73,13 @@ export class StoreAuthService implements AuthService {
     this.now = options.now ?? Date.now;
     this.ttl = options.tokenTtlSeconds ?? 12 * 3600;
     this.rounds = options.bcryptRounds ?? 10;
-    this.maxFailures = options.maxFailedLogins ?? 10;
-    this.window = options.rateLimitWindowMs ?? 10 * 60_000;
+    const backoff = {
+      baseDelayMs: options.loginBackoffMs ?? 1000,
+      maxDelayMs: options.maxLoginBackoffMs ?? 5 * 60_000,
+      windowMs: options.rateLimitWindowMs ?? 15 * 60_000,
+    };
+    this.userLimit = { free: options.maxFailedLogins ?? 10, ...backoff };
+    this.clientLimit = { free: options.maxFailedLoginsPerClient ?? 50, ...backoff };
     this.userCacheMs = options.userCacheMs ?? 5000;
   }
 
@@ -80,28 +105,31 @@ export class StoreAuthService implements AuthService {
     clientKey: string,
   ): Promise<{ token: string; user: UserRecord }> {
     const now = this.now();
-    const recent = (this.failures.get(clientKey) ?? []).filter((t) => now - t < this.window);
-    if (recent.length >= this.maxFailures) {
-      const retryAfter = Math.ceil((recent[0]! + this.window - now) / 1000);
+    const id = username.toLowerCase();
+    const userKey = `login:user:${id.length > MAX_PLAIN_KEY ? sha256(id) : id}`;
+    const clientKeyed = `login:client:${addressThrottleKey(clientKey)}`;
+    // Counted before the password is checked, in one atomic step: parallel guesses cannot all pass.
+    const gate = await this.store.countAttempt(
+      [
+        { key: userKey, ...this.userLimit },
+        { key: clientKeyed, ...this.clientLimit },
+      ],
+      now,
+    );
+    if (gate.outcome === 'wait') {
+      const retryAfterSeconds = Math.ceil(gate.retryAfterMs / 1000);
       throw new HumpbackError(
         ErrorCode.RATE_LIMITED,
-        `too many failed logins: try again in ${retryAfter} s`,
-        {
-          retryAfterSeconds: retryAfter,
-        },
+        `too many failed logins: try again in ${retryAfterSeconds} s`,
+        { retryAfterSeconds },
       );
     }
-    const user = await this.store.get('users', username.toLowerCase());
+    const user = await this.store.get('users', id);
     // Compare against a dummy hash for unknown users so both cases take the same time.
     this.dummyHash ??= await bcrypt.hash(randomBytes(16).toString('hex'), this.rounds);
     const ok = await bcrypt.compare(password, user?.passwordHash ?? this.dummyHash);
-    if (!user || !ok) {
-      recent.push(now);
-      this.failures.set(clientKey, recent);
-      this.pruneFailures(now);
-      throw new HumpbackError(ErrorCode.UNAUTHENTICATED, 'wrong username or password');
-    }
-    this.failures.delete(clientKey);
+    if (!user || !ok) throw new HumpbackError(ErrorCode.UNAUTHENTICATED, 'wrong username or password');
+    await this.store.settleAttempt({ reset: [userKey], release: [clientKeyed] });
     const iat = Math.floor(now / 1000);
     const token = await new SignJWT({ username: user.username })
       .setProtectedHeader({ alg: 'HS256' })
@@ -134,13 +162,18 @@ export class StoreAuthService implements AuthService {
   private async verifyUncached(token: string): Promise<Viewer | undefined> {
     let subject: string | undefined;
     try {
+      // A token must say when it was issued and when it expires, no later than the TTL after issue:
+      // one without exp (or with a far one) would otherwise be valid forever.
       const { payload } = await jwtVerify(token, this.key, {
         issuer: ISSUER,
         algorithms: ['HS256'],
         currentDate: new Date(this.now()),
+        requiredClaims: ['iat', 'exp', 'sub'],
+        maxTokenAge: this.ttl,
       });
+      if (payload.exp! - payload.iat! > this.ttl) return undefined;
       subject = payload.sub;
-      if (payload.exp !== undefined) this.expiries.set(token, payload.exp * 1000);
+      this.expiries.set(token, payload.exp! * 1000);
     } catch (err) {
       if (err instanceof joseErrors.JOSEError) return undefined;
       throw err;
@@ -192,13 +225,10 @@ export class StoreAuthService implements AuthService {
     this.users.set(id, { user, until: now + this.userCacheMs });
     return user;
   }
+}
 
-  private pruneFailures(now: number): void {
-    if (this.failures.size < 10_000) return;
-    for (const [key, times] of this.failures) {
-      if (times.every((t) => now - t >= this.window)) this.failures.delete(key);
-    }
-  }
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }
 
 async function loadOrCreateSecret(store: Store): Promise<string> {

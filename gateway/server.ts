@@ -24,6 +24,7 @@ import type { EventBus } from '../core/bus.js';
 import type { GatewayConfig } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import { buildGatewaySchema } from '../schema/build-schema.js';
+import { clientAddress } from './client-ip.js';
 import { bearerToken, createContext, type GatewayContext } from './context.js';
 import { createQueryExecutor } from './graphql-executor.js';
 import { complexityError, depthLimitRule, formatError, maskResult } from './graphql-guards.js';
@@ -148,7 +149,7 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
       viewer: extra['viewer'] as Viewer | undefined,
       services,
       hub,
-      clientKey: extra.request.socket.remoteAddress ?? 'unknown',
+      clientKey: clientAddress(extra.request, config),
       logger,
     });
   const originAllowed = (request: http.IncomingMessage): boolean => {
@@ -304,7 +305,7 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
           viewer,
           services,
           hub,
-          clientKey: req.socket.remoteAddress ?? 'unknown',
+          clientKey: clientAddress(req, config),
           logger,
         });
       },

@@ -157,6 +157,11 @@ export interface MetaService {
 
 export interface AuditService {
   record(entry: Omit<AuditEntry, 'id' | 'at'>): Promise<void>;
+  /**
+   * Counts a request refused before its caller was authenticated (no valid token, a throttled
+   * login): written as one small summary per interval, never with the request's arguments.
+   */
+  recordRefusal(refusal: { operation: string; code: string; clientKey: string }): Promise<void>;
   list(options: { limit: number; before?: string | undefined }): Promise<AuditEntry[]>;
 }
 

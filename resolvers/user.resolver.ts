@@ -20,7 +20,8 @@ export class UserResolver {
   }
 
   @Mutation(() => AuthPayload, {
-    description: 'Exchanges a username and password for a token. Rate limited per client (RATE_LIMITED).',
+    description:
+      'Exchanges a username and password for a token. Throttled per username and per client address (RATE_LIMITED with retryAfterSeconds).',
   })
   async login(
     @Arg('username', () => String, { description: 'The username (any case).' }) username: string,

@@ -2,9 +2,16 @@ import { mkdirSync, realpathSync } from 'node:fs';
 import { open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { logger as rootLogger, type Logger } from '../logger.js';
+import { AttemptCounters } from './attempt-counters.js';
 import {
+  AuditEntryTooLargeError,
+  auditEntryBytes,
   CACHE_COLLECTIONS,
+  DEFAULT_AUDIT_LIMIT,
+  DEFAULT_AUDIT_MAX_BYTES,
   StoreConflictError,
+  type AttemptLimit,
+  type AttemptOutcome,
   type AuditEntry,
   type CollectionName,
   type Collections,
@@ -21,6 +28,8 @@ export interface EmbeddedStoreOptions {
   compactIntervalMs?: number | undefined;
   /** Newest audit entries kept. @default 10_000 */
   auditLimit?: number | undefined;
+  /** Bytes of audit entries (as JSON) kept at most. @default 16 MiB */
+  auditMaxBytes?: number | undefined;
   logger?: Logger | undefined;
 }
 
@@ -101,15 +110,21 @@ const cacheCollections = new Set<CollectionName>(CACHE_COLLECTIONS);
  * replaced atomically: temp file, fsync, rename, fsync of the directory) and `store.lock` (the pid of
  * the owning process). Opening loads the snapshot, replays newer journals and drops a torn last line.
  *
- * Cache collections (CACHE_COLLECTIONS) live in memory only. Documents are kept as JSON text, so what
+ * Cache collections (CACHE_COLLECTIONS) and the login attempt counters live in memory only (a restart
+ * forgets the counters). Documents are kept as JSON text, so what
  * reads return is a fresh copy with the same shape Redis would give back. Reads of persisted
  * collections wait until every write they might observe is durable.
  */
 export class EmbeddedStore implements Store {
   private readonly data = new Map<CollectionName, Map<string, string>>();
   private audit: AuditEntry[] = [];
+  /** The size of each entry of `audit` (auditEntryBytes), and their sum. */
+  private auditSizes: number[] = [];
+  private auditBytes = 0;
+  private readonly attempts = new AttemptCounters();
   private readonly compactBytes: number;
   private readonly auditLimit: number;
+  private readonly auditMaxBytes: number;
   private readonly log: Logger;
 
   /** Operations applied in memory and not yet handed to the journal. */
@@ -136,7 +151,8 @@ export class EmbeddedStore implements Store {
     options: EmbeddedStoreOptions,
   ) {
     this.compactBytes = options.compactBytes ?? 8 * 1024 * 1024;
-    this.auditLimit = options.auditLimit ?? 10_000;
+    this.auditLimit = options.auditLimit ?? DEFAULT_AUDIT_LIMIT;
+    this.auditMaxBytes = options.auditMaxBytes ?? DEFAULT_AUDIT_MAX_BYTES;
     this.log = (options.logger ?? rootLogger).child({ component: 'embedded-store', dir });
     const interval = options.compactIntervalMs ?? 300_000;
     if (interval > 0) {
@@ -171,7 +187,7 @@ export class EmbeddedStore implements Store {
           new Map(Object.entries(docs).map(([id, doc]) => [id, JSON.stringify(doc)])),
         );
       }
-      store.audit = state.audit.slice(-store.auditLimit);
+      store.loadAudit(state.audit);
       store.snapshotBytes = state.snapshotBytes;
       if (size >= Math.max(store.compactBytes, store.snapshotBytes)) store.requestCompaction();
       return store;
@@ -300,9 +316,11 @@ export class EmbeddedStore implements Store {
 
   async appendAudit(entry: AuditEntry): Promise<void> {
     this.assertOpen();
-    const copy = JSON.parse(JSON.stringify(entry)) as AuditEntry;
-    this.pushAudit(copy);
-    await this.enqueue(JSON.stringify({ op: 'audit', e: copy } satisfies JournalOp));
+    const text = JSON.stringify(entry);
+    const bytes = Buffer.byteLength(text);
+    if (bytes > this.auditMaxBytes) throw new AuditEntryTooLargeError(bytes, this.auditMaxBytes);
+    this.pushAudit(JSON.parse(text) as AuditEntry, bytes);
+    await this.enqueue(`{"op":"audit","e":${text}}`);
   }
 
   /** Newest first; `before` is the id of an entry, and only older entries are returned (none if unknown). */
@@ -317,6 +335,16 @@ export class EmbeddedStore implements Store {
     const page = this.audit.slice(start, end).reverse();
     await this.waitDurable(this.appliedSeq);
     return page.map((e) => JSON.parse(JSON.stringify(e)) as AuditEntry);
+  }
+
+  async countAttempt(limits: readonly AttemptLimit[], now: number): Promise<AttemptOutcome> {
+    this.assertOpen();
+    return this.attempts.count(limits, now);
+  }
+
+  async settleAttempt(keys: { reset: readonly string[]; release: readonly string[] }): Promise<void> {
+    this.assertOpen();
+    this.attempts.settle(keys);
   }
 
   /**
@@ -362,12 +390,36 @@ export class EmbeddedStore implements Store {
     if (this.failure) throw this.failure;
   }
 
-  private pushAudit(entry: AuditEntry): void {
+  private pushAudit(entry: AuditEntry, bytes: number): void {
     this.audit.push(entry);
-    // Trim in chunks so appends stay O(1) amortised.
+    this.auditSizes.push(bytes);
+    this.auditBytes += bytes;
+    // Trim in chunks so appends stay O(1) amortised: past the entry limit by a sixteenth, or past the
+    // byte limit (which is never exceeded) down to fifteen sixteenths of it.
     if (this.audit.length > this.auditLimit + Math.max(16, this.auditLimit >> 4)) {
-      this.audit = this.audit.slice(-this.auditLimit);
+      this.trimAudit(this.auditMaxBytes);
+    } else if (this.auditBytes > this.auditMaxBytes) {
+      this.trimAudit(this.auditMaxBytes - (this.auditMaxBytes >> 4));
     }
+  }
+
+  /** Drops the oldest entries down to the entry limit and to at most `maxBytes`. */
+  private trimAudit(maxBytes: number): void {
+    let drop = Math.max(0, this.audit.length - this.auditLimit);
+    for (let i = 0; i < drop; i++) this.auditBytes -= this.auditSizes[i]!;
+    while (drop < this.audit.length && this.auditBytes > maxBytes)
+      this.auditBytes -= this.auditSizes[drop++]!;
+    if (drop === 0) return;
+    this.audit = this.audit.slice(drop);
+    this.auditSizes = this.auditSizes.slice(drop);
+  }
+
+  /** The log as loaded from the files, within the limits (which may be lower than when it was written). */
+  private loadAudit(entries: AuditEntry[]): void {
+    this.audit = entries;
+    this.auditSizes = entries.map(auditEntryBytes);
+    this.auditBytes = this.auditSizes.reduce((a, b) => a + b, 0);
+    this.trimAudit(this.auditMaxBytes);
   }
 
   private async journalOp(collection: CollectionName, line: () => string): Promise<void> {

@@ -2,7 +2,12 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { logger as rootLogger, type Logger } from '../logger.js';
 import { REDIS_CLIENT_OPTIONS } from '../redis-client.js';
 import {
+  AuditEntryTooLargeError,
+  DEFAULT_AUDIT_LIMIT,
+  DEFAULT_AUDIT_MAX_BYTES,
   StoreConflictError,
+  type AttemptLimit,
+  type AttemptOutcome,
   type AuditEntry,
   type CollectionName,
   type Collections,
@@ -14,6 +19,8 @@ export interface RedisStoreOptions {
   keyPrefix?: string | undefined;
   /** Newest audit entries kept. @default 10_000 */
   auditLimit?: number | undefined;
+  /** Bytes of audit entries (as JSON) kept at most. @default 16 MiB */
+  auditMaxBytes?: number | undefined;
   /** Attempts of one `update` under contention before it gives up. @default 200 */
   maxUpdateAttempts?: number | undefined;
   /** Extra ioredis options (the URL wins for host, port, auth and db). */
@@ -32,18 +39,80 @@ if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET
 return 1
 `;
 
-// Audit: KEYS[1] sequence, KEYS[2] zset id -> sequence, KEYS[3] hash id -> JSON.
+// Audit: KEYS[1] sequence, KEYS[2] zset id -> sequence, KEYS[3] hash id -> JSON, KEYS[4] the bytes of
+// every JSON in KEYS[3]; ARGV[1] id, ARGV[2] JSON, ARGV[3] entry limit, ARGV[4] byte limit.
+// A log written before the byte count existed is measured once.
 const AUDIT_APPEND_SCRIPT = `
+if redis.call('EXISTS', KEYS[4]) == 0 then
+  local total = 0
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+    total = total + redis.call('HSTRLEN', KEYS[3], id)
+  end
+  redis.call('SET', KEYS[4], total)
+end
 local seq = redis.call('INCR', KEYS[1])
 redis.call('ZADD', KEYS[2], seq, ARGV[1])
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+local bytes = redis.call('INCRBY', KEYS[4], string.len(ARGV[2]))
 local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[3])
 if excess > 0 then
   local old = redis.call('ZRANGE', KEYS[2], 0, excess - 1)
+  for _, id in ipairs(old) do bytes = bytes - redis.call('HSTRLEN', KEYS[3], id) end
   redis.call('ZREMRANGEBYRANK', KEYS[2], 0, excess - 1)
   redis.call('HDEL', KEYS[3], unpack(old))
+  redis.call('SET', KEYS[4], bytes)
+end
+local max = tonumber(ARGV[4])
+while bytes > max do
+  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
+  bytes = redis.call('DECRBY', KEYS[4], redis.call('HSTRLEN', KEYS[3], oldest))
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, 0)
+  redis.call('HDEL', KEYS[3], oldest)
 end
 return seq
+`;
+
+// Attempts: KEYS one hash per key (n = count, at = time of the last counted attempt, exp = when it is
+// forgotten, by the callers' clock; the Redis expiry only collects it); ARGV[1] now, then free, base
+// delay, max delay and window for each key. Mirrors attempt-counters.ts.
+const COUNT_ATTEMPT_SCRIPT = `
+local now = tonumber(ARGV[1])
+local function delay(i, n)
+  local free = tonumber(ARGV[4 * i - 2])
+  if n < free then return 0 end
+  return math.min(tonumber(ARGV[4 * i]), tonumber(ARGV[4 * i - 1]) * 2 ^ (n - free))
+end
+local wait = 0
+local counts = {1}
+for i, key in ipairs(KEYS) do
+  local state = redis.call('HMGET', key, 'n', 'at', 'exp')
+  local n = tonumber(state[1])
+  if n and now >= tonumber(state[3]) then n = nil end
+  if n then wait = math.max(wait, tonumber(state[2]) + delay(i, n) - now) end
+  counts[i + 1] = n or 0
+end
+if wait > 0 then return {0, math.ceil(wait)} end
+for i, key in ipairs(KEYS) do
+  local n = counts[i + 1] + 1
+  local keep = delay(i, n) + tonumber(ARGV[4 * i + 1])
+  redis.call('HSET', key, 'n', n, 'at', ARGV[1], 'exp', string.format('%d', now + keep))
+  redis.call('PEXPIRE', key, string.format('%d', math.ceil(keep)))
+  counts[i + 1] = n
+end
+return counts
+`;
+
+// KEYS[1..ARGV[1]] are reset, the rest released.
+const SETTLE_ATTEMPT_SCRIPT = `
+local resets = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  if i <= resets then
+    redis.call('DEL', key)
+  elseif redis.call('EXISTS', key) == 1 then
+    if redis.call('HINCRBY', key, 'n', -1) <= 0 then redis.call('DEL', key) end
+  end
+end
+return 0
 `;
 
 // ARGV[1] limit, ARGV[2] id of the entry to page before ('' for the newest).
@@ -64,7 +133,8 @@ const CHUNK = 500;
 
 /**
  * The production store: one Redis hash per collection (`<prefix>c:<collection>`, field id → JSON), the
- * audit log as a capped sorted set plus hash. Several gateways may share it.
+ * audit log as a sorted set plus hash capped in entries and bytes, login attempt counters as hashes
+ * that expire (`<prefix>attempt:<key>`). Several gateways may share it.
  *
  * Durability is Redis's: run it with `appendonly yes` (AOF), otherwise a Redis restart loses desired
  * state. `open` logs a warning when `CONFIG GET appendonly` says no.
@@ -73,6 +143,7 @@ export class RedisStore implements Store {
   /** Prefix of every key this store uses. */
   readonly keyPrefix: string;
   private readonly auditLimit: number;
+  private readonly auditMaxBytes: number;
   private readonly maxUpdateAttempts: number;
 
   private get commands(): CasCommands {
@@ -84,11 +155,15 @@ export class RedisStore implements Store {
     options: RedisStoreOptions,
   ) {
     this.keyPrefix = options.keyPrefix ?? 'hb:';
-    this.auditLimit = options.auditLimit ?? 10_000;
+    this.auditLimit = options.auditLimit ?? DEFAULT_AUDIT_LIMIT;
+    this.auditMaxBytes = options.auditMaxBytes ?? DEFAULT_AUDIT_MAX_BYTES;
     this.maxUpdateAttempts = options.maxUpdateAttempts ?? 200;
     redis.defineCommand('hbCas', { numberOfKeys: 1, lua: CAS_SCRIPT });
-    redis.defineCommand('hbAuditAppend', { numberOfKeys: 3, lua: AUDIT_APPEND_SCRIPT });
+    redis.defineCommand('hbAuditAppend', { numberOfKeys: 4, lua: AUDIT_APPEND_SCRIPT });
     redis.defineCommand('hbAuditList', { numberOfKeys: 2, lua: AUDIT_LIST_SCRIPT });
+    // Key counts vary per call: given with each call.
+    redis.defineCommand('hbCountAttempt', { lua: COUNT_ATTEMPT_SCRIPT });
+    redis.defineCommand('hbSettleAttempt', { lua: SETTLE_ATTEMPT_SCRIPT });
   }
 
   /** Connects (failing if Redis cannot be reached) and checks the persistence setting. */
@@ -204,13 +279,18 @@ export class RedisStore implements Store {
   }
 
   async appendAudit(entry: AuditEntry): Promise<void> {
+    const json = JSON.stringify(entry);
+    const bytes = Buffer.byteLength(json);
+    if (bytes > this.auditMaxBytes) throw new AuditEntryTooLargeError(bytes, this.auditMaxBytes);
     await this.commands.hbAuditAppend(
       `${this.keyPrefix}audit:seq`,
       `${this.keyPrefix}audit:order`,
       `${this.keyPrefix}audit:entries`,
+      `${this.keyPrefix}audit:bytes`,
       entry.id,
-      JSON.stringify(entry),
+      json,
       String(this.auditLimit),
+      String(this.auditMaxBytes),
     );
   }
 
@@ -226,6 +306,29 @@ export class RedisStore implements Store {
     return texts.filter((t): t is string => t !== null).map((t) => JSON.parse(t) as AuditEntry);
   }
 
+  async countAttempt(limits: readonly AttemptLimit[], now: number): Promise<AttemptOutcome> {
+    if (limits.length === 0) return { outcome: 'counted', counts: [] };
+    const args: Array<string | number> = [now];
+    for (const l of limits) args.push(l.free, l.baseDelayMs, l.maxDelayMs, l.windowMs);
+    const reply = await this.commands.hbCountAttempt(
+      limits.length,
+      ...limits.map((l) => this.attemptKey(l.key)),
+      ...args,
+    );
+    if (reply[0] === 0) return { outcome: 'wait', retryAfterMs: reply[1]! };
+    return { outcome: 'counted', counts: reply.slice(1) };
+  }
+
+  async settleAttempt(keys: { reset: readonly string[]; release: readonly string[] }): Promise<void> {
+    const all = [...keys.reset, ...keys.release].map((k) => this.attemptKey(k));
+    if (all.length === 0) return;
+    await this.commands.hbSettleAttempt(all.length, ...all, keys.reset.length);
+  }
+
+  private attemptKey(key: string): string {
+    return `${this.keyPrefix}attempt:${key}`;
+  }
+
   async close(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
@@ -237,10 +340,15 @@ interface CasCommands {
     seqKey: string,
     orderKey: string,
     entriesKey: string,
+    bytesKey: string,
     id: string,
     json: string,
     limit: string,
+    maxBytes: string,
   ): Promise<number>;
+  /** [0, retryAfterMs] or [1, ...counts]. */
+  hbCountAttempt(numberOfKeys: number, ...keysThenArgs: Array<string | number>): Promise<number[]>;
+  hbSettleAttempt(numberOfKeys: number, ...keysThenArgs: Array<string | number>): Promise<number>;
   hbAuditList(
     orderKey: string,
     entriesKey: string,

@@ -177,6 +177,64 @@ export interface AuditEntry {
   error?: string | undefined;
 }
 
+/** Newest audit entries a store keeps by default. */
+export const DEFAULT_AUDIT_LIMIT = 10_000;
+/** Bytes (of entries as JSON) the audit log of a store holds at most by default. */
+export const DEFAULT_AUDIT_MAX_BYTES = 16 * 1024 * 1024;
+
+/** The size an audit entry counts for in the store's byte limit: its JSON, in UTF-8 bytes. */
+export function auditEntryBytes(entry: AuditEntry): number {
+  return Buffer.byteLength(JSON.stringify(entry));
+}
+
+/** Thrown by `appendAudit` for an entry that alone is larger than the audit log may be. */
+export class AuditEntryTooLargeError extends Error {
+  constructor(
+    readonly bytes: number,
+    readonly maxBytes: number,
+  ) {
+    super(`audit entry of ${bytes} bytes is larger than the audit log's limit of ${maxBytes} bytes`);
+    this.name = 'AuditEntryTooLargeError';
+  }
+}
+
+/**
+ * One key of `countAttempt` (e.g. a username or a client address) and how it backs off. A key at
+ * `count` counted attempts, the last one at `at`, with `count >= free`, waits until
+ * `at + min(maxDelayMs, baseDelayMs * 2^(count - free))`: the free attempts go through at once, and
+ * each further one waits twice as long as the one before, up to the cap.
+ */
+export interface AttemptLimit {
+  key: string;
+  /** Attempts counted before the key has to wait. */
+  free: number;
+  /** The first wait, in milliseconds. */
+  baseDelayMs: number;
+  /** The longest wait, in milliseconds. */
+  maxDelayMs: number;
+  /** A key is forgotten this long after its last counted attempt and its wait are over. */
+  windowMs: number;
+}
+
+/** What `countAttempt` decided. */
+export type AttemptOutcome =
+  | {
+      outcome: 'counted';
+      /** Each key's count including this attempt, in the order of the limits. */
+      counts: number[];
+    }
+  | {
+      outcome: 'wait';
+      /** Milliseconds until the longest wait of the keys is over (> 0). */
+      retryAfterMs: number;
+    };
+
+/** The wait of a key at `count` attempts (0 while it has free attempts left). */
+export function attemptDelayMs(limit: Omit<AttemptLimit, 'key'>, count: number): number {
+  if (count < limit.free) return 0;
+  return Math.min(limit.maxDelayMs, limit.baseDelayMs * 2 ** (count - limit.free));
+}
+
 /** Thrown by `create` when the id is taken. */
 export class StoreConflictError extends Error {
   constructor(
@@ -218,13 +276,33 @@ export interface Store {
   /** Removes every document of a collection (used for cache rebuilds). */
   clear(collection: CollectionName): Promise<void>;
 
+  /**
+   * Appends to the audit log, then drops its oldest entries while it holds more than its entry limit
+   * (10,000 by default) or more than its byte limit (16 MiB of entries as JSON by default, see
+   * `auditEntryBytes`). Throws AuditEntryTooLargeError, writing nothing, for an entry larger than
+   * the byte limit by itself.
+   */
   appendAudit(entry: AuditEntry): Promise<void>;
   /**
    * Newest first, in append order. `before` is the id of an entry (usually the last one of the
    * previous page): only entries appended before it are returned; an id not, or no longer, in the
-   * log gives an empty page. The log keeps the newest 10,000 entries by default.
+   * log gives an empty page.
    */
   listAudit(options: { limit: number; before?: string | undefined }): Promise<AuditEntry[]>;
+
+  /**
+   * One attempt at a throttled action (a login), counted against every key at once, atomically, and
+   * the same for every gateway sharing the store. When a key still has to wait (see AttemptLimit),
+   * nothing is counted and the answer says how long; otherwise every key counts one more attempt.
+   * `now` is milliseconds since the epoch.
+   */
+  countAttempt(limits: readonly AttemptLimit[], now: number): Promise<AttemptOutcome>;
+  /**
+   * After a counted attempt succeeded: `reset` keys are forgotten (a username after its right
+   * password), `release` keys count that attempt no more (a client address: successes are not held
+   * against it). A key that is not counted is left alone.
+   */
+  settleAttempt(keys: { reset: readonly string[]; release: readonly string[] }): Promise<void>;
 
   close(): Promise<void>;
 }

@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { EventBus } from '../../core/bus.js';
 import { badInput, conflict, notFound } from '../../core/errors.js';
+import { AttemptCounters } from '../../core/store/attempt-counters.js';
 import {
   StoreConflictError,
+  type AttemptLimit,
+  type AttemptOutcome,
   type AuditEntry,
   type CollectionName,
   type Collections,
@@ -35,6 +38,7 @@ import type {
 export class MemoryStore implements Store {
   private readonly data = new Map<CollectionName, Map<string, unknown>>();
   private readonly audit: AuditEntry[] = [];
+  private readonly attempts = new AttemptCounters();
 
   private col(c: CollectionName): Map<string, unknown> {
     let m = this.data.get(c);
@@ -90,6 +94,12 @@ export class MemoryStore implements Store {
         this.audit.findIndex((e) => e.id === options.before),
       );
     return this.audit.slice(Math.max(0, end - options.limit), end).reverse();
+  }
+  async countAttempt(limits: readonly AttemptLimit[], now: number): Promise<AttemptOutcome> {
+    return this.attempts.count(limits, now);
+  }
+  async settleAttempt(keys: { reset: readonly string[]; release: readonly string[] }): Promise<void> {
+    this.attempts.settle(keys);
   }
   async close(): Promise<void> {}
 }
@@ -398,6 +408,8 @@ export async function createFakeWorld(
     config: { jwtSecret: undefined, adminPassword: options.adminPassword ?? 'admin-password' },
     bcryptRounds: 4,
     maxFailedLogins: options.maxFailedLogins ?? 5,
+    // long enough that a test never outlasts it by accident
+    loginBackoffMs: 60_000,
     tokenTtlSeconds: options.tokenTtlSeconds,
   });
   const groups = new FakeGroups();

@@ -12,7 +12,10 @@ import { openBus } from '../../core/bus/open-bus.js';
 import { openStore } from '../../core/store/open-store.js';
 import { RedisStore } from '../../core/store/redis-store.js';
 import {
+  AuditEntryTooLargeError,
+  auditEntryBytes,
   StoreConflictError,
+  type AttemptLimit,
   type AuditEntry,
   type ContainerRecord,
   type GroupRecord,
@@ -23,9 +26,14 @@ import { loadTestEnv } from '../helpers/test-env.js';
 
 const testRedisUrl = (): string => loadTestEnv().redisUrl;
 
+interface StoreLimits {
+  auditLimit?: number;
+  auditMaxBytes?: number;
+}
+
 interface Harness {
   /** Opens a fresh, empty store. */
-  open(options?: { auditLimit?: number }): Promise<Store>;
+  open(options?: StoreLimits): Promise<Store>;
   /** Removes what the test left behind. */
   cleanup(): Promise<void>;
 }
@@ -99,6 +107,22 @@ function audit(id: string, operation = 'createGroup'): AuditEntry {
   return { id, at: now, userId: 'admin', operation, args: { id }, outcome: 'ok' };
 }
 
+/** An audit entry of about `bytes` bytes. */
+function sizedAudit(id: string, bytes: number): AuditEntry {
+  const entry = audit(id);
+  return { ...entry, args: { id, pad: 'x'.repeat(Math.max(0, bytes - auditEntryBytes(entry) - 10)) } };
+}
+
+const t0 = Date.parse('2026-11-22T03:00:00.000Z');
+const attempts = (key: string, over: Partial<AttemptLimit> = {}): AttemptLimit => ({
+  key,
+  free: 3,
+  baseDelayMs: 1000,
+  maxDelayMs: 4000,
+  windowMs: 60_000,
+  ...over,
+});
+
 const byId = <T extends { id: string }>(docs: T[]): T[] => [...docs].sort((a, b) => a.id.localeCompare(b.id));
 
 describe.each([
@@ -106,8 +130,7 @@ describe.each([
   { name: 'RedisStore', harness: redisHarness() },
 ])('Store contract: $name', ({ harness }) => {
   let store: Store;
-  const open = async (options?: { auditLimit?: number }): Promise<Store> =>
-    (store = await harness.open(options));
+  const open = async (options?: StoreLimits): Promise<Store> => (store = await harness.open(options));
 
   afterEach(async () => {
     await store?.close().catch(() => undefined);
@@ -277,8 +300,36 @@ describe.each([
         Array.from({ length: 50 }, (_, i) => (i % 2 ? store : other).update('settings', 'n', inc)),
       );
       expect((await store.get('settings', 'n'))?.value).toBe('50');
+      // Attempt counts are shared too: 100 attempts over both give exactly the free ones.
+      const user = attempts('user:shared', { free: 10 });
+      const results = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => (i % 2 ? store : other).countAttempt([user], t0)),
+      );
+      expect(results.filter((r) => r.outcome === 'counted')).toHaveLength(10);
+      await other.settleAttempt({ reset: ['user:shared'], release: [] });
+      expect(await store.countAttempt([user], t0)).toEqual({ outcome: 'counted', counts: [1] });
     } finally {
       await other.close();
+    }
+  });
+
+  it('Redis: measures an audit log written before the byte count existed, then keeps it in bytes', async () => {
+    await open();
+    if (!(store instanceof RedisStore)) return;
+    for (let i = 1; i <= 20; i++) await store.appendAudit(sizedAudit(`e${i}`, 1000));
+    const admin = new Redis(testRedisUrl());
+    try {
+      await admin.del(`${store.keyPrefix}audit:bytes`);
+    } finally {
+      await admin.quit();
+    }
+    const capped = await RedisStore.open(testRedisUrl(), { keyPrefix: store.keyPrefix, auditMaxBytes: 5000 });
+    try {
+      await capped.appendAudit(sizedAudit('e21', 1000));
+      const listed = await capped.listAudit({ limit: 100 });
+      expect(listed.map((e) => e.id)).toEqual(['e21', 'e20', 'e19', 'e18', 'e17']);
+    } finally {
+      await capped.close();
     }
   });
 
@@ -311,6 +362,90 @@ describe.each([
     // The embedded store trims in chunks, so it may keep a few more than the limit; never fewer.
     expect(listed.length).toBeGreaterThanOrEqual(5);
     expect(listed.length).toBeLessThanOrEqual(40);
+  });
+
+  it('caps the audit log in bytes, keeping the newest entries, and refuses an entry larger than the cap', async () => {
+    await open({ auditMaxBytes: 10_000 });
+    for (let i = 1; i <= 60; i++) await store.appendAudit(sizedAudit(`e${i}`, 1000));
+    const listed = await store.listAudit({ limit: 1000 });
+    expect(listed.reduce((sum, e) => sum + auditEntryBytes(e), 0)).toBeLessThanOrEqual(10_000);
+    // The embedded store trims to a little below the cap, so it may keep one less.
+    expect(listed.length).toBeGreaterThanOrEqual(8);
+    expect(listed.map((e) => e.id)).toEqual(Array.from({ length: listed.length }, (_, i) => `e${60 - i}`));
+    await expect(store.appendAudit(sizedAudit('huge', 20_000))).rejects.toBeInstanceOf(
+      AuditEntryTooLargeError,
+    );
+    expect((await store.listAudit({ limit: 1000 })).map((e) => e.id)).toEqual(listed.map((e) => e.id));
+  });
+
+  it('counts attempts; after the free ones each waits twice as long as the one before, up to the cap', async () => {
+    await open();
+    const user = attempts('user:a');
+    for (let i = 1; i <= 3; i++)
+      expect(await store.countAttempt([user], t0)).toEqual({ outcome: 'counted', counts: [i] });
+    // The third was the last free one: the next waits 1 s, then 2 s, then 4 s (the cap), then 4 s.
+    expect(await store.countAttempt([user], t0 + 400)).toEqual({ outcome: 'wait', retryAfterMs: 600 });
+    expect(await store.countAttempt([user], t0 + 1000)).toEqual({ outcome: 'counted', counts: [4] });
+    expect(await store.countAttempt([user], t0 + 2999)).toEqual({ outcome: 'wait', retryAfterMs: 1 });
+    expect(await store.countAttempt([user], t0 + 3000)).toEqual({ outcome: 'counted', counts: [5] });
+    expect(await store.countAttempt([user], t0 + 3000)).toEqual({ outcome: 'wait', retryAfterMs: 4000 });
+    expect(await store.countAttempt([user], t0 + 7000)).toEqual({ outcome: 'counted', counts: [6] });
+    expect(await store.countAttempt([user], t0 + 7000)).toEqual({ outcome: 'wait', retryAfterMs: 4000 });
+    // Other keys are not affected.
+    expect(await store.countAttempt([attempts('user:other')], t0 + 7000)).toEqual({
+      outcome: 'counted',
+      counts: [1],
+    });
+  });
+
+  it('counts atomically: of 100 concurrent attempts exactly the free ones are counted', async () => {
+    await open();
+    const user = attempts('user:b', { free: 10 });
+    const results = await Promise.all(Array.from({ length: 100 }, () => store.countAttempt([user], t0)));
+    const counts = results.flatMap((r) => (r.outcome === 'counted' ? r.counts : []));
+    expect(counts.sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    expect(results.filter((r) => r.outcome === 'wait')).toHaveLength(90);
+  });
+
+  it('counts an attempt for every key or for none: one waiting key holds it back for all', async () => {
+    await open();
+    const user = attempts('user:c', { free: 1 });
+    const ip = attempts('ip:c', { free: 5 });
+    expect(await store.countAttempt([user, ip], t0)).toEqual({ outcome: 'counted', counts: [1, 1] });
+    expect(await store.countAttempt([user, ip], t0 + 10)).toEqual({ outcome: 'wait', retryAfterMs: 990 });
+    // The refused attempt was counted nowhere.
+    expect(await store.countAttempt([ip], t0 + 10)).toEqual({ outcome: 'counted', counts: [2] });
+  });
+
+  it('settles an attempt: reset forgets a key, release takes the attempt back', async () => {
+    await open();
+    const user = attempts('user:d', { free: 2 });
+    const ip = attempts('ip:d', { free: 2 });
+    await store.countAttempt([user, ip], t0);
+    await store.countAttempt([user, ip], t0);
+    expect(await store.countAttempt([user, ip], t0)).toMatchObject({ outcome: 'wait' });
+    await store.settleAttempt({ reset: ['user:d'], release: ['ip:d', 'ip:never-counted'] });
+    // The user starts again; the address is back to one attempt, within its free ones.
+    expect(await store.countAttempt([user, ip], t0 + 1)).toEqual({ outcome: 'counted', counts: [1, 2] });
+    await store.settleAttempt({ reset: [], release: ['ip:d', 'ip:d', 'ip:d'] });
+    expect(await store.countAttempt([ip], t0 + 2)).toEqual({ outcome: 'counted', counts: [1] });
+    expect(await store.countAttempt([attempts('ip:never-counted')], t0 + 2)).toEqual({
+      outcome: 'counted',
+      counts: [1],
+    });
+  });
+
+  it('forgets a key windowMs after its last counted attempt and its wait', async () => {
+    await open();
+    const user = attempts('user:e', { free: 1, windowMs: 10_000 });
+    await store.countAttempt([user], t0); // waits 1 s, forgotten at t0 + 11 s
+    expect(await store.countAttempt([user], t0 + 10_999)).toEqual({ outcome: 'counted', counts: [2] });
+    // waits 2 s from t0 + 10.999 s, forgotten 10 s later
+    expect(await store.countAttempt([user], t0 + 22_998)).toEqual({ outcome: 'counted', counts: [3] });
+    expect(await store.countAttempt([user], t0 + 22_998 + 4000 + 10_000)).toEqual({
+      outcome: 'counted',
+      counts: [1],
+    });
   });
 
   it('refuses to work after close', async () => {

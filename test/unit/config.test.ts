@@ -77,6 +77,7 @@ describe('gateway config', () => {
     expect(c.removeDelaySeconds).toBe(0);
     expect(c.adminPassword).toBeUndefined();
     expect(c.webhookAllow).toEqual([]);
+    expect(c.trustedProxies).toEqual([]);
   });
 
   it('reads the ranges webhooks may reach', () => {
@@ -84,7 +85,15 @@ describe('gateway config', () => {
       HUMPBACK_AGENT_TOKEN: token,
       HUMPBACK_WEBHOOK_ALLOW: ' 10.20.0.0/16, 127.0.0.1 ,fd00::/8',
     });
-    expect(c.webhookAllow).toEqual(['10.20.0.0/16', '127.0.0.1', 'fd00::/8']);
+    expect(c.webhookAllow).toEqual(['10.20.0.0/16', '127.0.0.1/32', 'fd00::/8']);
+  });
+
+  it('reads HUMPBACK_TRUSTED_PROXIES as address/prefix ranges', () => {
+    const c = loadGatewayConfig({
+      HUMPBACK_AGENT_TOKEN: token,
+      HUMPBACK_TRUSTED_PROXIES: '10.0.0.2, 192.168.0.0/16,FD00::/8,::1',
+    });
+    expect(c.trustedProxies).toEqual(['10.0.0.2/32', '192.168.0.0/16', 'fd00::/8', '::1/128']);
   });
 
   it.each([
@@ -97,6 +106,10 @@ describe('gateway config', () => {
     ['HUMPBACK_WEBHOOK_ALLOW', '10.0.0.0/33'],
     ['HUMPBACK_WEBHOOK_ALLOW', 'intranet.example.com'],
     ['HUMPBACK_WEBHOOK_ALLOW', '10.0.0.0/8,,192.168.0.0/16'],
+    ['HUMPBACK_TRUSTED_PROXIES', '10.0.0.0/33'],
+    ['HUMPBACK_TRUSTED_PROXIES', '10.0.0.1,,10.0.0.2'],
+    ['HUMPBACK_TRUSTED_PROXIES', 'proxy.example.com'],
+    ['HUMPBACK_TRUSTED_PROXIES', '::1/129'],
   ])('names %s when it is %j', (variable, value) => {
     expect(() => loadGatewayConfig({ HUMPBACK_AGENT_TOKEN: token, [variable]: value })).toThrow(
       new RegExp(`^${variable}: expected `),

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DataDirLockedError, EmbeddedStore, StoreCorruptError } from '../../core/store/embedded-store.js';
-import type { AuditEntry, GroupRecord } from '../../core/store/store.js';
+import { auditEntryBytes, type AuditEntry, type GroupRecord } from '../../core/store/store.js';
 
 const now = '2026-11-22T03:00:00.000Z';
 const group = (id: string): GroupRecord => ({
@@ -194,6 +194,20 @@ describe('EmbeddedStore files', () => {
     const again = await EmbeddedStore.open(dir, { auditLimit: 10 });
     const listed = (await again.listAudit({ limit: 100 })).map((e) => e.id);
     expect(listed).toEqual(Array.from({ length: 10 }, (_, i) => `e${49 - i}`));
+    await again.close();
+  });
+});
+
+describe('EmbeddedStore audit bytes', () => {
+  it('keeps the audit log within its byte limit after a reopen with a lower one', async () => {
+    const store = await EmbeddedStore.open(dir, { compactIntervalMs: 0 });
+    const padded = (id: string): AuditEntry => ({ ...audit(id), args: { pad: 'x'.repeat(1000) } });
+    for (let i = 0; i < 50; i++) await store.appendAudit(padded(`e${i}`));
+    await store.close();
+    const again = await EmbeddedStore.open(dir, { auditMaxBytes: 5000 });
+    const listed = await again.listAudit({ limit: 100 });
+    expect(listed.reduce((n, e) => n + auditEntryBytes(e), 0)).toBeLessThanOrEqual(5000);
+    expect(listed.map((e) => e.id)).toEqual(['e49', 'e48', 'e47', 'e46']);
     await again.close();
   });
 });
