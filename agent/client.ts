@@ -1,9 +1,12 @@
 /**
  * A typed client for the agent's REST API, used by the gateway and the scheduler. Results are in
- * camelCase domain terms; the wire format (Humpback's PascalCase) stays inside this file.
+ * camelCase domain terms; the wire format (Humpback's PascalCase) stays inside this file. The token
+ * goes only to an agent that proved it holds it (the challenge in auth.ts).
  */
+import { randomBytes } from 'node:crypto';
 import type { ContainerConfig, PortMapping, VolumeBinding } from '../core/container-config.js';
 import { decodeNodeValue, type NodeData, type NodeRegistration } from '../core/node-data.js';
+import { CHALLENGE_PATH, agentAddress, proofKey, verifyAgentProof } from './auth.js';
 import type { ContainerStatsBody } from './container-ops.js';
 import { createContainerBody } from './models.js';
 import type {
@@ -100,6 +103,13 @@ export interface AgentClientOptions {
   token: string;
   /** Per-request deadline (not for `events`, `pullImage` and `upgradeContainer`, which get 10×). @default 10000 */
   timeoutMs?: number | undefined;
+  /**
+   * How long the agent's proof that it holds the token is trusted before the next request asks for a
+   * new one (a connection failure forgets it at once). @default 60000
+   */
+  proofTtlMs?: number | undefined;
+  /** Milliseconds since the epoch. @default Date.now */
+  now?: (() => number) | undefined;
 }
 
 export interface EventsOptions {
@@ -142,6 +152,22 @@ export class AgentUnreachableError extends Error {
   ) {
     super(`agent at ${new URL(url).host} unreachable: ${describe(cause)}`);
     this.name = 'AgentUnreachableError';
+  }
+}
+
+/**
+ * What answers at the address did not prove it holds the agent token (wrong token, not an agent, or a
+ * relay in front of one); it was not sent the token.
+ */
+export class AgentUnverifiedError extends Error {
+  constructor(
+    readonly address: string,
+    readonly reason: string,
+  ) {
+    super(
+      `the agent at ${address} could not prove it holds HUMPBACK_AGENT_TOKEN (${reason}); it was not sent the token`,
+    );
+    this.name = 'AgentUnverifiedError';
   }
 }
 
@@ -316,18 +342,100 @@ function sinceParam(timeNano: number): string {
 
 const defaultRetryWait = (attempt: number): number => Math.min(5000, 250 * 2 ** attempt);
 
-/** Talks to one agent. Requests reuse connections (Node's fetch keeps them alive). */
+/**
+ * Talks to one agent. Requests reuse connections (Node's fetch keeps them alive). Before the first
+ * request that carries the token, and again after a connection failure or once the proof is older than
+ * `proofTtlMs`, the agent must answer a challenge: that costs one round trip then, none per request.
+ */
 export class AgentClient {
   readonly baseUrl: string;
+  /** `host:port` as dialled, in the form the proof signs. */
+  readonly address: string;
   private readonly token: string;
   private readonly timeoutMs: number;
+  private readonly proofTtlMs: number;
+  private readonly now: () => number;
+  private provenUntil = 0;
+  private proving: Promise<void> | undefined;
 
   constructor(options: AgentClientOptions) {
     const base = options.baseUrl ?? (options.address ? `http://${options.address}` : undefined);
     if (!base) throw new TypeError('AgentClient needs baseUrl or address');
     this.baseUrl = base.replace(/\/+$/, '');
+    const url = new URL(this.baseUrl);
+    this.address = agentAddress(url.hostname, Number(url.port || (url.protocol === 'https:' ? 443 : 80)));
     this.token = options.token;
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.proofTtlMs = options.proofTtlMs ?? 60_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * Has the agent prove it holds the token, sending no token: resolves when it did, rejects with
+   * AgentUnverifiedError when it could not (or AgentUnreachableError). Concurrent calls share one
+   * challenge.
+   */
+  prove(): Promise<void> {
+    this.proving ??= this.challenge()
+      .then(() => {
+        this.provenUntil = this.now() + this.proofTtlMs;
+      })
+      .finally(() => {
+        this.proving = undefined;
+      });
+    return this.proving;
+  }
+
+  /** Forgets the proof: the next request proves again (after a failed or lost connection). */
+  private forgetProof(): void {
+    this.provenUntil = 0;
+  }
+
+  private async challenge(): Promise<void> {
+    const nonce = randomBytes(32).toString('base64url');
+    const url = `${this.baseUrl}/v1${CHALLENGE_PATH}`;
+    let res: Response;
+    let text: string | undefined;
+    try {
+      res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ Nonce: nonce, Address: this.address }),
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      text = await readCapped(res, 16 * 1024);
+    } catch (err) {
+      throw new AgentUnreachableError(url, err);
+    }
+    if (text === undefined) {
+      throw new AgentUnverifiedError(this.address, 'its answer to the token challenge is far too long');
+    }
+    let body: Partial<ErrorBody> & { Proofs?: unknown } = {};
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      // not JSON: said below
+    }
+    if (!res.ok) {
+      const said = [body.Message, body.Detail].filter(Boolean).join(': ');
+      const reason =
+        res.status === 421
+          ? `it does not answer for ${this.address}${said ? `: ${said}` : ''}`
+          : res.status === 404
+            ? `it has no token challenge (${url} answered 404: not an agent, or one older than this gateway)`
+            : `its token challenge answered ${res.status}${said ? ` ${said}` : ''}`;
+      throw new AgentUnverifiedError(this.address, reason);
+    }
+    if (!Array.isArray(body.Proofs)) {
+      throw new AgentUnverifiedError(this.address, 'its answer to the token challenge holds no proof');
+    }
+    if (!verifyAgentProof(await proofKey(this.token), nonce, this.address, body.Proofs)) {
+      throw new AgentUnverifiedError(
+        this.address,
+        'its proof does not match: it holds another token, or it relays for an agent at another address',
+      );
+    }
   }
 
   /** Resolves when the agent and its Docker Engine answer; AgentError 503 when Docker does not. */
@@ -471,9 +579,11 @@ export class AgentClient {
             onEvent(toEvent(raw));
           }
         }
+        this.forgetProof();
         options.onDisconnect?.(new Error('event stream ended'));
       } catch (err) {
         if (signal.aborted) return;
+        this.forgetProof();
         options.onDisconnect?.(err);
       }
       if (signal.aborted) return;
@@ -487,6 +597,7 @@ export class AgentClient {
     signal: AbortSignal | undefined,
     body?: unknown,
   ): Promise<Response> {
+    if (this.now() >= this.provenUntil) await abortable(this.prove(), signal);
     const url = `${this.baseUrl}/v1${path}`;
     const headers: Record<string, string> = {
       authorization: `Bearer ${this.token}`,
@@ -499,12 +610,17 @@ export class AgentClient {
         method,
         headers,
         body: body === undefined ? null : JSON.stringify(body),
+        // The token never follows a redirect.
+        redirect: 'error',
         ...(signal ? { signal } : {}),
       });
     } catch (err) {
       if (err instanceof Error && err.name === 'AbortError') throw err;
+      this.forgetProof();
       throw new AgentUnreachableError(url, err);
     }
+    // The agent no longer takes this token: have it prove again, so the next error says which token.
+    if (res.status === 401) this.forgetProof();
     if (!res.ok) {
       let parsed: Partial<ErrorBody> = {};
       const text = await res.text().catch(() => '');
@@ -525,7 +641,9 @@ export class AgentClient {
       const text = await res.text();
       return (text ? JSON.parse(text) : undefined) as T;
     } catch (err) {
-      if (err instanceof AgentError || err instanceof AgentUnreachableError) throw err;
+      if (err instanceof AgentError || err instanceof AgentUnverifiedError) throw err;
+      this.forgetProof();
+      if (err instanceof AgentUnreachableError) throw err;
       throw new AgentUnreachableError(`${this.baseUrl}/v1${path}`, err);
     }
   }
@@ -534,6 +652,36 @@ export class AgentClient {
 /** Image references keep their `/` and `:` in the path (`/images/reg:5000/ns/img:tag`). */
 function encodeImageRef(ref: string): string {
   return ref.split('/').map(encodeURIComponent).join('/');
+}
+
+/** The body as text; undefined when it is longer than `max` bytes (a challenge answer is small). */
+async function readCapped(res: Response, max: number): Promise<string | undefined> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** `promise`, or an AbortError as soon as `signal` aborts. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

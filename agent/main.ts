@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { ConfigError, loadAgentConfig, type AgentConfig } from '../core/config.js';
 import { logger as rootLogger, type Logger } from '../core/logger.js';
 import type { NodeData } from '../core/node-data.js';
+import { ownAddresses } from './auth.js';
 import { ContainerOps } from './container-ops.js';
 import { createDocker } from './docker-runtime.js';
 import { loadNodeKey } from './node-key.js';
@@ -49,6 +50,9 @@ export async function startAgent(
       undefined,
     );
   }
+  if (config.previousAgentToken !== undefined && config.previousAgentToken.length < 16) {
+    throw new ConfigError('HUMPBACK_AGENT_TOKEN_PREVIOUS', 'a secret of at least 16 characters', undefined);
+  }
   const log = (options.log ?? rootLogger).child({ component: 'agent' });
   const ip = config.ipAddress ?? detectNodeIp();
   const key = await loadNodeKey(config.dataDir);
@@ -66,6 +70,14 @@ export async function startAgent(
     docker,
     ops,
     token: config.agentToken,
+    previousToken: config.previousAgentToken,
+    addresses: () =>
+      ownAddresses({
+        listenHost: config.listen.host,
+        port,
+        ipAddress: config.ipAddress,
+        extra: config.advertisedAddresses,
+      }),
     nodeInfo: async () => ({ key, data: await nodeData(false) }),
     log,
   });
@@ -105,6 +117,10 @@ export async function startAgent(
     });
     registration.start();
   }
+  if (config.previousAgentToken)
+    log.warn(
+      'HUMPBACK_AGENT_TOKEN_PREVIOUS is set: the previous agent token is still accepted; unset it once every gateway uses the new one',
+    );
   log.info({ url, ip, key, znode }, 'agent listening');
 
   let closing: Promise<void> | undefined;

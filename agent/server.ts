@@ -1,6 +1,6 @@
 /**
- * The agent's REST API (express 5): every route under `/v1` and `/dockerapi/v2`, token auth, JSON
- * bodies of at most 1 MB, zod validation of everything a client sends.
+ * The agent's REST API (express 5): every route under `/v1` and `/dockerapi/v2`, token auth (but for
+ * the token challenge), JSON bodies of at most 1 MB, zod validation of everything a client sends.
  */
 import type { Server } from 'node:http';
 import express, { type ErrorRequestHandler, type Request, type Response, Router } from 'express';
@@ -8,7 +8,7 @@ import type Docker from 'dockerode';
 import type { z } from 'zod';
 import type { Logger } from '../core/logger.js';
 import type { NodeData } from '../core/node-data.js';
-import { requireToken } from './auth.js';
+import { CHALLENGE_PATH, answerChallenge, requireToken } from './auth.js';
 import type { ContainerOps } from './container-ops.js';
 import { demuxLogs, ensureImage, toHttpError } from './docker-runtime.js';
 import { HttpError, badRequest } from './http-error.js';
@@ -32,6 +32,10 @@ export interface AgentAppOptions {
   docker: Docker;
   ops: ContainerOps;
   token: string;
+  /** HUMPBACK_AGENT_TOKEN_PREVIOUS: also accepted (and proved) while the token is being rotated. */
+  previousToken?: string | undefined;
+  /** The `host:port`s the challenge answers for (see ownAddresses in auth.ts). */
+  addresses: () => ReadonlySet<string>;
   /** `/nodeinfo`: the node key and fresh node data. */
   nodeInfo: () => Promise<{ key: string; data: NodeData }>;
   log: Logger;
@@ -244,12 +248,20 @@ function routes(o: AgentAppOptions): Router {
   return r;
 }
 
-/** The express app: auth first, then the routes under both prefixes, JSON errors everywhere. */
+/**
+ * The express app: the token challenge, then auth, then the routes under both prefixes, JSON errors
+ * everywhere.
+ */
 export function createAgentApp(o: AgentAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.use(requireToken(o.token));
+  const tokens = o.previousToken ? [o.token, o.previousToken] : [o.token];
+  // The one route without the token: it proves the agent holds it, without anyone sending it.
+  const challenge = answerChallenge({ tokens, addresses: o.addresses });
+  const challengeJson = express.json({ limit: '4kb', strict: true });
+  for (const prefix of ROUTE_PREFIXES) app.post(`${prefix}${CHALLENGE_PATH}`, challengeJson, challenge);
+  app.use(requireToken(tokens));
   app.use(express.json({ limit: o.bodyLimit ?? '1mb', strict: true }));
   const router = routes(o);
   for (const prefix of ROUTE_PREFIXES) app.use(prefix, router);

@@ -50,6 +50,16 @@ export interface AgentConfig {
   heartbeatSeconds: number;
   portsRange: PortRange | undefined;
   agentToken: string;
+  /**
+   * HUMPBACK_AGENT_TOKEN_PREVIOUS: the token being rotated out, accepted beside agentToken until the
+   * gateways use the new one.
+   */
+  previousAgentToken?: string | undefined;
+  /**
+   * HUMPBACK_AGENT_ADDRESSES: more `host` or `host:port` the agent is reached at (a DNS name, a NAT
+   * address), for the token challenge. @default none
+   */
+  advertisedAddresses?: string[] | undefined;
   /** Where the agent keeps its node key file. @default '.humpback' under the working directory */
   dataDir: string;
   /** The node's IP as it registers. @default the host's first non-loopback IPv4 address */
@@ -163,6 +173,25 @@ const token: Rule<string> = {
   expected: 'a secret of at least 16 characters',
   schema: z.string().min(16),
 };
+const addressList: Rule<string[]> = {
+  expected: 'comma-separated host or host:port names, e.g. node1.example.com,203.0.113.5:18500',
+  schema: z.string().transform((v, ctx) => {
+    const list = v
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean);
+    const ok = (a: string): boolean => {
+      const m = /^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::(\d{1,5}))?$/.exec(a);
+      const port = m?.[2] === undefined ? 1 : Number(m[2]);
+      return m !== null && port >= 1 && port <= 65535;
+    };
+    if (list.length === 0 || !list.every(ok)) {
+      ctx.addIssue({ code: 'custom', message: 'bad address list' });
+      return z.NEVER;
+    }
+    return list;
+  }),
+};
 const password: Rule<string> = {
   expected: 'a password of at least 8 characters',
   schema: z.string().min(8),
@@ -215,6 +244,19 @@ function required<T>(env: Env, variable: string, rule: Rule<T>, why: string): T 
 
 const DEFAULT_DATA_DIR = '.humpback';
 
+/** HUMPBACK_AGENT_TOKEN_PREVIOUS: a token like the current one, and not the same. */
+function previousToken(env: Env, current: string): string | undefined {
+  const previous = read(env, 'HUMPBACK_AGENT_TOKEN_PREVIOUS', token);
+  if (previous !== undefined && previous === current) {
+    throw new ConfigError(
+      'HUMPBACK_AGENT_TOKEN_PREVIOUS',
+      'the token being rotated out, different from HUMPBACK_AGENT_TOKEN (unset it once the rotation is done)',
+      '<same as HUMPBACK_AGENT_TOKEN>',
+    );
+  }
+  return previous;
+}
+
 /** Reads and validates the agent's environment; throws ConfigError on the first bad variable. */
 export function loadAgentConfig(env: Env = process.env): AgentConfig {
   const clusterEnabled = read(env, 'DOCKER_CLUSTER_ENABLED', boolean, false);
@@ -226,6 +268,7 @@ export function loadAgentConfig(env: Env = process.env): AgentConfig {
       undefined,
     );
   }
+  const agentToken = required(env, 'HUMPBACK_AGENT_TOKEN', token, 'the agent refuses to run without one');
   return {
     dockerEndpoint: read(env, 'DOCKER_ENDPOINT', dockerEndpoint, 'unix:///var/run/docker.sock'),
     listen: read(env, 'DOCKER_NODE_HTTPADDR', listen, { host: '0.0.0.0', port: 8500 }),
@@ -234,7 +277,9 @@ export function loadAgentConfig(env: Env = process.env): AgentConfig {
     clusterName: read(env, 'DOCKER_CLUSTER_NAME', clusterName, 'humpback/center'),
     heartbeatSeconds: read(env, 'DOCKER_CLUSTER_HEARTBEAT', positiveSeconds, 10),
     portsRange: read(env, 'DOCKER_CONTAINER_PORTS_RANGE', portsRange),
-    agentToken: required(env, 'HUMPBACK_AGENT_TOKEN', token, 'the agent refuses to run without one'),
+    agentToken,
+    previousAgentToken: previousToken(env, agentToken),
+    advertisedAddresses: read(env, 'HUMPBACK_AGENT_ADDRESSES', addressList),
     dataDir: read(env, 'HUMPBACK_DATA_DIR', path, DEFAULT_DATA_DIR),
     ipAddress: read(env, 'DOCKER_AGENT_IPADDR', ipv4),
   };

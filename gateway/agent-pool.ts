@@ -4,6 +4,7 @@ import type { NodeRegistration } from '../core/node-data.js';
 import {
   AgentClient,
   AgentError,
+  AgentUnverifiedError,
   type AgentContainerStats,
   type AgentContainerSummary,
   type AgentEvent,
@@ -38,9 +39,27 @@ export type AgentApi = Pick<
 /** Builds the client of one agent (`host:port`). */
 export type AgentApiFactory = (address: string) => AgentApi;
 
-/** The real factory: an AgentClient per address with the shared agent token. */
-export function agentClientFactory(token: string, timeoutMs?: number): AgentApiFactory {
-  return (address) => new AgentClient({ address, token, timeoutMs });
+/**
+ * The real factory: an AgentClient per address with the shared agent token, which it sends only once
+ * the agent at the address proved it holds it.
+ */
+export function agentClientFactory(
+  token: string,
+  timeoutMs?: number,
+  options: { proofTtlMs?: number | undefined } = {},
+): AgentApiFactory {
+  return (address) => new AgentClient({ address, token, timeoutMs, proofTtlMs: options.proofTtlMs });
+}
+
+/**
+ * NODE_UNAVAILABLE because what answers at the node's address did not prove it holds the agent
+ * token; the message says why. The node watcher counts it as a failed check.
+ */
+export class NodeUnverifiedError extends HumpbackError {
+  constructor(node: string, why: string) {
+    super(ErrorCode.NODE_UNAVAILABLE, `node ${node} is unavailable: ${why}`);
+    this.name = 'NodeUnverifiedError';
+  }
 }
 
 /** The node as an agent describes itself, before the gateway adds status and address. */
@@ -135,13 +154,14 @@ export function isUnreachable(err: unknown): boolean {
 }
 
 /**
- * Turns an agent failure into what a client should see: unreachable → NODE_UNAVAILABLE, 409 →
+ * Turns an agent failure into what a client should see: unreachable or unproven → NODE_UNAVAILABLE, 409 →
  * CONFLICT, 404 → NOT_FOUND, 400 → BAD_USER_INPUT, Docker's own failures → ENGINE_ERROR, each with
  * the agent's detail (Docker's words, or which field was bad). Anything else is rethrown as it is
  * (and reported as an internal error).
  */
 export function mapAgentError(err: unknown, node: string, what: string): Error {
   if (err instanceof HumpbackError) return err;
+  if (err instanceof AgentUnverifiedError) return new NodeUnverifiedError(node, err.message);
   let message = err instanceof Error ? err.message : String(err);
   if (isUnreachable(err)) return nodeUnavailable(node, message);
   const status = statusOf(err);

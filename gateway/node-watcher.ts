@@ -2,7 +2,7 @@ import type { Logger } from '../core/logger.js';
 import type { ContainerRecord, ContainerState, NodeRecord } from '../core/store/store.js';
 import type { AgentEvent } from '../agent/client.js';
 import { clusterIdentity } from '../core/labels.js';
-import type { AgentNodeInfo, AgentPool, NodeAgent } from './agent-pool.js';
+import { NodeUnverifiedError, type AgentNodeInfo, type AgentPool, type NodeAgent } from './agent-pool.js';
 import type { CacheWriter } from './cache-writer.js';
 import { parseServerAddress, type ClusterCache } from './cluster-cache.js';
 
@@ -88,6 +88,8 @@ class AddressWatch {
   private chain: Promise<void> = Promise.resolve();
   private stopped = false;
   private checking: Promise<void> | undefined;
+  /** Why the agent here last failed to prove it holds the token (logged once per reason). */
+  private unproven: string | undefined;
   private readonly agent: NodeAgent;
 
   constructor(
@@ -148,7 +150,15 @@ class AddressWatch {
     } catch (err) {
       if (this.stopped) return;
       this.failures++;
-      this.o.logger.debug({ err, address: this.address, failures: this.failures }, 'agent did not answer');
+      if (err instanceof NodeUnverifiedError) {
+        // Not an agent holding our token (a wrong token, or something else at the address): it is
+        // checked like an unreachable one and never sent the token.
+        if (this.unproven !== err.message)
+          this.o.logger.warn({ address: this.address, reason: err.message }, 'agent not verified');
+        this.unproven = err.message;
+      } else {
+        this.o.logger.debug({ err, address: this.address, failures: this.failures }, 'agent did not answer');
+      }
       // A node known from before (loaded from the store) whose agent has not answered this watch yet.
       const nodeId = this.nodeId ?? this.knownNodeId();
       if (nodeId && this.failures >= this.o.failureThreshold && this.state.phase !== 'unhealthy') {
@@ -161,6 +171,7 @@ class AddressWatch {
     }
     if (this.stopped) return;
     this.failures = 0;
+    this.unproven = undefined;
 
     const previousId = this.nodeId;
     if (previousId && previousId !== info.id) {

@@ -122,10 +122,13 @@ describe('auth', () => {
     expect((await raw('GET', '/containers?all=true', { prefix: '/dockerapi/v2' })).status).toBe(200);
   });
 
-  it('refuses unknown routes and an unauthenticated client as AgentError 401', async () => {
+  it('refuses unknown routes; a client with another token gets no proof and sends no token', async () => {
     expect((await raw('GET', '/nothing-here')).status).toBe(404);
     const bad = new AgentClient({ baseUrl: agent.url, token: 'wrong-token-wrong-token' });
-    await expect(bad.ping()).rejects.toMatchObject({ name: 'AgentError', status: 401 });
+    await expect(bad.ping()).rejects.toMatchObject({
+      name: 'AgentUnverifiedError',
+      message: expect.stringMatching(/could not prove it holds HUMPBACK_AGENT_TOKEN/),
+    });
   });
 });
 

@@ -49,11 +49,40 @@ describe('agent config', () => {
     ['DOCKER_CONTAINER_PORTS_RANGE', '1-70000'],
     ['DOCKER_CLUSTER_NAME', 'has space'],
     ['HUMPBACK_AGENT_TOKEN', 'short'],
+    ['HUMPBACK_AGENT_TOKEN_PREVIOUS', 'short'],
+    ['HUMPBACK_AGENT_TOKEN_PREVIOUS', token],
+    ['HUMPBACK_AGENT_ADDRESSES', 'node1,has space'],
+    ['HUMPBACK_AGENT_ADDRESSES', 'node1:70000'],
+    ['HUMPBACK_AGENT_ADDRESSES', 'http://node1'],
     ['DOCKER_AGENT_IPADDR', '10.0.0.300'],
   ])('names %s when it is %j', (variable, value) => {
     const env = { HUMPBACK_AGENT_TOKEN: token, [variable]: value };
     expect(() => loadAgentConfig(env)).toThrow(ConfigError);
     expect(() => loadAgentConfig(env)).toThrow(new RegExp(`^${variable}: expected `));
+  });
+
+  it('takes the previous token during a rotation, and more addresses for the token challenge', () => {
+    const c = loadAgentConfig({
+      HUMPBACK_AGENT_TOKEN: token,
+      HUMPBACK_AGENT_TOKEN_PREVIOUS: 'the-old-secret-of-16-chars',
+      HUMPBACK_AGENT_ADDRESSES: ' Node1.Example.com, 203.0.113.5:18500,[fd00::5] ',
+    });
+    expect(c.previousAgentToken).toBe('the-old-secret-of-16-chars');
+    expect(c.advertisedAddresses).toEqual(['node1.example.com', '203.0.113.5:18500', '[fd00::5]']);
+    const plain = loadAgentConfig({ HUMPBACK_AGENT_TOKEN: token });
+    expect(plain.previousAgentToken).toBeUndefined();
+    expect(plain.advertisedAddresses).toBeUndefined();
+  });
+
+  it('refuses a previous token equal to the current one, without echoing it', () => {
+    let message = '';
+    try {
+      loadAgentConfig({ HUMPBACK_AGENT_TOKEN: token, HUMPBACK_AGENT_TOKEN_PREVIOUS: token });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/^HUMPBACK_AGENT_TOKEN_PREVIOUS: expected .*different from HUMPBACK_AGENT_TOKEN/);
+    expect(message).not.toContain(token);
   });
 
   it('refuses to run without a token', () => {
