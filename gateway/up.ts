@@ -9,7 +9,7 @@ import { ConfigError, loadAgentConfig, loadGatewayConfig, type Env } from '../co
 import { logger as rootLogger, type Logger } from '../core/logger.js';
 import { openStore } from '../core/store/open-store.js';
 import type { Store } from '../core/store/store.js';
-import { FIRST_ADMIN } from './auth-service.js';
+import { FIRST_ADMIN } from './services/auth-service.js';
 import {
   closeOnSignals,
   inUseAsConfigError,

@@ -1,6 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { badInput } from '../core/errors.js';
-import type { GatewayContext } from '../gateway/context.js';
+import type { GatewayContext } from './context.js';
 import { CreateGroupInput } from '../schema/create-group.input.js';
 import { Group } from '../schema/group.type.js';
 import { Meta } from '../schema/meta.type.js';

@@ -1,6 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { badInput } from '../core/errors.js';
-import type { GatewayContext } from '../gateway/context.js';
+import type { GatewayContext } from './context.js';
 import { toContainerConfig } from '../schema/container-config.input.js';
 import { Container } from '../schema/container.type.js';
 import { CreateMetaInput } from '../schema/create-meta.input.js';

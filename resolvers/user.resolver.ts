@@ -1,6 +1,6 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { badInput, notFound } from '../core/errors.js';
-import type { GatewayContext } from '../gateway/context.js';
+import type { GatewayContext } from './context.js';
 import { AuthPayload } from '../schema/auth-payload.type.js';
 import { CreateUserInput } from '../schema/create-user.input.js';
 import { User } from '../schema/user.type.js';

@@ -16,8 +16,8 @@ import {
   type Store,
   type WebhookDeliveryRecord,
 } from '../../core/store/store.js';
-import { StoreAuditService } from '../../gateway/audit-service.js';
-import { StoreAuthService } from '../../gateway/auth-service.js';
+import { StoreAuditService } from '../../gateway/services/audit-service.js';
+import { StoreAuthService } from '../../gateway/services/auth-service.js';
 import type {
   ContainerFilter,
   ContainerService,
@@ -27,7 +27,7 @@ import type {
   MetaService,
   NodeService,
   Services,
-} from '../../gateway/services.js';
+} from '../../core/services.js';
 
 /**
  * In-memory fakes of the gateway services, for proving the API layer (access, mapping, transport)

@@ -12,11 +12,11 @@ import { logger } from '../../core/logger.js';
 import { EmbeddedStore } from '../../core/store/embedded-store.js';
 import { RedisStore } from '../../core/store/redis-store.js';
 import { auditEntryBytes, type AuditEntry, type Store } from '../../core/store/store.js';
-import { StoreAuditService, TRUNCATED } from '../../gateway/audit-service.js';
-import { StoreAuthService } from '../../gateway/auth-service.js';
-import { createGatewayCore, type GatewayCore } from '../../gateway/core.js';
-import { AlwaysLeader } from '../../gateway/leadership.js';
-import { createGatewayServer, type GatewayServer } from '../../gateway/server.js';
+import { StoreAuditService, TRUNCATED } from '../../gateway/services/audit-service.js';
+import { StoreAuthService } from '../../gateway/services/auth-service.js';
+import { createGatewayCore, type GatewayCore } from '../../gateway/wiring.js';
+import { AlwaysLeader } from '../../gateway/leader/leadership.js';
+import { createGatewayServer, type GatewayServer } from '../../gateway/graphql/server.js';
 import { loadTestEnv } from '../helpers/test-env.js';
 import { ADMIN_PASSWORD, TempDirs, gatewayConfig } from './gateway-harness.js';
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { logger as rootLogger, type Logger } from '../core/logger.js';
-import type { AuditEntry, Store } from '../core/store/store.js';
-import type { AuditService } from './services.js';
+import { logger as rootLogger, type Logger } from '../../core/logger.js';
+import type { AuditEntry, Store } from '../../core/store/store.js';
+import type { AuditService } from '../../core/services.js';
 
 export interface AuditServiceOptions {
   /** Arguments of an entry larger than this (as JSON) are cut down, with a marker. @default 4096 */

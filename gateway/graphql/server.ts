@@ -20,15 +20,15 @@ import {
 import { CloseCode, makeServer, type Context as WsContext } from 'graphql-ws';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { WebSocketServer } from 'ws';
-import type { EventBus } from '../core/bus.js';
-import type { GatewayConfig } from '../core/config.js';
-import type { Logger } from '../core/logger.js';
-import { buildGatewaySchema } from '../schema/build-schema.js';
+import type { EventBus } from '../../core/bus.js';
+import type { GatewayConfig } from '../../core/config.js';
+import type { Logger } from '../../core/logger.js';
+import { buildGatewaySchema } from './build-schema.js';
 import { clientAddress } from './client-ip.js';
-import { bearerToken, createContext, type GatewayContext } from './context.js';
-import { createQueryExecutor } from './graphql-executor.js';
-import { complexityError, depthLimitRule, formatError, maskResult } from './graphql-guards.js';
-import type { Services, Viewer } from './services.js';
+import { bearerToken, createContext, type GatewayContext } from '../../resolvers/context.js';
+import { createQueryExecutor } from './executor.js';
+import { complexityError, depthLimitRule, formatError, maskResult } from './guards.js';
+import type { Services, Viewer } from '../../core/services.js';
 import { SharedSubscriptions, SubscriptionHub, type SubscriptionSink } from './subscriptions.js';
 import { WsSessions } from './ws-sessions.js';
 import { rawPayload, serveGraphqlWs, type WsExtra, type WsTransportOptions } from './ws-transport.js';
@@ -72,7 +72,7 @@ export interface GatewayServerOptions {
   /** How long close() waits for in-flight HTTP requests. @default 10000 */
   drainMillis?: number | undefined;
   /**
-   * How often every open graphql-ws connection is checked again (gateway/ws-sessions.ts): closed with
+   * How often every open graphql-ws connection is checked again (gateway/graphql/ws-sessions.ts): closed with
    * 4401 when its token expired or its user was deleted, with 4403 when the viewer's access changed,
    * even if it only listens. @default 30000
    */

@@ -6,18 +6,19 @@ import type { Logger } from '../core/logger.js';
 import type { Store } from '../core/store/store.js';
 import { openBus } from '../core/bus/open-bus.js';
 import { openStore } from '../core/store/open-store.js';
-import { AgentPool, agentClientFactory, type AgentApiFactory } from './agent-pool.js';
-import { StoreAuditService } from './audit-service.js';
-import { StoreAuthService } from './auth-service.js';
-import { CacheWriter, followCacheSync } from './cache-writer.js';
-import { ClusterCache } from './cluster-cache.js';
-import { AgentContainerService } from './container-service.js';
-import { StoreGroupService } from './group-service.js';
-import { AgentImageService } from './image-service.js';
-import { AlwaysLeader, openRedisLeadership, type Leadership } from './leadership.js';
-import { CacheNodeService } from './node-service.js';
-import { NodeWatcher, type NodeWatcherOptions } from './node-watcher.js';
-import type { MetaService, Services } from './services.js';
+import { AgentPool, agentClientFactory, type AgentApiFactory } from './cluster/agent-pool.js';
+import { StoreAuditService } from './services/audit-service.js';
+import { StoreAuthService } from './services/auth-service.js';
+import { CacheWriter, followCacheSync } from './cluster/cache-writer.js';
+import { ClusterCache } from './cluster/cluster-cache.js';
+import { AgentContainerService } from './services/container-service.js';
+import { StoreGroupService } from './services/group-service.js';
+import { AgentImageService } from './services/image-service.js';
+import { AlwaysLeader, openRedisLeadership } from './leader/leadership.js';
+import { type Leadership } from '../core/leadership.js';
+import { CacheNodeService } from './services/node-service.js';
+import { NodeWatcher, type NodeWatcherOptions } from './cluster/node-watcher.js';
+import type { MetaService, Services } from '../core/services.js';
 
 /** Everything behind the GraphQL server of one gateway, wired and running. */
 export interface GatewayCore {

@@ -1,20 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { Logger } from '../core/logger.js';
-import { REDIS_CLIENT_OPTIONS } from '../core/redis-client.js';
-
-/**
- * Whether this gateway is the one that runs the deployment-wide loops (node watcher, scheduler).
- * Implementations: always (one gateway), a Redis lease (several gateways on one Redis, no
- * ZooKeeper), ZooKeeper leader election (scheduler/).
- */
-export interface Leadership {
-  isLeader(): boolean;
-  /** Called with the new value whenever it changes; returns a function that removes the listener. */
-  onChange(listener: (leader: boolean) => void): () => void;
-  /** Gives up leadership (if held) and stops campaigning. */
-  close(): Promise<void>;
-}
+import type { Logger } from '../../core/logger.js';
+import type { Leadership } from '../../core/leadership.js';
+import { REDIS_CLIENT_OPTIONS } from '../../core/redis-client.js';
 
 /** Small helper the implementations share: listeners and change notification. */
 export class LeadershipState {

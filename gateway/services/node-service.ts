@@ -1,7 +1,8 @@
-import type { NodeRecord, NodeStatus, Store } from '../core/store/store.js';
-import { badInput, notFound } from '../core/errors.js';
-import type { NodeService } from './services.js';
-import type { ClusterCache } from './cluster-cache.js';
+import type { NodeRecord, Store } from '../../core/store/store.js';
+import type { NodeStatus } from '../../core/domain.js';
+import { badInput, notFound } from '../../core/errors.js';
+import type { NodeService } from '../../core/services.js';
+import type { ClusterCache } from '../cluster/cluster-cache.js';
 
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,127}$/;
 const MAX_LABELS = 100;

@@ -1,18 +1,18 @@
+import type { ChannelListener } from '../core/bus/channels.js';
 import type { Logger } from '../core/logger.js';
-import { Access } from './authorization.js';
-import type { Services, Viewer } from './services.js';
-import type { SubscriptionHub } from './subscriptions.js';
+import { Access } from '../core/authorization.js';
+import type { Services, Viewer } from '../core/services.js';
 
 /** What every resolver gets as its context: one per HTTP request or graphql-ws subscription. */
 export interface GatewayContext {
   /** undefined: no valid token (only `login` is allowed). */
   viewer: Viewer | undefined;
   services: Services;
-  hub: SubscriptionHub;
+  hub: ChannelListener;
   /** Who is calling, for login rate limiting (the client IP). */
   clientKey: string;
   logger: Logger;
-  /** What the viewer may do (gateway/authorization.ts); every resolver asks it. */
+  /** What the viewer may do (core/authorization.ts); every resolver asks it. */
   access: Access;
 }
 
@@ -20,7 +20,7 @@ export interface GatewayContext {
 export function createContext(input: {
   viewer: Viewer | undefined;
   services: Services;
-  hub: SubscriptionHub;
+  hub: ChannelListener;
   clientKey: string;
   logger: Logger;
 }): GatewayContext {

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { ExecutionResult } from 'graphql';
 import { CloseCode, DEPRECATED_GRAPHQL_WS_PROTOCOL, handleProtocols, type makeServer } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../../core/logger.js';
 
 /**
  * graphql-ws on `ws`, like graphql-ws's own `use/ws` but built for fan-out:

@@ -1,7 +1,7 @@
-import { badInput, ErrorCode, forbidden, HumpbackError, notFound } from '../core/errors.js';
-import { containerGroupIds } from '../core/labels.js';
-import type { ContainerConfig } from '../core/container-config.js';
-import type { ContainerRecord, GroupRecord, MetaRecord, NodeRecord } from '../core/store/store.js';
+import { badInput, ErrorCode, forbidden, HumpbackError, notFound } from './errors.js';
+import { containerGroupIds } from './labels.js';
+import type { ContainerConfig } from './container-config.js';
+import type { ContainerRecord, GroupRecord, MetaRecord, NodeRecord } from './store/store.js';
 import { containerPolicyProblems, reservedLabelProblems } from './container-policy.js';
 import type { Services, Viewer } from './services.js';
 
@@ -167,7 +167,7 @@ export class Access {
 
   /**
    * FORBIDDEN unless `config` keeps to the container policy of the groups it would run in
-   * (gateway/container-policy.ts): admins may use every setting. Humpback's own labels: BAD_USER_INPUT
+   * (core/container-policy.ts): admins may use every setting. Humpback's own labels: BAD_USER_INPUT
    * for everyone.
    */
   async checkContainerConfig(config: ContainerConfig, groupIds: readonly string[]): Promise<void> {

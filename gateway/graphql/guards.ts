@@ -10,9 +10,9 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
-import { ErrorCode, HumpbackError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import { isRedisUnavailable } from '../core/redis-client.js';
+import { ErrorCode, HumpbackError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { isRedisUnavailable } from '../../core/redis-client.js';
 
 /** Codes a client may see as they are; anything else is reported as INTERNAL_SERVER_ERROR. */
 const CLIENT_CODES = new Set<string>([

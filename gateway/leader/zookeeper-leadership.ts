@@ -1,8 +1,9 @@
 import zookeeper from 'node-zookeeper-client';
 import type { Client, Event } from 'node-zookeeper-client';
-import type { Logger } from '../core/logger.js';
-import { hardenZookeeperClient } from '../core/zookeeper.js';
-import { LeadershipState, type Leadership } from '../gateway/leadership.js';
+import type { Logger } from '../../core/logger.js';
+import { hardenZookeeperClient } from '../../core/zookeeper.js';
+import { LeadershipState } from './leadership.js';
+import { type Leadership } from '../../core/leadership.js';
 import { call, isZkCode } from './zookeeper-discovery.js';
 
 export interface ZookeeperLeadershipOptions {

@@ -1,12 +1,12 @@
 import { posix } from 'node:path';
-import type { ContainerConfig } from '../core/container-config.js';
-import { RESERVED_LABEL_PREFIX } from '../core/labels.js';
+import type { ContainerConfig } from './container-config.js';
+import { RESERVED_LABEL_PREFIX } from './labels.js';
 
 /**
  * The container policy for everyone but admins: settings that reach beyond the container (the host's
  * files, the Docker socket, the host's or another container's network namespace) are refused, so a
  * group's users cannot take over a node or read another group's data. Admins may use them; the
- * audit log records the call with its config. Checked in one place (gateway/authorization.ts
+ * audit log records the call with its config. Checked in one place (core/authorization.ts
  * `Access.checkContainerConfig`) for createContainer, createMeta and updateMeta.
  */
 export interface ContainerPolicy {

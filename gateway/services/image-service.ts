@@ -1,6 +1,6 @@
-import { badInput } from '../core/errors.js';
-import { isImageRef } from '../core/image-ref.js';
-import type { ImageInfo, ImageService } from './services.js';
+import { badInput } from '../../core/errors.js';
+import { isImageRef } from '../../core/image-ref.js';
+import type { ImageInfo, ImageService } from '../../core/services.js';
 import { callAgent, usableNode, type ServiceDeps } from './container-service.js';
 
 function checkRef(image: string): string {

@@ -1,11 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
-import { conflict, ErrorCode, HumpbackError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import { StoreConflictError, type AttemptLimit, type Store, type UserRecord } from '../core/store/store.js';
-import { addressThrottleKey } from './client-ip.js';
-import type { AuthService, Viewer } from './services.js';
+import { conflict, ErrorCode, HumpbackError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import {
+  StoreConflictError,
+  type AttemptLimit,
+  type Store,
+  type UserRecord,
+} from '../../core/store/store.js';
+import { addressThrottleKey } from '../graphql/client-ip.js';
+import type { AuthService, Viewer } from '../../core/services.js';
 
 export interface AuthServiceOptions {
   store: Store;

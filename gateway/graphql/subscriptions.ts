@@ -1,74 +1,7 @@
 import type { ExecutionArgs, ExecutionResult } from 'graphql';
-import type { EventBus } from '../core/bus.js';
-import type { Logger } from '../core/logger.js';
-import type {
-  ContainerRecord,
-  ContainerState,
-  MetaEventType,
-  NodeRecord,
-  NodeStatus,
-} from '../core/store/store.js';
-
-/**
- * Bus channels that feed GraphQL subscriptions. The cluster cache and the scheduler publish on them
- * (through any EventBus: in-process or Redis), every gateway subscribes once per channel and fans the
- * messages out in memory to its GraphQL subscribers.
- */
-export const CHANNEL = {
-  /** A container changed state. Payload: ContainerStatusMessage. */
-  containerStatus: 'humpback:container-status',
-  /** A node changed status. Payload: NodeStatusMessage. */
-  nodeStatus: 'humpback:node-status',
-  /** One of the seven Humpback meta events. Payload: MetaEventMessage. */
-  metaEvent: 'humpback:meta-event',
-} as const;
-
-export type Channel = (typeof CHANNEL)[keyof typeof CHANNEL];
-
-export interface ContainerStatusMessage {
-  container: ContainerRecord;
-  /** null when the container is new to the cache. */
-  previousState: ContainerState | null;
-  /** ISO 8601 time of the change. */
-  at: string;
-  /** The groups the container belongs to (core/labels.ts containerGroupIds), for access and the groupId filter. */
-  groupIds: string[];
-}
-
-export interface NodeStatusMessage {
-  node: NodeRecord;
-  /** null when the node is new to the cache. */
-  previousStatus: NodeStatus | null;
-  /** ISO 8601 time of the change. */
-  at: string;
-  /** Groups whose servers include the node. */
-  groupIds: string[];
-}
-
-export interface MetaEventMessage {
-  event: MetaEventType;
-  /** Humpback's Timestamp (the same number as in the webhook body). */
-  timestamp: number;
-  groupId: string;
-  metaId: string;
-  /** The webhook body as JSON: {Timestamp, Event, MetaBase{...}, HookContainers[...]}, no secret tokens. */
-  payload: unknown;
-}
-
-export interface ChannelMessage {
-  [CHANNEL.containerStatus]: ContainerStatusMessage;
-  [CHANNEL.nodeStatus]: NodeStatusMessage;
-  [CHANNEL.metaEvent]: MetaEventMessage;
-}
-
-/** Typed publish: what the cluster cache and the scheduler call. */
-export function publishEvent<C extends Channel>(
-  bus: EventBus,
-  channel: C,
-  message: ChannelMessage[C],
-): Promise<void> {
-  return bus.publish(channel, message);
-}
+import type { EventBus } from '../../core/bus.js';
+import type { Logger } from '../../core/logger.js';
+import { CHANNEL, type Channel, type ChannelListener, type ChannelMessage } from '../../core/bus/channels.js';
 
 /** A listener's buffer limit: a subscriber that falls this far behind loses its oldest events. */
 const MAX_QUEUED = 10_000;
@@ -137,7 +70,7 @@ export class PushIterator<T> implements AsyncIterableIterator<T> {
  * Subscribes once per channel to the bus and fans each message out to the in-memory listeners that
  * accept it.
  */
-export class SubscriptionHub {
+export class SubscriptionHub implements ChannelListener {
   private readonly listeners = new Map<Channel, Set<(message: unknown) => void>>();
   private readonly unsubscribes: Array<() => Promise<void>> = [];
   private started: Promise<void> | undefined;

@@ -1,13 +1,21 @@
-import { containerConfigProblems, type AgentContainerStats } from '../agent/client.js';
-import type { ContainerConfig } from '../core/container-config.js';
-import type { ContainerRecord, NodeRecord } from '../core/store/store.js';
-import type { Logger } from '../core/logger.js';
-import { ErrorCode, HumpbackError, badInput, conflict, nodeUnavailable, notFound } from '../core/errors.js';
-import { LABEL } from '../core/labels.js';
-import type { ContainerAction, ContainerFilter, ContainerService, Page } from './services.js';
-import type { AgentPool, NodeAgent } from './agent-pool.js';
-import type { CacheWriter } from './cache-writer.js';
-import type { ClusterCache } from './cluster-cache.js';
+import { containerConfigProblems, type AgentContainerStats } from '../../agent/client.js';
+import type { ContainerConfig } from '../../core/container-config.js';
+import type { ContainerRecord, NodeRecord } from '../../core/store/store.js';
+import type { Logger } from '../../core/logger.js';
+import {
+  ErrorCode,
+  HumpbackError,
+  badInput,
+  conflict,
+  nodeUnavailable,
+  notFound,
+} from '../../core/errors.js';
+import { LABEL } from '../../core/labels.js';
+import type { ContainerFilter, ContainerService, Page } from '../../core/services.js';
+import type { ContainerAction } from '../../core/domain.js';
+import type { AgentPool, NodeAgent } from '../cluster/agent-pool.js';
+import type { CacheWriter } from '../cluster/cache-writer.js';
+import type { ClusterCache } from '../cluster/cluster-cache.js';
 
 /** Hooks into the node watcher (present on the leader only). */
 export interface AgentFeedback {

@@ -7,9 +7,9 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { buildSchema, getMetadataStorage } from 'type-graphql';
-import { resolvers } from '../resolvers/index.js';
-import { applyOperationRules } from '../resolvers/operation-rules.js';
-import { DateTimeScalar } from './scalars.js';
+import { resolvers } from '../../resolvers/index.js';
+import { applyOperationRules } from '../../resolvers/operation-rules.js';
+import { DateTimeScalar } from '../../schema/scalars.js';
 
 let built: Promise<GraphQLSchema> | undefined;
 

@@ -1,7 +1,7 @@
-import type { GroupRecord } from '../core/store/store.js';
-import type { Logger } from '../core/logger.js';
-import { groupIdsFor } from './authorization.js';
-import type { Services, Viewer } from './services.js';
+import type { GroupRecord } from '../../core/store/store.js';
+import type { Logger } from '../../core/logger.js';
+import { groupIdsFor } from '../../core/authorization.js';
+import type { Services, Viewer } from '../../core/services.js';
 
 /** What a session needs of its socket. */
 interface Closable {

@@ -1,8 +1,8 @@
 import zookeeper from 'node-zookeeper-client';
 import type { Client, Event } from 'node-zookeeper-client';
-import type { Logger } from '../core/logger.js';
-import { hardenZookeeperClient } from '../core/zookeeper.js';
-import { decodeNodeValue, type NodeRegistration } from '../core/node-data.js';
+import type { Logger } from '../../core/logger.js';
+import { hardenZookeeperClient } from '../../core/zookeeper.js';
+import { decodeNodeValue, type NodeRegistration } from '../../core/node-data.js';
 
 /**
  * Cluster-mode discovery: watches `<prefix>/<clusterName>/nodes` in ZooKeeper, where every agent

@@ -1,9 +1,10 @@
-import type { EventBus } from '../core/bus.js';
-import { containerGroupIds } from '../core/labels.js';
-import type { Logger } from '../core/logger.js';
-import type { ContainerRecord, NodeRecord, NodeStatus, Store } from '../core/store/store.js';
+import type { EventBus } from '../../core/bus.js';
+import { containerGroupIds } from '../../core/labels.js';
+import type { Logger } from '../../core/logger.js';
+import type { ContainerRecord, NodeRecord, Store } from '../../core/store/store.js';
+import type { NodeStatus } from '../../core/domain.js';
 import type { ClusterCache } from './cluster-cache.js';
-import { CHANNEL, publishEvent } from './subscriptions.js';
+import { CHANNEL, publishEvent } from '../../core/bus/channels.js';
 
 /** Bus channel on which the gateway that changed the cache tells the others what it changed. */
 export const CACHE_SYNC_CHANNEL = 'humpback:cache-sync';

@@ -1,17 +1,16 @@
-import type { AgentContainerStats } from '../agent/client.js';
-import type { ContainerConfig } from '../core/container-config.js';
+import type { ContainerAction } from './domain.js';
+import type { ContainerConfig } from './container-config.js';
 import type {
   AuditEntry,
   ContainerRecord,
-  ContainerState,
   GroupRecord,
   MetaRecord,
   NodeRecord,
-  NodeStatus,
   UserRecord,
   WebhookDeliveryRecord,
   WebhookSetting,
-} from '../core/store/store.js';
+} from './store/store.js';
+import type { ContainerState, NodeStatus } from './domain.js';
 
 /**
  * What resolvers call. Services do the work (store, agents, scheduler); resolvers check access and
@@ -24,8 +23,6 @@ export interface Viewer {
   username: string;
   admin: boolean;
 }
-
-export type ContainerAction = 'START' | 'STOP' | 'RESTART' | 'KILL' | 'PAUSE' | 'UNPAUSE';
 
 export interface ContainerFilter {
   /** Only containers on nodes of these groups (undefined: no restriction). */
@@ -48,6 +45,20 @@ export interface ImageInfo {
   id: string;
   tags: string[];
   sizeBytes: number;
+}
+
+/** One sample of a running container's resource use, as its engine reports it. */
+export interface ContainerStats {
+  /** When Docker took the sample (ISO time). */
+  at: string;
+  /** CPU use in percent of one CPU (200 = two CPUs busy). */
+  cpuPercent: number;
+  /** Memory in use, page cache excluded. */
+  memoryUsageBytes: number;
+  /** The container's memory limit (the node's memory when it has none). */
+  memoryLimitBytes: number;
+  networkRxBytes: number;
+  networkTxBytes: number;
 }
 
 export interface AuthService {
@@ -114,7 +125,7 @@ export interface ContainerService {
   remove(id: string, force: boolean): Promise<boolean>;
   logs(id: string, tail: number): Promise<string[]>;
   /** One sample of a running container's CPU, memory and network use, from its agent. */
-  stats(id: string): Promise<AgentContainerStats>;
+  stats(id: string): Promise<ContainerStats>;
 }
 
 export interface ImageService {

@@ -1,6 +1,7 @@
-import type { ContainerConfig } from '../core/container-config.js';
-import type { ContainerRecord, ContainerState, NodeRecord } from '../core/store/store.js';
-import type { NodeRegistration } from '../core/node-data.js';
+import type { ContainerConfig } from '../../core/container-config.js';
+import type { ContainerRecord, NodeRecord } from '../../core/store/store.js';
+import type { ContainerState } from '../../core/domain.js';
+import type { NodeRegistration } from '../../core/node-data.js';
 import {
   AgentClient,
   AgentError,
@@ -10,10 +11,11 @@ import {
   type AgentEvent,
   type AgentImage,
   type EventsOptions,
-} from '../agent/client.js';
-import type { ContainerAction, ImageInfo } from './services.js';
-import { clusterIdentity } from '../core/labels.js';
-import { ErrorCode, HumpbackError, badInput, conflict, nodeUnavailable } from '../core/errors.js';
+} from '../../agent/client.js';
+import type { ImageInfo } from '../../core/services.js';
+import type { ContainerAction } from '../../core/domain.js';
+import { clusterIdentity } from '../../core/labels.js';
+import { ErrorCode, HumpbackError, badInput, conflict, nodeUnavailable } from '../../core/errors.js';
 import { parseServerAddress } from './cluster-cache.js';
 
 /**

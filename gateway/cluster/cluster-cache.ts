@@ -1,13 +1,7 @@
-import type { ContainerFilter, Page } from './services.js';
-import type {
-  ContainerRecord,
-  ContainerState,
-  GroupRecord,
-  NodeRecord,
-  NodeStatus,
-  Store,
-} from '../core/store/store.js';
-import { badInput } from '../core/errors.js';
+import type { ContainerFilter, Page } from '../../core/services.js';
+import type { ContainerRecord, GroupRecord, NodeRecord, Store } from '../../core/store/store.js';
+import type { ContainerState, NodeStatus } from '../../core/domain.js';
+import { badInput } from '../../core/errors.js';
 
 /** The agent's default port, used when a server address has none. */
 export const DEFAULT_AGENT_PORT = 8500;

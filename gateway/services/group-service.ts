@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { posix } from 'node:path';
-import type { GroupRecord, Store } from '../core/store/store.js';
-import { badInput, conflict, notFound } from '../core/errors.js';
-import type { GroupService, MetaService, Viewer } from './services.js';
-import type { CacheWriter } from './cache-writer.js';
-import { normalizeServer } from './cluster-cache.js';
+import type { GroupRecord, Store } from '../../core/store/store.js';
+import { badInput, conflict, notFound } from '../../core/errors.js';
+import type { GroupService, MetaService, Viewer } from '../../core/services.js';
+import type { CacheWriter } from '../cluster/cache-writer.js';
+import { normalizeServer } from '../cluster/cluster-cache.js';
 
 export interface GroupServiceOptions {
   store: Store;
