@@ -6,6 +6,8 @@ import { Kind, type DocumentNode, type FragmentDefinitionNode, type SelectionSet
  * steps here, not 2^23.
  */
 export interface DocumentShape {
+  /** Operations in the document (graphql validates each one's variables on its own). */
+  operations: number;
   /** The deepest field nesting of any operation; introspection fields (`__schema`, ...) do not count. */
   depth: number;
   /**
@@ -79,8 +81,10 @@ export function measureDocument(document: DocumentNode, options: { countMergesUp
   const roots: SelectionSetNode[] = [];
   let depth = 0;
   let selections = 0;
+  let operations = 0;
   for (const definition of document.definitions) {
     if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
+    operations++;
     const shape = shapeOf(definition.selectionSet);
     depth = Math.max(depth, shape.depth);
     selections += shape.selections;
@@ -97,7 +101,7 @@ export function measureDocument(document: DocumentNode, options: { countMergesUp
     merges = { pairs: 0, worstPath: '', worstCount: 0 };
     for (const root of roots) visited += countMerges(root, fragments, merges);
   }
-  return { depth, selections, merges, visited };
+  return { operations, depth, selections, merges, visited };
 }
 
 interface Place {

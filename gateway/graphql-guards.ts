@@ -36,6 +36,8 @@ export interface CostLimits {
   maxSelections: number;
   /** Most pairs of fields answering at the same place in the response (see DocumentShape.merges). */
   maxFieldMerges: number;
+  /** Most operations in one document. */
+  maxOperations: number;
 }
 
 /**
@@ -50,6 +52,7 @@ export function costLimitRule(limits: Partial<CostLimits>): ValidationRule {
   const maxDepth = limits.maxDepth ?? Infinity;
   const maxSelections = limits.maxSelections ?? Infinity;
   const maxFieldMerges = limits.maxFieldMerges ?? Infinity;
+  const maxOperations = limits.maxOperations ?? Infinity;
   // the merge count expands fragments: it only runs when the expanded size is bounded
   const countMergesUpTo = Number.isFinite(maxFieldMerges) ? maxSelections : -1;
   return (context: ValidationContext) => ({
@@ -60,6 +63,13 @@ export function costLimitRule(limits: Partial<CostLimits>): ValidationRule {
           new GraphQLError(message, { extensions: { code: QUERY_TOO_COMPLEX, ...extensions } }),
         );
       let refused = false;
+      if (shape.operations > maxOperations) {
+        refuse(`the document has ${shape.operations} operations; at most ${maxOperations} are allowed`, {
+          operations: shape.operations,
+          maxOperations,
+        });
+        refused = true;
+      }
       if (shape.depth > maxDepth) {
         refuse(`operation is ${shape.depth} levels deep; at most ${maxDepth} are allowed`, {
           depth: shape.depth,

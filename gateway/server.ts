@@ -79,6 +79,8 @@ export interface GatewayLimits {
    * three fragments that each ask `me { id }` make three): validation compares each pair. @default 1000
    */
   maxFieldMerges?: number | undefined;
+  /** Most operations one document may hold (a request runs one of them). @default 20 */
+  maxOperations?: number | undefined;
   /** Deepest nesting of objects and arrays in an operation's variables. @default 16 */
   maxVariablesDepth?: number | undefined;
   /** Largest variables of one operation, in bytes of JSON. @default 65536 */
@@ -99,6 +101,7 @@ export function resolveLimits(given: GatewayLimits = {}): Limits {
     maxTokens: given.maxTokens ?? 1000,
     maxSelections: given.maxSelections ?? 1000,
     maxFieldMerges: given.maxFieldMerges ?? 1000,
+    maxOperations: given.maxOperations ?? 20,
     maxVariablesDepth: given.maxVariablesDepth ?? 16,
     maxVariablesBytes: given.maxVariablesBytes ?? 64 * 1024,
     maxOperationsPerSocket: given.maxOperationsPerSocket ?? 100,

@@ -8,9 +8,10 @@ import { createGatewayServer, type GatewayServer } from '../../gateway/server.js
 import { CHANNEL, publishEvent } from '../../gateway/subscriptions.js';
 import { createFakeWorld, type FakeWorld } from './api-fakes.js';
 
-// The gateway runs with its default limits (README, "The GraphQL API"): documents of at most 32 KiB
-// and 1,000 tokens, 10 levels, 1,000 selections with fragments expanded, 1,000 field merges,
-// variables 16 levels deep and 64 KiB, 100 operations at once per graphql-ws connection.
+// The gateway runs with its default limits (README, "The GraphQL API"): documents of at most 32 KiB,
+// 1,000 tokens and 20 operations, 10 levels, 1,000 selections with fragments expanded, 1,000 field
+// merges, variables 16 levels deep and 64 KiB, bodies and messages of 256 KiB, 100 operations at once
+// per graphql-ws connection.
 
 interface GqlError {
   message: string;
@@ -232,8 +233,9 @@ describe('document limits', () => {
   const tooManyTokens = `{ me { ${'id '.repeat(2000)} } }`;
   const tooLong = `{ me { id } }\n# ${'x'.repeat(40_000)}`;
   const tooManyMerges = `{ ${'me { id } '.repeat(60)} }`; // `me` and `me.id` 60 times: 2 × 1770 pairs
+  const tooManyOperations = Array.from({ length: 21 }, (_, i) => `query Q${i} { me { id } }`).join(' ');
 
-  it('refuses documents over the token, size and field-merge limits over HTTP', async () => {
+  it('refuses documents over the token, size, field-merge and operation limits over HTTP', async () => {
     const tokens = await gql(tooManyTokens, {}, adminToken);
     expect(tokens.status).toBe(400);
     expect(first(tokens)?.extensions?.['code']).toBe('GRAPHQL_PARSE_FAILED');
@@ -254,6 +256,17 @@ describe('document limits', () => {
       'the document asks for the same fields at the same place too often: 3540 pairs of fields to merge ' +
         '(`me` is asked for 60 times); at most 1000 pairs are allowed',
     );
+    const operations = await post({ query: tooManyOperations, operationName: 'Q0' }, adminToken);
+    expect(operations.status).toBe(400);
+    expect(first(operations)).toEqual({
+      message: 'the document has 21 operations; at most 20 are allowed',
+      extensions: { code: 'GRAPHQL_VALIDATION_FAILED', operations: 21, maxOperations: 20 },
+    });
+    const twenty = await post(
+      { query: tooManyOperations.replace(/ query Q20 .*$/, ''), operationName: 'Q19' },
+      adminToken,
+    );
+    expect(twenty.data).toEqual({ me: { id: 'admin' } });
     // the same fields asked a few times still merge as GraphQL says
     const fine = await gql(`{ ${'me { id } '.repeat(10)} }`, {}, adminToken);
     expect(fine.errors).toBeUndefined();
