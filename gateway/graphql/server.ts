@@ -8,6 +8,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
 import {
   execute as graphqlExecute,
+  getOperationAST,
   GraphQLError,
   parse,
   specifiedRules,
@@ -22,13 +23,26 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { WebSocketServer } from 'ws';
 import type { EventBus } from '../../core/bus.js';
 import type { GatewayConfig } from '../../core/config.js';
+import { ErrorCode } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import type { Services, Viewer } from '../../core/services.js';
+import { bearerToken, createContext, type GatewayContext } from '../../resolvers/context.js';
 import { buildGatewaySchema } from './build-schema.js';
 import { clientAddress } from './client-ip.js';
-import { bearerToken, createContext, type GatewayContext } from '../../resolvers/context.js';
+import { jsonNestsDeeper } from './cost.js';
 import { createQueryExecutor } from './executor.js';
-import { complexityError, depthLimitRule, formatError, maskResult } from './guards.js';
-import type { Services, Viewer } from '../../core/services.js';
+import {
+  clientError,
+  complexityError,
+  costLimitRule,
+  documentSizeError,
+  formatError,
+  maskResult,
+  variablesError,
+  variablesTooDeep,
+  withCode,
+  withHttpStatus,
+} from './guards.js';
 import { SharedSubscriptions, SubscriptionHub, type SubscriptionSink } from './subscriptions.js';
 import { WsSessions } from './ws-sessions.js';
 import { rawPayload, serveGraphqlWs, type WsExtra, type WsTransportOptions } from './ws-transport.js';
@@ -41,13 +55,59 @@ export const WS_CLOSE = {
   forbidden: CloseCode.Forbidden,
 } as const;
 
+/**
+ * What one GraphQL request may ask, on HTTP and graphql-ws alike. Everything but the complexity is
+ * checked before anything in the document runs, in time linear in the request, so that no request
+ * costs more than a few milliseconds before it is refused; refusals say which limit they met.
+ */
 export interface GatewayLimits {
   /** Deepest field nesting an operation may have. @default 10 */
   maxDepth?: number | undefined;
   /** Highest complexity an operation may have (see the `complexity` options in resolvers/). @default 10000 */
   maxComplexity?: number | undefined;
-  /** Largest HTTP body and WebSocket message, in bytes. @default 1048576 */
+  /**
+   * Largest HTTP body and WebSocket message, in bytes: a query text and its variables fit in far less,
+   * and JSON.parse of a large body alone takes milliseconds. @default 262144
+   */
   maxBodyBytes?: number | undefined;
+  /** Longest query text, in bytes (UTF-8). @default 32768 */
+  maxDocumentBytes?: number | undefined;
+  /** Most tokens (names, punctuation, values; comments do not count) a query text may have. @default 1000 */
+  maxTokens?: number | undefined;
+  /** Most selections a document may make with every fragment spread expanded in place. @default 1000 */
+  maxSelections?: number | undefined;
+  /**
+   * Most pairs of fields answering at the same place in the response (`me { id id }` is one pair,
+   * three fragments that each ask `me { id }` make three): validation compares each pair. @default 1000
+   */
+  maxFieldMerges?: number | undefined;
+  /** Most operations one document may hold (a request runs one of them). @default 20 */
+  maxOperations?: number | undefined;
+  /** Deepest nesting of objects and arrays in an operation's variables. @default 16 */
+  maxVariablesDepth?: number | undefined;
+  /** Largest variables of one operation, in bytes of JSON. @default 65536 */
+  maxVariablesBytes?: number | undefined;
+  /** Most operations one graphql-ws connection may run at once; more are refused one by one. @default 100 */
+  maxOperationsPerSocket?: number | undefined;
+}
+
+export type Limits = { [K in keyof GatewayLimits]-?: number };
+
+/** The limits with their defaults filled in. */
+export function resolveLimits(given: GatewayLimits = {}): Limits {
+  return {
+    maxDepth: given.maxDepth ?? 10,
+    maxComplexity: given.maxComplexity ?? 10_000,
+    maxBodyBytes: given.maxBodyBytes ?? 256 * 1024,
+    maxDocumentBytes: given.maxDocumentBytes ?? 32 * 1024,
+    maxTokens: given.maxTokens ?? 1000,
+    maxSelections: given.maxSelections ?? 1000,
+    maxFieldMerges: given.maxFieldMerges ?? 1000,
+    maxOperations: given.maxOperations ?? 20,
+    maxVariablesDepth: given.maxVariablesDepth ?? 16,
+    maxVariablesBytes: given.maxVariablesBytes ?? 64 * 1024,
+    maxOperationsPerSocket: given.maxOperationsPerSocket ?? 100,
+  };
 }
 
 export interface GatewayServerOptions {
@@ -68,7 +128,7 @@ export interface GatewayServerOptions {
   /** Mounts more routes (the web UI's static files) after the API routes. */
   configureApp?: ((app: Express) => void) | undefined;
   /** graphql-ws transport tuning (write coalescing, keep-alive, slow clients). */
-  ws?: Omit<WsTransportOptions, 'logger'> | undefined;
+  ws?: Omit<WsTransportOptions, 'logger' | 'maxMessageDepth' | 'tooDeep'> | undefined;
   /** How long close() waits for in-flight HTTP requests. @default 10000 */
   drainMillis?: number | undefined;
   /**
@@ -90,6 +150,9 @@ export interface GatewayServer {
   close(): Promise<void>;
 }
 
+/** Validation stops after this many errors (each costs a scan of the document for its location). */
+export const MAX_VALIDATION_ERRORS = 10;
+
 const SHARE_KEY = Symbol('humpback.shareKey');
 const SINK = Symbol('humpback.sink');
 type SharedExecutionArgs = ExecutionArgs & { [SHARE_KEY]?: string; [SINK]?: SubscriptionSink };
@@ -97,12 +160,11 @@ type SharedExecutionArgs = ExecutionArgs & { [SHARE_KEY]?: string; [SINK]?: Subs
 /** Starts Apollo Server (HTTP) and graphql-ws (WebSocket) on one port, at /graphql. */
 export async function createGatewayServer(options: GatewayServerOptions): Promise<GatewayServer> {
   const { config, services, bus, logger } = options;
-  const maxDepth = options.limits?.maxDepth ?? 10;
-  const maxComplexity = options.limits?.maxComplexity ?? 10_000;
-  const maxBodyBytes = options.limits?.maxBodyBytes ?? 1024 * 1024;
+  const limits = resolveLimits(options.limits);
+  const { maxComplexity, maxBodyBytes } = limits;
   const allowedOrigins = options.allowedOrigins ?? (config.development ? '*' : []);
   const mask = { development: config.development, logger };
-  const validationRules = [depthLimitRule(maxDepth)];
+  const validationRules = [costLimitRule(limits)];
 
   const schema = await buildGatewaySchema();
   const hub = new SubscriptionHub(bus, logger);
@@ -186,6 +248,18 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
         if (ctx.extra['viewer']) metrics.wsConnections.dec();
       },
       onSubscribe: async (ctx, id, payload) => {
+        // graphql-ws has registered this operation already, beside every other one still running on the
+        // socket (it forgets each when it completes, is completed by the client or fails)
+        if (Object.keys(ctx.subscriptions).length > limits.maxOperationsPerSocket) {
+          return [
+            clientError(
+              ErrorCode.RATE_LIMITED,
+              `at most ${limits.maxOperationsPerSocket} operations may run at once on one connection; ` +
+                'complete one first',
+              { maxOperationsPerSocket: limits.maxOperationsPerSocket },
+            ),
+          ];
+        }
         // A connection outlives its token: each new operation re-checks it (cached, so cheap).
         const token = ctx.extra['token'];
         const current = typeof token === 'string' ? await services.auth.verify(token) : undefined;
@@ -196,14 +270,38 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
           ];
         }
         ctx.extra['viewer'] = current;
+        const tooLarge =
+          documentSizeError(payload.query, limits.maxDocumentBytes) ??
+          variablesError(payload.variables, {
+            maxDepth: limits.maxVariablesDepth,
+            maxBytes: limits.maxVariablesBytes,
+          });
+        if (tooLarge) return [tooLarge];
         let document;
         try {
-          document = parse(payload.query);
+          document = parse(payload.query, { maxTokens: limits.maxTokens });
         } catch (err) {
-          return [err instanceof GraphQLError ? err : new GraphQLError(String(err))];
+          return [
+            withCode(
+              err instanceof GraphQLError ? err : new GraphQLError(String(err)),
+              'GRAPHQL_PARSE_FAILED',
+            ),
+          ];
         }
-        const errors = validate(schema, document, [...specifiedRules, ...validationRules]);
-        if (errors.length > 0) return errors;
+        const errors = validate(schema, document, [...specifiedRules, ...validationRules], {
+          maxErrors: MAX_VALIDATION_ERRORS,
+        });
+        if (errors.length > 0) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
+        if (!getOperationAST(document, payload.operationName)) {
+          return [
+            new GraphQLError(
+              payload.operationName
+                ? `Unknown operation named "${payload.operationName}".`
+                : 'Must provide operation name if query contains multiple operations.',
+              { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } },
+            ),
+          ];
+        }
         const tooComplex = complexityError({
           schema,
           document,
@@ -254,7 +352,14 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
       },
     }),
     wsServer,
-    { ...options.ws, logger },
+    {
+      ...options.ws,
+      logger,
+      // the message, its payload and `variables` sit above the variables' own levels
+      maxMessageDepth: limits.maxVariablesDepth + 3,
+      tooDeep: (extra) =>
+        extra['viewer'] ? [variablesTooDeep(limits.maxVariablesDepth).toJSON()] : undefined,
+    },
   );
 
   // ---- HTTP: Apollo Server ----------------------------------------------------------------
@@ -267,7 +372,9 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
     csrfPrevention: true,
     introspection: true,
     includeStacktraceInErrorResponses: config.development,
+    parseOptions: { maxTokens: limits.maxTokens },
     validationRules,
+    validationOptions: { maxErrors: MAX_VALIDATION_ERRORS },
     formatError: (formatted, error) => formatError(formatted, error, mask),
     plugins: [
       // cache hints are not used, and the plugin instruments every field resolution
@@ -282,7 +389,7 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
           };
         },
       },
-      complexityPlugin(maxComplexity),
+      limitsPlugin(limits),
       metricsPlugin(metrics),
     ],
   });
@@ -290,11 +397,28 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
 
   app.use(
     '/graphql',
-    express.json({ limit: maxBodyBytes }),
-    (req, _res, next) => {
+    express.json({
+      limit: maxBodyBytes,
+      // the body object and `variables` sit above the variables' own levels
+      verify: (_req, _res, body) => {
+        if (jsonNestsDeeper(body, limits.maxVariablesDepth + 2)) {
+          throw Object.assign(variablesTooDeep(limits.maxVariablesDepth), { status: 400 });
+        }
+      },
+    }),
+    (req, res, next) => {
       // express 5 leaves req.body unset for bodies it did not parse; Apollo wants the property to exist
       // so it can answer (CSRF refusal, "bad request") itself.
       if (!('body' in req)) (req as { body?: unknown }).body = undefined;
+      // The query text's size, before Apollo parses it (a hook of Apollo's that throws there makes a 500).
+      const query =
+        req.method === 'GET' ? req.query['query'] : (req.body as { query?: unknown } | undefined)?.query;
+      const tooLong =
+        typeof query === 'string' ? documentSizeError(query, limits.maxDocumentBytes) : undefined;
+      if (tooLong) {
+        res.status(400).json({ errors: [{ message: tooLong.message, extensions: tooLong.extensions }] });
+        return;
+      }
       next();
     },
     expressMiddleware(apollo, {
@@ -320,6 +444,10 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
       next: express.NextFunction,
     ) => {
       if (res.headersSent) return next(err);
+      if (err instanceof GraphQLError) {
+        res.status(400).json({ errors: [{ message: err.message, extensions: err.extensions }] });
+        return;
+      }
       const status = err.status ?? 500;
       if (status >= 500) logger.error({ err }, 'http request failed');
       res.status(status).json({
@@ -461,19 +589,30 @@ function metricsPlugin(metrics: Metrics): ApolloServerPlugin<GatewayContext> {
   };
 }
 
-function complexityPlugin(max: number): ApolloServerPlugin<GatewayContext> {
+/**
+ * The limits Apollo does not check itself (it parses with `maxTokens` and validates with
+ * costLimitRule; the query text's size is checked before Apollo sees it): the variables and the
+ * complexity, before the operation runs. Apollo answers an error thrown in didResolveOperation with
+ * formatError and the error's status.
+ */
+function limitsPlugin(limits: Limits): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ request, document, schema }) {
-          const error = complexityError({
-            schema,
-            document,
-            operationName: request.operationName,
-            variables: request.variables,
-            max,
-          });
-          if (error) throw error;
+          const error =
+            variablesError(request.variables, {
+              maxDepth: limits.maxVariablesDepth,
+              maxBytes: limits.maxVariablesBytes,
+            }) ??
+            complexityError({
+              schema,
+              document,
+              operationName: request.operationName,
+              variables: request.variables,
+              max: limits.maxComplexity,
+            });
+          if (error) throw withHttpStatus(error, 400);
         },
       };
     },

@@ -1,9 +1,10 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
-import type { ExecutionResult } from 'graphql';
+import type { ExecutionResult, GraphQLFormattedError } from 'graphql';
 import { CloseCode, DEPRECATED_GRAPHQL_WS_PROTOCOL, handleProtocols, type makeServer } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../../core/logger.js';
+import { jsonNestsDeeper, pruneJson } from './cost.js';
 
 /**
  * graphql-ws on `ws`, like graphql-ws's own `use/ws` but built for fan-out:
@@ -22,6 +23,15 @@ export interface WsTransportOptions {
   flushMillis?: number | undefined;
   /** @default 16 MiB */
   maxBufferedBytes?: number | undefined;
+  /**
+   * Deepest nesting of objects and arrays a message may have (the message itself is 1). A deeper one
+   * is not parsed (JSON.parse takes some 200 ms over a megabyte of `[[[[`): a `subscribe` message is
+   * answered with `tooDeep(extra)` as its errors, when that gives any, and anything else closes the
+   * socket with 4400. @default no limit
+   */
+  maxMessageDepth?: number | undefined;
+  /** The errors that answer a `subscribe` message refused as too deep; undefined closes the socket. */
+  tooDeep?: ((extra: WsExtra) => readonly GraphQLFormattedError[] | undefined) | undefined;
   logger?: Logger | undefined;
 }
 
@@ -86,6 +96,7 @@ export function serveGraphqlWs(
   const flushMillis = options.flushMillis ?? 20;
   const maxBuffered = options.maxBufferedBytes ?? 16 * 1024 * 1024;
   const log = options.logger;
+  const maxMessageDepth = options.maxMessageDepth;
   wss.options.handleProtocols = handleProtocols;
 
   // Messages wait here per socket until the window closes, then go out as one buffer of complete
@@ -163,6 +174,20 @@ export function serveGraphqlWs(
       write(socket, data);
     };
     const extra: WsExtra = { socket, request, raw: new Map(), sendRaw };
+    const refuseTooDeep = (message: Buffer, maxDepth: number): void => {
+      let envelope: { id?: unknown; type?: unknown } | undefined;
+      try {
+        envelope = JSON.parse(pruneJson(message, maxDepth)) as typeof envelope;
+      } catch {
+        envelope = undefined;
+      }
+      const errors = options.tooDeep?.(extra);
+      if (envelope?.type === 'subscribe' && typeof envelope.id === 'string' && errors) {
+        sendRaw(JSON.stringify({ id: envelope.id, type: 'error', payload: errors }));
+      } else {
+        socket.close(CloseCode.BadRequest, `Message nested more than ${maxDepth} levels deep`);
+      }
+    };
     const closed = server.opened(
       {
         protocol: socket.protocol,
@@ -174,6 +199,10 @@ export function serveGraphqlWs(
         onMessage: (cb) =>
           socket.on('message', async (event: Buffer) => {
             try {
+              if (maxMessageDepth !== undefined && jsonNestsDeeper(event, maxMessageDepth)) {
+                refuseTooDeep(event, maxMessageDepth);
+                return;
+              }
               await cb(String(event));
             } catch (err) {
               log?.error({ err }, 'graphql-ws message handling failed');
