@@ -11,6 +11,16 @@ export function ErrorMessage({ error }: { error: ApiError | undefined }) {
   );
 }
 
+/** A form's own complaint about what was typed, before anything is sent; announced the same way. */
+export function InputError({ message }: { message: string | undefined }) {
+  if (!message) return null;
+  return (
+    <p className="error" role="alert">
+      {message}
+    </p>
+  );
+}
+
 export function Spinner({ label }: { label?: string }) {
   return (
     <span className="spinner-wrap" role="status">
