@@ -24,7 +24,7 @@ import {
   StatusBadge,
   formatTime,
 } from '../ui';
-import { ACTIONS } from './containers';
+import { ACTIONS } from './container-actions';
 import { GroupSelect } from './group-select';
 import { CreateMetaForm } from './meta-form';
 import { WebhookDeliveries } from './webhook-deliveries';
