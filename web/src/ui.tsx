@@ -71,6 +71,28 @@ export function BusyButton({
   );
 }
 
+/** An edit form's Save button (busy while it saves) and its Cancel button. */
+export function SaveCancel({
+  busy,
+  saveText = 'Save',
+  onCancel,
+}: {
+  busy: boolean;
+  saveText?: string;
+  onCancel: () => void;
+}) {
+  return (
+    <div className="actions">
+      <BusyButton type="submit" className="primary" busy={busy} busyText="Saving…">
+        {saveText}
+      </BusyButton>
+      <button type="button" onClick={onCancel}>
+        Cancel
+      </button>
+    </div>
+  );
+}
+
 /** A modal confirmation built on <dialog>: focus is trapped and Escape cancels. */
 export function ConfirmDialog({
   open,

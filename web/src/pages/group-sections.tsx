@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { request, useMutation } from '../api';
 import type { GroupCardFieldsFragment as Group } from '../gql/graphql';
 import { AddServerMutation, RemoveServerMutation, UpdateGroupMutation } from '../operations';
-import { BusyButton, ErrorMessage, StatusBadge, lines } from '../ui';
+import { BusyButton, ErrorMessage, SaveCancel, StatusBadge, lines } from '../ui';
 import type { Viewer } from '../viewer';
 
 /*
@@ -125,14 +125,7 @@ export function HostPaths({ group, viewer, onChanged }: CardProps) {
             <textarea rows={3} value={text} onChange={(e) => setText(e.target.value)} />
           </label>
           <ErrorMessage error={save.error} />
-          <div className="actions">
-            <BusyButton type="submit" className="primary" busy={save.busy} busyText="Saving…">
-              Save host paths
-            </BusyButton>
-            <button type="button" onClick={() => setEditing(false)}>
-              Cancel
-            </button>
-          </div>
+          <SaveCancel busy={save.busy} saveText="Save host paths" onCancel={() => setEditing(false)} />
         </form>
       ) : viewer.admin ? (
         <button

@@ -8,7 +8,7 @@ import {
   NodeStatusSubscription,
   UpdateGroupMutation,
 } from '../operations';
-import { BusyButton, ConfirmDialog, ErrorMessage, Spinner, lines } from '../ui';
+import { BusyButton, ConfirmDialog, ErrorMessage, SaveCancel, Spinner, lines } from '../ui';
 import type { Viewer } from '../viewer';
 import { GroupOwners, GroupServers, HostPaths, type CardProps } from './group-sections';
 
@@ -148,18 +148,11 @@ function GroupCard({ group, viewer, onChanged }: CardProps) {
   );
 }
 
+/** The card's buttons that open its confirmations. */
+type Openers = { onToggleMode: () => void; onDelete: () => void };
+
 /** The group's name and description, edited in place; the card's buttons while not editing. */
-function GroupEditor({
-  group,
-  onChanged,
-  onToggleMode,
-  onDelete,
-}: {
-  group: Group;
-  onChanged: () => void;
-  onToggleMode: () => void;
-  onDelete: () => void;
-}) {
+function GroupEditor({ group, onChanged, ...openers }: { group: Group; onChanged: () => void } & Openers) {
   const [editing, setEditing] = useState(false);
   const [name, setName] = useState(group.name);
   const [description, setDescription] = useState(group.description ?? '');
@@ -170,14 +163,7 @@ function GroupEditor({
     }),
   );
   if (!editing) {
-    return (
-      <GroupActions
-        group={group}
-        onEdit={() => setEditing(true)}
-        onToggleMode={onToggleMode}
-        onDelete={onDelete}
-      />
-    );
+    return <GroupActions group={group} onEdit={() => setEditing(true)} {...openers} />;
   }
   return (
     <form
@@ -200,14 +186,7 @@ function GroupEditor({
         <input value={description} onChange={(e) => setDescription(e.target.value)} />
       </label>
       <ErrorMessage error={save.error} />
-      <div className="actions">
-        <BusyButton type="submit" className="primary" busy={save.busy} busyText="Saving…">
-          Save
-        </BusyButton>
-        <button type="button" onClick={() => setEditing(false)}>
-          Cancel
-        </button>
-      </div>
+      <SaveCancel busy={save.busy} onCancel={() => setEditing(false)} />
     </form>
   );
 }
@@ -217,12 +196,7 @@ function GroupActions({
   onEdit,
   onToggleMode,
   onDelete,
-}: {
-  group: Group;
-  onEdit: () => void;
-  onToggleMode: () => void;
-  onDelete: () => void;
-}) {
+}: { group: Group; onEdit: () => void } & Openers) {
   return (
     <div className="actions">
       <button type="button" onClick={onEdit}>

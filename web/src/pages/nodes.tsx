@@ -4,9 +4,9 @@ import type { LabelFieldsFragment as Label, NodeCardFieldsFragment as Node } fro
 import { NodeStatusSubscription, NodesQuery, SetNodeLabelsMutation } from '../operations';
 import { setParams } from '../nav';
 import {
-  BusyButton,
   ErrorMessage,
   LiveIndicator,
+  SaveCancel,
   Spinner,
   StatusBadge,
   UsageBar,
@@ -139,14 +139,7 @@ function NodeLabels({ node, viewer, onChanged }: { node: Node; viewer: Viewer; o
         <textarea rows={4} value={text} onChange={(e) => setText(e.target.value)} />
       </label>
       <ErrorMessage error={save.error} />
-      <div className="actions">
-        <BusyButton type="submit" className="primary" busy={save.busy} busyText="Saving…">
-          Save labels
-        </BusyButton>
-        <button type="button" onClick={() => setEditing(false)}>
-          Cancel
-        </button>
-      </div>
+      <SaveCancel busy={save.busy} saveText="Save labels" onCancel={() => setEditing(false)} />
     </form>
   );
 }
