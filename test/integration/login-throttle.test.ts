@@ -97,8 +97,11 @@ async function auditLog(store: Store): Promise<AuditEntry[]> {
   return store.listAudit({ limit: 100_000 });
 }
 
-/** 1 MB of labels, each within the schema's limits. */
-const bigLabels = Array.from({ length: 250 }, (_, i) => ({ key: `k${i}`, value: 'v'.repeat(4000) }));
+/**
+ * 48 kB of labels, each within the schema's limits: about as much as a request's variables may carry
+ * (64 KiB, gateway/graphql/server.ts limits), 12 times more than an audit entry keeps.
+ */
+const bigLabels = Array.from({ length: 12 }, (_, i) => ({ key: `k${i}`, value: 'v'.repeat(4000) }));
 const CREATE_CONTAINER =
   'mutation($n: ID!, $c: ContainerConfigInput!) { createContainer(nodeId: $n, config: $c) { id } }';
 
