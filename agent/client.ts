@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { ContainerConfig, PortMapping, VolumeBinding } from '../core/container-config.js';
 import { decodeNodeValue, type NodeData, type NodeRegistration } from '../core/node-data.js';
 import { CHALLENGE_PATH, agentAddress, proofKey, verifyAgentProof } from './auth.js';
-import type { ContainerStatsBody } from './container-ops.js';
+import type { ContainerStatsBody } from './models.js';
 import { createContainerBody } from './models.js';
 import type {
   ContainerBody,

@@ -1,3 +1,4 @@
+/** The errors the agent answers with (Humpback's `{Code, Message, Detail}` and an HTTP status). */
 import type { ErrorBody } from './models.js';
 
 /** An error the agent answers with: HTTP status plus Humpback's `{Code, Detail, Message}`. */

@@ -290,6 +290,21 @@ export interface EventBody {
   timeNano: number;
 }
 
+/** `GET /containers/:id/stats`, one row of `GET /containers/stats`. */
+export interface ContainerStatsBody {
+  Id: string;
+  Name: string;
+  Read: string;
+  CPUPercent: number;
+  MemoryUsage: number;
+  MemoryLimit: number;
+  MemoryPercent: number;
+  NetworkRx: number;
+  NetworkTx: number;
+  BlockRead: number;
+  BlockWrite: number;
+}
+
 /** `GET /ping`. */
 export interface PingBody {
   Status: 'ok';
