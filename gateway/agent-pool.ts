@@ -1,16 +1,14 @@
 import type { ContainerConfig } from '../core/container-config.js';
 import type { ContainerRecord, ContainerState, NodeRecord } from '../core/store/store.js';
 import type { NodeRegistration } from '../core/node-data.js';
-import {
-  AgentClient,
-  AgentError,
-  AgentUnverifiedError,
-  type AgentContainerStats,
-  type AgentContainerSummary,
-  type AgentEvent,
-  type AgentImage,
-  type EventsOptions,
-} from '../agent/client.js';
+import { AgentClient, type EventsOptions } from '../agent/client.js';
+import { AgentError, AgentUnverifiedError } from '../agent/client-errors.js';
+import type {
+  AgentContainerStats,
+  AgentContainerSummary,
+  AgentEvent,
+  AgentImage,
+} from '../agent/client-types.js';
 import type { ContainerAction, ImageInfo } from './services.js';
 import { clusterIdentity } from '../core/labels.js';
 import { ErrorCode, HumpbackError, badInput, conflict, nodeUnavailable } from '../core/errors.js';

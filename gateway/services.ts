@@ -1,4 +1,4 @@
-import type { AgentContainerStats } from '../agent/client.js';
+import type { AgentContainerStats } from '../agent/client-types.js';
 import type { ContainerConfig } from '../core/container-config.js';
 import type {
   AuditEntry,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { containerConfigProblems, toCreateBody } from '../../agent/client.js';
+import { toCreateBody } from '../../agent/client-mapping.js';
+import { containerConfigProblems } from '../../agent/config-problems.js';
 import { splitCommand, toContainerBody, toCreateOptions } from '../../agent/container-mapping.js';
 import { createContainerBody, operateContainerBody } from '../../agent/models.js';
 import type Docker from 'dockerode';
