@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { containerConfigProblems } from '../agent/client.js';
+import { containerConfigProblems } from '../core/container-config.js';
 import type { ContainerConfig } from '../core/container-config.js';
 import { badInput, conflict, notFound } from '../core/errors.js';
 import { imageName, parseImageRef } from '../core/image-ref.js';

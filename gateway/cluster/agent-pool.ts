@@ -1,19 +1,16 @@
 import type { ContainerConfig } from '../../core/container-config.js';
 import type { ContainerRecord, NodeRecord } from '../../core/store/store.js';
-import type { ContainerState } from '../../core/domain.js';
+import type { ContainerAction, ContainerState } from '../../core/domain.js';
 import type { NodeRegistration } from '../../core/node-data.js';
-import {
-  AgentClient,
-  AgentError,
-  AgentUnverifiedError,
-  type AgentContainerStats,
-  type AgentContainerSummary,
-  type AgentEvent,
-  type AgentImage,
-  type EventsOptions,
-} from '../../agent/client.js';
+import { AgentClient, type EventsOptions } from '../../agent/client.js';
+import { AgentError, AgentUnverifiedError } from '../../agent/client-errors.js';
+import type {
+  AgentContainerStats,
+  AgentContainerSummary,
+  AgentEvent,
+  AgentImage,
+} from '../../agent/client-types.js';
 import type { ImageInfo } from '../../core/services.js';
-import type { ContainerAction } from '../../core/domain.js';
 import { clusterIdentity } from '../../core/labels.js';
 import { ErrorCode, HumpbackError, badInput, conflict, nodeUnavailable } from '../../core/errors.js';
 import { parseServerAddress } from './cluster-cache.js';

@@ -1,7 +1,7 @@
 import type { Logger } from '../../core/logger.js';
 import type { ContainerRecord, NodeRecord } from '../../core/store/store.js';
 import type { ContainerState } from '../../core/domain.js';
-import type { AgentEvent } from '../../agent/client.js';
+import type { AgentEvent } from '../../agent/client-types.js';
 import { clusterIdentity } from '../../core/labels.js';
 import { NodeUnverifiedError, type AgentNodeInfo, type AgentPool, type NodeAgent } from './agent-pool.js';
 import type { CacheWriter } from './cache-writer.js';

@@ -1,4 +1,5 @@
-import { containerConfigProblems, type AgentContainerStats } from '../../agent/client.js';
+import type { AgentContainerStats } from '../../agent/client-types.js';
+import { containerConfigProblems } from '../../core/container-config.js';
 import type { ContainerConfig } from '../../core/container-config.js';
 import type { ContainerRecord, NodeRecord } from '../../core/store/store.js';
 import type { Logger } from '../../core/logger.js';

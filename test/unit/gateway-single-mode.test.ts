@@ -2,13 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  AgentError,
-  AgentUnreachableError,
-  type AgentContainer,
-  type AgentEvent,
-  type EventsOptions,
-} from '../../agent/client.js';
+import type { EventsOptions } from '../../agent/client.js';
+import { AgentError, AgentUnreachableError } from '../../agent/client-errors.js';
+import type { AgentContainer, AgentEvent } from '../../agent/client-types.js';
 import type { ContainerConfig } from '../../core/container-config.js';
 import { LocalBus } from '../../core/bus/local-bus.js';
 import { EmbeddedStore } from '../../core/store/embedded-store.js';

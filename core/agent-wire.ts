@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { isImageRef } from '../core/image-ref.js';
+import { isImageRef } from './image-ref.js';
 
 /** Docker's rule for container names (a leading `/` is accepted and dropped). */
 export const CONTAINER_NAME = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/;
@@ -288,6 +288,21 @@ export interface EventBody {
   scope?: string;
   time: number;
   timeNano: number;
+}
+
+/** `GET /containers/:id/stats`, one row of `GET /containers/stats`. */
+export interface ContainerStatsBody {
+  Id: string;
+  Name: string;
+  Read: string;
+  CPUPercent: number;
+  MemoryUsage: number;
+  MemoryLimit: number;
+  MemoryPercent: number;
+  NetworkRx: number;
+  NetworkTx: number;
+  BlockRead: number;
+  BlockWrite: number;
 }
 
 /** `GET /ping`. */
