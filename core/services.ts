@@ -68,7 +68,8 @@ export interface AuthService {
   verify(token: string): Promise<Viewer | undefined>;
   createUser(input: { username: string; password: string; admin: boolean }): Promise<UserRecord>;
   listUsers(): Promise<UserRecord[]>;
-  deleteUser(id: string): Promise<boolean>;
+  /** `by`: the user asking, who cannot delete themselves (BAD_USER_INPUT). false when there is no such user. */
+  deleteUser(id: string, by?: Viewer): Promise<boolean>;
 }
 
 export interface GroupService {

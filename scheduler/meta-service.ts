@@ -119,7 +119,7 @@ export class ClusterMetaService implements MetaService {
   async create(input: CreateMetaInput): Promise<MetaRecord> {
     const group = await this.store.get('groups', input.groupId);
     if (!group) throw notFound('group', input.groupId);
-    if (!group.clusterMode) throw badInput(`group ${group.name} is not in cluster mode`, 'groupId');
+    if (!group.clusterMode) throw badInput(`group ${group.id} is not in cluster mode`, 'groupId');
     const instances = validateInstances(input.instances, 1);
     const { image, imageTag } = validateConfig(input.config);
     const constraints = normalizeConstraints(input.constraints);

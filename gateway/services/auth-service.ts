@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
-import { conflict, ErrorCode, HumpbackError } from '../../core/errors.js';
+import { badInput, conflict, ErrorCode, HumpbackError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import {
   StoreConflictError,
@@ -214,7 +214,8 @@ export class StoreAuthService implements AuthService {
     return this.store.list('users');
   }
 
-  async deleteUser(id: string): Promise<boolean> {
+  async deleteUser(id: string, by?: Viewer): Promise<boolean> {
+    if (by && id.toLowerCase() === by.userId) throw badInput('you cannot delete yourself', 'id');
     const deleted = await this.store.delete('users', id.toLowerCase());
     this.users.delete(id.toLowerCase());
     this.verified.clear();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { posix } from 'node:path';
-import type { GroupRecord, Store } from '../../core/store/store.js';
+import type { GroupRecord, MetaRecord, Store } from '../../core/store/store.js';
 import { badInput, conflict, notFound } from '../../core/errors.js';
 import type { GroupService, MetaService, Viewer } from '../../core/services.js';
 import type { CacheWriter } from '../cluster/cache-writer.js';
@@ -61,6 +61,27 @@ export function normalizeHostPaths(paths: readonly string[]): string[] {
 export function normalizeServers(servers: readonly string[]): string[] {
   if (servers.length > MAX_SERVERS) throw badInput(`at most ${MAX_SERVERS} servers per group`, 'servers');
   return [...new Set(servers.map(normalizeServer))];
+}
+
+/**
+ * Turning cluster mode off removes every meta of the group and its containers: refused unless the
+ * caller confirmed it, saying what would go.
+ */
+export function assertClusterOffConfirmed(
+  group: GroupRecord,
+  input: { clusterMode?: boolean | undefined; confirmRemoveClusterContainers?: boolean | undefined },
+  metas: readonly MetaRecord[],
+): void {
+  if (!group.clusterMode || input.clusterMode !== false || input.confirmRemoveClusterContainers === true)
+    return;
+  const instances = metas.reduce((n, m) => n + m.instances, 0);
+  const names = metas.map((m) => m.name).join(', ');
+  throw badInput(
+    metas.length === 0
+      ? 'turning cluster mode off removes the cluster containers of this group (it has no metas now); set confirmRemoveClusterContainers: true'
+      : `turning cluster mode off removes ${metas.length} meta(s) (${names}) and their ${instances} container instance(s); set confirmRemoveClusterContainers: true`,
+    'confirmRemoveClusterContainers',
+  );
 }
 
 /** Groups in the store; every change is announced so caches and the node watcher follow. */
@@ -136,6 +157,9 @@ export class StoreGroupService implements GroupService {
   ): Promise<GroupRecord> {
     const current = await this.o.store.get('groups', id);
     if (!current) throw notFound('group', id);
+    const turningOff = current.clusterMode && input.clusterMode === false;
+    const metas = turningOff ? await this.metasOf(id) : [];
+    assertClusterOffConfirmed(current, input, metas);
     const name = input.name !== undefined ? checkName(input.name) : undefined;
     if (name !== undefined) await this.assertNameFree(name, id);
     const description = checkDescription(input.description);
@@ -150,16 +174,7 @@ export class StoreGroupService implements GroupService {
       if (unknown) throw badInput(`owners: no user ${JSON.stringify(unknown)}`, 'owners');
     }
 
-    const turningOff = current.clusterMode && input.clusterMode === false;
-    const metas = turningOff ? await this.metasOf(id) : [];
-    if (turningOff && metas.length > 0 && !input.confirmRemoveClusterContainers) {
-      throw badInput(
-        `group has ${metas.length} meta(s): turning cluster mode off removes their containers; ` +
-          'set confirmRemoveClusterContainers to do it',
-        'clusterMode',
-      );
-    }
-    for (const meta of metas) await this.o.metas?.()?.remove(meta);
+    for (const meta of metas) await this.o.metas?.()?.remove(meta.id);
 
     const updated = await this.o.store.update('groups', id, (g) =>
       g
@@ -180,10 +195,10 @@ export class StoreGroupService implements GroupService {
     return updated;
   }
 
-  private async metasOf(groupId: string): Promise<string[]> {
+  private async metasOf(groupId: string): Promise<MetaRecord[]> {
     const metas = this.o.metas?.();
-    if (metas) return (await metas.list(groupId)).map((m) => m.id);
-    return (await this.o.store.list('metas')).filter((m) => m.groupId === groupId).map((m) => m.id);
+    if (metas) return metas.list(groupId);
+    return (await this.o.store.list('metas')).filter((m) => m.groupId === groupId);
   }
 
   async delete(id: string): Promise<boolean> {
