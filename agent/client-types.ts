@@ -2,6 +2,7 @@
  * What AgentClient answers, in the gateway's camelCase terms (the wire's PascalCase bodies are in
  * core/agent-wire.ts; client-mapping.ts maps one to the other).
  */
+import type { ContainerStats } from '../core/services.js';
 import type { ContainerConfig } from '../core/container-config.js';
 
 /** Docker's lower-case container state. */
@@ -9,18 +10,7 @@ export type AgentContainerState =
   'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'dead' | 'removing';
 
 /** One sample of a container's resource usage (`stats`). */
-export interface AgentContainerStats {
-  /** When Docker took the sample (ISO time). */
-  at: string;
-  /** CPU use in percent of one CPU (200 = two CPUs busy). */
-  cpuPercent: number;
-  /** Memory in use, page cache excluded. */
-  memoryUsageBytes: number;
-  /** The container's memory limit (the node's memory when it has none). */
-  memoryLimitBytes: number;
-  networkRxBytes: number;
-  networkTxBytes: number;
-}
+export type AgentContainerStats = ContainerStats;
 
 /** A container as `listContainers` returns it. */
 export interface AgentContainerSummary {

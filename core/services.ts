@@ -72,32 +72,31 @@ export interface AuthService {
   deleteUser(id: string, by?: Viewer): Promise<boolean>;
 }
 
+export interface NewGroup {
+  name: string;
+  description?: string | undefined;
+  clusterMode: boolean;
+  servers: string[];
+  allowedHostPaths?: string[] | undefined;
+}
+
+/** Changes to a group; absent fields stay as they are. */
+export interface GroupChanges {
+  name?: string | undefined;
+  description?: string | undefined;
+  clusterMode?: boolean | undefined;
+  servers?: string[] | undefined;
+  allowedHostPaths?: string[] | undefined;
+  owners?: string[] | undefined;
+  /** Must be true to turn cluster mode off (that removes the group's cluster containers). */
+  confirmRemoveClusterContainers?: boolean | undefined;
+}
+
 export interface GroupService {
   list(): Promise<GroupRecord[]>;
   get(id: string): Promise<GroupRecord | undefined>;
-  create(
-    input: {
-      name: string;
-      description?: string | undefined;
-      clusterMode: boolean;
-      servers: string[];
-      allowedHostPaths?: string[] | undefined;
-    },
-    owner: Viewer,
-  ): Promise<GroupRecord>;
-  update(
-    id: string,
-    input: {
-      name?: string | undefined;
-      description?: string | undefined;
-      clusterMode?: boolean | undefined;
-      servers?: string[] | undefined;
-      allowedHostPaths?: string[] | undefined;
-      owners?: string[] | undefined;
-      /** Must be true to turn cluster mode off (that removes the group's cluster containers). */
-      confirmRemoveClusterContainers?: boolean | undefined;
-    },
-  ): Promise<GroupRecord>;
+  create(input: NewGroup, owner: Viewer): Promise<GroupRecord>;
+  update(id: string, input: GroupChanges): Promise<GroupRecord>;
   delete(id: string): Promise<boolean>;
   addServer(groupId: string, address: string): Promise<GroupRecord>;
   removeServer(groupId: string, address: string): Promise<GroupRecord>;

@@ -54,6 +54,33 @@ async function agentToken(store: Store, fromEnv: string | undefined): Promise<st
   return token;
 }
 
+/** On the first start only: the group of this machine, with the local agent as its server. */
+async function firstStart(
+  store: Store,
+  gateway: RunningGateway,
+  agentAddress: string,
+  logger: Logger,
+): Promise<void> {
+  if (await store.get('settings', SETTING.initialized)) return;
+  const existing = (await gateway.core.services.groups.list()).find((g) => g.name === LOCAL_GROUP);
+  if (!existing) {
+    await gateway.core.services.groups.create(
+      {
+        name: LOCAL_GROUP,
+        description: 'This machine (humpback up)',
+        clusterMode: false,
+        servers: [agentAddress],
+      },
+      { userId: FIRST_ADMIN, username: FIRST_ADMIN, admin: true },
+    );
+    logger.info({ server: agentAddress }, `created group "${LOCAL_GROUP}" with the local agent`);
+  }
+  await store.put('settings', SETTING.initialized, {
+    id: SETTING.initialized,
+    value: new Date().toISOString(),
+  });
+}
+
 /**
  * Starts the all-in-one. The agent listens on DOCKER_NODE_HTTPADDR (default 127.0.0.1:8500: only this
  * machine needs it), the gateway on HUMPBACK_LISTEN (default 0.0.0.0:8100). The agent token is
@@ -106,25 +133,7 @@ export async function startUp(options: StartUpOptions = {}): Promise<RunningUp> 
       env['HUMPBACK_LISTEN'] || '0.0.0.0:8100',
     );
     try {
-      if (!(await store.get('settings', SETTING.initialized))) {
-        const existing = (await gateway.core.services.groups.list()).find((g) => g.name === LOCAL_GROUP);
-        if (!existing) {
-          await gateway.core.services.groups.create(
-            {
-              name: LOCAL_GROUP,
-              description: 'This machine (humpback up)',
-              clusterMode: false,
-              servers: [agentAddress],
-            },
-            { userId: FIRST_ADMIN, username: FIRST_ADMIN, admin: true },
-          );
-          logger.info({ server: agentAddress }, `created group "${LOCAL_GROUP}" with the local agent`);
-        }
-        await store.put('settings', SETTING.initialized, {
-          id: SETTING.initialized,
-          value: new Date().toISOString(),
-        });
-      }
+      await firstStart(store, gateway, agentAddress, logger);
     } catch (err) {
       await gateway.close();
       throw err;

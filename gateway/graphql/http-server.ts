@@ -2,17 +2,13 @@
  * GraphQL over HTTP: Apollo Server with the gateway's limits, masking and metrics, mounted at
  * /graphql on the express app, and the app's last-resort error handler.
  */
-import type http from 'node:http';
 import { ApolloServer, type ApolloServerOptionsWithGateway, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
-import { GraphQLError, type GraphQLSchema, type ValidationRule } from 'graphql';
-import type { GatewayConfig } from '../../core/config.js';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Logger } from '../../core/logger.js';
-import type { ChannelListener } from '../../core/bus/channels.js';
-import type { Services } from '../../core/services.js';
 import { bearerToken, createContext, type GatewayContext } from '../../resolvers/context.js';
 import { clientAddress } from './client-ip.js';
 import { jsonNestsDeeper } from './cost.js';
@@ -24,22 +20,11 @@ import {
   variablesError,
   variablesTooDeep,
   withHttpStatus,
-  type MaskOptions,
 } from './guards.js';
-import { MAX_VALIDATION_ERRORS, type Limits } from './limits.js';
-import { metricsPlugin, type Metrics } from './metrics.js';
+import { MAX_VALIDATION_ERRORS, type Limits, type TransportDeps } from './limits.js';
+import { metricsPlugin } from './metrics.js';
 
-export interface HttpDeps {
-  config: Pick<GatewayConfig, 'development'>;
-  schema: GraphQLSchema;
-  services: Services;
-  hub: ChannelListener;
-  logger: Logger;
-  limits: Limits;
-  mask: MaskOptions;
-  validationRules: ValidationRule[];
-  metrics: Metrics;
-  httpServer: http.Server;
+export interface HttpDeps extends TransportDeps {
   drainMillis: number;
   /** Runs when Apollo drains: closes the WebSocket side first. */
   drainWs: () => Promise<void>;

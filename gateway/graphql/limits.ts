@@ -1,4 +1,15 @@
-/** The request limits of the GraphQL transports (HTTP and graphql-ws), with their defaults. */
+/**
+ * The request limits of the GraphQL transports (HTTP and graphql-ws), with their defaults, and what
+ * both transports are built from.
+ */
+import type http from 'node:http';
+import type { GraphQLSchema, ValidationRule } from 'graphql';
+import type { ChannelListener } from '../../core/bus/channels.js';
+import type { GatewayConfig } from '../../core/config.js';
+import type { Logger } from '../../core/logger.js';
+import type { Services } from '../../core/services.js';
+import type { MaskOptions } from './guards.js';
+import type { Metrics } from './metrics.js';
 
 /**
  * What one GraphQL request may ask, on HTTP and graphql-ws alike. Everything but the complexity is
@@ -57,3 +68,17 @@ export function resolveLimits(given: GatewayLimits = {}): Limits {
 
 /** Validation stops after this many errors (each costs a scan of the document for its location). */
 export const MAX_VALIDATION_ERRORS = 10;
+
+/** What both GraphQL transports (http-server.ts, ws-server.ts) are built from. */
+export interface TransportDeps {
+  config: Pick<GatewayConfig, 'development'> & object;
+  schema: GraphQLSchema;
+  services: Services;
+  hub: ChannelListener;
+  logger: Logger;
+  limits: Limits;
+  mask: MaskOptions;
+  validationRules: ValidationRule[];
+  metrics: Metrics;
+  httpServer: http.Server;
+}

@@ -14,16 +14,11 @@ import {
   type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
-  type GraphQLSchema,
-  type ValidationRule,
 } from 'graphql';
 import { CloseCode, makeServer, type Context as WsContext, type SubscribePayload } from 'graphql-ws';
 import { WebSocketServer } from 'ws';
-import type { ChannelListener } from '../../core/bus/channels.js';
-import type { GatewayConfig } from '../../core/config.js';
 import { ErrorCode } from '../../core/errors.js';
-import type { Logger } from '../../core/logger.js';
-import type { Services, Viewer } from '../../core/services.js';
+import type { Viewer } from '../../core/services.js';
 import { bearerToken, createContext, type GatewayContext } from '../../resolvers/context.js';
 import { clientAddress } from './client-ip.js';
 import {
@@ -34,10 +29,8 @@ import {
   variablesError,
   variablesTooDeep,
   withCode,
-  type MaskOptions,
 } from './guards.js';
-import { MAX_VALIDATION_ERRORS, type Limits } from './limits.js';
-import type { Metrics } from './metrics.js';
+import { MAX_VALIDATION_ERRORS, type TransportDeps } from './limits.js';
 import { SharedSubscriptions, type SubscriptionSink } from './subscriptions.js';
 import { WsSessions } from './ws-sessions.js';
 import { rawPayload, serveGraphqlWs, type WsExtra, type WsTransportOptions } from './ws-transport.js';
@@ -50,17 +43,7 @@ export const WS_CLOSE = {
   forbidden: CloseCode.Forbidden,
 } as const;
 
-export interface WsDeps {
-  config: Pick<GatewayConfig, 'development'> & object;
-  schema: GraphQLSchema;
-  services: Services;
-  hub: ChannelListener;
-  logger: Logger;
-  limits: Limits;
-  mask: MaskOptions;
-  validationRules: ValidationRule[];
-  metrics: Metrics;
-  httpServer: http.Server;
+export interface WsDeps extends TransportDeps {
   allowedOrigins: readonly string[] | '*';
   authRecheckMillis: number;
   ws?: Omit<WsTransportOptions, 'logger' | 'maxMessageDepth' | 'tooDeep'> | undefined;

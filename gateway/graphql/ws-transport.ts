@@ -99,13 +99,139 @@ export function serveGraphqlWs(
   const maxMessageDepth = options.maxMessageDepth;
   wss.options.handleProtocols = handleProtocols;
 
-  // Messages wait here per socket until the window closes, then go out as one buffer of complete
-  // text frames in one write. (Server frames are unmasked and, without permessage-deflate, need
-  // nothing from ws's Sender; control frames such as pings still go through ws.)
-  const pending = new Map<WebSocket, string[]>();
-  let flushTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
-  const flushSocket = (socket: WebSocket, messages: string[]): void => {
-    pending.delete(socket);
+  const writer = new CoalescingWriter(flushMillis);
+
+  wss.on('connection', (socket, request) => {
+    socket.once('error', (err) => {
+      log?.warn({ err }, 'graphql-ws socket error');
+      socket.close(CloseCode.InternalServerError, 'Internal server error');
+    });
+    const stopPings = keepAlivePings(socket, keepAlive);
+    const sendRaw = (data: string): void => {
+      if (socket.readyState !== socket.OPEN) return;
+      if (writer.bufferedBytes(socket) > maxBuffered) {
+        socket.close(CloseCode.InternalServerError, 'Client does not keep up');
+        return;
+      }
+      writer.write(socket, data);
+    };
+    const extra: WsExtra = { socket, request, raw: new Map(), sendRaw };
+    const refuseTooDeep = (message: Buffer, maxDepth: number): void => {
+      let envelope: { id?: unknown; type?: unknown } | undefined;
+      try {
+        envelope = JSON.parse(pruneJson(message, maxDepth)) as typeof envelope;
+      } catch {
+        envelope = undefined;
+      }
+      const errors = options.tooDeep?.(extra);
+      if (envelope?.type === 'subscribe' && typeof envelope.id === 'string' && errors) {
+        sendRaw(JSON.stringify({ id: envelope.id, type: 'error', payload: errors }));
+      } else {
+        socket.close(CloseCode.BadRequest, `Message nested more than ${maxDepth} levels deep`);
+      }
+    };
+    const closed = server.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) => sendRaw(extra.raw.size > 0 ? substitute(data, extra.raw) : data),
+        close: (code, reason) => {
+          writer.flushOne(socket); // what was sent before the close goes first
+          socket.close(code, reason);
+        },
+        onMessage: (cb) =>
+          socket.on('message', async (event: Buffer) => {
+            try {
+              if (maxMessageDepth !== undefined && jsonNestsDeeper(event, maxMessageDepth)) {
+                refuseTooDeep(event, maxMessageDepth);
+                return;
+              }
+              await cb(String(event));
+            } catch (err) {
+              log?.error({ err }, 'graphql-ws message handling failed');
+              socket.close(CloseCode.InternalServerError, 'Internal server error');
+            }
+          }),
+      },
+      extra,
+    );
+    socket.once('close', (code, reason) => {
+      writer.forget(socket);
+      stopPings();
+      extra.raw.clear();
+      if (code === CloseCode.SubprotocolNotAcceptable && socket.protocol === DEPRECATED_GRAPHQL_WS_PROTOCOL) {
+        log?.warn('a client used the unsupported subscriptions-transport-ws protocol');
+      }
+      void closed(code, String(reason));
+    });
+  });
+
+  return {
+    async dispose() {
+      writer.flush();
+      for (const client of wss.clients) client.close(1001, 'Going away');
+      wss.removeAllListeners('connection');
+      await new Promise<void>((resolve, reject) => wss.close((err) => (err ? reject(err) : resolve())));
+    },
+  };
+}
+
+/** Pings every `keepAlive` ms and drops a socket that does not answer in time; returns the stop. */
+function keepAlivePings(socket: WebSocket, keepAlive: number): () => void {
+  if (keepAlive <= 0) return () => undefined;
+  let pongWait: NodeJS.Timeout | undefined;
+  const pingInterval = setInterval(() => {
+    if (socket.readyState !== socket.OPEN) return;
+    pongWait = setTimeout(() => socket.terminate(), keepAlive);
+    socket.once('pong', () => {
+      clearTimeout(pongWait);
+      pongWait = undefined;
+    });
+    socket.ping();
+  }, keepAlive);
+  return () => {
+    clearTimeout(pongWait);
+    clearInterval(pingInterval);
+  };
+}
+
+/**
+ * Messages wait here per socket until the window closes, then go out as one buffer of complete text
+ * frames in one write. (Server frames are unmasked and, without permessage-deflate, need nothing from
+ * ws's Sender; control frames such as pings still go through ws.)
+ */
+class CoalescingWriter {
+  private readonly pending = new Map<WebSocket, string[]>();
+  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+
+  constructor(private readonly flushMillis: number) {}
+
+  write(socket: WebSocket, data: string): void {
+    const queue = this.pending.get(socket);
+    if (queue) queue.push(data);
+    else this.pending.set(socket, [data]);
+    this.timer ??= this.flushMillis > 0 ? setTimeout(this.flush, this.flushMillis) : setImmediate(this.flush);
+  }
+
+  flush = (): void => {
+    this.timer = undefined;
+    for (const [socket, messages] of this.pending) this.flushSocket(socket, messages);
+  };
+
+  flushOne(socket: WebSocket): void {
+    const messages = this.pending.get(socket);
+    if (messages) this.flushSocket(socket, messages);
+  }
+
+  forget(socket: WebSocket): void {
+    this.pending.delete(socket);
+  }
+
+  bufferedBytes(socket: WebSocket): number {
+    return (socket as unknown as { _socket?: Socket })._socket?.writableLength ?? socket.bufferedAmount;
+  }
+
+  private flushSocket(socket: WebSocket, messages: string[]): void {
+    this.pending.delete(socket);
     const raw = (socket as unknown as { _socket?: Socket })._socket;
     if (!raw || raw.destroyed || socket.readyState !== socket.OPEN) return;
     const payloads = messages.map((m) => Buffer.from(m));
@@ -129,107 +255,5 @@ export function serveGraphqlWs(
       at += p.copy(out, at);
     }
     raw.write(out);
-  };
-  const flush = (): void => {
-    flushTimer = undefined;
-    for (const [socket, messages] of pending) flushSocket(socket, messages);
-  };
-  const flushOne = (socket: WebSocket): void => {
-    const messages = pending.get(socket);
-    if (messages) flushSocket(socket, messages);
-  };
-  const write = (socket: WebSocket, data: string): void => {
-    const queue = pending.get(socket);
-    if (queue) queue.push(data);
-    else pending.set(socket, [data]);
-    flushTimer ??= flushMillis > 0 ? setTimeout(flush, flushMillis) : setImmediate(flush);
-  };
-  const bufferedBytes = (socket: WebSocket): number =>
-    (socket as unknown as { _socket?: Socket })._socket?.writableLength ?? socket.bufferedAmount;
-
-  wss.on('connection', (socket, request) => {
-    socket.once('error', (err) => {
-      log?.warn({ err }, 'graphql-ws socket error');
-      socket.close(CloseCode.InternalServerError, 'Internal server error');
-    });
-    let pongWait: NodeJS.Timeout | undefined;
-    const pingInterval =
-      keepAlive > 0
-        ? setInterval(() => {
-            if (socket.readyState !== socket.OPEN) return;
-            pongWait = setTimeout(() => socket.terminate(), keepAlive);
-            socket.once('pong', () => {
-              clearTimeout(pongWait);
-              pongWait = undefined;
-            });
-            socket.ping();
-          }, keepAlive)
-        : undefined;
-    const sendRaw = (data: string): void => {
-      if (socket.readyState !== socket.OPEN) return;
-      if (bufferedBytes(socket) > maxBuffered) {
-        socket.close(CloseCode.InternalServerError, 'Client does not keep up');
-        return;
-      }
-      write(socket, data);
-    };
-    const extra: WsExtra = { socket, request, raw: new Map(), sendRaw };
-    const refuseTooDeep = (message: Buffer, maxDepth: number): void => {
-      let envelope: { id?: unknown; type?: unknown } | undefined;
-      try {
-        envelope = JSON.parse(pruneJson(message, maxDepth)) as typeof envelope;
-      } catch {
-        envelope = undefined;
-      }
-      const errors = options.tooDeep?.(extra);
-      if (envelope?.type === 'subscribe' && typeof envelope.id === 'string' && errors) {
-        sendRaw(JSON.stringify({ id: envelope.id, type: 'error', payload: errors }));
-      } else {
-        socket.close(CloseCode.BadRequest, `Message nested more than ${maxDepth} levels deep`);
-      }
-    };
-    const closed = server.opened(
-      {
-        protocol: socket.protocol,
-        send: (data) => sendRaw(extra.raw.size > 0 ? substitute(data, extra.raw) : data),
-        close: (code, reason) => {
-          flushOne(socket); // what was sent before the close goes first
-          socket.close(code, reason);
-        },
-        onMessage: (cb) =>
-          socket.on('message', async (event: Buffer) => {
-            try {
-              if (maxMessageDepth !== undefined && jsonNestsDeeper(event, maxMessageDepth)) {
-                refuseTooDeep(event, maxMessageDepth);
-                return;
-              }
-              await cb(String(event));
-            } catch (err) {
-              log?.error({ err }, 'graphql-ws message handling failed');
-              socket.close(CloseCode.InternalServerError, 'Internal server error');
-            }
-          }),
-      },
-      extra,
-    );
-    socket.once('close', (code, reason) => {
-      pending.delete(socket);
-      clearTimeout(pongWait);
-      clearInterval(pingInterval);
-      extra.raw.clear();
-      if (code === CloseCode.SubprotocolNotAcceptable && socket.protocol === DEPRECATED_GRAPHQL_WS_PROTOCOL) {
-        log?.warn('a client used the unsupported subscriptions-transport-ws protocol');
-      }
-      void closed(code, String(reason));
-    });
-  });
-
-  return {
-    async dispose() {
-      flush();
-      for (const client of wss.clients) client.close(1001, 'Going away');
-      wss.removeAllListeners('connection');
-      await new Promise<void>((resolve, reject) => wss.close((err) => (err ? reject(err) : resolve())));
-    },
-  };
+  }
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { posix } from 'node:path';
 import type { GroupRecord, MetaRecord, Store } from '../../core/store/store.js';
 import { badInput, conflict, notFound } from '../../core/errors.js';
-import type { GroupService, MetaService, Viewer } from '../../core/services.js';
+import type { GroupService, MetaService, Viewer, GroupChanges, NewGroup } from '../../core/services.js';
 import type { CacheWriter } from '../cluster/cache-writer.js';
 import { normalizeServer } from '../cluster/cluster-cache.js';
 
@@ -114,16 +114,7 @@ export class StoreGroupService implements GroupService {
     if (clash) throw conflict(`a group named ${JSON.stringify(clash.name)} exists already`);
   }
 
-  async create(
-    input: {
-      name: string;
-      description?: string | undefined;
-      clusterMode: boolean;
-      servers: string[];
-      allowedHostPaths?: string[] | undefined;
-    },
-    owner: Viewer,
-  ): Promise<GroupRecord> {
+  async create(input: NewGroup, owner: Viewer): Promise<GroupRecord> {
     const name = checkName(input.name);
     await this.assertNameFree(name);
     const at = this.now().toISOString();
@@ -143,18 +134,7 @@ export class StoreGroupService implements GroupService {
     return group;
   }
 
-  async update(
-    id: string,
-    input: {
-      name?: string | undefined;
-      description?: string | undefined;
-      clusterMode?: boolean | undefined;
-      servers?: string[] | undefined;
-      allowedHostPaths?: string[] | undefined;
-      owners?: string[] | undefined;
-      confirmRemoveClusterContainers?: boolean | undefined;
-    },
-  ): Promise<GroupRecord> {
+  async update(id: string, input: GroupChanges): Promise<GroupRecord> {
     const current = await this.o.store.get('groups', id);
     if (!current) throw notFound('group', id);
     const turningOff = current.clusterMode && input.clusterMode === false;
