@@ -1,98 +1,34 @@
 /**
- * A typed client for the agent's REST API, used by the gateway and the scheduler. Results are in
- * camelCase domain terms; the wire format (Humpback's PascalCase) stays inside this file. The token
- * goes only to an agent that proved it holds it (the challenge in auth.ts).
+ * AgentClient: a typed HTTP client for one agent's REST API, used by the gateway and the scheduler.
+ * Requests carry the token only to an agent that proved it holds it (client-proof.ts); answers are
+ * mapped to the gateway's terms (client-mapping.ts, client-types.ts); failures are the errors of
+ * client-errors.ts. The event stream is followed across reconnects without losing or repeating events.
  */
-import { randomBytes } from 'node:crypto';
-import type { ContainerConfig, PortMapping, VolumeBinding } from '../core/container-config.js';
+import type { ContainerConfig } from '../core/container-config.js';
 import { decodeNodeValue, type NodeData, type NodeRegistration } from '../core/node-data.js';
-import { CHALLENGE_PATH, agentAddress, proofKey, verifyAgentProof } from './auth.js';
-import type { ContainerStatsBody } from './container-ops.js';
-import { createContainerBody } from './models.js';
+import { agentAddress } from './auth.js';
+import { AgentError, AgentUnreachableError, AgentUnverifiedError } from './client-errors.js';
+import { toContainer, toEvent, toImage, toStats, toSummary } from './client-mapping.js';
+import { toCreateBody } from '../core/container-config.js';
+import { AgentProof } from './client-proof.js';
+import type {
+  AgentContainer,
+  AgentContainerStats,
+  AgentContainerSummary,
+  AgentEvent,
+  AgentImage,
+  ContainerOperation,
+} from './client-types.js';
 import type {
   ContainerBody,
   ContainerListItem,
-  CreateContainerInput,
+  ContainerStatsBody,
   ErrorBody,
   EventBody,
   ImageListItem,
   PingBody,
-} from './models.js';
-
-/** Docker's lower-case container state. */
-export type AgentContainerState =
-  'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'dead' | 'removing';
-
-/** One sample of a container's resource usage (`stats`). */
-export interface AgentContainerStats {
-  /** When Docker took the sample (ISO time). */
-  at: string;
-  /** CPU use in percent of one CPU (200 = two CPUs busy). */
-  cpuPercent: number;
-  /** Memory in use, page cache excluded. */
-  memoryUsageBytes: number;
-  /** The container's memory limit (the node's memory when it has none). */
-  memoryLimitBytes: number;
-  networkRxBytes: number;
-  networkTxBytes: number;
-}
-
-/** A container as `listContainers` returns it. */
-export interface AgentContainerSummary {
-  id: string;
-  name: string;
-  image: string;
-  state: AgentContainerState;
-  /** Docker's human status, e.g. `Up 3 minutes`, `Exited (0) 2 seconds ago`. */
-  status: string;
-  labels: Record<string, string>;
-  /** ISO 8601. */
-  created: string;
-}
-
-export interface AgentPort {
-  privatePort: number;
-  publicPort: number;
-  type: string;
-  ip: string;
-}
-
-/** A container in full (`getContainer`, `createContainer`, `operateContainer`, `upgradeContainer`). */
-export interface AgentContainer extends AgentContainerSummary {
-  exitCode: number;
-  startedAt: string;
-  finishedAt: string;
-  ports: AgentPort[];
-  /** The container's configuration in the gateway's terms (ports with the public ports Docker bound). */
-  config: ContainerConfig;
-}
-
-export interface AgentImage {
-  id: string;
-  tags: string[];
-  digests: string[];
-  sizeBytes: number;
-  /** ISO 8601. */
-  created: string;
-}
-
-/** One Docker container event from the agent's `/events` stream. */
-export interface AgentEvent {
-  /** Docker's action: create, start, die, stop, kill, pause, unpause, destroy, rename, health_status: ... */
-  action: string;
-  /** The container's full id. */
-  id: string;
-  /** Container name (without the leading `/`), when Docker says it. */
-  name: string | undefined;
-  image: string | undefined;
-  attributes: Record<string, string>;
-  /** Unix seconds. */
-  time: number;
-  /** Unix nanoseconds (Docker's value; a double, so precise to about 0.25 µs). */
-  timeNano: number;
-}
-
-export type ContainerOperation = 'start' | 'stop' | 'restart' | 'kill' | 'pause' | 'unpause' | 'rename';
+} from '../core/agent-wire.js';
+import { ndjsonValues } from './ndjson.js';
 
 export interface AgentClientOptions {
   /** `http://host:port`; or give `address`. */
@@ -119,225 +55,44 @@ export interface EventsOptions {
   retryWait?: ((attempt: number) => number) | undefined;
 }
 
-/** The agent answered with an error. */
-export class AgentError extends Error {
-  readonly code: number;
-  readonly detail: string;
-  /** The agent itself answered (its JSON error body), not a proxy in front of it. */
-  readonly fromAgent: boolean;
-  constructor(
-    readonly status: number,
-    body: Partial<ErrorBody>,
-    readonly url: string,
-  ) {
-    super(body.Message || `agent answered ${status}`);
-    this.name = 'AgentError';
-    this.fromAgent = typeof body.Code === 'number';
-    this.code = this.fromAgent ? body.Code! : status;
-    this.detail = body.Detail ?? '';
-  }
-  get isNotFound(): boolean {
-    return this.status === 404;
-  }
-  get isConflict(): boolean {
-    return this.status === 409;
-  }
-}
-
-/** The agent could not be reached (connection refused, reset, DNS, timeout). */
-export class AgentUnreachableError extends Error {
-  constructor(
-    readonly url: string,
-    override readonly cause: unknown,
-  ) {
-    super(`agent at ${new URL(url).host} unreachable: ${describe(cause)}`);
-    this.name = 'AgentUnreachableError';
-  }
-}
-
-/**
- * What answers at the address did not prove it holds the agent token (wrong token, not an agent, or a
- * relay in front of one); it was not sent the token.
- */
-export class AgentUnverifiedError extends Error {
-  constructor(
-    readonly address: string,
-    readonly reason: string,
-  ) {
-    super(
-      `the agent at ${address} could not prove it holds HUMPBACK_AGENT_TOKEN (${reason}); it was not sent the token`,
-    );
-    this.name = 'AgentUnverifiedError';
-  }
-}
-
-function describe(err: unknown): string {
-  if (err instanceof Error) {
-    const c = (err as Error & { cause?: unknown }).cause;
-    if (err.name === 'TimeoutError') return 'timed out';
-    if (c instanceof Error) return `${err.message} (${(c as Error & { code?: string }).code ?? c.message})`;
-    return err.message;
-  }
-  return String(err);
-}
-
-/** Turns the gateway's container config into the agent's (Humpback's) request body. */
-export function toCreateBody(config: ContainerConfig): CreateContainerInput {
-  const body: CreateContainerInput = { Name: config.name, Image: config.image };
-  if (config.command?.length) body.Command = config.command;
-  if (config.env?.length) body.Env = config.env;
-  if (config.hostname) body.HostName = config.hostname;
-  if (config.networkMode) body.NetworkMode = config.networkMode;
-  if (config.ports?.length) {
-    body.Ports = config.ports.map((p) => ({
-      PrivatePort: p.privatePort,
-      PublicPort: p.publicPort ?? 0,
-      Type: (p.type ?? 'tcp') as 'tcp' | 'udp' | 'sctp',
-    }));
-  }
-  if (config.volumes?.length) {
-    body.Volumes = config.volumes.map((v) => ({
-      ContainerVolume: v.containerPath,
-      HostVolume: v.hostPath,
-      ReadOnly: v.readOnly ?? false,
-    }));
-  }
-  if (config.dns?.length) body.Dns = config.dns;
-  if (config.extraHosts?.length) body.Extrahosts = config.extraHosts;
-  if (config.restartPolicy)
-    body.RestartPolicy = config.restartPolicy as CreateContainerInput['RestartPolicy'];
-  if (config.labels && Object.keys(config.labels).length) body.Labels = config.labels;
-  if (config.cpuShares) body.CPUShares = config.cpuShares;
-  if (config.memoryMB) body.Memory = config.memoryMB;
-  return body;
-}
-
-/** The gateway's names for the agent body's fields (in problem reports). */
-const CONFIG_FIELD: Record<string, string> = {
-  Name: 'name',
-  Image: 'image',
-  Command: 'command',
-  Env: 'env',
-  HostName: 'hostname',
-  NetworkMode: 'networkMode',
-  Ports: 'ports',
-  PrivatePort: 'privatePort',
-  PublicPort: 'publicPort',
-  Type: 'type',
-  Volumes: 'volumes',
-  ContainerVolume: 'containerPath',
-  HostVolume: 'hostPath',
-  Dns: 'dns',
-  Extrahosts: 'extraHosts',
-  RestartPolicy: 'restartPolicy',
-  Labels: 'labels',
-  CPUShares: 'cpuShares',
-  Memory: 'memoryMB',
-};
-
-/**
- * What an agent would refuse in a container config, as `config.<field>: why` (empty when it would
- * accept it): the gateway and the scheduler turn bad input away with this before storing or sending
- * anything.
- */
-export function containerConfigProblems(config: ContainerConfig): string[] {
-  const result = createContainerBody.safeParse(toCreateBody(config));
-  if (result.success) return [];
-  return result.error.issues.map((issue) => {
-    const path = issue.path.map((p) => (typeof p === 'string' ? (CONFIG_FIELD[p] ?? p) : String(p)));
-    return `${['config', ...path].join('.')}: ${issue.message}`;
-  });
-}
-
-function toContainer(b: ContainerBody): AgentContainer {
-  const ports: AgentPort[] = b.Ports.map((p) => ({
-    privatePort: p.PrivatePort,
-    publicPort: p.PublicPort,
-    type: p.Type,
-    ip: p.Ip,
-  }));
-  const config: ContainerConfig = { name: b.Name, image: b.Image };
-  if (b.Command.length) config.command = b.Command;
-  if (b.Env.length) config.env = b.Env;
-  if (b.HostName) config.hostname = b.HostName;
-  if (b.NetworkMode) config.networkMode = b.NetworkMode;
-  if (ports.length) {
-    config.ports = ports.map((p): PortMapping => ({
-      privatePort: p.privatePort,
-      publicPort: p.publicPort,
-      type: p.type,
-    }));
-  }
-  if (b.Volumes.length) {
-    config.volumes = b.Volumes.map((v): VolumeBinding => ({
-      containerPath: v.ContainerVolume,
-      hostPath: v.HostVolume,
-      readOnly: v.ReadOnly,
-    }));
-  }
-  if (b.Dns.length) config.dns = b.Dns;
-  if (b.Extrahosts.length) config.extraHosts = b.Extrahosts;
-  if (b.RestartPolicy) config.restartPolicy = b.RestartPolicy;
-  if (Object.keys(b.Labels).length) config.labels = b.Labels;
-  if (b.CPUShares) config.cpuShares = b.CPUShares;
-  if (b.Memory) config.memoryMB = b.Memory;
-  return {
-    id: b.Id,
-    name: b.Name,
-    image: b.Image,
-    state: b.State as AgentContainerState,
-    status: b.Status,
-    labels: b.Labels,
-    created: b.Created,
-    exitCode: b.ExitCode,
-    startedAt: b.StartedAt,
-    finishedAt: b.FinishedAt,
-    ports,
-    config,
-  };
-}
-
-function toSummary(c: ContainerListItem): AgentContainerSummary {
-  return {
-    id: c.Id,
-    name: (c.Names[0] ?? '').replace(/^\//, ''),
-    image: c.Image,
-    state: c.State as AgentContainerState,
-    status: c.Status,
-    labels: c.Labels ?? {},
-    created: new Date(c.Created * 1000).toISOString(),
-  };
-}
-
-function toImage(i: ImageListItem): AgentImage {
-  return {
-    id: i.Id,
-    tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
-    digests: (i.RepoDigests ?? []).filter((d) => d !== '<none>@<none>'),
-    sizeBytes: i.Size,
-    created: new Date(i.Created * 1000).toISOString(),
-  };
-}
-
-function toEvent(e: EventBody): AgentEvent {
-  const attributes = e.Actor?.Attributes ?? {};
-  return {
-    action: e.Action,
-    id: e.Actor?.ID ?? '',
-    name: attributes['name'],
-    image: attributes['image'],
-    attributes,
-    time: e.time,
-    timeNano: e.timeNano,
-  };
-}
-
 /** Unix seconds with nanoseconds, as Docker's `since` takes it. */
 function sinceParam(timeNano: number): string {
   const ns = BigInt(Math.round(timeNano));
   const s = ns / 1_000_000_000n;
   const frac = (ns % 1_000_000_000n).toString().padStart(9, '0');
   return `${s}.${frac}`;
+}
+
+/**
+ * Where a followed event stream resumes: after the last event delivered, dropping the events at
+ * exactly that instant that were delivered already (Docker's `since` is inclusive).
+ */
+class EventCursor {
+  private seenAtLast = new Set<string>();
+  // Without `since`, the first connection starts "now"; later ones resume from the connect time.
+  private connectedAt: number | undefined;
+
+  constructor(private lastNano: number | undefined) {}
+
+  /** The query to (re)connect with; the first call without `since` fixes the connect time. */
+  query(): string {
+    const from = this.lastNano ?? this.connectedAt;
+    this.connectedAt ??= Date.now() * 1e6;
+    // 1 µs early: timeNano loses precision as a double; admit drops what repeats.
+    return from !== undefined ? `?since=${sinceParam(from - 1000)}` : '';
+  }
+
+  /** Whether `raw` is new (then it counts as delivered). */
+  admit(raw: EventBody): boolean {
+    const key = `${raw.timeNano}/${raw.Actor?.ID}/${raw.Action}`;
+    const last = this.lastNano;
+    if (last !== undefined && raw.timeNano < last) return false;
+    if (last !== undefined && raw.timeNano === last && this.seenAtLast.has(key)) return false;
+    if (last === undefined || raw.timeNano > last) this.seenAtLast = new Set();
+    this.lastNano = raw.timeNano;
+    this.seenAtLast.add(key);
+    return true;
+  }
 }
 
 const defaultRetryWait = (attempt: number): number => Math.min(5000, 250 * 2 ** attempt);
@@ -353,10 +108,7 @@ export class AgentClient {
   readonly address: string;
   private readonly token: string;
   private readonly timeoutMs: number;
-  private readonly proofTtlMs: number;
-  private readonly now: () => number;
-  private provenUntil = 0;
-  private proving: Promise<void> | undefined;
+  private readonly proof: AgentProof;
 
   constructor(options: AgentClientOptions) {
     const base = options.baseUrl ?? (options.address ? `http://${options.address}` : undefined);
@@ -366,8 +118,14 @@ export class AgentClient {
     this.address = agentAddress(url.hostname, Number(url.port || (url.protocol === 'https:' ? 443 : 80)));
     this.token = options.token;
     this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.proofTtlMs = options.proofTtlMs ?? 60_000;
-    this.now = options.now ?? Date.now;
+    this.proof = new AgentProof({
+      baseUrl: this.baseUrl,
+      address: this.address,
+      token: this.token,
+      timeoutMs: this.timeoutMs,
+      ttlMs: options.proofTtlMs ?? 60_000,
+      now: options.now ?? Date.now,
+    });
   }
 
   /**
@@ -376,66 +134,7 @@ export class AgentClient {
    * challenge.
    */
   prove(): Promise<void> {
-    this.proving ??= this.challenge()
-      .then(() => {
-        this.provenUntil = this.now() + this.proofTtlMs;
-      })
-      .finally(() => {
-        this.proving = undefined;
-      });
-    return this.proving;
-  }
-
-  /** Forgets the proof: the next request proves again (after a failed or lost connection). */
-  private forgetProof(): void {
-    this.provenUntil = 0;
-  }
-
-  private async challenge(): Promise<void> {
-    const nonce = randomBytes(32).toString('base64url');
-    const url = `${this.baseUrl}/v1${CHALLENGE_PATH}`;
-    let res: Response;
-    let text: string | undefined;
-    try {
-      res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify({ Nonce: nonce, Address: this.address }),
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      text = await readCapped(res, 16 * 1024);
-    } catch (err) {
-      throw new AgentUnreachableError(url, err);
-    }
-    if (text === undefined) {
-      throw new AgentUnverifiedError(this.address, 'its answer to the token challenge is far too long');
-    }
-    let body: Partial<ErrorBody> & { Proofs?: unknown } = {};
-    try {
-      body = JSON.parse(text) as typeof body;
-    } catch {
-      // not JSON: said below
-    }
-    if (!res.ok) {
-      const said = [body.Message, body.Detail].filter(Boolean).join(': ');
-      const reason =
-        res.status === 421
-          ? `it does not answer for ${this.address}${said ? `: ${said}` : ''}`
-          : res.status === 404
-            ? `it has no token challenge (${url} answered 404: not an agent, or one older than this gateway)`
-            : `its token challenge answered ${res.status}${said ? ` ${said}` : ''}`;
-      throw new AgentUnverifiedError(this.address, reason);
-    }
-    if (!Array.isArray(body.Proofs)) {
-      throw new AgentUnverifiedError(this.address, 'its answer to the token challenge holds no proof');
-    }
-    if (!verifyAgentProof(await proofKey(this.token), nonce, this.address, body.Proofs)) {
-      throw new AgentUnverifiedError(
-        this.address,
-        'its proof does not match: it holds another token, or it relays for an agent at another address',
-      );
-    }
+    return this.proof.prove();
   }
 
   /** Resolves when the agent and its Docker Engine answer; AgentError 503 when Docker does not. */
@@ -507,15 +206,9 @@ export class AgentClient {
 
   /** One sample of a running container's resource usage. */
   async stats(id: string): Promise<AgentContainerStats> {
-    const s = await this.request<ContainerStatsBody>('GET', `/containers/${encodeURIComponent(id)}/stats`);
-    return {
-      at: s.Read,
-      cpuPercent: s.CPUPercent,
-      memoryUsageBytes: s.MemoryUsage,
-      memoryLimitBytes: s.MemoryLimit,
-      networkRxBytes: s.NetworkRx,
-      networkTxBytes: s.NetworkTx,
-    };
+    return toStats(
+      await this.request<ContainerStatsBody>('GET', `/containers/${encodeURIComponent(id)}/stats`),
+    );
   }
 
   async images(): Promise<AgentImage[]> {
@@ -543,47 +236,22 @@ export class AgentClient {
     options: EventsOptions = {},
   ): Promise<void> {
     const retryWait = options.retryWait ?? defaultRetryWait;
-    let lastNano: number | undefined =
-      since === undefined ? undefined : (since instanceof Date ? since.getTime() / 1000 : since) * 1e9;
-    // Events at exactly lastNano that were already delivered (Docker's since is inclusive).
-    let seenAtLast = new Set<string>();
+    const cursor = new EventCursor(
+      since === undefined ? undefined : (since instanceof Date ? since.getTime() / 1000 : since) * 1e9,
+    );
     let attempt = 0;
-    // Without `since`, the first connection starts "now"; later ones resume from the connect time.
-    let connectedAt: number | undefined;
     while (!signal.aborted) {
-      const from = lastNano ?? connectedAt;
-      // 1 µs early: timeNano loses precision as a double; the dedup above drops what repeats.
-      const q = from !== undefined ? `?since=${sinceParam(from - 1000)}` : '';
       try {
-        connectedAt ??= Date.now() * 1e6;
-        const res = await this.open('GET', `/events${q}`, signal);
+        const res = await this.open('GET', `/events${cursor.query()}`, signal);
         attempt = 0;
-        const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-        let buf = '';
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          buf += value;
-          let nl: number;
-          while ((nl = buf.indexOf('\n')) >= 0) {
-            const line = buf.slice(0, nl).trim();
-            buf = buf.slice(nl + 1);
-            if (!line) continue;
-            const raw = JSON.parse(line) as EventBody;
-            const key = `${raw.timeNano}/${raw.Actor?.ID}/${raw.Action}`;
-            if (lastNano !== undefined && raw.timeNano < lastNano) continue;
-            if (lastNano !== undefined && raw.timeNano === lastNano && seenAtLast.has(key)) continue;
-            if (lastNano === undefined || raw.timeNano > lastNano) seenAtLast = new Set();
-            lastNano = raw.timeNano;
-            seenAtLast.add(key);
-            onEvent(toEvent(raw));
-          }
+        for await (const raw of ndjsonValues<EventBody>(res.body!)) {
+          if (cursor.admit(raw)) onEvent(toEvent(raw));
         }
-        this.forgetProof();
+        this.proof.forget();
         options.onDisconnect?.(new Error('event stream ended'));
       } catch (err) {
         if (signal.aborted) return;
-        this.forgetProof();
+        this.proof.forget();
         options.onDisconnect?.(err);
       }
       if (signal.aborted) return;
@@ -597,7 +265,7 @@ export class AgentClient {
     signal: AbortSignal | undefined,
     body?: unknown,
   ): Promise<Response> {
-    if (this.now() >= this.provenUntil) await abortable(this.prove(), signal);
+    if (!this.proof.fresh) await abortable(this.proof.prove(), signal);
     const url = `${this.baseUrl}/v1${path}`;
     const headers: Record<string, string> = {
       authorization: `Bearer ${this.token}`,
@@ -616,11 +284,11 @@ export class AgentClient {
       });
     } catch (err) {
       if (err instanceof Error && err.name === 'AbortError') throw err;
-      this.forgetProof();
+      this.proof.forget();
       throw new AgentUnreachableError(url, err);
     }
     // The agent no longer takes this token: have it prove again, so the next error says which token.
-    if (res.status === 401) this.forgetProof();
+    if (res.status === 401) this.proof.forget();
     if (!res.ok) {
       let parsed: Partial<ErrorBody> = {};
       const text = await res.text().catch(() => '');
@@ -642,7 +310,7 @@ export class AgentClient {
       return (text ? JSON.parse(text) : undefined) as T;
     } catch (err) {
       if (err instanceof AgentError || err instanceof AgentUnverifiedError) throw err;
-      this.forgetProof();
+      this.proof.forget();
       if (err instanceof AgentUnreachableError) throw err;
       throw new AgentUnreachableError(`${this.baseUrl}/v1${path}`, err);
     }
@@ -652,25 +320,6 @@ export class AgentClient {
 /** Image references keep their `/` and `:` in the path (`/images/reg:5000/ns/img:tag`). */
 function encodeImageRef(ref: string): string {
   return ref.split('/').map(encodeURIComponent).join('/');
-}
-
-/** The body as text; undefined when it is longer than `max` bytes (a challenge answer is small). */
-async function readCapped(res: Response, max: number): Promise<string | undefined> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => undefined);
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** `promise`, or an AbortError as soon as `signal` aborts. */

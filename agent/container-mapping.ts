@@ -1,8 +1,15 @@
 /**
- * Humpback's container model ⇄ Docker's create options and inspect output. Pure functions.
+ * Humpback's container model ⇄ Docker's create options and inspect output, and Docker's stats sample
+ * as the agent answers it. Pure functions.
  */
 import type Docker from 'dockerode';
-import type { ContainerBody, CreateContainerBody, PortBody, VolumeBody } from './models.js';
+import type {
+  ContainerBody,
+  ContainerStatsBody,
+  CreateContainerBody,
+  PortBody,
+  VolumeBody,
+} from '../core/agent-wire.js';
 import { badRequest } from './http-error.js';
 
 const MiB = 1024 * 1024;
@@ -273,4 +280,41 @@ export function recreateOptions(
     };
   }
   return opts;
+}
+
+/** Docker's stats sample as the agent answers it: CPU in percent of one CPU, memory without page cache. */
+export function toStatsBody(id: string, name: string, s: Docker.ContainerStats): ContainerStatsBody {
+  const cpuDelta = (s.cpu_stats?.cpu_usage?.total_usage ?? 0) - (s.precpu_stats?.cpu_usage?.total_usage ?? 0);
+  const sysDelta = (s.cpu_stats?.system_cpu_usage ?? 0) - (s.precpu_stats?.system_cpu_usage ?? 0);
+  const cpus = s.cpu_stats?.online_cpus || s.cpu_stats?.cpu_usage?.percpu_usage?.length || 1;
+  const cpu = sysDelta > 0 && cpuDelta > 0 ? (cpuDelta / sysDelta) * cpus * 100 : 0;
+  const memStats = (s.memory_stats?.stats ?? {}) as Record<string, number>;
+  const cache = memStats['inactive_file'] ?? memStats['total_inactive_file'] ?? memStats['cache'] ?? 0;
+  const usage = Math.max(0, (s.memory_stats?.usage ?? 0) - cache);
+  const limit = s.memory_stats?.limit ?? 0;
+  let rx = 0;
+  let tx = 0;
+  for (const n of Object.values(s.networks ?? {})) {
+    rx += n.rx_bytes;
+    tx += n.tx_bytes;
+  }
+  let read = 0;
+  let write = 0;
+  for (const e of s.blkio_stats?.io_service_bytes_recursive ?? []) {
+    if (/read/i.test(e.op)) read += e.value;
+    if (/write/i.test(e.op)) write += e.value;
+  }
+  return {
+    Id: id,
+    Name: name,
+    Read: s.read,
+    CPUPercent: Math.round(cpu * 100) / 100,
+    MemoryUsage: usage,
+    MemoryLimit: limit,
+    MemoryPercent: limit > 0 ? Math.round((usage / limit) * 10000) / 100 : 0,
+    NetworkRx: rx,
+    NetworkTx: tx,
+    BlockRead: read,
+    BlockWrite: write,
+  };
 }

@@ -1,33 +1,37 @@
 /**
- * What the agent does to containers beyond one Docker call: create-and-start with pull, port
- * allocation and cleanup; operations; upgrade with rollback; stats.
+ * Everything the agent does to containers, from one Docker call (list, inspect, remove) to many:
+ * create-and-start with pull, port allocation and cleanup; operations; upgrade with rollback; logs;
+ * stats; the container event stream. Docker's errors leave here as HttpErrors.
  */
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { withTag } from '../core/image-ref.js';
 import type { Logger } from '../core/logger.js';
-import { recreateOptions, toContainerBody, toCreateOptions } from './container-mapping.js';
-import { dockerMessage, dockerStatus, ensureImage, pullImage, toHttpError } from './docker-runtime.js';
+import type { z } from 'zod';
+import { recreateOptions, toContainerBody, toCreateOptions, toStatsBody } from './container-mapping.js';
+import {
+  demuxLogs,
+  dockerCall,
+  dockerMessage,
+  dockerStatus,
+  ensureImage,
+  pullImage,
+  toHttpError,
+} from './docker-runtime.js';
 import { HttpError, badRequest } from './http-error.js';
-import type { ContainerBody, CreateContainerBody, OperateContainerBody } from './models.js';
+import type {
+  ContainerBody,
+  ContainerStatsBody,
+  CreateContainerBody,
+  eventsQuery,
+  logsQuery,
+  OperateContainerBody,
+} from '../core/agent-wire.js';
+import { ndjsonLines } from './ndjson.js';
 import type { PortAllocator, PortProtocol, PortReservation } from './port-allocator.js';
 
 /** Seconds Docker waits after SIGTERM before SIGKILL on stop, restart and upgrade. @default 10 */
 const DEFAULT_STOP_TIMEOUT = 10;
-
-export interface ContainerStatsBody {
-  Id: string;
-  Name: string;
-  Read: string;
-  CPUPercent: number;
-  MemoryUsage: number;
-  MemoryLimit: number;
-  MemoryPercent: number;
-  NetworkRx: number;
-  NetworkTx: number;
-  BlockRead: number;
-  BlockWrite: number;
-}
 
 export class ContainerOps {
   constructor(
@@ -46,6 +50,17 @@ export class ContainerOps {
 
   async get(id: string): Promise<ContainerBody> {
     return toContainerBody(await this.inspect(id));
+  }
+
+  /** `GET /containers`: Docker's list, as Docker gives it. */
+  list(all: boolean): Promise<Docker.ContainerInfo[]> {
+    return dockerCall('listing containers', () => this.docker.listContainers({ all }));
+  }
+
+  /** `GET /containers/:id/status`: the name and Docker's state. */
+  async status(id: string): Promise<{ Id: string; Name: string } & Docker.ContainerInspectInfo['State']> {
+    const info = await this.inspect(id);
+    return { Id: info.Id, Name: info.Name.replace(/^\//, ''), ...info.State };
   }
 
   /** Creates and starts; pulls a missing image; removes the container again if it does not start. */
@@ -230,6 +245,44 @@ export class ContainerOps {
     }
   }
 
+  /** The lines of stdout and stderr (interleaved as Docker kept them), the last `tail` or all. */
+  async logs(id: string, q: z.output<typeof logsQuery>): Promise<string[]> {
+    const info = await this.inspect(id);
+    const buf = await dockerCall(`logs of container ${id}`, () =>
+      this.docker.getContainer(info.Id).logs({
+        stdout: true,
+        stderr: true,
+        follow: false,
+        tail: q.tail === undefined || q.tail === 'all' ? 'all' : Number(q.tail),
+        ...(q.since ? { since: Number(q.since) } : {}),
+      } as Docker.ContainerLogsOptions & { follow: false }),
+    );
+    const text = demuxLogs(Buffer.isBuffer(buf) ? buf : Buffer.from(String(buf)), info.Config.Tty);
+    const lines = text.split('\n');
+    if (lines[lines.length - 1] === '') lines.pop();
+    return lines;
+  }
+
+  /**
+   * Docker's container events from `since` until `until` (or on), one NDJSON line each, until
+   * `signal` aborts. Opening the stream fails as an HttpError (before anything is answered); once
+   * open, the lines end when Docker's stream ends, fails or is aborted.
+   */
+  async events(q: z.output<typeof eventsQuery>, signal: AbortSignal): Promise<AsyncIterable<string>> {
+    const stream = (await dockerCall('docker events', () =>
+      this.docker.getEvents({
+        ...(q.since ? { since: q.since } : {}),
+        ...(q.until ? { until: q.until } : {}),
+        filters: { type: ['container'] },
+        abortSignal: signal,
+      } as Parameters<Docker['getEvents']>[0]),
+    )) as NodeJS.ReadableStream & { destroy?: () => void };
+    const cut = (): void => stream.destroy?.();
+    if (signal.aborted) cut();
+    else signal.addEventListener('abort', cut, { once: true });
+    return ndjsonLines(stream);
+  }
+
   async stats(id: string): Promise<ContainerStatsBody> {
     const info = await this.inspect(id);
     try {
@@ -271,40 +324,4 @@ async function ignore304(p: Promise<unknown>): Promise<void> {
   } catch (err) {
     if (dockerStatus(err) !== 304) throw err;
   }
-}
-
-function toStatsBody(id: string, name: string, s: Docker.ContainerStats): ContainerStatsBody {
-  const cpuDelta = (s.cpu_stats?.cpu_usage?.total_usage ?? 0) - (s.precpu_stats?.cpu_usage?.total_usage ?? 0);
-  const sysDelta = (s.cpu_stats?.system_cpu_usage ?? 0) - (s.precpu_stats?.system_cpu_usage ?? 0);
-  const cpus = s.cpu_stats?.online_cpus || s.cpu_stats?.cpu_usage?.percpu_usage?.length || 1;
-  const cpu = sysDelta > 0 && cpuDelta > 0 ? (cpuDelta / sysDelta) * cpus * 100 : 0;
-  const memStats = (s.memory_stats?.stats ?? {}) as Record<string, number>;
-  const cache = memStats['inactive_file'] ?? memStats['total_inactive_file'] ?? memStats['cache'] ?? 0;
-  const usage = Math.max(0, (s.memory_stats?.usage ?? 0) - cache);
-  const limit = s.memory_stats?.limit ?? 0;
-  let rx = 0;
-  let tx = 0;
-  for (const n of Object.values(s.networks ?? {})) {
-    rx += n.rx_bytes;
-    tx += n.tx_bytes;
-  }
-  let read = 0;
-  let write = 0;
-  for (const e of s.blkio_stats?.io_service_bytes_recursive ?? []) {
-    if (/read/i.test(e.op)) read += e.value;
-    if (/write/i.test(e.op)) write += e.value;
-  }
-  return {
-    Id: id,
-    Name: name,
-    Read: s.read,
-    CPUPercent: Math.round(cpu * 100) / 100,
-    MemoryUsage: usage,
-    MemoryLimit: limit,
-    MemoryPercent: limit > 0 ? Math.round((usage / limit) * 10000) / 100 : 0,
-    NetworkRx: rx,
-    NetworkTx: tx,
-    BlockRead: read,
-    BlockWrite: write,
-  };
 }

@@ -1,6 +1,6 @@
 /**
  * The agent's edge to the Docker Engine: a dockerode client for DOCKER_ENDPOINT, Docker's errors
- * turned into HttpErrors, and the few stream helpers the routes need (pull, logs).
+ * turned into HttpErrors, and the few stream helpers the ops need (pull, logs).
  */
 import Docker from 'dockerode';
 import { imageName, parseImageRef } from '../core/image-ref.js';
@@ -74,6 +74,15 @@ export function toHttpError(err: unknown, what: string): HttpError {
   if (status !== undefined && status >= 400 && status < 500)
     return new HttpError(status, `${what}: rejected by Docker`, detail);
   return new HttpError(500, `${what}: failed`, detail);
+}
+
+/** Runs one Docker call; its error becomes the agent's answer (toHttpError), `what` saying which call. */
+export async function dockerCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toHttpError(err, what);
+  }
 }
 
 /**

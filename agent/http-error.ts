@@ -1,4 +1,5 @@
-import type { ErrorBody } from './models.js';
+/** The errors the agent answers with (Humpback's `{Code, Message, Detail}` and an HTTP status). */
+import type { ErrorBody } from '../core/agent-wire.js';
 
 /** An error the agent answers with: HTTP status plus Humpback's `{Code, Detail, Message}`. */
 export class HttpError extends Error {

@@ -9,8 +9,10 @@ import type { NodeData } from '../core/node-data.js';
 import { ownAddresses } from './auth.js';
 import { ContainerOps } from './container-ops.js';
 import { createDocker } from './docker-runtime.js';
+import { ImageOps } from './image-ops.js';
 import { loadNodeKey } from './node-key.js';
 import { collectNodeData, CpuSampler, detectNodeIp } from './node-info.js';
+import { NodeOps } from './node-ops.js';
 import { PortAllocator, portsInUse } from './port-allocator.js';
 import { closeServer, createAgentApp } from './server.js';
 import { nodesPath } from '../core/zookeeper.js';
@@ -43,16 +45,7 @@ export async function startAgent(
   config: AgentConfig,
   options: StartAgentOptions = {},
 ): Promise<RunningAgent> {
-  if (!config.agentToken || config.agentToken.length < 16) {
-    throw new ConfigError(
-      'HUMPBACK_AGENT_TOKEN',
-      'a secret of at least 16 characters (the agent refuses to run without one)',
-      undefined,
-    );
-  }
-  if (config.previousAgentToken !== undefined && config.previousAgentToken.length < 16) {
-    throw new ConfigError('HUMPBACK_AGENT_TOKEN_PREVIOUS', 'a secret of at least 16 characters', undefined);
-  }
+  checkTokens(config);
   const log = (options.log ?? rootLogger).child({ component: 'agent' });
   const ip = config.ipAddress ?? detectNodeIp();
   const key = await loadNodeKey(config.dataDir);
@@ -60,15 +53,15 @@ export async function startAgent(
   const ports = config.portsRange
     ? new PortAllocator({ range: config.portsRange, inUse: () => portsInUse(docker) })
     : undefined;
-  const ops = new ContainerOps(docker, ports, log);
   const cpu = new CpuSampler();
   let port = 0;
   const nodeData = (withoutDocker = false): Promise<NodeData> =>
     collectNodeData({ docker, ip, port: () => port, cpu }, { withoutDocker });
 
   const app = createAgentApp({
-    docker,
-    ops,
+    containers: new ContainerOps(docker, ports, log),
+    images: new ImageOps(docker),
+    node: new NodeOps(docker, async () => ({ key, data: await nodeData(false) })),
     token: config.agentToken,
     previousToken: config.previousAgentToken,
     addresses: () =>
@@ -78,7 +71,6 @@ export async function startAgent(
         ipAddress: config.ipAddress,
         extra: config.advertisedAddresses,
       }),
-    nodeInfo: async () => ({ key, data: await nodeData(false) }),
     log,
   });
   const server = app.listen(config.listen.port, config.listen.host);
@@ -87,14 +79,7 @@ export async function startAgent(
     server.once('error', reject);
   });
   port = (server.address() as AddressInfo).port;
-  const host = config.listen.host;
-  const shownHost =
-    host === '0.0.0.0' || host === '::' || host === ''
-      ? '127.0.0.1'
-      : host.includes(':')
-        ? `[${host}]`
-        : host;
-  const url = `http://${shownHost}:${port}`;
+  const url = reachableUrl(config.listen.host, port);
 
   docker
     .ping()
@@ -102,21 +87,13 @@ export async function startAgent(
       log.warn({ endpoint: config.dockerEndpoint, err: String(err) }, 'Docker Engine not answering yet'),
     );
 
-  let registration: ZookeeperRegistration | undefined;
-  let znode: string | undefined;
-  if (config.clusterEnabled && config.clusterUris) {
-    znode = `${nodesPath(config.clusterUris.prefix, config.clusterName)}/${key}`;
-    registration = new ZookeeperRegistration({
-      connectionString: config.clusterUris.connectionString,
-      path: znode,
-      key,
-      data: () => nodeData(true),
-      heartbeatMs: config.heartbeatSeconds * 1000,
-      sessionTimeoutMs: options.zkSessionTimeoutMs,
-      log,
-    });
-    registration.start();
-  }
+  const znode =
+    config.clusterEnabled && config.clusterUris
+      ? `${nodesPath(config.clusterUris.prefix, config.clusterName)}/${key}`
+      : undefined;
+  const registration = znode
+    ? startRegistration(config, znode, key, () => nodeData(true), options, log)
+    : undefined;
   if (config.previousAgentToken)
     log.warn(
       'HUMPBACK_AGENT_TOKEN_PREVIOUS is set: the previous agent token is still accepted; unset it once every gateway uses the new one',
@@ -136,6 +113,53 @@ export async function startAgent(
         await closeServer(server);
       })()),
   };
+}
+
+/** The agent refuses to start without a token of 16+ characters (and a previous one, if set, likewise). */
+function checkTokens(config: AgentConfig): void {
+  if (!config.agentToken || config.agentToken.length < 16) {
+    throw new ConfigError(
+      'HUMPBACK_AGENT_TOKEN',
+      'a secret of at least 16 characters (the agent refuses to run without one)',
+      undefined,
+    );
+  }
+  if (config.previousAgentToken !== undefined && config.previousAgentToken.length < 16) {
+    throw new ConfigError('HUMPBACK_AGENT_TOKEN_PREVIOUS', 'a secret of at least 16 characters', undefined);
+  }
+}
+
+/** `http://host:port` to reach the API on: 127.0.0.1 when listening on every address. */
+function reachableUrl(host: string, port: number): string {
+  const shownHost =
+    host === '0.0.0.0' || host === '::' || host === ''
+      ? '127.0.0.1'
+      : host.includes(':')
+        ? `[${host}]`
+        : host;
+  return `http://${shownHost}:${port}`;
+}
+
+/** Cluster mode: the node's ephemeral `znode`, kept up from now on. */
+function startRegistration(
+  config: AgentConfig,
+  znode: string,
+  key: string,
+  data: () => Promise<NodeData>,
+  options: StartAgentOptions,
+  log: Logger,
+): ZookeeperRegistration {
+  const registration = new ZookeeperRegistration({
+    connectionString: config.clusterUris!.connectionString,
+    path: znode,
+    key,
+    data,
+    heartbeatMs: config.heartbeatSeconds * 1000,
+    sessionTimeoutMs: options.zkSessionTimeoutMs,
+    log,
+  });
+  registration.start();
+  return registration;
 }
 
 /** `humpback agent`: configuration from the environment; SIGTERM/SIGINT remove the znode and exit. */

@@ -1,3 +1,4 @@
+/** The node's identity: a UUID made once and kept in the agent's data directory. */
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';

@@ -2,8 +2,9 @@
  * How fast the gateway's cluster cache answers `containers` pages: 5,000 containers on 50 nodes in
  * 10 groups. Prints queries per second for the common shapes. Run: npx tsx bench/cluster-cache.ts
  */
-import { ClusterCache } from '../gateway/cluster-cache.js';
-import type { ContainerRecord, ContainerState } from '../core/store/store.js';
+import { ClusterCache } from '../gateway/cluster/cluster-cache.js';
+import type { ContainerRecord } from '../core/store/store.js';
+import type { ContainerState } from '../core/domain.js';
 
 const CONTAINERS = Number(process.env['BENCH_CONTAINERS'] ?? 5000);
 const NODES = 50;

@@ -21,8 +21,8 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { logger } from '../core/logger.js';
 import type { ContainerRecord } from '../core/store/store.js';
-import { ClusterCache } from '../gateway/cluster-cache.js';
-import { createGatewayServer } from '../gateway/server.js';
+import { ClusterCache } from '../gateway/cluster/cluster-cache.js';
+import { createGatewayServer } from '../gateway/graphql/server.js';
 import { createFakeWorld } from '../test/integration/api-fakes.js';
 
 const { values } = parseArgs({

@@ -9,8 +9,8 @@ import { Worker } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
 import { LocalBus } from '../core/bus/local-bus.js';
 import { logger } from '../core/logger.js';
-import { createGatewayServer } from '../gateway/server.js';
-import { CHANNEL, publishEvent } from '../gateway/subscriptions.js';
+import { createGatewayServer } from '../gateway/graphql/server.js';
+import { CHANNEL, publishEvent } from '../core/bus/channels.js';
 import { createFakeWorld } from '../test/integration/api-fakes.js';
 
 const { values } = parseArgs({

@@ -28,9 +28,9 @@ import {
   costLimitRule,
   documentSizeError,
   variablesError,
-} from '../gateway/graphql-guards.js';
-import { jsonNestsDeeper } from '../gateway/graphql-cost.js';
-import { createGatewayServer, MAX_VALIDATION_ERRORS, resolveLimits } from '../gateway/server.js';
+} from '../gateway/graphql/guards.js';
+import { jsonNestsDeeper } from '../gateway/graphql/cost.js';
+import { createGatewayServer, MAX_VALIDATION_ERRORS, resolveLimits } from '../gateway/graphql/server.js';
 import { createFakeWorld } from '../test/integration/api-fakes.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' } } });

@@ -1,7 +1,11 @@
 /**
  * A container's configuration as Humpback users give it (GraphQL ContainerConfigInput, a meta's
- * config). The agent client turns it into Humpback's PascalCase wire format.
+ * config), its mapping to the agent's wire form (core/agent-wire.ts, Humpback's PascalCase) and the
+ * one check of its validity: the agent's own validation of that body, which the gateway and the
+ * scheduler run before they store or send anything.
  */
+import { createContainerBody, type CreateContainerInput } from './agent-wire.js';
+
 export interface ContainerConfig {
   name: string;
   image: string;
@@ -33,4 +37,72 @@ export interface VolumeBinding {
   containerPath: string;
   hostPath: string;
   readOnly?: boolean | undefined;
+}
+
+/** Turns the gateway's container config into the agent's (Humpback's) request body. */
+export function toCreateBody(config: ContainerConfig): CreateContainerInput {
+  const body: CreateContainerInput = { Name: config.name, Image: config.image };
+  if (config.command?.length) body.Command = config.command;
+  if (config.env?.length) body.Env = config.env;
+  if (config.hostname) body.HostName = config.hostname;
+  if (config.networkMode) body.NetworkMode = config.networkMode;
+  if (config.ports?.length) {
+    body.Ports = config.ports.map((p) => ({
+      PrivatePort: p.privatePort,
+      PublicPort: p.publicPort ?? 0,
+      Type: (p.type ?? 'tcp') as 'tcp' | 'udp' | 'sctp',
+    }));
+  }
+  if (config.volumes?.length) {
+    body.Volumes = config.volumes.map((v) => ({
+      ContainerVolume: v.containerPath,
+      HostVolume: v.hostPath,
+      ReadOnly: v.readOnly ?? false,
+    }));
+  }
+  if (config.dns?.length) body.Dns = config.dns;
+  if (config.extraHosts?.length) body.Extrahosts = config.extraHosts;
+  if (config.restartPolicy)
+    body.RestartPolicy = config.restartPolicy as CreateContainerInput['RestartPolicy'];
+  if (config.labels && Object.keys(config.labels).length) body.Labels = config.labels;
+  if (config.cpuShares) body.CPUShares = config.cpuShares;
+  if (config.memoryMB) body.Memory = config.memoryMB;
+  return body;
+}
+
+/** The gateway's names for the agent body's fields (in problem reports). */
+const CONFIG_FIELD: Record<string, string> = {
+  Name: 'name',
+  Image: 'image',
+  Command: 'command',
+  Env: 'env',
+  HostName: 'hostname',
+  NetworkMode: 'networkMode',
+  Ports: 'ports',
+  PrivatePort: 'privatePort',
+  PublicPort: 'publicPort',
+  Type: 'type',
+  Volumes: 'volumes',
+  ContainerVolume: 'containerPath',
+  HostVolume: 'hostPath',
+  Dns: 'dns',
+  Extrahosts: 'extraHosts',
+  RestartPolicy: 'restartPolicy',
+  Labels: 'labels',
+  CPUShares: 'cpuShares',
+  Memory: 'memoryMB',
+};
+
+/**
+ * What an agent would refuse in a container config, as `config.<field>: why` (empty when it would
+ * accept it): the gateway and the scheduler turn bad input away with this before storing or sending
+ * anything.
+ */
+export function containerConfigProblems(config: ContainerConfig): string[] {
+  const result = createContainerBody.safeParse(toCreateBody(config));
+  if (result.success) return [];
+  return result.error.issues.map((issue) => {
+    const path = issue.path.map((p) => (typeof p === 'string' ? (CONFIG_FIELD[p] ?? p) : String(p)));
+    return `${['config', ...path].join('.')}: ${issue.message}`;
+  });
 }

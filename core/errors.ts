@@ -1,5 +1,3 @@
-import { GraphQLError } from 'graphql';
-
 /** Every error code a client can see in `extensions.code`. */
 export enum ErrorCode {
   UNAUTHENTICATED = 'UNAUTHENTICATED',
@@ -21,15 +19,22 @@ export enum ErrorCode {
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }
 
-/** A client-facing error: its message is meant for the user and its code for programs. */
-export class HumpbackError extends GraphQLError {
+/**
+ * A client-facing error: its message is meant for the user and its code for programs. A plain error
+ * of the domain: the GraphQL edge shows `extensions` (graphql-js copies them from the error a
+ * resolver throws) and gateway/graphql/guards.ts decides what a client may see.
+ */
+export class HumpbackError extends Error {
+  readonly extensions: Readonly<Record<string, unknown>> & { readonly code: ErrorCode };
+
   constructor(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}) {
-    super(message, { extensions: { ...extensions, code } });
+    super(message);
     this.name = 'HumpbackError';
+    this.extensions = { ...extensions, code };
   }
 
   get code(): ErrorCode {
-    return this.extensions['code'] as ErrorCode;
+    return this.extensions.code;
   }
 }
 

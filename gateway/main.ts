@@ -4,14 +4,10 @@
  */
 import { ConfigError, loadGatewayConfig, type GatewayConfig } from '../core/config.js';
 import { logger as rootLogger, type Logger } from '../core/logger.js';
-import { OutboundUrlPolicy, type HostLookup } from '../core/outbound-url.js';
-import { Scheduler } from '../scheduler/scheduler.js';
-import { ClusterMetaService } from '../scheduler/meta-service.js';
-import { ZookeeperDiscovery } from '../scheduler/zookeeper-discovery.js';
-import { ZookeeperLeadership } from '../scheduler/zookeeper-leadership.js';
-import { electionPath, nodesPath } from '../core/zookeeper.js';
-import { createGatewayCore, type ClusterModule, type GatewayCore, type GatewayCoreOptions } from './core.js';
-import { createGatewayServer, type GatewayServer, type GatewayServerOptions } from './server.js';
+import type { HostLookup } from '../core/outbound-url.js';
+import { clusterModule, electLeader } from './leader/cluster-module.js';
+import { createGatewayCore, type GatewayCore, type GatewayCoreOptions } from './wiring.js';
+import { createGatewayServer, type GatewayServer, type GatewayServerOptions } from './graphql/server.js';
 import { mountWebUi } from '../web/serve.js';
 
 export interface RunningGateway {
@@ -36,94 +32,12 @@ export interface StartGatewayOptions extends Omit<GatewayCoreOptions, 'logger' |
   webhookLookup?: HostLookup | undefined;
 }
 
-/**
- * Cluster mode: the scheduler over the gateway's cache and agents and, with DOCKER_CLUSTER_URIS,
- * ZooKeeper discovery. Registered agents are watched like group servers (so they appear as nodes
- * before anyone puts them in a group); a lost znode gets its node checked at once; while the gateway
- * itself has lost ZooKeeper, migrations are frozen.
- */
-function clusterModule(
-  config: GatewayConfig,
-  logger: Logger,
-  webhookLookup: HostLookup | undefined,
-): GatewayCoreOptions['cluster'] {
-  return async (core) => {
-    const log = logger.child({ component: 'scheduler' });
-    // Webhooks never reach an agent: its nodes' IPs, and the agent addresses named as servers.
-    const urlPolicy = new OutboundUrlPolicy({
-      allow: config.webhookAllow,
-      agentAddresses: () => [
-        ...core.cache.listNodes().flatMap((n) => [n.ip, n.apiAddr]),
-        ...core.cache.listGroups().flatMap((g) => g.servers),
-      ],
-      lookup: webhookLookup,
-    });
-    const scheduler = new Scheduler({
-      store: core.store,
-      cluster: core.cache,
-      sink: core.writer,
-      agentFor: (node) => core.pool.forNode(node),
-      bus: core.bus,
-      migrateDelaySeconds: config.migrateDelaySeconds,
-      recoveryIntervalSeconds: config.recoveryIntervalSeconds,
-      removeDelaySeconds: config.removeDelaySeconds,
-      logger: log,
-      leadership: core.leadership,
-      webhooks: { urlPolicy },
-    });
-    let discovery: ZookeeperDiscovery | undefined;
-    if (config.clusterUris) {
-      const registered = (): string[] => discovery?.nodes().map((r) => r.data.apiaddr) ?? [];
-      discovery = new ZookeeperDiscovery({
-        connectionString: config.clusterUris.connectionString,
-        path: nodesPath(config.clusterUris.prefix, config.clusterName),
-        logger: log,
-        listener: {
-          nodeUp: () => void core.watcher.setExtraAddresses(registered()),
-          nodeDown: (key) => {
-            void core.watcher.setExtraAddresses(registered());
-            void core.watcher.checkNow(key);
-          },
-          connection: (connected) => {
-            if (connected) scheduler.thawMigrations();
-            else scheduler.freezeMigrations();
-          },
-        },
-      });
-    }
-    const module: ClusterModule = {
-      metas: new ClusterMetaService({ store: core.store, scheduler, urlPolicy }),
-      start: async () => {
-        await scheduler.start();
-        if (discovery) {
-          await discovery.start();
-          await core.watcher.setExtraAddresses(discovery.nodes().map((r) => r.data.apiaddr));
-        }
-      },
-      close: async () => {
-        await discovery?.close();
-        await scheduler.close();
-      },
-    };
-    return module;
-  };
-}
-
 /** Starts a gateway; the caller owns the returned close(). */
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const logger = options.logger ?? rootLogger;
   const { config } = options;
-  let leadership = options.leadership;
-  if (!leadership && config.clusterUris && options.cluster !== false) {
-    // Several gateways on one ZooKeeper: its election decides who runs the watcher and scheduler.
-    const zk = new ZookeeperLeadership({
-      connectionString: config.clusterUris.connectionString,
-      path: electionPath(config.clusterUris.prefix, config.clusterName),
-      logger,
-    });
-    await zk.start();
-    leadership = zk;
-  }
+  const leadership =
+    options.leadership ?? (options.cluster !== false ? await electLeader(config, logger) : undefined);
   const core = await createGatewayCore({
     ...options,
     leadership,

@@ -9,7 +9,7 @@ import { ConfigError, loadAgentConfig, loadGatewayConfig, type Env } from '../co
 import { logger as rootLogger, type Logger } from '../core/logger.js';
 import { openStore } from '../core/store/open-store.js';
 import type { Store } from '../core/store/store.js';
-import { FIRST_ADMIN } from './auth-service.js';
+import { FIRST_ADMIN } from './services/auth-service.js';
 import {
   closeOnSignals,
   inUseAsConfigError,
@@ -52,6 +52,33 @@ async function agentToken(store: Store, fromEnv: string | undefined): Promise<st
   const token = randomBytes(24).toString('base64url');
   await store.put('settings', SETTING.agentToken, { id: SETTING.agentToken, value: token });
   return token;
+}
+
+/** On the first start only: the group of this machine, with the local agent as its server. */
+async function firstStart(
+  store: Store,
+  gateway: RunningGateway,
+  agentAddress: string,
+  logger: Logger,
+): Promise<void> {
+  if (await store.get('settings', SETTING.initialized)) return;
+  const existing = (await gateway.core.services.groups.list()).find((g) => g.name === LOCAL_GROUP);
+  if (!existing) {
+    await gateway.core.services.groups.create(
+      {
+        name: LOCAL_GROUP,
+        description: 'This machine (humpback up)',
+        clusterMode: false,
+        servers: [agentAddress],
+      },
+      { userId: FIRST_ADMIN, username: FIRST_ADMIN, admin: true },
+    );
+    logger.info({ server: agentAddress }, `created group "${LOCAL_GROUP}" with the local agent`);
+  }
+  await store.put('settings', SETTING.initialized, {
+    id: SETTING.initialized,
+    value: new Date().toISOString(),
+  });
 }
 
 /**
@@ -106,25 +133,7 @@ export async function startUp(options: StartUpOptions = {}): Promise<RunningUp> 
       env['HUMPBACK_LISTEN'] || '0.0.0.0:8100',
     );
     try {
-      if (!(await store.get('settings', SETTING.initialized))) {
-        const existing = (await gateway.core.services.groups.list()).find((g) => g.name === LOCAL_GROUP);
-        if (!existing) {
-          await gateway.core.services.groups.create(
-            {
-              name: LOCAL_GROUP,
-              description: 'This machine (humpback up)',
-              clusterMode: false,
-              servers: [agentAddress],
-            },
-            { userId: FIRST_ADMIN, username: FIRST_ADMIN, admin: true },
-          );
-          logger.info({ server: agentAddress }, `created group "${LOCAL_GROUP}" with the local agent`);
-        }
-        await store.put('settings', SETTING.initialized, {
-          id: SETTING.initialized,
-          value: new Date().toISOString(),
-        });
-      }
+      await firstStart(store, gateway, agentAddress, logger);
     } catch (err) {
       await gateway.close();
       throw err;

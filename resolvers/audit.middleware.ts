@@ -1,6 +1,6 @@
 import type { MiddlewareFn } from 'type-graphql';
 import { ErrorCode, HumpbackError } from '../core/errors.js';
-import type { GatewayContext } from '../gateway/context.js';
+import type { GatewayContext } from './context.js';
 
 const SECRET_KEY = /password|secret|token/i;
 /** Deeper than any input type of the schema: what lies below is not copied. */

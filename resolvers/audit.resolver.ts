@@ -1,6 +1,6 @@
 import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
 import { badInput } from '../core/errors.js';
-import type { GatewayContext } from '../gateway/context.js';
+import type { GatewayContext } from './context.js';
 import { AuditEntry } from '../schema/audit-entry.type.js';
 import { toAuditEntry } from './map.js';
 

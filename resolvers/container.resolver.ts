@@ -1,7 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { badInput } from '../core/errors.js';
-import type { GatewayContext } from '../gateway/context.js';
-import type { ContainerFilter } from '../gateway/services.js';
+import type { GatewayContext } from './context.js';
+import type { ContainerFilter } from '../core/services.js';
 import { ContainerConfigInput, toContainerConfig } from '../schema/container-config.input.js';
 import { ContainerConnection } from '../schema/container-connection.type.js';
 import { ContainerStats } from '../schema/container-stats.type.js';

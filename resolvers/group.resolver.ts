@@ -1,12 +1,10 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { badInput } from '../core/errors.js';
-import type { GatewayContext } from '../gateway/context.js';
+import type { GatewayContext } from './context.js';
 import { CreateGroupInput } from '../schema/create-group.input.js';
 import { Group } from '../schema/group.type.js';
 import { Meta } from '../schema/meta.type.js';
 import { Node } from '../schema/node.type.js';
 import { UpdateGroupInput } from '../schema/update-group.input.js';
-import { found } from './found.js';
 import { toGroup, toMeta, toNode } from './map.js';
 
 @Resolver(() => Group)
@@ -75,25 +73,13 @@ export class GroupResolver {
     @Arg('input', () => UpdateGroupInput, { description: 'What to change.' }) input: UpdateGroupInput,
     @Ctx() ctx: GatewayContext,
   ): Promise<Group> {
-    const group = await found(ctx.services.groups.get(id), 'group', id);
-    if (group.clusterMode && input.clusterMode === false && input.confirmRemoveClusterContainers !== true) {
-      const metas = await ctx.services.metas.list(id);
-      const instances = metas.reduce((n, m) => n + m.instances, 0);
-      const names = metas.map((m) => m.name).join(', ');
-      throw badInput(
-        metas.length === 0
-          ? 'turning cluster mode off removes the cluster containers of this group (it has no metas now); set confirmRemoveClusterContainers: true'
-          : `turning cluster mode off removes ${metas.length} meta(s) (${names}) and their ${instances} container instance(s); set confirmRemoveClusterContainers: true`,
-        'confirmRemoveClusterContainers',
-      );
-    }
     const updated = await ctx.services.groups.update(id, {
       name: input.name ?? undefined,
       description: input.description ?? undefined,
       clusterMode: input.clusterMode ?? undefined,
       servers: input.servers ?? undefined,
       allowedHostPaths: input.allowedHostPaths ?? undefined,
-      owners: input.owners?.map((o) => o.toLowerCase()) ?? undefined,
+      owners: input.owners ?? undefined,
       confirmRemoveClusterContainers: input.confirmRemoveClusterContainers ?? undefined,
     });
     return toGroup(updated);

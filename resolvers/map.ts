@@ -9,7 +9,7 @@ import type {
 } from '../core/store/store.js';
 import type { AuditEntry } from '../schema/audit-entry.type.js';
 import type { Container } from '../schema/container.type.js';
-import { AuditOutcome, type ContainerState, type MetaEventType, type NodeStatus } from '../schema/enums.js';
+import { AuditOutcome, type ContainerState } from '../schema/enums.js';
 import type { Group } from '../schema/group.type.js';
 import { toLabels } from '../schema/label.type.js';
 import type { Meta } from '../schema/meta.type.js';
@@ -46,7 +46,7 @@ export const toNode = (n: NodeRecord): NodeObject => ({
   name: n.name,
   ip: n.ip,
   apiAddr: n.apiAddr,
-  status: n.status as NodeStatus,
+  status: n.status,
   cpus: n.cpus,
   memoryBytes: n.memoryBytes,
   cpuPercent: n.cpuPercent,
@@ -76,7 +76,7 @@ class ContainerObject implements Container {
     this.name = record.name;
     this.nodeId = record.nodeId;
     this.image = record.image;
-    this.state = record.state as ContainerState;
+    this.state = record.state;
     this.status = record.status;
     this.groupId = record.groupId;
     this.metaId = record.metaId;
@@ -111,7 +111,7 @@ export const toMeta = (m: MetaRecord): Meta => ({
 
 export const toWebhookDelivery = (d: WebhookDeliveryRecord): WebhookDelivery => ({
   id: d.id,
-  event: d.event as MetaEventType,
+  event: d.event,
   url: d.url,
   attempts: d.attempts,
   statusCode: d.statusCode,

@@ -1,6 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { badInput } from '../core/errors.js';
-import type { GatewayContext } from '../gateway/context.js';
+import type { GatewayContext } from './context.js';
 import { toContainerConfig } from '../schema/container-config.input.js';
 import { Container } from '../schema/container.type.js';
 import { CreateMetaInput } from '../schema/create-meta.input.js';
@@ -10,7 +10,6 @@ import { Meta } from '../schema/meta.type.js';
 import { UpdateMetaInput } from '../schema/update-meta.input.js';
 import { WebhookDelivery } from '../schema/webhook-delivery.type.js';
 import type { WebhookInput } from '../schema/webhook.input.js';
-import { found } from './found.js';
 import { toContainer, toGroup, toMeta, toWebhookDelivery } from './map.js';
 
 const MAX_DELIVERIES = 500;
@@ -76,8 +75,6 @@ export class MetaResolver {
     @Arg('input', () => CreateMetaInput, { description: 'The new meta.' }) input: CreateMetaInput,
     @Ctx() ctx: GatewayContext,
   ): Promise<Meta> {
-    const group = await found(ctx.services.groups.get(input.groupId), 'group', input.groupId);
-    if (!group.clusterMode) throw badInput(`group ${group.id} is not in cluster mode`, 'groupId');
     const meta = await ctx.services.metas.create({
       groupId: input.groupId,
       instances: input.instances,

@@ -1,6 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { NodeRecord } from '../core/store/store.js';
-import type { GatewayContext } from '../gateway/context.js';
+import type { GatewayContext } from './context.js';
 import { Container } from '../schema/container.type.js';
 import { NodeStatus } from '../schema/enums.js';
 import { LabelInput, labelRecord } from '../schema/label.input.js';

@@ -1,14 +1,14 @@
 import { isObjectType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import { ErrorCode, HumpbackError } from '../core/errors.js';
-import type { GroupAction } from '../gateway/authorization.js';
-import type { GatewayContext } from '../gateway/context.js';
+import type { GroupAction } from '../core/authorization.js';
+import type { GatewayContext } from './context.js';
 import { Audited } from './audit.middleware.js';
 import { toContainerConfig, type ContainerConfigInput } from '../schema/container-config.input.js';
 
 /**
  * The rule of every GraphQL operation (root field of Query, Mutation and Subscription), applied before
  * its resolver runs: the schema does not build while an operation has none (a new operation cannot
- * be reachable by accident). What a role may do is gateway/authorization.ts's ROLE_ACTIONS.
+ * be reachable by accident). What a role may do is core/authorization.ts's ROLE_ACTIONS.
  */
 
 type Args = Record<string, unknown>;

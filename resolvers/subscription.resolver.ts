@@ -1,13 +1,12 @@
 import { Arg, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
-import type { GatewayContext } from '../gateway/context.js';
+import type { GatewayContext } from './context.js';
 import {
   CHANNEL,
   type ContainerStatusMessage,
   type MetaEventMessage,
   type NodeStatusMessage,
-} from '../gateway/subscriptions.js';
+} from '../core/bus/channels.js';
 import { ContainerStatusEvent } from '../schema/container-status-event.type.js';
-import type { ContainerState, MetaEventType, NodeStatus } from '../schema/enums.js';
 import { MetaEvent } from '../schema/meta-event.type.js';
 import { NodeStatusEvent } from '../schema/node-status-event.type.js';
 import { toContainer, toNode } from './map.js';
@@ -18,7 +17,7 @@ const canSee = (visible: Set<string> | undefined, groupIds: readonly string[]): 
   !visible || groupIds.some((id) => visible.has(id));
 
 // The operation's rule (resolvers/operation-rules.ts) checked the arguments before these run; they
-// filter what the viewer may read. When the viewer's access changes later, gateway/ws-sessions.ts
+// filter what the viewer may read. When the viewer's access changes later, gateway/graphql/ws-sessions.ts
 // closes the connection (4403) and the client subscribes again.
 
 async function subscribeContainerStatus({ args, context }: Data) {
@@ -75,7 +74,7 @@ export class SubscriptionResolver {
   ): ContainerStatusEvent {
     return {
       container: toContainer(message.container),
-      previousState: message.previousState as ContainerState | null,
+      previousState: message.previousState,
       at: message.at,
     };
   }
@@ -91,7 +90,7 @@ export class SubscriptionResolver {
   ): NodeStatusEvent {
     return {
       node: toNode(message.node),
-      previousStatus: message.previousStatus as NodeStatus | null,
+      previousStatus: message.previousStatus,
       at: message.at,
     };
   }
@@ -108,7 +107,7 @@ export class SubscriptionResolver {
     _metaId: string | undefined,
   ): MetaEvent {
     return {
-      event: message.event as MetaEventType,
+      event: message.event,
       timestamp: message.timestamp,
       groupId: message.groupId,
       metaId: message.metaId,

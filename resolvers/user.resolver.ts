@@ -1,6 +1,6 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
-import { badInput, notFound } from '../core/errors.js';
-import type { GatewayContext } from '../gateway/context.js';
+import { notFound } from '../core/errors.js';
+import type { GatewayContext } from './context.js';
 import { AuthPayload } from '../schema/auth-payload.type.js';
 import { CreateUserInput } from '../schema/create-user.input.js';
 import { User } from '../schema/user.type.js';
@@ -50,9 +50,7 @@ export class UserResolver {
     @Arg('id', () => ID, { description: 'The user id.' }) id: string,
     @Ctx() ctx: GatewayContext,
   ): Promise<boolean> {
-    const viewer = ctx.access.requireAdmin();
-    if (id.toLowerCase() === viewer.userId) throw badInput('you cannot delete yourself', 'id');
-    const deleted = await ctx.services.auth.deleteUser(id.toLowerCase());
+    const deleted = await ctx.services.auth.deleteUser(id, ctx.access.requireAdmin());
     if (!deleted) throw notFound('user', id);
     return true;
   }

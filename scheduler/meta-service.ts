@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { containerConfigProblems } from '../agent/client.js';
+import { containerConfigProblems } from '../core/container-config.js';
 import type { ContainerConfig } from '../core/container-config.js';
 import { badInput, conflict, notFound } from '../core/errors.js';
 import { imageName, parseImageRef } from '../core/image-ref.js';
 import { OutboundUrlPolicy } from '../core/outbound-url.js';
 import type { MetaRecord, Store, WebhookDeliveryRecord, WebhookSetting } from '../core/store/store.js';
-import type { ContainerAction, CreateMetaInput, MetaService, UpdateMetaInput } from '../gateway/services.js';
+import type { CreateMetaInput, MetaService, UpdateMetaInput } from '../core/services.js';
+import type { ContainerAction } from '../core/domain.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { parseConstraints } from './constraints.js';
@@ -118,7 +119,7 @@ export class ClusterMetaService implements MetaService {
   async create(input: CreateMetaInput): Promise<MetaRecord> {
     const group = await this.store.get('groups', input.groupId);
     if (!group) throw notFound('group', input.groupId);
-    if (!group.clusterMode) throw badInput(`group ${group.name} is not in cluster mode`, 'groupId');
+    if (!group.clusterMode) throw badInput(`group ${group.id} is not in cluster mode`, 'groupId');
     const instances = validateInstances(input.instances, 1);
     const { image, imageTag } = validateConfig(input.config);
     const constraints = normalizeConstraints(input.constraints);

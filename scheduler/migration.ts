@@ -1,4 +1,4 @@
-import type { NodeStatus } from '../core/store/store.js';
+import type { NodeStatus } from '../core/domain.js';
 import type { Clock } from './clock.js';
 
 /**

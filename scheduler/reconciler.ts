@@ -2,8 +2,9 @@ import type { ContainerConfig } from '../core/container-config.js';
 import { ErrorCode, HumpbackError, badInput } from '../core/errors.js';
 import { withTag } from '../core/image-ref.js';
 import type { Logger } from '../core/logger.js';
-import type { ContainerRecord, MetaRecord, NodeRecord, NodeStatus, Store } from '../core/store/store.js';
-import type { ContainerAction } from '../gateway/services.js';
+import type { ContainerRecord, MetaRecord, NodeRecord, Store } from '../core/store/store.js';
+import type { NodeStatus } from '../core/domain.js';
+import type { ContainerAction } from '../core/domain.js';
 import type { Clock } from './clock.js';
 import { parseConstraints } from './constraints.js';
 import { allocateIndexes } from './index-allocation.js';
@@ -12,7 +13,7 @@ import { isLostStatus } from './migration.js';
 import { PlacementIndex, resourcesOf, type Resources } from './placement.js';
 import type { PlacedContainer } from './webhook-payload.js';
 
-/** What the reconciler reads about the cluster (gateway/cluster-cache.ts ClusterCache satisfies it). */
+/** What the reconciler reads about the cluster (gateway/cluster/cluster-cache.ts ClusterCache satisfies it). */
 export interface ClusterView {
   listNodes(filter?: { groupId?: string | undefined; status?: NodeStatus | undefined }): NodeRecord[];
   getNode(id: string): NodeRecord | undefined;
@@ -22,13 +23,13 @@ export interface ClusterView {
 
 /**
  * Where the reconciler reports the containers it created and removed, so the cache is right before
- * the agents' events arrive (gateway/cache-writer.ts CacheWriter satisfies it).
+ * the agents' events arrive (gateway/cluster/cache-writer.ts CacheWriter satisfies it).
  */
 export interface ContainerSink {
   containers(upsert: readonly ContainerRecord[], remove: readonly string[]): Promise<void>;
 }
 
-/** What the reconciler asks of one node's agent (gateway/agent-pool.ts NodeAgent satisfies it). */
+/** What the reconciler asks of one node's agent (gateway/cluster/agent-pool.ts NodeAgent satisfies it). */
 export interface SchedulerAgent {
   /** Creates and starts the container. */
   createContainer(nodeId: string, config: ContainerConfig): Promise<ContainerRecord>;

@@ -1,5 +1,6 @@
 import type { ContainerConfig } from '../core/container-config.js';
-import type { ContainerRecord, MetaEventType, MetaRecord } from '../core/store/store.js';
+import type { ContainerRecord, MetaRecord } from '../core/store/store.js';
+import type { MetaEventType } from '../core/domain.js';
 
 /**
  * Humpback's webhook body, also the `payload` of the metaEvents subscription:

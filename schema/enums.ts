@@ -1,44 +1,8 @@
 import { registerEnumType } from 'type-graphql';
+import { ContainerAction, ContainerState, MetaEventType, NodeStatus } from '../core/domain.js';
 
-/** A node's health as the gateway sees it. */
-export enum NodeStatus {
-  PENDING = 'PENDING',
-  HEALTHY = 'HEALTHY',
-  UNHEALTHY = 'UNHEALTHY',
-  DISCONNECTED = 'DISCONNECTED',
-}
-
-/** A container's Docker state. */
-export enum ContainerState {
-  CREATED = 'CREATED',
-  RUNNING = 'RUNNING',
-  PAUSED = 'PAUSED',
-  RESTARTING = 'RESTARTING',
-  EXITED = 'EXITED',
-  DEAD = 'DEAD',
-  REMOVING = 'REMOVING',
-}
-
-/** What operateContainer and operateMeta do. */
-export enum ContainerAction {
-  START = 'START',
-  STOP = 'STOP',
-  RESTART = 'RESTART',
-  KILL = 'KILL',
-  PAUSE = 'PAUSE',
-  UNPAUSE = 'UNPAUSE',
-}
-
-/** Humpback's seven meta events, sent to webhooks and to metaEvents subscribers. */
-export enum MetaEventType {
-  CreateMetaEvent = 'CreateMetaEvent',
-  RemoveMetaEvent = 'RemoveMetaEvent',
-  OperateMetaEvent = 'OperateMetaEvent',
-  UpdateMetaEvent = 'UpdateMetaEvent',
-  UpgradeMetaEvent = 'UpgradeMetaEvent',
-  MigrateMetaEvent = 'MigrateMetaEvent',
-  RecoveryMetaEvent = 'RecoveryMetaEvent',
-}
+// The domain's vocabulary (core/domain.ts), registered with type-graphql here once.
+export { ContainerAction, ContainerState, MetaEventType, NodeStatus };
 
 /** How an audited operation ended. */
 export enum AuditOutcome {

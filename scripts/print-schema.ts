@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { buildGatewaySchema, printGatewaySchema } from '../schema/build-schema.js';
+import { buildGatewaySchema, printGatewaySchema } from '../gateway/graphql/build-schema.js';
 
 /**
  * Prints the schema to schema/schema.graphql. With --check, writes nothing and exits 1 when the

@@ -1,3 +1,4 @@
+import type { ContainerState, MetaEventType, NodeStatus } from '../domain.js';
 import type { ContainerConfig } from '../container-config.js';
 
 /**
@@ -26,7 +27,7 @@ export interface GroupRecord {
   owners: string[];
   /**
    * Host directories (absolute) that non-admins' containers in this group may bind, set by admins;
-   * absent or empty: none (gateway/container-policy.ts).
+   * absent or empty: none (core/container-policy.ts).
    */
   allowedHostPaths?: string[] | undefined;
   createdAt: string;
@@ -65,9 +66,6 @@ export interface NodeLabelsRecord {
   id: string;
   labels: Record<string, string>;
 }
-
-export type NodeStatus = 'PENDING' | 'HEALTHY' | 'UNHEALTHY' | 'DISCONNECTED';
-export type ContainerState = 'CREATED' | 'RUNNING' | 'PAUSED' | 'RESTARTING' | 'EXITED' | 'DEAD' | 'REMOVING';
 
 /** A node as the cluster cache knows it. */
 export interface NodeRecord {
@@ -108,15 +106,6 @@ export interface ContainerRecord {
   index?: number | undefined;
   createdAt: string;
 }
-
-export type MetaEventType =
-  | 'CreateMetaEvent'
-  | 'RemoveMetaEvent'
-  | 'OperateMetaEvent'
-  | 'UpdateMetaEvent'
-  | 'UpgradeMetaEvent'
-  | 'MigrateMetaEvent'
-  | 'RecoveryMetaEvent';
 
 /** One webhook request to make, written before delivery is tried (the outbox). */
 export interface WebhookDeliveryRecord {

@@ -10,7 +10,9 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentConfig } from '../../core/config.js';
-import { AgentClient, AgentError, AgentUnreachableError, type AgentEvent } from '../../agent/client.js';
+import { AgentClient } from '../../agent/client.js';
+import { AgentError, AgentUnreachableError } from '../../agent/client-errors.js';
+import type { AgentEvent } from '../../agent/client-types.js';
 import { startAgent, type RunningAgent } from '../../agent/main.js';
 import { dockerFor, engineNamed, loadTestEnv, waitFor } from '../helpers/test-env.js';
 

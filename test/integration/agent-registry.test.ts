@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentClient, AgentError } from '../../agent/client.js';
+import { AgentClient } from '../../agent/client.js';
+import { AgentError } from '../../agent/client-errors.js';
 import { startAgent, type RunningAgent } from '../../agent/main.js';
 import {
   dockerFor,

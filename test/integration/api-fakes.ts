@@ -16,8 +16,9 @@ import {
   type Store,
   type WebhookDeliveryRecord,
 } from '../../core/store/store.js';
-import { StoreAuditService } from '../../gateway/audit-service.js';
-import { StoreAuthService } from '../../gateway/auth-service.js';
+import { StoreAuditService } from '../../gateway/services/audit-service.js';
+import { StoreAuthService } from '../../gateway/services/auth-service.js';
+import { assertClusterOffConfirmed } from '../../gateway/services/group-service.js';
 import type {
   ContainerFilter,
   ContainerService,
@@ -27,7 +28,7 @@ import type {
   MetaService,
   NodeService,
   Services,
-} from '../../gateway/services.js';
+} from '../../core/services.js';
 
 /**
  * In-memory fakes of the gateway services, for proving the API layer (access, mapping, transport)
@@ -134,6 +135,8 @@ const now = () => new Date().toISOString();
 
 export class FakeGroups implements GroupService {
   readonly groups = new Map<string, GroupRecord>();
+  /** The metas turning cluster mode off would remove (the real service's confirmation rule). */
+  constructor(private readonly metas: MetaService) {}
   async list() {
     return [...this.groups.values()];
   }
@@ -163,6 +166,7 @@ export class FakeGroups implements GroupService {
   ) {
     const group = this.groups.get(id);
     if (!group) throw notFound('group', id);
+    assertClusterOffConfirmed(group, input, await this.metas.list(id));
     const next: GroupRecord = { ...group, updatedAt: now() };
     if (input.name !== undefined) next.name = input.name;
     if (input.description !== undefined) next.description = input.description;
@@ -412,10 +416,10 @@ export async function createFakeWorld(
     loginBackoffMs: 60_000,
     tokenTtlSeconds: options.tokenTtlSeconds,
   });
-  const groups = new FakeGroups();
+  const metas = new FakeMetas();
+  const groups = new FakeGroups(metas);
   const nodes = new FakeNodes(groups);
   const containers = new FakeContainers(nodes);
-  const metas = new FakeMetas();
   const services: Services = {
     auth,
     groups,

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { logger } from '../../core/logger.js';
-import { createGatewayServer, type GatewayServer } from '../../gateway/server.js';
-import { CHANNEL, publishEvent } from '../../gateway/subscriptions.js';
+import { createGatewayServer, type GatewayServer } from '../../gateway/graphql/server.js';
+import { CHANNEL, publishEvent } from '../../core/bus/channels.js';
 import { createFakeWorld, type FakeWorld } from './api-fakes.js';
 
 interface GqlResponse {

@@ -4,7 +4,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningAgent } from '../../agent/main.js';
 import { logger } from '../../core/logger.js';
-import { createContext } from '../../gateway/context.js';
+import { createContext } from '../../resolvers/context.js';
 import type { RunningGateway } from '../../gateway/main.js';
 import { OPERATION_RULES } from '../../resolvers/operation-rules.js';
 import { dockerFor, engineNamed, loadTestEnv } from '../helpers/test-env.js';

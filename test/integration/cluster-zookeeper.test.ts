@@ -7,9 +7,9 @@ import type { Client } from 'node-zookeeper-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeNodeValue, type NodeData, type NodeRegistration } from '../../core/node-data.js';
 import { loadTestEnv } from '../helpers/test-env.js';
-import { call, ZookeeperDiscovery } from '../../scheduler/zookeeper-discovery.js';
+import { call, ZookeeperDiscovery } from '../../gateway/leader/zookeeper-discovery.js';
 import { electionPath, nodesPath } from '../../core/zookeeper.js';
-import { ZookeeperLeadership } from '../../scheduler/zookeeper-leadership.js';
+import { ZookeeperLeadership } from '../../gateway/leader/zookeeper-leadership.js';
 
 const env = loadTestEnv();
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -183,7 +183,7 @@ describe('ZooKeeper leader election', () => {
   it('a follower takes over within the session timeout when the leader is killed -9', async () => {
     const path = electionPath('', `hbtest-${randomUUID().slice(0, 8)}/center`);
     const code =
-      `import { ZookeeperLeadership } from './scheduler/zookeeper-leadership.ts';` +
+      `import { ZookeeperLeadership } from './gateway/leader/zookeeper-leadership.ts';` +
       `const l = new ZookeeperLeadership({ connectionString: ${JSON.stringify(env.zkConnect)}, path: ${JSON.stringify(path)}, sessionTimeoutMs: 3000 });` +
       `await l.start(); console.log(l.isLeader() ? 'LEADER' : 'FOLLOWER'); setInterval(() => {}, 1000);`;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {

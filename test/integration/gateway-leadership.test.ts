@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisLeaseLeadership } from '../../gateway/leadership.js';
+import { RedisLeaseLeadership } from '../../gateway/leader/leadership.js';
 import { loadTestEnv, waitFor } from '../helpers/test-env.js';
 
 describe('Redis lease leadership', () => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningAgent } from '../../agent/main.js';
 import { RedisBus } from '../../core/bus/redis-bus.js';
 import { RedisStore } from '../../core/store/redis-store.js';
-import { RedisLeaseLeadership } from '../../gateway/leadership.js';
+import { RedisLeaseLeadership } from '../../gateway/leader/leadership.js';
 import type { RunningGateway } from '../../gateway/main.js';
 import { dockerFor, engineNamed, loadTestEnv, waitFor } from '../helpers/test-env.js';
 import {

@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getIntrospectionQuery, Kind, parse, visit, type DocumentNode } from 'graphql';
 import { pino } from 'pino';
 import WebSocket from 'ws';
-import { measureDocument } from '../../gateway/graphql-cost.js';
-import { createGatewayServer, type GatewayServer } from '../../gateway/server.js';
-import { CHANNEL, publishEvent } from '../../gateway/subscriptions.js';
+import { measureDocument } from '../../gateway/graphql/cost.js';
+import { createGatewayServer, type GatewayServer } from '../../gateway/graphql/server.js';
+import { CHANNEL, publishEvent } from '../../core/bus/channels.js';
 import { createFakeWorld, type FakeWorld } from './api-fakes.js';
 
 // The gateway runs with its default limits (README, "The GraphQL API"): documents of at most 32 KiB,

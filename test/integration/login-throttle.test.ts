@@ -12,11 +12,11 @@ import { logger } from '../../core/logger.js';
 import { EmbeddedStore } from '../../core/store/embedded-store.js';
 import { RedisStore } from '../../core/store/redis-store.js';
 import { auditEntryBytes, type AuditEntry, type Store } from '../../core/store/store.js';
-import { StoreAuditService, TRUNCATED } from '../../gateway/audit-service.js';
-import { StoreAuthService } from '../../gateway/auth-service.js';
-import { createGatewayCore, type GatewayCore } from '../../gateway/core.js';
-import { AlwaysLeader } from '../../gateway/leadership.js';
-import { createGatewayServer, type GatewayServer } from '../../gateway/server.js';
+import { StoreAuditService, TRUNCATED } from '../../gateway/services/audit-service.js';
+import { StoreAuthService } from '../../gateway/services/auth-service.js';
+import { createGatewayCore, type GatewayCore } from '../../gateway/wiring.js';
+import { AlwaysLeader } from '../../gateway/leader/leadership.js';
+import { createGatewayServer, type GatewayServer } from '../../gateway/graphql/server.js';
 import { loadTestEnv } from '../helpers/test-env.js';
 import { ADMIN_PASSWORD, TempDirs, gatewayConfig } from './gateway-harness.js';
 
@@ -97,8 +97,11 @@ async function auditLog(store: Store): Promise<AuditEntry[]> {
   return store.listAudit({ limit: 100_000 });
 }
 
-/** 1 MB of labels, each within the schema's limits. */
-const bigLabels = Array.from({ length: 250 }, (_, i) => ({ key: `k${i}`, value: 'v'.repeat(4000) }));
+/**
+ * 48 kB of labels, each within the schema's limits: about as much as a request's variables may carry
+ * (64 KiB, gateway/graphql/server.ts limits), 12 times more than an audit entry keeps.
+ */
+const bigLabels = Array.from({ length: 12 }, (_, i) => ({ key: `k${i}`, value: 'v'.repeat(4000) }));
 const CREATE_CONTAINER =
   'mutation($n: ID!, $c: ContainerConfigInput!) { createContainer(nodeId: $n, config: $c) { id } }';
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { containerConfigProblems, toCreateBody } from '../../agent/client.js';
+import { toCreateBody } from '../../core/container-config.js';
+import { containerConfigProblems } from '../../core/container-config.js';
 import { splitCommand, toContainerBody, toCreateOptions } from '../../agent/container-mapping.js';
-import { createContainerBody, operateContainerBody } from '../../agent/models.js';
+import { createContainerBody, operateContainerBody } from '../../core/agent-wire.js';
 import type Docker from 'dockerode';
 
 describe('splitCommand', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boundArgs, TRUNCATED } from '../../gateway/audit-service.js';
+import { boundArgs, TRUNCATED } from '../../gateway/services/audit-service.js';
 import { redact } from '../../resolvers/audit.middleware.js';
 
 const bytes = (v: unknown): number => Buffer.byteLength(JSON.stringify(v));

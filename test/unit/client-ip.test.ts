@@ -4,7 +4,7 @@ import {
   normalizeAddress,
   resolveClientAddress,
   trustedProxyList,
-} from '../../gateway/client-ip.js';
+} from '../../gateway/graphql/client-ip.js';
 
 const trusted = trustedProxyList(['10.0.0.2/32', '192.168.0.0/16', 'fd00::/8']);
 

@@ -4,9 +4,10 @@ import {
   normalizeServer,
   parseServerAddress,
   serverMatchesNode,
-} from '../../gateway/cluster-cache.js';
-import type { ContainerRecord, ContainerState, GroupRecord, NodeRecord } from '../../core/store/store.js';
-import type { ContainerFilter } from '../../gateway/services.js';
+} from '../../gateway/cluster/cluster-cache.js';
+import type { ContainerRecord, GroupRecord, NodeRecord } from '../../core/store/store.js';
+import type { ContainerState } from '../../core/domain.js';
+import type { ContainerFilter } from '../../core/services.js';
 
 const now = '2026-11-22T00:00:00.000Z';
 

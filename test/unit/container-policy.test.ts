@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { containerPolicyProblems, isUnder, reservedLabelProblems } from '../../gateway/container-policy.js';
+import { containerPolicyProblems, isUnder, reservedLabelProblems } from '../../core/container-policy.js';
 
 const config = (extra: Record<string, unknown>) => ({ name: 'c', image: 'busybox', ...extra });
 

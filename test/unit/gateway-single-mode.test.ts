@@ -2,26 +2,22 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  AgentError,
-  AgentUnreachableError,
-  type AgentContainer,
-  type AgentEvent,
-  type EventsOptions,
-} from '../../agent/client.js';
+import type { EventsOptions } from '../../agent/client.js';
+import { AgentError, AgentUnreachableError } from '../../agent/client-errors.js';
+import type { AgentContainer, AgentEvent } from '../../agent/client-types.js';
 import type { ContainerConfig } from '../../core/container-config.js';
 import { LocalBus } from '../../core/bus/local-bus.js';
 import { EmbeddedStore } from '../../core/store/embedded-store.js';
 import { logger } from '../../core/logger.js';
 import { ErrorCode, HumpbackError } from '../../core/errors.js';
-import { AgentPool, type AgentApi } from '../../gateway/agent-pool.js';
-import { CacheWriter, followCacheSync } from '../../gateway/cache-writer.js';
-import { ClusterCache } from '../../gateway/cluster-cache.js';
-import { NodeWatcher } from '../../gateway/node-watcher.js';
-import { StoreGroupService } from '../../gateway/group-service.js';
-import { CacheNodeService } from '../../gateway/node-service.js';
-import { AgentContainerService } from '../../gateway/container-service.js';
-import { CHANNEL, type ContainerStatusMessage, type NodeStatusMessage } from '../../gateway/subscriptions.js';
+import { AgentPool, type AgentApi } from '../../gateway/cluster/agent-pool.js';
+import { CacheWriter, followCacheSync } from '../../gateway/cluster/cache-writer.js';
+import { ClusterCache } from '../../gateway/cluster/cluster-cache.js';
+import { NodeWatcher } from '../../gateway/cluster/node-watcher.js';
+import { StoreGroupService } from '../../gateway/services/group-service.js';
+import { CacheNodeService } from '../../gateway/services/node-service.js';
+import { AgentContainerService } from '../../gateway/services/container-service.js';
+import { CHANNEL, type ContainerStatusMessage, type NodeStatusMessage } from '../../core/bus/channels.js';
 import type { NodeRegistration } from '../../core/node-data.js';
 
 /** An agent with an in-memory "engine": enough Docker for the watcher and the services. */
@@ -446,7 +442,7 @@ async function waitUntil(predicate: () => boolean, timeoutMs = 3000): Promise<vo
 
 describe('agent errors as client codes', () => {
   it('maps unreachable, 400, 404 and 409', async () => {
-    const { mapAgentError } = await import('../../gateway/agent-pool.js');
+    const { mapAgentError } = await import('../../gateway/cluster/agent-pool.js');
     const code = (err: unknown): string | undefined =>
       (mapAgentError(err, '10.0.0.1:8500', 'container web') as HumpbackError).extensions?.['code'] as
         string | undefined;

@@ -1,17 +1,12 @@
 import { parse, subscribe, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { logger } from '../../core/logger.js';
-import { createContext } from '../../gateway/context.js';
-import { depthLimitRule } from '../../gateway/graphql-guards.js';
-import type { Viewer } from '../../gateway/services.js';
-import {
-  CHANNEL,
-  publishEvent,
-  SharedSubscriptions,
-  SubscriptionHub,
-  type ContainerStatusMessage,
-} from '../../gateway/subscriptions.js';
-import { buildGatewaySchema } from '../../schema/build-schema.js';
+import { createContext } from '../../resolvers/context.js';
+import { depthLimitRule } from '../../gateway/graphql/guards.js';
+import type { Viewer } from '../../core/services.js';
+import { SharedSubscriptions, SubscriptionHub } from '../../gateway/graphql/subscriptions.js';
+import { CHANNEL, publishEvent, type ContainerStatusMessage } from '../../core/bus/channels.js';
+import { buildGatewaySchema } from '../../gateway/graphql/build-schema.js';
 import { validate, specifiedRules } from 'graphql';
 import { createFakeWorld, type FakeWorld } from '../integration/api-fakes.js';
 

@@ -9,7 +9,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildGatewaySchema, printGatewaySchema } from '../../schema/build-schema.js';
+import { buildGatewaySchema, printGatewaySchema } from '../../gateway/graphql/build-schema.js';
 
 /**
  * The binding contract: the GraphQL block of API.md, comments removed, plus the three inputs API.md

@@ -9,7 +9,7 @@ import { loadGatewayConfig } from '../../core/config.js';
 import { OutboundUrlPolicy } from '../../core/outbound-url.js';
 import { EmbeddedStore } from '../../core/store/embedded-store.js';
 import type { ContainerRecord, MetaRecord } from '../../core/store/store.js';
-import { CHANNEL } from '../../gateway/subscriptions.js';
+import { CHANNEL } from '../../core/bus/channels.js';
 import { WebhookDispatcher } from '../../scheduler/webhook-dispatcher.js';
 import { buildHookPayload } from '../../scheduler/webhook-payload.js';
 import {

@@ -261,15 +261,16 @@ export function useDebounced(fn: () => void, ms = 300): () => void {
   }, [ms]);
 }
 
-/** State for one mutation: run it, know whether it is running, keep its error. */
-export function useMutation<A extends unknown[], R>(
-  fn: (...args: A) => Promise<R>,
-): {
+/** One mutation as useMutation keeps it: run it, know whether it is running, keep its error. */
+export interface Mutation<A extends unknown[], R> {
   run: (...args: A) => Promise<R | undefined>;
   busy: boolean;
   error: ApiError | undefined;
   reset: () => void;
-} {
+}
+
+/** State for one mutation: run it, know whether it is running, keep its error. */
+export function useMutation<A extends unknown[], R>(fn: (...args: A) => Promise<R>): Mutation<A, R> {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | undefined>();
   const latest = useRef(fn);

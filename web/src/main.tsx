@@ -84,37 +84,6 @@ function App() {
     );
   }
 
-  const routes = ROUTES.filter((r) => !r.admin || viewer.admin);
-  const page = (() => {
-    switch (route.path) {
-      case 'groups':
-        return <GroupsPage viewer={viewer} />;
-      case 'nodes':
-        return <NodesPage params={route.params} viewer={viewer} />;
-      case 'containers':
-        return <ContainersPage params={route.params} />;
-      case 'metas':
-        return <MetasPage params={route.params} />;
-      case 'images':
-        return <ImagesPage params={route.params} />;
-      case 'audit':
-        return <AuditPage />;
-      case 'users':
-        return <UsersPage viewer={viewer} />;
-      case 'dashboard':
-        return <DashboardPage />;
-      default:
-        return (
-          <section>
-            <h1>Page not found</h1>
-            <p>
-              <a href="#/dashboard">Go to the dashboard</a>
-            </p>
-          </section>
-        );
-    }
-  })();
-
   return (
     <div className="shell">
       <a
@@ -124,45 +93,101 @@ function App() {
       >
         Skip to content
       </a>
-      <header className="topbar">
-        <a className="brand" href="#/dashboard">
-          Humpback
-        </a>
-        <button
-          type="button"
-          className="menu-toggle"
-          aria-expanded={menuOpen}
-          aria-controls="nav"
-          onClick={() => setMenuOpen((o) => !o)}
-        >
-          Menu
-        </button>
-        <nav id="nav" className={menuOpen ? 'open' : ''} aria-label="Main">
-          <ul>
-            {routes.map((r) => (
-              <li key={r.path}>
-                <a href={`#/${r.path}`} aria-current={route.path === r.path ? 'page' : undefined}>
-                  {r.label}
-                </a>
-              </li>
-            ))}
-          </ul>
-        </nav>
-        <div className="who">
-          <span>
-            {viewer.username}
-            {viewer.admin ? ' (admin)' : ''}
-          </span>
-          <button type="button" onClick={signOut}>
-            Sign out
-          </button>
-        </div>
-      </header>
+      <TopBar
+        viewer={viewer}
+        current={route.path}
+        menuOpen={menuOpen}
+        onMenu={() => setMenuOpen((o) => !o)}
+        onSignOut={signOut}
+      />
       <main id="main" tabIndex={-1}>
-        {page}
+        <CurrentPage route={route} viewer={viewer} />
       </main>
     </div>
   );
+}
+
+/** The brand, the menu (the viewer's routes) and who is signed in. */
+function TopBar({
+  viewer,
+  current,
+  menuOpen,
+  onMenu,
+  onSignOut,
+}: {
+  viewer: Viewer;
+  current: string;
+  menuOpen: boolean;
+  onMenu: () => void;
+  onSignOut: () => void;
+}) {
+  const routes = ROUTES.filter((r) => !r.admin || viewer.admin);
+  return (
+    <header className="topbar">
+      <a className="brand" href="#/dashboard">
+        Humpback
+      </a>
+      <button
+        type="button"
+        className="menu-toggle"
+        aria-expanded={menuOpen}
+        aria-controls="nav"
+        onClick={onMenu}
+      >
+        Menu
+      </button>
+      <nav id="nav" className={menuOpen ? 'open' : ''} aria-label="Main">
+        <ul>
+          {routes.map((r) => (
+            <li key={r.path}>
+              <a href={`#/${r.path}`} aria-current={current === r.path ? 'page' : undefined}>
+                {r.label}
+              </a>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <div className="who">
+        <span>
+          {viewer.username}
+          {viewer.admin ? ' (admin)' : ''}
+        </span>
+        <button type="button" onClick={onSignOut}>
+          Sign out
+        </button>
+      </div>
+    </header>
+  );
+}
+
+function CurrentPage({ route, viewer }: { route: ReturnType<typeof readHash>; viewer: Viewer }) {
+  switch (route.path) {
+    case 'groups':
+      return <GroupsPage viewer={viewer} />;
+    case 'nodes':
+      return <NodesPage params={route.params} viewer={viewer} />;
+    case 'containers':
+      return <ContainersPage params={route.params} />;
+    case 'metas':
+      return <MetasPage params={route.params} />;
+    case 'images':
+      return <ImagesPage params={route.params} />;
+    case 'audit':
+      return <AuditPage />;
+    case 'users':
+      return <UsersPage viewer={viewer} />;
+    case 'dashboard':
+      return <DashboardPage />;
+    default:
+      return (
+        <section>
+          <h1>Page not found</h1>
+          <p>
+            <a href="#/dashboard">Go to the dashboard</a>
+          </p>
+        </section>
+      );
+  }
 }
 
 const root = document.getElementById('root');

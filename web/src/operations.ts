@@ -1,15 +1,178 @@
 import { graphql } from './gql';
 
-/* Every GraphQL operation of the UI, typed by web/codegen.ts against schema/schema.graphql. */
+/*
+ * Every GraphQL operation of the UI, typed by web/codegen.ts against schema/schema.graphql. The
+ * fragments name the fields a component shows; the operations spread them, and a component's props
+ * are its fragment's type (`<Name>Fragment` in ./gql/graphql).
+ */
+
+/** A signed-in user: the viewer (main.tsx) and the users table. */
+export const UserFields = graphql(`
+  fragment UserFields on User {
+    id
+    username
+    admin
+  }
+`);
+
+/** A key=value label (node labels, engine labels). */
+export const LabelFields = graphql(`
+  fragment LabelFields on Label {
+    key
+    value
+  }
+`);
+
+/** Where a container runs: "name (ip)". */
+export const NodePlacementFields = graphql(`
+  fragment NodePlacementFields on Node {
+    id
+    name
+    ip
+  }
+`);
+
+/** A node's status: the dashboard's counts and the live status events. */
+export const NodeStatusFields = graphql(`
+  fragment NodeStatusFields on Node {
+    id
+    name
+    status
+  }
+`);
+
+/** A group's server with its node's status (GroupServers matches them by apiAddr, ip or name). */
+export const ServerNodeFields = graphql(`
+  fragment ServerNodeFields on Node {
+    ...NodeStatusFields
+    ip
+    apiAddr
+  }
+`);
+
+/** NodeCard: usage, labels and engine labels (NodeSelect shows name, ip and status from it). */
+export const NodeCardFields = graphql(`
+  fragment NodeCardFields on Node {
+    ...NodeStatusFields
+    ip
+    cpus
+    memoryBytes
+    cpuPercent
+    memoryUsedBytes
+    dockerVersion
+    labels {
+      ...LabelFields
+    }
+    engineLabels {
+      ...LabelFields
+    }
+  }
+`);
+
+/** A container's state: the live status events and the patches they apply to the lists. */
+export const ContainerStatusFields = graphql(`
+  fragment ContainerStatusFields on Container {
+    id
+    name
+    state
+    status
+    nodeId
+    metaId
+  }
+`);
+
+/** ContainerRow and ContainerDetail. */
+export const ContainerFields = graphql(`
+  fragment ContainerFields on Container {
+    ...ContainerStatusFields
+    node {
+      ...NodePlacementFields
+    }
+    image
+    index
+    createdAt
+  }
+`);
+
+/** A row of a service's instances table. */
+export const MetaInstanceFields = graphql(`
+  fragment MetaInstanceFields on Container {
+    ...ContainerStatusFields
+    index
+    node {
+      ...NodePlacementFields
+    }
+  }
+`);
+
+/** A service in a group's list (the cluster-mode dialog) and a mutation's answer. */
+export const MetaSummaryFields = graphql(`
+  fragment MetaSummaryFields on Meta {
+    id
+    name
+    instances
+  }
+`);
+
+/** MetaCard. */
+export const MetaCardFields = graphql(`
+  fragment MetaCardFields on Meta {
+    ...MetaSummaryFields
+    groupId
+    image
+    imageTag
+    constraints
+    createdAt
+    updatedAt
+    lastFailure {
+      message
+      at
+    }
+    containers {
+      ...MetaInstanceFields
+    }
+  }
+`);
+
+/** A group in pickers and lists (GroupSelect, the dashboard). */
+export const GroupNameFields = graphql(`
+  fragment GroupNameFields on Group {
+    id
+    name
+    clusterMode
+  }
+`);
+
+/** What a group's owners and admins set; the group mutations answer with it. */
+export const GroupSettingsFields = graphql(`
+  fragment GroupSettingsFields on Group {
+    ...GroupNameFields
+    description
+    servers
+    owners
+    allowedHostPaths
+  }
+`);
+
+/** GroupCard: the settings, the servers' nodes and the services. */
+export const GroupCardFields = graphql(`
+  fragment GroupCardFields on Group {
+    ...GroupSettingsFields
+    nodes {
+      ...ServerNodeFields
+    }
+    metas {
+      ...MetaSummaryFields
+    }
+  }
+`);
 
 export const LoginMutation = graphql(`
   mutation Login($username: String!, $password: String!) {
     login(username: $username, password: $password) {
       token
       user {
-        id
-        username
-        admin
+        ...UserFields
       }
     }
   }
@@ -18,9 +181,7 @@ export const LoginMutation = graphql(`
 export const MeQuery = graphql(`
   query Me {
     me {
-      id
-      username
-      admin
+      ...UserFields
     }
   }
 `);
@@ -28,15 +189,10 @@ export const MeQuery = graphql(`
 export const DashboardQuery = graphql(`
   query Dashboard {
     groups {
-      id
-      name
-      clusterMode
+      ...GroupNameFields
     }
     nodes {
-      id
-      name
-      ip
-      status
+      ...NodeStatusFields
     }
     # Counts only: one page-less query per state, answered from the gateway's indexes.
     all: containers(first: 0) {
@@ -69,25 +225,7 @@ export const DashboardQuery = graphql(`
 export const GroupsQuery = graphql(`
   query Groups {
     groups {
-      id
-      name
-      description
-      clusterMode
-      servers
-      owners
-      allowedHostPaths
-      nodes {
-        id
-        name
-        ip
-        apiAddr
-        status
-      }
-      metas {
-        id
-        name
-        instances
-      }
+      ...GroupCardFields
     }
   }
 `);
@@ -95,9 +233,7 @@ export const GroupsQuery = graphql(`
 export const GroupNamesQuery = graphql(`
   query GroupNames {
     groups {
-      id
-      name
-      clusterMode
+      ...GroupNameFields
     }
   }
 `);
@@ -105,8 +241,7 @@ export const GroupNamesQuery = graphql(`
 export const CreateGroupMutation = graphql(`
   mutation CreateGroup($input: CreateGroupInput!) {
     createGroup(input: $input) {
-      id
-      name
+      ...GroupNameFields
     }
   }
 `);
@@ -114,11 +249,7 @@ export const CreateGroupMutation = graphql(`
 export const UpdateGroupMutation = graphql(`
   mutation UpdateGroup($id: ID!, $input: UpdateGroupInput!) {
     updateGroup(id: $id, input: $input) {
-      id
-      name
-      description
-      clusterMode
-      servers
+      ...GroupSettingsFields
     }
   }
 `);
@@ -132,8 +263,7 @@ export const DeleteGroupMutation = graphql(`
 export const AddServerMutation = graphql(`
   mutation AddServer($groupId: ID!, $address: String!) {
     addServer(groupId: $groupId, address: $address) {
-      id
-      servers
+      ...GroupSettingsFields
     }
   }
 `);
@@ -141,8 +271,7 @@ export const AddServerMutation = graphql(`
 export const RemoveServerMutation = graphql(`
   mutation RemoveServer($groupId: ID!, $address: String!) {
     removeServer(groupId: $groupId, address: $address) {
-      id
-      servers
+      ...GroupSettingsFields
     }
   }
 `);
@@ -150,23 +279,7 @@ export const RemoveServerMutation = graphql(`
 export const NodesQuery = graphql(`
   query Nodes($groupId: ID, $status: NodeStatus) {
     nodes(groupId: $groupId, status: $status) {
-      id
-      name
-      ip
-      status
-      cpus
-      memoryBytes
-      cpuPercent
-      memoryUsedBytes
-      dockerVersion
-      labels {
-        key
-        value
-      }
-      engineLabels {
-        key
-        value
-      }
+      ...NodeCardFields
     }
   }
 `);
@@ -187,8 +300,7 @@ export const SetNodeLabelsMutation = graphql(`
     setNodeLabels(nodeId: $nodeId, labels: $labels) {
       id
       labels {
-        key
-        value
+        ...LabelFields
       }
     }
   }
@@ -217,20 +329,7 @@ export const ContainersQuery = graphql(`
       hasNextPage
       endCursor
       nodes {
-        id
-        name
-        nodeId
-        node {
-          id
-          name
-          ip
-        }
-        image
-        state
-        status
-        metaId
-        index
-        createdAt
+        ...ContainerFields
       }
     }
   }
@@ -239,20 +338,7 @@ export const ContainersQuery = graphql(`
 export const ContainerQuery = graphql(`
   query Container($id: ID!) {
     container(id: $id) {
-      id
-      name
-      nodeId
-      node {
-        id
-        name
-        ip
-      }
-      image
-      state
-      status
-      metaId
-      index
-      createdAt
+      ...ContainerFields
     }
   }
 `);
@@ -266,9 +352,7 @@ export const ContainerLogsQuery = graphql(`
 export const CreateContainerMutation = graphql(`
   mutation CreateContainer($nodeId: ID!, $config: ContainerConfigInput!) {
     createContainer(nodeId: $nodeId, config: $config) {
-      id
-      name
-      state
+      ...ContainerStatusFields
     }
   }
 `);
@@ -276,9 +360,7 @@ export const CreateContainerMutation = graphql(`
 export const OperateContainerMutation = graphql(`
   mutation OperateContainer($id: ID!, $action: ContainerAction!) {
     operateContainer(id: $id, action: $action) {
-      id
-      state
-      status
+      ...ContainerStatusFields
     }
   }
 `);
@@ -292,32 +374,7 @@ export const RemoveContainerMutation = graphql(`
 export const MetasQuery = graphql(`
   query Metas($groupId: ID!) {
     metas(groupId: $groupId) {
-      id
-      groupId
-      name
-      image
-      imageTag
-      instances
-      constraints
-      createdAt
-      updatedAt
-      lastFailure {
-        message
-        at
-      }
-      containers {
-        id
-        name
-        state
-        status
-        index
-        nodeId
-        node {
-          id
-          name
-          ip
-        }
-      }
+      ...MetaCardFields
     }
   }
 `);
@@ -325,9 +382,7 @@ export const MetasQuery = graphql(`
 export const CreateMetaMutation = graphql(`
   mutation CreateMeta($input: CreateMetaInput!) {
     createMeta(input: $input) {
-      id
-      name
-      instances
+      ...MetaSummaryFields
     }
   }
 `);
@@ -335,8 +390,7 @@ export const CreateMetaMutation = graphql(`
 export const UpdateMetaMutation = graphql(`
   mutation UpdateMeta($id: ID!, $input: UpdateMetaInput!) {
     updateMeta(id: $id, input: $input) {
-      id
-      instances
+      ...MetaSummaryFields
     }
   }
 `);
@@ -410,12 +464,7 @@ export const ContainerStatusSubscription = graphql(`
       at
       previousState
       container {
-        id
-        name
-        state
-        status
-        nodeId
-        metaId
+        ...ContainerStatusFields
       }
     }
   }
@@ -427,9 +476,7 @@ export const NodeStatusSubscription = graphql(`
       at
       previousStatus
       node {
-        id
-        name
-        status
+        ...NodeStatusFields
       }
     }
   }
@@ -449,9 +496,7 @@ export const MetaEventsSubscription = graphql(`
 export const UsersQuery = graphql(`
   query Users {
     users {
-      id
-      username
-      admin
+      ...UserFields
     }
   }
 `);

@@ -11,6 +11,16 @@ export function ErrorMessage({ error }: { error: ApiError | undefined }) {
   );
 }
 
+/** A form's own complaint about what was typed, before anything is sent; announced the same way. */
+export function InputError({ message }: { message: string | undefined }) {
+  if (!message) return null;
+  return (
+    <p className="error" role="alert">
+      {message}
+    </p>
+  );
+}
+
 export function Spinner({ label }: { label?: string }) {
   return (
     <span className="spinner-wrap" role="status">
@@ -58,6 +68,28 @@ export function BusyButton({
         children
       )}
     </button>
+  );
+}
+
+/** An edit form's Save button (busy while it saves) and its Cancel button. */
+export function SaveCancel({
+  busy,
+  saveText = 'Save',
+  onCancel,
+}: {
+  busy: boolean;
+  saveText?: string;
+  onCancel: () => void;
+}) {
+  return (
+    <div className="actions">
+      <BusyButton type="submit" className="primary" busy={busy} busyText="Saving…">
+        {saveText}
+      </BusyButton>
+      <button type="button" onClick={onCancel}>
+        Cancel
+      </button>
+    </div>
   );
 }
 

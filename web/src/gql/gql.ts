@@ -14,28 +14,42 @@ import * as types from './graphql';
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
-  '\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      user {\n        id\n        username\n        admin\n      }\n    }\n  }\n': typeof types.LoginDocument;
-  '\n  query Me {\n    me {\n      id\n      username\n      admin\n    }\n  }\n': typeof types.MeDocument;
-  "\n  query Dashboard {\n    groups {\n      id\n      name\n      clusterMode\n    }\n    nodes {\n      id\n      name\n      ip\n      status\n    }\n    # Counts only: one page-less query per state, answered from the gateway's indexes.\n    all: containers(first: 0) {\n      totalCount\n    }\n    RUNNING: containers(state: RUNNING, first: 0) {\n      totalCount\n    }\n    CREATED: containers(state: CREATED, first: 0) {\n      totalCount\n    }\n    RESTARTING: containers(state: RESTARTING, first: 0) {\n      totalCount\n    }\n    PAUSED: containers(state: PAUSED, first: 0) {\n      totalCount\n    }\n    EXITED: containers(state: EXITED, first: 0) {\n      totalCount\n    }\n    DEAD: containers(state: DEAD, first: 0) {\n      totalCount\n    }\n    REMOVING: containers(state: REMOVING, first: 0) {\n      totalCount\n    }\n  }\n": typeof types.DashboardDocument;
-  '\n  query Groups {\n    groups {\n      id\n      name\n      description\n      clusterMode\n      servers\n      owners\n      allowedHostPaths\n      nodes {\n        id\n        name\n        ip\n        apiAddr\n        status\n      }\n      metas {\n        id\n        name\n        instances\n      }\n    }\n  }\n': typeof types.GroupsDocument;
-  '\n  query GroupNames {\n    groups {\n      id\n      name\n      clusterMode\n    }\n  }\n': typeof types.GroupNamesDocument;
-  '\n  mutation CreateGroup($input: CreateGroupInput!) {\n    createGroup(input: $input) {\n      id\n      name\n    }\n  }\n': typeof types.CreateGroupDocument;
-  '\n  mutation UpdateGroup($id: ID!, $input: UpdateGroupInput!) {\n    updateGroup(id: $id, input: $input) {\n      id\n      name\n      description\n      clusterMode\n      servers\n    }\n  }\n': typeof types.UpdateGroupDocument;
+  '\n  fragment UserFields on User {\n    id\n    username\n    admin\n  }\n': typeof types.UserFieldsFragmentDoc;
+  '\n  fragment LabelFields on Label {\n    key\n    value\n  }\n': typeof types.LabelFieldsFragmentDoc;
+  '\n  fragment NodePlacementFields on Node {\n    id\n    name\n    ip\n  }\n': typeof types.NodePlacementFieldsFragmentDoc;
+  '\n  fragment NodeStatusFields on Node {\n    id\n    name\n    status\n  }\n': typeof types.NodeStatusFieldsFragmentDoc;
+  '\n  fragment ServerNodeFields on Node {\n    ...NodeStatusFields\n    ip\n    apiAddr\n  }\n': typeof types.ServerNodeFieldsFragmentDoc;
+  '\n  fragment NodeCardFields on Node {\n    ...NodeStatusFields\n    ip\n    cpus\n    memoryBytes\n    cpuPercent\n    memoryUsedBytes\n    dockerVersion\n    labels {\n      ...LabelFields\n    }\n    engineLabels {\n      ...LabelFields\n    }\n  }\n': typeof types.NodeCardFieldsFragmentDoc;
+  '\n  fragment ContainerStatusFields on Container {\n    id\n    name\n    state\n    status\n    nodeId\n    metaId\n  }\n': typeof types.ContainerStatusFieldsFragmentDoc;
+  '\n  fragment ContainerFields on Container {\n    ...ContainerStatusFields\n    node {\n      ...NodePlacementFields\n    }\n    image\n    index\n    createdAt\n  }\n': typeof types.ContainerFieldsFragmentDoc;
+  '\n  fragment MetaInstanceFields on Container {\n    ...ContainerStatusFields\n    index\n    node {\n      ...NodePlacementFields\n    }\n  }\n': typeof types.MetaInstanceFieldsFragmentDoc;
+  '\n  fragment MetaSummaryFields on Meta {\n    id\n    name\n    instances\n  }\n': typeof types.MetaSummaryFieldsFragmentDoc;
+  '\n  fragment MetaCardFields on Meta {\n    ...MetaSummaryFields\n    groupId\n    image\n    imageTag\n    constraints\n    createdAt\n    updatedAt\n    lastFailure {\n      message\n      at\n    }\n    containers {\n      ...MetaInstanceFields\n    }\n  }\n': typeof types.MetaCardFieldsFragmentDoc;
+  '\n  fragment GroupNameFields on Group {\n    id\n    name\n    clusterMode\n  }\n': typeof types.GroupNameFieldsFragmentDoc;
+  '\n  fragment GroupSettingsFields on Group {\n    ...GroupNameFields\n    description\n    servers\n    owners\n    allowedHostPaths\n  }\n': typeof types.GroupSettingsFieldsFragmentDoc;
+  '\n  fragment GroupCardFields on Group {\n    ...GroupSettingsFields\n    nodes {\n      ...ServerNodeFields\n    }\n    metas {\n      ...MetaSummaryFields\n    }\n  }\n': typeof types.GroupCardFieldsFragmentDoc;
+  '\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      user {\n        ...UserFields\n      }\n    }\n  }\n': typeof types.LoginDocument;
+  '\n  query Me {\n    me {\n      ...UserFields\n    }\n  }\n': typeof types.MeDocument;
+  "\n  query Dashboard {\n    groups {\n      ...GroupNameFields\n    }\n    nodes {\n      ...NodeStatusFields\n    }\n    # Counts only: one page-less query per state, answered from the gateway's indexes.\n    all: containers(first: 0) {\n      totalCount\n    }\n    RUNNING: containers(state: RUNNING, first: 0) {\n      totalCount\n    }\n    CREATED: containers(state: CREATED, first: 0) {\n      totalCount\n    }\n    RESTARTING: containers(state: RESTARTING, first: 0) {\n      totalCount\n    }\n    PAUSED: containers(state: PAUSED, first: 0) {\n      totalCount\n    }\n    EXITED: containers(state: EXITED, first: 0) {\n      totalCount\n    }\n    DEAD: containers(state: DEAD, first: 0) {\n      totalCount\n    }\n    REMOVING: containers(state: REMOVING, first: 0) {\n      totalCount\n    }\n  }\n": typeof types.DashboardDocument;
+  '\n  query Groups {\n    groups {\n      ...GroupCardFields\n    }\n  }\n': typeof types.GroupsDocument;
+  '\n  query GroupNames {\n    groups {\n      ...GroupNameFields\n    }\n  }\n': typeof types.GroupNamesDocument;
+  '\n  mutation CreateGroup($input: CreateGroupInput!) {\n    createGroup(input: $input) {\n      ...GroupNameFields\n    }\n  }\n': typeof types.CreateGroupDocument;
+  '\n  mutation UpdateGroup($id: ID!, $input: UpdateGroupInput!) {\n    updateGroup(id: $id, input: $input) {\n      ...GroupSettingsFields\n    }\n  }\n': typeof types.UpdateGroupDocument;
   '\n  mutation DeleteGroup($id: ID!) {\n    deleteGroup(id: $id)\n  }\n': typeof types.DeleteGroupDocument;
-  '\n  mutation AddServer($groupId: ID!, $address: String!) {\n    addServer(groupId: $groupId, address: $address) {\n      id\n      servers\n    }\n  }\n': typeof types.AddServerDocument;
-  '\n  mutation RemoveServer($groupId: ID!, $address: String!) {\n    removeServer(groupId: $groupId, address: $address) {\n      id\n      servers\n    }\n  }\n': typeof types.RemoveServerDocument;
-  '\n  query Nodes($groupId: ID, $status: NodeStatus) {\n    nodes(groupId: $groupId, status: $status) {\n      id\n      name\n      ip\n      status\n      cpus\n      memoryBytes\n      cpuPercent\n      memoryUsedBytes\n      dockerVersion\n      labels {\n        key\n        value\n      }\n      engineLabels {\n        key\n        value\n      }\n    }\n  }\n': typeof types.NodesDocument;
+  '\n  mutation AddServer($groupId: ID!, $address: String!) {\n    addServer(groupId: $groupId, address: $address) {\n      ...GroupSettingsFields\n    }\n  }\n': typeof types.AddServerDocument;
+  '\n  mutation RemoveServer($groupId: ID!, $address: String!) {\n    removeServer(groupId: $groupId, address: $address) {\n      ...GroupSettingsFields\n    }\n  }\n': typeof types.RemoveServerDocument;
+  '\n  query Nodes($groupId: ID, $status: NodeStatus) {\n    nodes(groupId: $groupId, status: $status) {\n      ...NodeCardFields\n    }\n  }\n': typeof types.NodesDocument;
   '\n  query ContainerStats($id: ID!) {\n    containerStats(id: $id) {\n      at\n      cpuPercent\n      memoryUsageBytes\n      memoryLimitBytes\n    }\n  }\n': typeof types.ContainerStatsDocument;
-  '\n  mutation SetNodeLabels($nodeId: ID!, $labels: [LabelInput!]!) {\n    setNodeLabels(nodeId: $nodeId, labels: $labels) {\n      id\n      labels {\n        key\n        value\n      }\n    }\n  }\n': typeof types.SetNodeLabelsDocument;
-  '\n  query Containers(\n    $groupId: ID\n    $nodeId: ID\n    $metaId: ID\n    $state: ContainerState\n    $search: String\n    $first: Int\n    $after: String\n  ) {\n    containers(\n      groupId: $groupId\n      nodeId: $nodeId\n      metaId: $metaId\n      state: $state\n      search: $search\n      first: $first\n      after: $after\n    ) {\n      totalCount\n      hasNextPage\n      endCursor\n      nodes {\n        id\n        name\n        nodeId\n        node {\n          id\n          name\n          ip\n        }\n        image\n        state\n        status\n        metaId\n        index\n        createdAt\n      }\n    }\n  }\n': typeof types.ContainersDocument;
-  '\n  query Container($id: ID!) {\n    container(id: $id) {\n      id\n      name\n      nodeId\n      node {\n        id\n        name\n        ip\n      }\n      image\n      state\n      status\n      metaId\n      index\n      createdAt\n    }\n  }\n': typeof types.ContainerDocument;
+  '\n  mutation SetNodeLabels($nodeId: ID!, $labels: [LabelInput!]!) {\n    setNodeLabels(nodeId: $nodeId, labels: $labels) {\n      id\n      labels {\n        ...LabelFields\n      }\n    }\n  }\n': typeof types.SetNodeLabelsDocument;
+  '\n  query Containers(\n    $groupId: ID\n    $nodeId: ID\n    $metaId: ID\n    $state: ContainerState\n    $search: String\n    $first: Int\n    $after: String\n  ) {\n    containers(\n      groupId: $groupId\n      nodeId: $nodeId\n      metaId: $metaId\n      state: $state\n      search: $search\n      first: $first\n      after: $after\n    ) {\n      totalCount\n      hasNextPage\n      endCursor\n      nodes {\n        ...ContainerFields\n      }\n    }\n  }\n': typeof types.ContainersDocument;
+  '\n  query Container($id: ID!) {\n    container(id: $id) {\n      ...ContainerFields\n    }\n  }\n': typeof types.ContainerDocument;
   '\n  query ContainerLogs($id: ID!, $tail: Int) {\n    containerLogs(id: $id, tail: $tail)\n  }\n': typeof types.ContainerLogsDocument;
-  '\n  mutation CreateContainer($nodeId: ID!, $config: ContainerConfigInput!) {\n    createContainer(nodeId: $nodeId, config: $config) {\n      id\n      name\n      state\n    }\n  }\n': typeof types.CreateContainerDocument;
-  '\n  mutation OperateContainer($id: ID!, $action: ContainerAction!) {\n    operateContainer(id: $id, action: $action) {\n      id\n      state\n      status\n    }\n  }\n': typeof types.OperateContainerDocument;
+  '\n  mutation CreateContainer($nodeId: ID!, $config: ContainerConfigInput!) {\n    createContainer(nodeId: $nodeId, config: $config) {\n      ...ContainerStatusFields\n    }\n  }\n': typeof types.CreateContainerDocument;
+  '\n  mutation OperateContainer($id: ID!, $action: ContainerAction!) {\n    operateContainer(id: $id, action: $action) {\n      ...ContainerStatusFields\n    }\n  }\n': typeof types.OperateContainerDocument;
   '\n  mutation RemoveContainer($id: ID!, $force: Boolean) {\n    removeContainer(id: $id, force: $force)\n  }\n': typeof types.RemoveContainerDocument;
-  '\n  query Metas($groupId: ID!) {\n    metas(groupId: $groupId) {\n      id\n      groupId\n      name\n      image\n      imageTag\n      instances\n      constraints\n      createdAt\n      updatedAt\n      lastFailure {\n        message\n        at\n      }\n      containers {\n        id\n        name\n        state\n        status\n        index\n        nodeId\n        node {\n          id\n          name\n          ip\n        }\n      }\n    }\n  }\n': typeof types.MetasDocument;
-  '\n  mutation CreateMeta($input: CreateMetaInput!) {\n    createMeta(input: $input) {\n      id\n      name\n      instances\n    }\n  }\n': typeof types.CreateMetaDocument;
-  '\n  mutation UpdateMeta($id: ID!, $input: UpdateMetaInput!) {\n    updateMeta(id: $id, input: $input) {\n      id\n      instances\n    }\n  }\n': typeof types.UpdateMetaDocument;
+  '\n  query Metas($groupId: ID!) {\n    metas(groupId: $groupId) {\n      ...MetaCardFields\n    }\n  }\n': typeof types.MetasDocument;
+  '\n  mutation CreateMeta($input: CreateMetaInput!) {\n    createMeta(input: $input) {\n      ...MetaSummaryFields\n    }\n  }\n': typeof types.CreateMetaDocument;
+  '\n  mutation UpdateMeta($id: ID!, $input: UpdateMetaInput!) {\n    updateMeta(id: $id, input: $input) {\n      ...MetaSummaryFields\n    }\n  }\n': typeof types.UpdateMetaDocument;
   '\n  mutation UpgradeMeta($id: ID!, $imageTag: String!) {\n    upgradeMeta(id: $id, imageTag: $imageTag) {\n      id\n      imageTag\n    }\n  }\n': typeof types.UpgradeMetaDocument;
   '\n  mutation OperateMeta($id: ID!, $action: ContainerAction!) {\n    operateMeta(id: $id, action: $action) {\n      id\n    }\n  }\n': typeof types.OperateMetaDocument;
   '\n  mutation RemoveMeta($id: ID!) {\n    removeMeta(id: $id)\n  }\n': typeof types.RemoveMetaDocument;
@@ -43,56 +57,80 @@ type Documents = {
   '\n  query Images($nodeId: ID!) {\n    images(nodeId: $nodeId) {\n      id\n      tags\n      sizeBytes\n    }\n  }\n': typeof types.ImagesDocument;
   '\n  mutation PullImage($nodeId: ID!, $image: String!) {\n    pullImage(nodeId: $nodeId, image: $image) {\n      id\n      tags\n    }\n  }\n': typeof types.PullImageDocument;
   '\n  mutation RemoveImage($nodeId: ID!, $image: String!, $force: Boolean) {\n    removeImage(nodeId: $nodeId, image: $image, force: $force)\n  }\n': typeof types.RemoveImageDocument;
-  '\n  subscription ContainerStatus($groupId: ID, $nodeId: ID, $metaId: ID) {\n    containerStatusChanged(groupId: $groupId, nodeId: $nodeId, metaId: $metaId) {\n      at\n      previousState\n      container {\n        id\n        name\n        state\n        status\n        nodeId\n        metaId\n      }\n    }\n  }\n': typeof types.ContainerStatusDocument;
-  '\n  subscription NodeStatus($groupId: ID) {\n    nodeStatusChanged(groupId: $groupId) {\n      at\n      previousStatus\n      node {\n        id\n        name\n        status\n      }\n    }\n  }\n': typeof types.NodeStatusDocument;
+  '\n  subscription ContainerStatus($groupId: ID, $nodeId: ID, $metaId: ID) {\n    containerStatusChanged(groupId: $groupId, nodeId: $nodeId, metaId: $metaId) {\n      at\n      previousState\n      container {\n        ...ContainerStatusFields\n      }\n    }\n  }\n': typeof types.ContainerStatusDocument;
+  '\n  subscription NodeStatus($groupId: ID) {\n    nodeStatusChanged(groupId: $groupId) {\n      at\n      previousStatus\n      node {\n        ...NodeStatusFields\n      }\n    }\n  }\n': typeof types.NodeStatusDocument;
   '\n  subscription MetaEvents($groupId: ID, $metaId: ID) {\n    metaEvents(groupId: $groupId, metaId: $metaId) {\n      event\n      timestamp\n      groupId\n      metaId\n    }\n  }\n': typeof types.MetaEventsDocument;
-  '\n  query Users {\n    users {\n      id\n      username\n      admin\n    }\n  }\n': typeof types.UsersDocument;
+  '\n  query Users {\n    users {\n      ...UserFields\n    }\n  }\n': typeof types.UsersDocument;
   '\n  mutation CreateUser($input: CreateUserInput!) {\n    createUser(input: $input) {\n      id\n    }\n  }\n': typeof types.CreateUserDocument;
   '\n  mutation DeleteUser($id: ID!) {\n    deleteUser(id: $id)\n  }\n': typeof types.DeleteUserDocument;
   '\n  query AuditLog($first: Int, $before: String) {\n    auditLog(first: $first, before: $before) {\n      id\n      at\n      userId\n      operation\n      args\n      outcome\n      error\n    }\n  }\n': typeof types.AuditLogDocument;
 };
 const documents: Documents = {
-  '\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      user {\n        id\n        username\n        admin\n      }\n    }\n  }\n':
+  '\n  fragment UserFields on User {\n    id\n    username\n    admin\n  }\n': types.UserFieldsFragmentDoc,
+  '\n  fragment LabelFields on Label {\n    key\n    value\n  }\n': types.LabelFieldsFragmentDoc,
+  '\n  fragment NodePlacementFields on Node {\n    id\n    name\n    ip\n  }\n':
+    types.NodePlacementFieldsFragmentDoc,
+  '\n  fragment NodeStatusFields on Node {\n    id\n    name\n    status\n  }\n':
+    types.NodeStatusFieldsFragmentDoc,
+  '\n  fragment ServerNodeFields on Node {\n    ...NodeStatusFields\n    ip\n    apiAddr\n  }\n':
+    types.ServerNodeFieldsFragmentDoc,
+  '\n  fragment NodeCardFields on Node {\n    ...NodeStatusFields\n    ip\n    cpus\n    memoryBytes\n    cpuPercent\n    memoryUsedBytes\n    dockerVersion\n    labels {\n      ...LabelFields\n    }\n    engineLabels {\n      ...LabelFields\n    }\n  }\n':
+    types.NodeCardFieldsFragmentDoc,
+  '\n  fragment ContainerStatusFields on Container {\n    id\n    name\n    state\n    status\n    nodeId\n    metaId\n  }\n':
+    types.ContainerStatusFieldsFragmentDoc,
+  '\n  fragment ContainerFields on Container {\n    ...ContainerStatusFields\n    node {\n      ...NodePlacementFields\n    }\n    image\n    index\n    createdAt\n  }\n':
+    types.ContainerFieldsFragmentDoc,
+  '\n  fragment MetaInstanceFields on Container {\n    ...ContainerStatusFields\n    index\n    node {\n      ...NodePlacementFields\n    }\n  }\n':
+    types.MetaInstanceFieldsFragmentDoc,
+  '\n  fragment MetaSummaryFields on Meta {\n    id\n    name\n    instances\n  }\n':
+    types.MetaSummaryFieldsFragmentDoc,
+  '\n  fragment MetaCardFields on Meta {\n    ...MetaSummaryFields\n    groupId\n    image\n    imageTag\n    constraints\n    createdAt\n    updatedAt\n    lastFailure {\n      message\n      at\n    }\n    containers {\n      ...MetaInstanceFields\n    }\n  }\n':
+    types.MetaCardFieldsFragmentDoc,
+  '\n  fragment GroupNameFields on Group {\n    id\n    name\n    clusterMode\n  }\n':
+    types.GroupNameFieldsFragmentDoc,
+  '\n  fragment GroupSettingsFields on Group {\n    ...GroupNameFields\n    description\n    servers\n    owners\n    allowedHostPaths\n  }\n':
+    types.GroupSettingsFieldsFragmentDoc,
+  '\n  fragment GroupCardFields on Group {\n    ...GroupSettingsFields\n    nodes {\n      ...ServerNodeFields\n    }\n    metas {\n      ...MetaSummaryFields\n    }\n  }\n':
+    types.GroupCardFieldsFragmentDoc,
+  '\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      user {\n        ...UserFields\n      }\n    }\n  }\n':
     types.LoginDocument,
-  '\n  query Me {\n    me {\n      id\n      username\n      admin\n    }\n  }\n': types.MeDocument,
-  "\n  query Dashboard {\n    groups {\n      id\n      name\n      clusterMode\n    }\n    nodes {\n      id\n      name\n      ip\n      status\n    }\n    # Counts only: one page-less query per state, answered from the gateway's indexes.\n    all: containers(first: 0) {\n      totalCount\n    }\n    RUNNING: containers(state: RUNNING, first: 0) {\n      totalCount\n    }\n    CREATED: containers(state: CREATED, first: 0) {\n      totalCount\n    }\n    RESTARTING: containers(state: RESTARTING, first: 0) {\n      totalCount\n    }\n    PAUSED: containers(state: PAUSED, first: 0) {\n      totalCount\n    }\n    EXITED: containers(state: EXITED, first: 0) {\n      totalCount\n    }\n    DEAD: containers(state: DEAD, first: 0) {\n      totalCount\n    }\n    REMOVING: containers(state: REMOVING, first: 0) {\n      totalCount\n    }\n  }\n":
+  '\n  query Me {\n    me {\n      ...UserFields\n    }\n  }\n': types.MeDocument,
+  "\n  query Dashboard {\n    groups {\n      ...GroupNameFields\n    }\n    nodes {\n      ...NodeStatusFields\n    }\n    # Counts only: one page-less query per state, answered from the gateway's indexes.\n    all: containers(first: 0) {\n      totalCount\n    }\n    RUNNING: containers(state: RUNNING, first: 0) {\n      totalCount\n    }\n    CREATED: containers(state: CREATED, first: 0) {\n      totalCount\n    }\n    RESTARTING: containers(state: RESTARTING, first: 0) {\n      totalCount\n    }\n    PAUSED: containers(state: PAUSED, first: 0) {\n      totalCount\n    }\n    EXITED: containers(state: EXITED, first: 0) {\n      totalCount\n    }\n    DEAD: containers(state: DEAD, first: 0) {\n      totalCount\n    }\n    REMOVING: containers(state: REMOVING, first: 0) {\n      totalCount\n    }\n  }\n":
     types.DashboardDocument,
-  '\n  query Groups {\n    groups {\n      id\n      name\n      description\n      clusterMode\n      servers\n      owners\n      allowedHostPaths\n      nodes {\n        id\n        name\n        ip\n        apiAddr\n        status\n      }\n      metas {\n        id\n        name\n        instances\n      }\n    }\n  }\n':
-    types.GroupsDocument,
-  '\n  query GroupNames {\n    groups {\n      id\n      name\n      clusterMode\n    }\n  }\n':
-    types.GroupNamesDocument,
-  '\n  mutation CreateGroup($input: CreateGroupInput!) {\n    createGroup(input: $input) {\n      id\n      name\n    }\n  }\n':
+  '\n  query Groups {\n    groups {\n      ...GroupCardFields\n    }\n  }\n': types.GroupsDocument,
+  '\n  query GroupNames {\n    groups {\n      ...GroupNameFields\n    }\n  }\n': types.GroupNamesDocument,
+  '\n  mutation CreateGroup($input: CreateGroupInput!) {\n    createGroup(input: $input) {\n      ...GroupNameFields\n    }\n  }\n':
     types.CreateGroupDocument,
-  '\n  mutation UpdateGroup($id: ID!, $input: UpdateGroupInput!) {\n    updateGroup(id: $id, input: $input) {\n      id\n      name\n      description\n      clusterMode\n      servers\n    }\n  }\n':
+  '\n  mutation UpdateGroup($id: ID!, $input: UpdateGroupInput!) {\n    updateGroup(id: $id, input: $input) {\n      ...GroupSettingsFields\n    }\n  }\n':
     types.UpdateGroupDocument,
   '\n  mutation DeleteGroup($id: ID!) {\n    deleteGroup(id: $id)\n  }\n': types.DeleteGroupDocument,
-  '\n  mutation AddServer($groupId: ID!, $address: String!) {\n    addServer(groupId: $groupId, address: $address) {\n      id\n      servers\n    }\n  }\n':
+  '\n  mutation AddServer($groupId: ID!, $address: String!) {\n    addServer(groupId: $groupId, address: $address) {\n      ...GroupSettingsFields\n    }\n  }\n':
     types.AddServerDocument,
-  '\n  mutation RemoveServer($groupId: ID!, $address: String!) {\n    removeServer(groupId: $groupId, address: $address) {\n      id\n      servers\n    }\n  }\n':
+  '\n  mutation RemoveServer($groupId: ID!, $address: String!) {\n    removeServer(groupId: $groupId, address: $address) {\n      ...GroupSettingsFields\n    }\n  }\n':
     types.RemoveServerDocument,
-  '\n  query Nodes($groupId: ID, $status: NodeStatus) {\n    nodes(groupId: $groupId, status: $status) {\n      id\n      name\n      ip\n      status\n      cpus\n      memoryBytes\n      cpuPercent\n      memoryUsedBytes\n      dockerVersion\n      labels {\n        key\n        value\n      }\n      engineLabels {\n        key\n        value\n      }\n    }\n  }\n':
+  '\n  query Nodes($groupId: ID, $status: NodeStatus) {\n    nodes(groupId: $groupId, status: $status) {\n      ...NodeCardFields\n    }\n  }\n':
     types.NodesDocument,
   '\n  query ContainerStats($id: ID!) {\n    containerStats(id: $id) {\n      at\n      cpuPercent\n      memoryUsageBytes\n      memoryLimitBytes\n    }\n  }\n':
     types.ContainerStatsDocument,
-  '\n  mutation SetNodeLabels($nodeId: ID!, $labels: [LabelInput!]!) {\n    setNodeLabels(nodeId: $nodeId, labels: $labels) {\n      id\n      labels {\n        key\n        value\n      }\n    }\n  }\n':
+  '\n  mutation SetNodeLabels($nodeId: ID!, $labels: [LabelInput!]!) {\n    setNodeLabels(nodeId: $nodeId, labels: $labels) {\n      id\n      labels {\n        ...LabelFields\n      }\n    }\n  }\n':
     types.SetNodeLabelsDocument,
-  '\n  query Containers(\n    $groupId: ID\n    $nodeId: ID\n    $metaId: ID\n    $state: ContainerState\n    $search: String\n    $first: Int\n    $after: String\n  ) {\n    containers(\n      groupId: $groupId\n      nodeId: $nodeId\n      metaId: $metaId\n      state: $state\n      search: $search\n      first: $first\n      after: $after\n    ) {\n      totalCount\n      hasNextPage\n      endCursor\n      nodes {\n        id\n        name\n        nodeId\n        node {\n          id\n          name\n          ip\n        }\n        image\n        state\n        status\n        metaId\n        index\n        createdAt\n      }\n    }\n  }\n':
+  '\n  query Containers(\n    $groupId: ID\n    $nodeId: ID\n    $metaId: ID\n    $state: ContainerState\n    $search: String\n    $first: Int\n    $after: String\n  ) {\n    containers(\n      groupId: $groupId\n      nodeId: $nodeId\n      metaId: $metaId\n      state: $state\n      search: $search\n      first: $first\n      after: $after\n    ) {\n      totalCount\n      hasNextPage\n      endCursor\n      nodes {\n        ...ContainerFields\n      }\n    }\n  }\n':
     types.ContainersDocument,
-  '\n  query Container($id: ID!) {\n    container(id: $id) {\n      id\n      name\n      nodeId\n      node {\n        id\n        name\n        ip\n      }\n      image\n      state\n      status\n      metaId\n      index\n      createdAt\n    }\n  }\n':
+  '\n  query Container($id: ID!) {\n    container(id: $id) {\n      ...ContainerFields\n    }\n  }\n':
     types.ContainerDocument,
   '\n  query ContainerLogs($id: ID!, $tail: Int) {\n    containerLogs(id: $id, tail: $tail)\n  }\n':
     types.ContainerLogsDocument,
-  '\n  mutation CreateContainer($nodeId: ID!, $config: ContainerConfigInput!) {\n    createContainer(nodeId: $nodeId, config: $config) {\n      id\n      name\n      state\n    }\n  }\n':
+  '\n  mutation CreateContainer($nodeId: ID!, $config: ContainerConfigInput!) {\n    createContainer(nodeId: $nodeId, config: $config) {\n      ...ContainerStatusFields\n    }\n  }\n':
     types.CreateContainerDocument,
-  '\n  mutation OperateContainer($id: ID!, $action: ContainerAction!) {\n    operateContainer(id: $id, action: $action) {\n      id\n      state\n      status\n    }\n  }\n':
+  '\n  mutation OperateContainer($id: ID!, $action: ContainerAction!) {\n    operateContainer(id: $id, action: $action) {\n      ...ContainerStatusFields\n    }\n  }\n':
     types.OperateContainerDocument,
   '\n  mutation RemoveContainer($id: ID!, $force: Boolean) {\n    removeContainer(id: $id, force: $force)\n  }\n':
     types.RemoveContainerDocument,
-  '\n  query Metas($groupId: ID!) {\n    metas(groupId: $groupId) {\n      id\n      groupId\n      name\n      image\n      imageTag\n      instances\n      constraints\n      createdAt\n      updatedAt\n      lastFailure {\n        message\n        at\n      }\n      containers {\n        id\n        name\n        state\n        status\n        index\n        nodeId\n        node {\n          id\n          name\n          ip\n        }\n      }\n    }\n  }\n':
+  '\n  query Metas($groupId: ID!) {\n    metas(groupId: $groupId) {\n      ...MetaCardFields\n    }\n  }\n':
     types.MetasDocument,
-  '\n  mutation CreateMeta($input: CreateMetaInput!) {\n    createMeta(input: $input) {\n      id\n      name\n      instances\n    }\n  }\n':
+  '\n  mutation CreateMeta($input: CreateMetaInput!) {\n    createMeta(input: $input) {\n      ...MetaSummaryFields\n    }\n  }\n':
     types.CreateMetaDocument,
-  '\n  mutation UpdateMeta($id: ID!, $input: UpdateMetaInput!) {\n    updateMeta(id: $id, input: $input) {\n      id\n      instances\n    }\n  }\n':
+  '\n  mutation UpdateMeta($id: ID!, $input: UpdateMetaInput!) {\n    updateMeta(id: $id, input: $input) {\n      ...MetaSummaryFields\n    }\n  }\n':
     types.UpdateMetaDocument,
   '\n  mutation UpgradeMeta($id: ID!, $imageTag: String!) {\n    upgradeMeta(id: $id, imageTag: $imageTag) {\n      id\n      imageTag\n    }\n  }\n':
     types.UpgradeMetaDocument,
@@ -107,13 +145,13 @@ const documents: Documents = {
     types.PullImageDocument,
   '\n  mutation RemoveImage($nodeId: ID!, $image: String!, $force: Boolean) {\n    removeImage(nodeId: $nodeId, image: $image, force: $force)\n  }\n':
     types.RemoveImageDocument,
-  '\n  subscription ContainerStatus($groupId: ID, $nodeId: ID, $metaId: ID) {\n    containerStatusChanged(groupId: $groupId, nodeId: $nodeId, metaId: $metaId) {\n      at\n      previousState\n      container {\n        id\n        name\n        state\n        status\n        nodeId\n        metaId\n      }\n    }\n  }\n':
+  '\n  subscription ContainerStatus($groupId: ID, $nodeId: ID, $metaId: ID) {\n    containerStatusChanged(groupId: $groupId, nodeId: $nodeId, metaId: $metaId) {\n      at\n      previousState\n      container {\n        ...ContainerStatusFields\n      }\n    }\n  }\n':
     types.ContainerStatusDocument,
-  '\n  subscription NodeStatus($groupId: ID) {\n    nodeStatusChanged(groupId: $groupId) {\n      at\n      previousStatus\n      node {\n        id\n        name\n        status\n      }\n    }\n  }\n':
+  '\n  subscription NodeStatus($groupId: ID) {\n    nodeStatusChanged(groupId: $groupId) {\n      at\n      previousStatus\n      node {\n        ...NodeStatusFields\n      }\n    }\n  }\n':
     types.NodeStatusDocument,
   '\n  subscription MetaEvents($groupId: ID, $metaId: ID) {\n    metaEvents(groupId: $groupId, metaId: $metaId) {\n      event\n      timestamp\n      groupId\n      metaId\n    }\n  }\n':
     types.MetaEventsDocument,
-  '\n  query Users {\n    users {\n      id\n      username\n      admin\n    }\n  }\n': types.UsersDocument,
+  '\n  query Users {\n    users {\n      ...UserFields\n    }\n  }\n': types.UsersDocument,
   '\n  mutation CreateUser($input: CreateUserInput!) {\n    createUser(input: $input) {\n      id\n    }\n  }\n':
     types.CreateUserDocument,
   '\n  mutation DeleteUser($id: ID!) {\n    deleteUser(id: $id)\n  }\n': types.DeleteUserDocument,
@@ -125,43 +163,127 @@ const documents: Documents = {
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(
-  source: '\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      user {\n        id\n        username\n        admin\n      }\n    }\n  }\n',
+  source: '\n  fragment UserFields on User {\n    id\n    username\n    admin\n  }\n',
+): typeof import('./graphql').UserFieldsFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  fragment LabelFields on Label {\n    key\n    value\n  }\n',
+): typeof import('./graphql').LabelFieldsFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  fragment NodePlacementFields on Node {\n    id\n    name\n    ip\n  }\n',
+): typeof import('./graphql').NodePlacementFieldsFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  fragment NodeStatusFields on Node {\n    id\n    name\n    status\n  }\n',
+): typeof import('./graphql').NodeStatusFieldsFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  fragment ServerNodeFields on Node {\n    ...NodeStatusFields\n    ip\n    apiAddr\n  }\n',
+): typeof import('./graphql').ServerNodeFieldsFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  fragment NodeCardFields on Node {\n    ...NodeStatusFields\n    ip\n    cpus\n    memoryBytes\n    cpuPercent\n    memoryUsedBytes\n    dockerVersion\n    labels {\n      ...LabelFields\n    }\n    engineLabels {\n      ...LabelFields\n    }\n  }\n',
+): typeof import('./graphql').NodeCardFieldsFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  fragment ContainerStatusFields on Container {\n    id\n    name\n    state\n    status\n    nodeId\n    metaId\n  }\n',
+): typeof import('./graphql').ContainerStatusFieldsFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  fragment ContainerFields on Container {\n    ...ContainerStatusFields\n    node {\n      ...NodePlacementFields\n    }\n    image\n    index\n    createdAt\n  }\n',
+): typeof import('./graphql').ContainerFieldsFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  fragment MetaInstanceFields on Container {\n    ...ContainerStatusFields\n    index\n    node {\n      ...NodePlacementFields\n    }\n  }\n',
+): typeof import('./graphql').MetaInstanceFieldsFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  fragment MetaSummaryFields on Meta {\n    id\n    name\n    instances\n  }\n',
+): typeof import('./graphql').MetaSummaryFieldsFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  fragment MetaCardFields on Meta {\n    ...MetaSummaryFields\n    groupId\n    image\n    imageTag\n    constraints\n    createdAt\n    updatedAt\n    lastFailure {\n      message\n      at\n    }\n    containers {\n      ...MetaInstanceFields\n    }\n  }\n',
+): typeof import('./graphql').MetaCardFieldsFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  fragment GroupNameFields on Group {\n    id\n    name\n    clusterMode\n  }\n',
+): typeof import('./graphql').GroupNameFieldsFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  fragment GroupSettingsFields on Group {\n    ...GroupNameFields\n    description\n    servers\n    owners\n    allowedHostPaths\n  }\n',
+): typeof import('./graphql').GroupSettingsFieldsFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  fragment GroupCardFields on Group {\n    ...GroupSettingsFields\n    nodes {\n      ...ServerNodeFields\n    }\n    metas {\n      ...MetaSummaryFields\n    }\n  }\n',
+): typeof import('./graphql').GroupCardFieldsFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      user {\n        ...UserFields\n      }\n    }\n  }\n',
 ): typeof import('./graphql').LoginDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(
-  source: '\n  query Me {\n    me {\n      id\n      username\n      admin\n    }\n  }\n',
+  source: '\n  query Me {\n    me {\n      ...UserFields\n    }\n  }\n',
 ): typeof import('./graphql').MeDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(
-  source: "\n  query Dashboard {\n    groups {\n      id\n      name\n      clusterMode\n    }\n    nodes {\n      id\n      name\n      ip\n      status\n    }\n    # Counts only: one page-less query per state, answered from the gateway's indexes.\n    all: containers(first: 0) {\n      totalCount\n    }\n    RUNNING: containers(state: RUNNING, first: 0) {\n      totalCount\n    }\n    CREATED: containers(state: CREATED, first: 0) {\n      totalCount\n    }\n    RESTARTING: containers(state: RESTARTING, first: 0) {\n      totalCount\n    }\n    PAUSED: containers(state: PAUSED, first: 0) {\n      totalCount\n    }\n    EXITED: containers(state: EXITED, first: 0) {\n      totalCount\n    }\n    DEAD: containers(state: DEAD, first: 0) {\n      totalCount\n    }\n    REMOVING: containers(state: REMOVING, first: 0) {\n      totalCount\n    }\n  }\n",
+  source: "\n  query Dashboard {\n    groups {\n      ...GroupNameFields\n    }\n    nodes {\n      ...NodeStatusFields\n    }\n    # Counts only: one page-less query per state, answered from the gateway's indexes.\n    all: containers(first: 0) {\n      totalCount\n    }\n    RUNNING: containers(state: RUNNING, first: 0) {\n      totalCount\n    }\n    CREATED: containers(state: CREATED, first: 0) {\n      totalCount\n    }\n    RESTARTING: containers(state: RESTARTING, first: 0) {\n      totalCount\n    }\n    PAUSED: containers(state: PAUSED, first: 0) {\n      totalCount\n    }\n    EXITED: containers(state: EXITED, first: 0) {\n      totalCount\n    }\n    DEAD: containers(state: DEAD, first: 0) {\n      totalCount\n    }\n    REMOVING: containers(state: REMOVING, first: 0) {\n      totalCount\n    }\n  }\n",
 ): typeof import('./graphql').DashboardDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(
-  source: '\n  query Groups {\n    groups {\n      id\n      name\n      description\n      clusterMode\n      servers\n      owners\n      allowedHostPaths\n      nodes {\n        id\n        name\n        ip\n        apiAddr\n        status\n      }\n      metas {\n        id\n        name\n        instances\n      }\n    }\n  }\n',
+  source: '\n  query Groups {\n    groups {\n      ...GroupCardFields\n    }\n  }\n',
 ): typeof import('./graphql').GroupsDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(
-  source: '\n  query GroupNames {\n    groups {\n      id\n      name\n      clusterMode\n    }\n  }\n',
+  source: '\n  query GroupNames {\n    groups {\n      ...GroupNameFields\n    }\n  }\n',
 ): typeof import('./graphql').GroupNamesDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(
-  source: '\n  mutation CreateGroup($input: CreateGroupInput!) {\n    createGroup(input: $input) {\n      id\n      name\n    }\n  }\n',
+  source: '\n  mutation CreateGroup($input: CreateGroupInput!) {\n    createGroup(input: $input) {\n      ...GroupNameFields\n    }\n  }\n',
 ): typeof import('./graphql').CreateGroupDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(
-  source: '\n  mutation UpdateGroup($id: ID!, $input: UpdateGroupInput!) {\n    updateGroup(id: $id, input: $input) {\n      id\n      name\n      description\n      clusterMode\n      servers\n    }\n  }\n',
+  source: '\n  mutation UpdateGroup($id: ID!, $input: UpdateGroupInput!) {\n    updateGroup(id: $id, input: $input) {\n      ...GroupSettingsFields\n    }\n  }\n',
 ): typeof import('./graphql').UpdateGroupDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
@@ -173,19 +295,19 @@ export function graphql(
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(
-  source: '\n  mutation AddServer($groupId: ID!, $address: String!) {\n    addServer(groupId: $groupId, address: $address) {\n      id\n      servers\n    }\n  }\n',
+  source: '\n  mutation AddServer($groupId: ID!, $address: String!) {\n    addServer(groupId: $groupId, address: $address) {\n      ...GroupSettingsFields\n    }\n  }\n',
 ): typeof import('./graphql').AddServerDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(
-  source: '\n  mutation RemoveServer($groupId: ID!, $address: String!) {\n    removeServer(groupId: $groupId, address: $address) {\n      id\n      servers\n    }\n  }\n',
+  source: '\n  mutation RemoveServer($groupId: ID!, $address: String!) {\n    removeServer(groupId: $groupId, address: $address) {\n      ...GroupSettingsFields\n    }\n  }\n',
 ): typeof import('./graphql').RemoveServerDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(
-  source: '\n  query Nodes($groupId: ID, $status: NodeStatus) {\n    nodes(groupId: $groupId, status: $status) {\n      id\n      name\n      ip\n      status\n      cpus\n      memoryBytes\n      cpuPercent\n      memoryUsedBytes\n      dockerVersion\n      labels {\n        key\n        value\n      }\n      engineLabels {\n        key\n        value\n      }\n    }\n  }\n',
+  source: '\n  query Nodes($groupId: ID, $status: NodeStatus) {\n    nodes(groupId: $groupId, status: $status) {\n      ...NodeCardFields\n    }\n  }\n',
 ): typeof import('./graphql').NodesDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
@@ -197,19 +319,19 @@ export function graphql(
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(
-  source: '\n  mutation SetNodeLabels($nodeId: ID!, $labels: [LabelInput!]!) {\n    setNodeLabels(nodeId: $nodeId, labels: $labels) {\n      id\n      labels {\n        key\n        value\n      }\n    }\n  }\n',
+  source: '\n  mutation SetNodeLabels($nodeId: ID!, $labels: [LabelInput!]!) {\n    setNodeLabels(nodeId: $nodeId, labels: $labels) {\n      id\n      labels {\n        ...LabelFields\n      }\n    }\n  }\n',
 ): typeof import('./graphql').SetNodeLabelsDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(
-  source: '\n  query Containers(\n    $groupId: ID\n    $nodeId: ID\n    $metaId: ID\n    $state: ContainerState\n    $search: String\n    $first: Int\n    $after: String\n  ) {\n    containers(\n      groupId: $groupId\n      nodeId: $nodeId\n      metaId: $metaId\n      state: $state\n      search: $search\n      first: $first\n      after: $after\n    ) {\n      totalCount\n      hasNextPage\n      endCursor\n      nodes {\n        id\n        name\n        nodeId\n        node {\n          id\n          name\n          ip\n        }\n        image\n        state\n        status\n        metaId\n        index\n        createdAt\n      }\n    }\n  }\n',
+  source: '\n  query Containers(\n    $groupId: ID\n    $nodeId: ID\n    $metaId: ID\n    $state: ContainerState\n    $search: String\n    $first: Int\n    $after: String\n  ) {\n    containers(\n      groupId: $groupId\n      nodeId: $nodeId\n      metaId: $metaId\n      state: $state\n      search: $search\n      first: $first\n      after: $after\n    ) {\n      totalCount\n      hasNextPage\n      endCursor\n      nodes {\n        ...ContainerFields\n      }\n    }\n  }\n',
 ): typeof import('./graphql').ContainersDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(
-  source: '\n  query Container($id: ID!) {\n    container(id: $id) {\n      id\n      name\n      nodeId\n      node {\n        id\n        name\n        ip\n      }\n      image\n      state\n      status\n      metaId\n      index\n      createdAt\n    }\n  }\n',
+  source: '\n  query Container($id: ID!) {\n    container(id: $id) {\n      ...ContainerFields\n    }\n  }\n',
 ): typeof import('./graphql').ContainerDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
@@ -221,13 +343,13 @@ export function graphql(
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(
-  source: '\n  mutation CreateContainer($nodeId: ID!, $config: ContainerConfigInput!) {\n    createContainer(nodeId: $nodeId, config: $config) {\n      id\n      name\n      state\n    }\n  }\n',
+  source: '\n  mutation CreateContainer($nodeId: ID!, $config: ContainerConfigInput!) {\n    createContainer(nodeId: $nodeId, config: $config) {\n      ...ContainerStatusFields\n    }\n  }\n',
 ): typeof import('./graphql').CreateContainerDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(
-  source: '\n  mutation OperateContainer($id: ID!, $action: ContainerAction!) {\n    operateContainer(id: $id, action: $action) {\n      id\n      state\n      status\n    }\n  }\n',
+  source: '\n  mutation OperateContainer($id: ID!, $action: ContainerAction!) {\n    operateContainer(id: $id, action: $action) {\n      ...ContainerStatusFields\n    }\n  }\n',
 ): typeof import('./graphql').OperateContainerDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
@@ -239,19 +361,19 @@ export function graphql(
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(
-  source: '\n  query Metas($groupId: ID!) {\n    metas(groupId: $groupId) {\n      id\n      groupId\n      name\n      image\n      imageTag\n      instances\n      constraints\n      createdAt\n      updatedAt\n      lastFailure {\n        message\n        at\n      }\n      containers {\n        id\n        name\n        state\n        status\n        index\n        nodeId\n        node {\n          id\n          name\n          ip\n        }\n      }\n    }\n  }\n',
+  source: '\n  query Metas($groupId: ID!) {\n    metas(groupId: $groupId) {\n      ...MetaCardFields\n    }\n  }\n',
 ): typeof import('./graphql').MetasDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(
-  source: '\n  mutation CreateMeta($input: CreateMetaInput!) {\n    createMeta(input: $input) {\n      id\n      name\n      instances\n    }\n  }\n',
+  source: '\n  mutation CreateMeta($input: CreateMetaInput!) {\n    createMeta(input: $input) {\n      ...MetaSummaryFields\n    }\n  }\n',
 ): typeof import('./graphql').CreateMetaDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(
-  source: '\n  mutation UpdateMeta($id: ID!, $input: UpdateMetaInput!) {\n    updateMeta(id: $id, input: $input) {\n      id\n      instances\n    }\n  }\n',
+  source: '\n  mutation UpdateMeta($id: ID!, $input: UpdateMetaInput!) {\n    updateMeta(id: $id, input: $input) {\n      ...MetaSummaryFields\n    }\n  }\n',
 ): typeof import('./graphql').UpdateMetaDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
@@ -299,13 +421,13 @@ export function graphql(
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(
-  source: '\n  subscription ContainerStatus($groupId: ID, $nodeId: ID, $metaId: ID) {\n    containerStatusChanged(groupId: $groupId, nodeId: $nodeId, metaId: $metaId) {\n      at\n      previousState\n      container {\n        id\n        name\n        state\n        status\n        nodeId\n        metaId\n      }\n    }\n  }\n',
+  source: '\n  subscription ContainerStatus($groupId: ID, $nodeId: ID, $metaId: ID) {\n    containerStatusChanged(groupId: $groupId, nodeId: $nodeId, metaId: $metaId) {\n      at\n      previousState\n      container {\n        ...ContainerStatusFields\n      }\n    }\n  }\n',
 ): typeof import('./graphql').ContainerStatusDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(
-  source: '\n  subscription NodeStatus($groupId: ID) {\n    nodeStatusChanged(groupId: $groupId) {\n      at\n      previousStatus\n      node {\n        id\n        name\n        status\n      }\n    }\n  }\n',
+  source: '\n  subscription NodeStatus($groupId: ID) {\n    nodeStatusChanged(groupId: $groupId) {\n      at\n      previousStatus\n      node {\n        ...NodeStatusFields\n      }\n    }\n  }\n',
 ): typeof import('./graphql').NodeStatusDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
@@ -317,7 +439,7 @@ export function graphql(
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(
-  source: '\n  query Users {\n    users {\n      id\n      username\n      admin\n    }\n  }\n',
+  source: '\n  query Users {\n    users {\n      ...UserFields\n    }\n  }\n',
 ): typeof import('./graphql').UsersDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.

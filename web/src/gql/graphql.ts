@@ -184,6 +184,118 @@ export type UpdateMetaInput = {
 /** An operation on a container (or on every container of a meta). */
 export type ContainerAction = 'START' | 'STOP' | 'RESTART' | 'KILL' | 'PAUSE' | 'UNPAUSE';
 
+export type UserFieldsFragment = { id: string; username: string; admin: boolean };
+
+export type LabelFieldsFragment = { key: string; value: string };
+
+export type NodePlacementFieldsFragment = { id: string; name: string; ip: string };
+
+export type NodeStatusFieldsFragment = { id: string; name: string; status: NodeStatus };
+
+export type ServerNodeFieldsFragment = {
+  ip: string;
+  apiAddr: string;
+  id: string;
+  name: string;
+  status: NodeStatus;
+};
+
+export type NodeCardFieldsFragment = {
+  ip: string;
+  cpus: number;
+  memoryBytes: number;
+  cpuPercent: number | null;
+  memoryUsedBytes: number | null;
+  dockerVersion: string | null;
+  id: string;
+  name: string;
+  status: NodeStatus;
+  labels: Array<{ key: string; value: string }>;
+  engineLabels: Array<{ key: string; value: string }>;
+};
+
+export type ContainerStatusFieldsFragment = {
+  id: string;
+  name: string;
+  state: ContainerState;
+  status: string;
+  nodeId: string;
+  metaId: string | null;
+};
+
+export type ContainerFieldsFragment = {
+  image: string;
+  index: number | null;
+  createdAt: string;
+  id: string;
+  name: string;
+  state: ContainerState;
+  status: string;
+  nodeId: string;
+  metaId: string | null;
+  node: { id: string; name: string; ip: string } | null;
+};
+
+export type MetaInstanceFieldsFragment = {
+  index: number | null;
+  id: string;
+  name: string;
+  state: ContainerState;
+  status: string;
+  nodeId: string;
+  metaId: string | null;
+  node: { id: string; name: string; ip: string } | null;
+};
+
+export type MetaSummaryFieldsFragment = { id: string; name: string; instances: number };
+
+export type MetaCardFieldsFragment = {
+  groupId: string;
+  image: string;
+  imageTag: string;
+  constraints: Array<string>;
+  createdAt: string;
+  updatedAt: string;
+  id: string;
+  name: string;
+  instances: number;
+  lastFailure: { message: string; at: string } | null;
+  containers: Array<{
+    index: number | null;
+    id: string;
+    name: string;
+    state: ContainerState;
+    status: string;
+    nodeId: string;
+    metaId: string | null;
+    node: { id: string; name: string; ip: string } | null;
+  }>;
+};
+
+export type GroupNameFieldsFragment = { id: string; name: string; clusterMode: boolean };
+
+export type GroupSettingsFieldsFragment = {
+  description: string | null;
+  servers: Array<string>;
+  owners: Array<string>;
+  allowedHostPaths: Array<string>;
+  id: string;
+  name: string;
+  clusterMode: boolean;
+};
+
+export type GroupCardFieldsFragment = {
+  description: string | null;
+  servers: Array<string>;
+  owners: Array<string>;
+  allowedHostPaths: Array<string>;
+  id: string;
+  name: string;
+  clusterMode: boolean;
+  nodes: Array<{ ip: string; apiAddr: string; id: string; name: string; status: NodeStatus }>;
+  metas: Array<{ id: string; name: string; instances: number }>;
+};
+
 export type LoginMutationVariables = Exact<{
   username: string;
   password: string;
@@ -201,7 +313,7 @@ export type DashboardQueryVariables = Exact<{ [key: string]: never }>;
 
 export type DashboardQuery = {
   groups: Array<{ id: string; name: string; clusterMode: boolean }>;
-  nodes: Array<{ id: string; name: string; ip: string; status: NodeStatus }>;
+  nodes: Array<{ id: string; name: string; status: NodeStatus }>;
   all: { totalCount: number };
   RUNNING: { totalCount: number };
   CREATED: { totalCount: number };
@@ -216,14 +328,14 @@ export type GroupsQueryVariables = Exact<{ [key: string]: never }>;
 
 export type GroupsQuery = {
   groups: Array<{
-    id: string;
-    name: string;
     description: string | null;
-    clusterMode: boolean;
     servers: Array<string>;
     owners: Array<string>;
     allowedHostPaths: Array<string>;
-    nodes: Array<{ id: string; name: string; ip: string; apiAddr: string; status: NodeStatus }>;
+    id: string;
+    name: string;
+    clusterMode: boolean;
+    nodes: Array<{ ip: string; apiAddr: string; id: string; name: string; status: NodeStatus }>;
     metas: Array<{ id: string; name: string; instances: number }>;
   }>;
 };
@@ -236,7 +348,7 @@ export type CreateGroupMutationVariables = Exact<{
   input: CreateGroupInput;
 }>;
 
-export type CreateGroupMutation = { createGroup: { id: string; name: string } };
+export type CreateGroupMutation = { createGroup: { id: string; name: string; clusterMode: boolean } };
 
 export type UpdateGroupMutationVariables = Exact<{
   id: string | number;
@@ -245,11 +357,13 @@ export type UpdateGroupMutationVariables = Exact<{
 
 export type UpdateGroupMutation = {
   updateGroup: {
+    description: string | null;
+    servers: Array<string>;
+    owners: Array<string>;
+    allowedHostPaths: Array<string>;
     id: string;
     name: string;
-    description: string | null;
     clusterMode: boolean;
-    servers: Array<string>;
   };
 };
 
@@ -264,14 +378,34 @@ export type AddServerMutationVariables = Exact<{
   address: string;
 }>;
 
-export type AddServerMutation = { addServer: { id: string; servers: Array<string> } };
+export type AddServerMutation = {
+  addServer: {
+    description: string | null;
+    servers: Array<string>;
+    owners: Array<string>;
+    allowedHostPaths: Array<string>;
+    id: string;
+    name: string;
+    clusterMode: boolean;
+  };
+};
 
 export type RemoveServerMutationVariables = Exact<{
   groupId: string | number;
   address: string;
 }>;
 
-export type RemoveServerMutation = { removeServer: { id: string; servers: Array<string> } };
+export type RemoveServerMutation = {
+  removeServer: {
+    description: string | null;
+    servers: Array<string>;
+    owners: Array<string>;
+    allowedHostPaths: Array<string>;
+    id: string;
+    name: string;
+    clusterMode: boolean;
+  };
+};
 
 export type NodesQueryVariables = Exact<{
   groupId?: string | number | null | undefined;
@@ -280,15 +414,15 @@ export type NodesQueryVariables = Exact<{
 
 export type NodesQuery = {
   nodes: Array<{
-    id: string;
-    name: string;
     ip: string;
-    status: NodeStatus;
     cpus: number;
     memoryBytes: number;
     cpuPercent: number | null;
     memoryUsedBytes: number | null;
     dockerVersion: string | null;
+    id: string;
+    name: string;
+    status: NodeStatus;
     labels: Array<{ key: string; value: string }>;
     engineLabels: Array<{ key: string; value: string }>;
   }>;
@@ -327,15 +461,15 @@ export type ContainersQuery = {
     hasNextPage: boolean;
     endCursor: string | null;
     nodes: Array<{
-      id: string;
-      name: string;
-      nodeId: string;
       image: string;
-      state: ContainerState;
-      status: string;
-      metaId: string | null;
       index: number | null;
       createdAt: string;
+      id: string;
+      name: string;
+      state: ContainerState;
+      status: string;
+      nodeId: string;
+      metaId: string | null;
       node: { id: string; name: string; ip: string } | null;
     }>;
   };
@@ -347,15 +481,15 @@ export type ContainerQueryVariables = Exact<{
 
 export type ContainerQuery = {
   container: {
-    id: string;
-    name: string;
-    nodeId: string;
     image: string;
-    state: ContainerState;
-    status: string;
-    metaId: string | null;
     index: number | null;
     createdAt: string;
+    id: string;
+    name: string;
+    state: ContainerState;
+    status: string;
+    nodeId: string;
+    metaId: string | null;
     node: { id: string; name: string; ip: string } | null;
   } | null;
 };
@@ -373,7 +507,14 @@ export type CreateContainerMutationVariables = Exact<{
 }>;
 
 export type CreateContainerMutation = {
-  createContainer: { id: string; name: string; state: ContainerState };
+  createContainer: {
+    id: string;
+    name: string;
+    state: ContainerState;
+    status: string;
+    nodeId: string;
+    metaId: string | null;
+  };
 };
 
 export type OperateContainerMutationVariables = Exact<{
@@ -382,7 +523,14 @@ export type OperateContainerMutationVariables = Exact<{
 }>;
 
 export type OperateContainerMutation = {
-  operateContainer: { id: string; state: ContainerState; status: string };
+  operateContainer: {
+    id: string;
+    name: string;
+    state: ContainerState;
+    status: string;
+    nodeId: string;
+    metaId: string | null;
+  };
 };
 
 export type RemoveContainerMutationVariables = Exact<{
@@ -398,23 +546,24 @@ export type MetasQueryVariables = Exact<{
 
 export type MetasQuery = {
   metas: Array<{
-    id: string;
     groupId: string;
-    name: string;
     image: string;
     imageTag: string;
-    instances: number;
     constraints: Array<string>;
     createdAt: string;
     updatedAt: string;
+    id: string;
+    name: string;
+    instances: number;
     lastFailure: { message: string; at: string } | null;
     containers: Array<{
+      index: number | null;
       id: string;
       name: string;
       state: ContainerState;
       status: string;
-      index: number | null;
       nodeId: string;
+      metaId: string | null;
       node: { id: string; name: string; ip: string } | null;
     }>;
   }>;
@@ -431,7 +580,7 @@ export type UpdateMetaMutationVariables = Exact<{
   input: UpdateMetaInput;
 }>;
 
-export type UpdateMetaMutation = { updateMeta: { id: string; instances: number } };
+export type UpdateMetaMutation = { updateMeta: { id: string; name: string; instances: number } };
 
 export type UpgradeMetaMutationVariables = Exact<{
   id: string | number;
@@ -585,40 +734,303 @@ export class TypedDocumentString<TResult, TVariables>
     return this.value;
   }
 }
-
+export const UserFieldsFragmentDoc = new TypedDocumentString(
+  `
+    fragment UserFields on User {
+  id
+  username
+  admin
+}
+    `,
+  { fragmentName: 'UserFields' },
+) as unknown as TypedDocumentString<UserFieldsFragment, unknown>;
+export const NodeStatusFieldsFragmentDoc = new TypedDocumentString(
+  `
+    fragment NodeStatusFields on Node {
+  id
+  name
+  status
+}
+    `,
+  { fragmentName: 'NodeStatusFields' },
+) as unknown as TypedDocumentString<NodeStatusFieldsFragment, unknown>;
+export const LabelFieldsFragmentDoc = new TypedDocumentString(
+  `
+    fragment LabelFields on Label {
+  key
+  value
+}
+    `,
+  { fragmentName: 'LabelFields' },
+) as unknown as TypedDocumentString<LabelFieldsFragment, unknown>;
+export const NodeCardFieldsFragmentDoc = new TypedDocumentString(
+  `
+    fragment NodeCardFields on Node {
+  ...NodeStatusFields
+  ip
+  cpus
+  memoryBytes
+  cpuPercent
+  memoryUsedBytes
+  dockerVersion
+  labels {
+    ...LabelFields
+  }
+  engineLabels {
+    ...LabelFields
+  }
+}
+    fragment LabelFields on Label {
+  key
+  value
+}
+fragment NodeStatusFields on Node {
+  id
+  name
+  status
+}`,
+  { fragmentName: 'NodeCardFields' },
+) as unknown as TypedDocumentString<NodeCardFieldsFragment, unknown>;
+export const ContainerStatusFieldsFragmentDoc = new TypedDocumentString(
+  `
+    fragment ContainerStatusFields on Container {
+  id
+  name
+  state
+  status
+  nodeId
+  metaId
+}
+    `,
+  { fragmentName: 'ContainerStatusFields' },
+) as unknown as TypedDocumentString<ContainerStatusFieldsFragment, unknown>;
+export const NodePlacementFieldsFragmentDoc = new TypedDocumentString(
+  `
+    fragment NodePlacementFields on Node {
+  id
+  name
+  ip
+}
+    `,
+  { fragmentName: 'NodePlacementFields' },
+) as unknown as TypedDocumentString<NodePlacementFieldsFragment, unknown>;
+export const ContainerFieldsFragmentDoc = new TypedDocumentString(
+  `
+    fragment ContainerFields on Container {
+  ...ContainerStatusFields
+  node {
+    ...NodePlacementFields
+  }
+  image
+  index
+  createdAt
+}
+    fragment NodePlacementFields on Node {
+  id
+  name
+  ip
+}
+fragment ContainerStatusFields on Container {
+  id
+  name
+  state
+  status
+  nodeId
+  metaId
+}`,
+  { fragmentName: 'ContainerFields' },
+) as unknown as TypedDocumentString<ContainerFieldsFragment, unknown>;
+export const MetaSummaryFieldsFragmentDoc = new TypedDocumentString(
+  `
+    fragment MetaSummaryFields on Meta {
+  id
+  name
+  instances
+}
+    `,
+  { fragmentName: 'MetaSummaryFields' },
+) as unknown as TypedDocumentString<MetaSummaryFieldsFragment, unknown>;
+export const MetaInstanceFieldsFragmentDoc = new TypedDocumentString(
+  `
+    fragment MetaInstanceFields on Container {
+  ...ContainerStatusFields
+  index
+  node {
+    ...NodePlacementFields
+  }
+}
+    fragment NodePlacementFields on Node {
+  id
+  name
+  ip
+}
+fragment ContainerStatusFields on Container {
+  id
+  name
+  state
+  status
+  nodeId
+  metaId
+}`,
+  { fragmentName: 'MetaInstanceFields' },
+) as unknown as TypedDocumentString<MetaInstanceFieldsFragment, unknown>;
+export const MetaCardFieldsFragmentDoc = new TypedDocumentString(
+  `
+    fragment MetaCardFields on Meta {
+  ...MetaSummaryFields
+  groupId
+  image
+  imageTag
+  constraints
+  createdAt
+  updatedAt
+  lastFailure {
+    message
+    at
+  }
+  containers {
+    ...MetaInstanceFields
+  }
+}
+    fragment NodePlacementFields on Node {
+  id
+  name
+  ip
+}
+fragment ContainerStatusFields on Container {
+  id
+  name
+  state
+  status
+  nodeId
+  metaId
+}
+fragment MetaInstanceFields on Container {
+  ...ContainerStatusFields
+  index
+  node {
+    ...NodePlacementFields
+  }
+}
+fragment MetaSummaryFields on Meta {
+  id
+  name
+  instances
+}`,
+  { fragmentName: 'MetaCardFields' },
+) as unknown as TypedDocumentString<MetaCardFieldsFragment, unknown>;
+export const GroupNameFieldsFragmentDoc = new TypedDocumentString(
+  `
+    fragment GroupNameFields on Group {
+  id
+  name
+  clusterMode
+}
+    `,
+  { fragmentName: 'GroupNameFields' },
+) as unknown as TypedDocumentString<GroupNameFieldsFragment, unknown>;
+export const GroupSettingsFieldsFragmentDoc = new TypedDocumentString(
+  `
+    fragment GroupSettingsFields on Group {
+  ...GroupNameFields
+  description
+  servers
+  owners
+  allowedHostPaths
+}
+    fragment GroupNameFields on Group {
+  id
+  name
+  clusterMode
+}`,
+  { fragmentName: 'GroupSettingsFields' },
+) as unknown as TypedDocumentString<GroupSettingsFieldsFragment, unknown>;
+export const ServerNodeFieldsFragmentDoc = new TypedDocumentString(
+  `
+    fragment ServerNodeFields on Node {
+  ...NodeStatusFields
+  ip
+  apiAddr
+}
+    fragment NodeStatusFields on Node {
+  id
+  name
+  status
+}`,
+  { fragmentName: 'ServerNodeFields' },
+) as unknown as TypedDocumentString<ServerNodeFieldsFragment, unknown>;
+export const GroupCardFieldsFragmentDoc = new TypedDocumentString(
+  `
+    fragment GroupCardFields on Group {
+  ...GroupSettingsFields
+  nodes {
+    ...ServerNodeFields
+  }
+  metas {
+    ...MetaSummaryFields
+  }
+}
+    fragment NodeStatusFields on Node {
+  id
+  name
+  status
+}
+fragment ServerNodeFields on Node {
+  ...NodeStatusFields
+  ip
+  apiAddr
+}
+fragment MetaSummaryFields on Meta {
+  id
+  name
+  instances
+}
+fragment GroupNameFields on Group {
+  id
+  name
+  clusterMode
+}
+fragment GroupSettingsFields on Group {
+  ...GroupNameFields
+  description
+  servers
+  owners
+  allowedHostPaths
+}`,
+  { fragmentName: 'GroupCardFields' },
+) as unknown as TypedDocumentString<GroupCardFieldsFragment, unknown>;
 export const LoginDocument = new TypedDocumentString(`
     mutation Login($username: String!, $password: String!) {
   login(username: $username, password: $password) {
     token
     user {
-      id
-      username
-      admin
+      ...UserFields
     }
   }
 }
-    `) as unknown as TypedDocumentString<LoginMutation, LoginMutationVariables>;
+    fragment UserFields on User {
+  id
+  username
+  admin
+}`) as unknown as TypedDocumentString<LoginMutation, LoginMutationVariables>;
 export const MeDocument = new TypedDocumentString(`
     query Me {
   me {
-    id
-    username
-    admin
+    ...UserFields
   }
 }
-    `) as unknown as TypedDocumentString<MeQuery, MeQueryVariables>;
+    fragment UserFields on User {
+  id
+  username
+  admin
+}`) as unknown as TypedDocumentString<MeQuery, MeQueryVariables>;
 export const DashboardDocument = new TypedDocumentString(`
     query Dashboard {
   groups {
-    id
-    name
-    clusterMode
+    ...GroupNameFields
   }
   nodes {
-    id
-    name
-    ip
-    status
+    ...NodeStatusFields
   }
   all: containers(first: 0) {
     totalCount
@@ -645,60 +1057,98 @@ export const DashboardDocument = new TypedDocumentString(`
     totalCount
   }
 }
-    `) as unknown as TypedDocumentString<DashboardQuery, DashboardQueryVariables>;
+    fragment NodeStatusFields on Node {
+  id
+  name
+  status
+}
+fragment GroupNameFields on Group {
+  id
+  name
+  clusterMode
+}`) as unknown as TypedDocumentString<DashboardQuery, DashboardQueryVariables>;
 export const GroupsDocument = new TypedDocumentString(`
     query Groups {
   groups {
-    id
-    name
-    description
-    clusterMode
-    servers
-    owners
-    allowedHostPaths
-    nodes {
-      id
-      name
-      ip
-      apiAddr
-      status
-    }
-    metas {
-      id
-      name
-      instances
-    }
+    ...GroupCardFields
   }
 }
-    `) as unknown as TypedDocumentString<GroupsQuery, GroupsQueryVariables>;
+    fragment NodeStatusFields on Node {
+  id
+  name
+  status
+}
+fragment ServerNodeFields on Node {
+  ...NodeStatusFields
+  ip
+  apiAddr
+}
+fragment MetaSummaryFields on Meta {
+  id
+  name
+  instances
+}
+fragment GroupNameFields on Group {
+  id
+  name
+  clusterMode
+}
+fragment GroupSettingsFields on Group {
+  ...GroupNameFields
+  description
+  servers
+  owners
+  allowedHostPaths
+}
+fragment GroupCardFields on Group {
+  ...GroupSettingsFields
+  nodes {
+    ...ServerNodeFields
+  }
+  metas {
+    ...MetaSummaryFields
+  }
+}`) as unknown as TypedDocumentString<GroupsQuery, GroupsQueryVariables>;
 export const GroupNamesDocument = new TypedDocumentString(`
     query GroupNames {
   groups {
-    id
-    name
-    clusterMode
+    ...GroupNameFields
   }
 }
-    `) as unknown as TypedDocumentString<GroupNamesQuery, GroupNamesQueryVariables>;
+    fragment GroupNameFields on Group {
+  id
+  name
+  clusterMode
+}`) as unknown as TypedDocumentString<GroupNamesQuery, GroupNamesQueryVariables>;
 export const CreateGroupDocument = new TypedDocumentString(`
     mutation CreateGroup($input: CreateGroupInput!) {
   createGroup(input: $input) {
-    id
-    name
+    ...GroupNameFields
   }
 }
-    `) as unknown as TypedDocumentString<CreateGroupMutation, CreateGroupMutationVariables>;
+    fragment GroupNameFields on Group {
+  id
+  name
+  clusterMode
+}`) as unknown as TypedDocumentString<CreateGroupMutation, CreateGroupMutationVariables>;
 export const UpdateGroupDocument = new TypedDocumentString(`
     mutation UpdateGroup($id: ID!, $input: UpdateGroupInput!) {
   updateGroup(id: $id, input: $input) {
-    id
-    name
-    description
-    clusterMode
-    servers
+    ...GroupSettingsFields
   }
 }
-    `) as unknown as TypedDocumentString<UpdateGroupMutation, UpdateGroupMutationVariables>;
+    fragment GroupNameFields on Group {
+  id
+  name
+  clusterMode
+}
+fragment GroupSettingsFields on Group {
+  ...GroupNameFields
+  description
+  servers
+  owners
+  allowedHostPaths
+}`) as unknown as TypedDocumentString<UpdateGroupMutation, UpdateGroupMutationVariables>;
 export const DeleteGroupDocument = new TypedDocumentString(`
     mutation DeleteGroup($id: ID!) {
   deleteGroup(id: $id)
@@ -707,42 +1157,69 @@ export const DeleteGroupDocument = new TypedDocumentString(`
 export const AddServerDocument = new TypedDocumentString(`
     mutation AddServer($groupId: ID!, $address: String!) {
   addServer(groupId: $groupId, address: $address) {
-    id
-    servers
+    ...GroupSettingsFields
   }
 }
-    `) as unknown as TypedDocumentString<AddServerMutation, AddServerMutationVariables>;
+    fragment GroupNameFields on Group {
+  id
+  name
+  clusterMode
+}
+fragment GroupSettingsFields on Group {
+  ...GroupNameFields
+  description
+  servers
+  owners
+  allowedHostPaths
+}`) as unknown as TypedDocumentString<AddServerMutation, AddServerMutationVariables>;
 export const RemoveServerDocument = new TypedDocumentString(`
     mutation RemoveServer($groupId: ID!, $address: String!) {
   removeServer(groupId: $groupId, address: $address) {
-    id
-    servers
+    ...GroupSettingsFields
   }
 }
-    `) as unknown as TypedDocumentString<RemoveServerMutation, RemoveServerMutationVariables>;
+    fragment GroupNameFields on Group {
+  id
+  name
+  clusterMode
+}
+fragment GroupSettingsFields on Group {
+  ...GroupNameFields
+  description
+  servers
+  owners
+  allowedHostPaths
+}`) as unknown as TypedDocumentString<RemoveServerMutation, RemoveServerMutationVariables>;
 export const NodesDocument = new TypedDocumentString(`
     query Nodes($groupId: ID, $status: NodeStatus) {
   nodes(groupId: $groupId, status: $status) {
-    id
-    name
-    ip
-    status
-    cpus
-    memoryBytes
-    cpuPercent
-    memoryUsedBytes
-    dockerVersion
-    labels {
-      key
-      value
-    }
-    engineLabels {
-      key
-      value
-    }
+    ...NodeCardFields
   }
 }
-    `) as unknown as TypedDocumentString<NodesQuery, NodesQueryVariables>;
+    fragment LabelFields on Label {
+  key
+  value
+}
+fragment NodeStatusFields on Node {
+  id
+  name
+  status
+}
+fragment NodeCardFields on Node {
+  ...NodeStatusFields
+  ip
+  cpus
+  memoryBytes
+  cpuPercent
+  memoryUsedBytes
+  dockerVersion
+  labels {
+    ...LabelFields
+  }
+  engineLabels {
+    ...LabelFields
+  }
+}`) as unknown as TypedDocumentString<NodesQuery, NodesQueryVariables>;
 export const ContainerStatsDocument = new TypedDocumentString(`
     query ContainerStats($id: ID!) {
   containerStats(id: $id) {
@@ -758,12 +1235,14 @@ export const SetNodeLabelsDocument = new TypedDocumentString(`
   setNodeLabels(nodeId: $nodeId, labels: $labels) {
     id
     labels {
-      key
-      value
+      ...LabelFields
     }
   }
 }
-    `) as unknown as TypedDocumentString<SetNodeLabelsMutation, SetNodeLabelsMutationVariables>;
+    fragment LabelFields on Label {
+  key
+  value
+}`) as unknown as TypedDocumentString<SetNodeLabelsMutation, SetNodeLabelsMutationVariables>;
 export const ContainersDocument = new TypedDocumentString(`
     query Containers($groupId: ID, $nodeId: ID, $metaId: ID, $state: ContainerState, $search: String, $first: Int, $after: String) {
   containers(
@@ -779,44 +1258,60 @@ export const ContainersDocument = new TypedDocumentString(`
     hasNextPage
     endCursor
     nodes {
-      id
-      name
-      nodeId
-      node {
-        id
-        name
-        ip
-      }
-      image
-      state
-      status
-      metaId
-      index
-      createdAt
+      ...ContainerFields
     }
   }
 }
-    `) as unknown as TypedDocumentString<ContainersQuery, ContainersQueryVariables>;
+    fragment NodePlacementFields on Node {
+  id
+  name
+  ip
+}
+fragment ContainerStatusFields on Container {
+  id
+  name
+  state
+  status
+  nodeId
+  metaId
+}
+fragment ContainerFields on Container {
+  ...ContainerStatusFields
+  node {
+    ...NodePlacementFields
+  }
+  image
+  index
+  createdAt
+}`) as unknown as TypedDocumentString<ContainersQuery, ContainersQueryVariables>;
 export const ContainerDocument = new TypedDocumentString(`
     query Container($id: ID!) {
   container(id: $id) {
-    id
-    name
-    nodeId
-    node {
-      id
-      name
-      ip
-    }
-    image
-    state
-    status
-    metaId
-    index
-    createdAt
+    ...ContainerFields
   }
 }
-    `) as unknown as TypedDocumentString<ContainerQuery, ContainerQueryVariables>;
+    fragment NodePlacementFields on Node {
+  id
+  name
+  ip
+}
+fragment ContainerStatusFields on Container {
+  id
+  name
+  state
+  status
+  nodeId
+  metaId
+}
+fragment ContainerFields on Container {
+  ...ContainerStatusFields
+  node {
+    ...NodePlacementFields
+  }
+  image
+  index
+  createdAt
+}`) as unknown as TypedDocumentString<ContainerQuery, ContainerQueryVariables>;
 export const ContainerLogsDocument = new TypedDocumentString(`
     query ContainerLogs($id: ID!, $tail: Int) {
   containerLogs(id: $id, tail: $tail)
@@ -825,21 +1320,31 @@ export const ContainerLogsDocument = new TypedDocumentString(`
 export const CreateContainerDocument = new TypedDocumentString(`
     mutation CreateContainer($nodeId: ID!, $config: ContainerConfigInput!) {
   createContainer(nodeId: $nodeId, config: $config) {
-    id
-    name
-    state
+    ...ContainerStatusFields
   }
 }
-    `) as unknown as TypedDocumentString<CreateContainerMutation, CreateContainerMutationVariables>;
+    fragment ContainerStatusFields on Container {
+  id
+  name
+  state
+  status
+  nodeId
+  metaId
+}`) as unknown as TypedDocumentString<CreateContainerMutation, CreateContainerMutationVariables>;
 export const OperateContainerDocument = new TypedDocumentString(`
     mutation OperateContainer($id: ID!, $action: ContainerAction!) {
   operateContainer(id: $id, action: $action) {
-    id
-    state
-    status
+    ...ContainerStatusFields
   }
 }
-    `) as unknown as TypedDocumentString<OperateContainerMutation, OperateContainerMutationVariables>;
+    fragment ContainerStatusFields on Container {
+  id
+  name
+  state
+  status
+  nodeId
+  metaId
+}`) as unknown as TypedDocumentString<OperateContainerMutation, OperateContainerMutationVariables>;
 export const RemoveContainerDocument = new TypedDocumentString(`
     mutation RemoveContainer($id: ID!, $force: Boolean) {
   removeContainer(id: $id, force: $force)
@@ -848,52 +1353,72 @@ export const RemoveContainerDocument = new TypedDocumentString(`
 export const MetasDocument = new TypedDocumentString(`
     query Metas($groupId: ID!) {
   metas(groupId: $groupId) {
-    id
-    groupId
-    name
-    image
-    imageTag
-    instances
-    constraints
-    createdAt
-    updatedAt
-    lastFailure {
-      message
-      at
-    }
-    containers {
-      id
-      name
-      state
-      status
-      index
-      nodeId
-      node {
-        id
-        name
-        ip
-      }
-    }
+    ...MetaCardFields
   }
 }
-    `) as unknown as TypedDocumentString<MetasQuery, MetasQueryVariables>;
+    fragment NodePlacementFields on Node {
+  id
+  name
+  ip
+}
+fragment ContainerStatusFields on Container {
+  id
+  name
+  state
+  status
+  nodeId
+  metaId
+}
+fragment MetaInstanceFields on Container {
+  ...ContainerStatusFields
+  index
+  node {
+    ...NodePlacementFields
+  }
+}
+fragment MetaSummaryFields on Meta {
+  id
+  name
+  instances
+}
+fragment MetaCardFields on Meta {
+  ...MetaSummaryFields
+  groupId
+  image
+  imageTag
+  constraints
+  createdAt
+  updatedAt
+  lastFailure {
+    message
+    at
+  }
+  containers {
+    ...MetaInstanceFields
+  }
+}`) as unknown as TypedDocumentString<MetasQuery, MetasQueryVariables>;
 export const CreateMetaDocument = new TypedDocumentString(`
     mutation CreateMeta($input: CreateMetaInput!) {
   createMeta(input: $input) {
-    id
-    name
-    instances
+    ...MetaSummaryFields
   }
 }
-    `) as unknown as TypedDocumentString<CreateMetaMutation, CreateMetaMutationVariables>;
+    fragment MetaSummaryFields on Meta {
+  id
+  name
+  instances
+}`) as unknown as TypedDocumentString<CreateMetaMutation, CreateMetaMutationVariables>;
 export const UpdateMetaDocument = new TypedDocumentString(`
     mutation UpdateMeta($id: ID!, $input: UpdateMetaInput!) {
   updateMeta(id: $id, input: $input) {
-    id
-    instances
+    ...MetaSummaryFields
   }
 }
-    `) as unknown as TypedDocumentString<UpdateMetaMutation, UpdateMetaMutationVariables>;
+    fragment MetaSummaryFields on Meta {
+  id
+  name
+  instances
+}`) as unknown as TypedDocumentString<UpdateMetaMutation, UpdateMetaMutationVariables>;
 export const UpgradeMetaDocument = new TypedDocumentString(`
     mutation UpgradeMeta($id: ID!, $imageTag: String!) {
   upgradeMeta(id: $id, imageTag: $imageTag) {
@@ -956,29 +1481,33 @@ export const ContainerStatusDocument = new TypedDocumentString(`
     at
     previousState
     container {
-      id
-      name
-      state
-      status
-      nodeId
-      metaId
+      ...ContainerStatusFields
     }
   }
 }
-    `) as unknown as TypedDocumentString<ContainerStatusSubscription, ContainerStatusSubscriptionVariables>;
+    fragment ContainerStatusFields on Container {
+  id
+  name
+  state
+  status
+  nodeId
+  metaId
+}`) as unknown as TypedDocumentString<ContainerStatusSubscription, ContainerStatusSubscriptionVariables>;
 export const NodeStatusDocument = new TypedDocumentString(`
     subscription NodeStatus($groupId: ID) {
   nodeStatusChanged(groupId: $groupId) {
     at
     previousStatus
     node {
-      id
-      name
-      status
+      ...NodeStatusFields
     }
   }
 }
-    `) as unknown as TypedDocumentString<NodeStatusSubscription, NodeStatusSubscriptionVariables>;
+    fragment NodeStatusFields on Node {
+  id
+  name
+  status
+}`) as unknown as TypedDocumentString<NodeStatusSubscription, NodeStatusSubscriptionVariables>;
 export const MetaEventsDocument = new TypedDocumentString(`
     subscription MetaEvents($groupId: ID, $metaId: ID) {
   metaEvents(groupId: $groupId, metaId: $metaId) {
@@ -992,12 +1521,14 @@ export const MetaEventsDocument = new TypedDocumentString(`
 export const UsersDocument = new TypedDocumentString(`
     query Users {
   users {
-    id
-    username
-    admin
+    ...UserFields
   }
 }
-    `) as unknown as TypedDocumentString<UsersQuery, UsersQueryVariables>;
+    fragment UserFields on User {
+  id
+  username
+  admin
+}`) as unknown as TypedDocumentString<UsersQuery, UsersQueryVariables>;
 export const CreateUserDocument = new TypedDocumentString(`
     mutation CreateUser($input: CreateUserInput!) {
   createUser(input: $input) {

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { request, useMutation } from '../api';
 import type { ContainerConfigInput } from '../gql/graphql';
 import { CreateContainerMutation } from '../operations';
-import { BusyButton, ErrorMessage, lines, parseLabels } from '../ui';
+import { BusyButton, ErrorMessage, InputError, lines, parseLabels } from '../ui';
 import { NodeSelect } from './node-select';
 
 /** The editable form of a ContainerConfigInput: text fields, parsed on submit. */
@@ -89,6 +89,13 @@ export function toConfigInput(d: ConfigDraft): ContainerConfigInput {
   };
 }
 
+/** The props of one input bound to a draft field. */
+type Field = (key: keyof ConfigDraft) => {
+  name: string;
+  value: string;
+  onChange: (e: { target: { value: string } }) => void;
+};
+
 /** The fields of a container configuration (used by the container and the service forms). */
 export function ConfigFields({
   draft,
@@ -97,94 +104,112 @@ export function ConfigFields({
   draft: ConfigDraft;
   onChange: (d: ConfigDraft) => void;
 }) {
-  const field = (key: keyof ConfigDraft) => ({
+  const field: Field = (key) => ({
     name: key,
     value: draft[key],
-    onChange: (e: { target: { value: string } }) => onChange({ ...draft, [key]: e.target.value }),
+    onChange: (e) => onChange({ ...draft, [key]: e.target.value }),
   });
   return (
     <>
-      <fieldset>
-        <legend>Container</legend>
-        <label>
-          Name
-          <input required pattern="[a-zA-Z0-9][a-zA-Z0-9_.\-]*" {...field('name')} />
-        </label>
-        <label>
-          Image
-          <input required placeholder="nginx:1.27" {...field('image')} />
-        </label>
-        <label>
-          Command <span className="hint">(optional; quote parts with spaces)</span>
-          <input placeholder="sleep 3600" {...field('command')} />
-        </label>
-        <label>
-          Environment <span className="hint">(KEY=value, one a line)</span>
-          <textarea rows={3} {...field('env')} />
-        </label>
-        <label>
-          Restart policy
-          <select {...field('restartPolicy')}>
-            <option value="no">no</option>
-            <option value="always">always</option>
-            <option value="on-failure">on-failure</option>
-            <option value="unless-stopped">unless-stopped</option>
-          </select>
-        </label>
-      </fieldset>
-      <fieldset>
-        <legend>Network</legend>
-        <label>
-          Network mode{' '}
-          <span className="hint">(host, bridge, none or a network name; host only for admins)</span>
-          <input list="network-modes" {...field('networkMode')} />
-          <datalist id="network-modes">
-            <option value="host" />
-            <option value="bridge" />
-            <option value="none" />
-          </datalist>
-        </label>
-        <label>
-          Hostname
-          <input {...field('hostname')} />
-        </label>
-        <label>
-          Ports <span className="hint">(private, public:private or 0:private/udp; 0 picks a free port)</span>
-          <textarea rows={2} {...field('ports')} />
-        </label>
-        <label>
-          DNS servers <span className="hint">(one a line)</span>
-          <textarea rows={2} {...field('dns')} />
-        </label>
-        <label>
-          Extra hosts <span className="hint">(host:ip, one a line)</span>
-          <textarea rows={2} {...field('extraHosts')} />
-        </label>
-      </fieldset>
-      <fieldset>
-        <legend>Storage, labels and limits</legend>
-        <label>
-          Volumes{' '}
-          <span className="hint">
-            (/host/path:/container/path[:ro] or volume:/path, one a line; host paths within the group’s
-            allowed host paths)
-          </span>
-          <textarea rows={2} {...field('volumes')} />
-        </label>
-        <label>
-          Labels <span className="hint">(key=value, one a line)</span>
-          <textarea rows={2} {...field('labels')} />
-        </label>
-        <label>
-          CPU shares
-          <input inputMode="numeric" {...field('cpuShares')} />
-        </label>
-        <label>
-          Memory limit (MB)
-          <input inputMode="numeric" {...field('memoryMB')} />
-        </label>
-      </fieldset>
+      <ContainerFieldset field={field} />
+      <NetworkFieldset field={field} />
+      <StorageFieldset field={field} />
     </>
+  );
+}
+
+function ContainerFieldset({ field }: { field: Field }) {
+  return (
+    <fieldset>
+      <legend>Container</legend>
+      <label>
+        Name
+        <input required pattern="[a-zA-Z0-9][a-zA-Z0-9_.\-]*" {...field('name')} />
+      </label>
+      <label>
+        Image
+        <input required placeholder="nginx:1.27" {...field('image')} />
+      </label>
+      <label>
+        Command <span className="hint">(optional; quote parts with spaces)</span>
+        <input placeholder="sleep 3600" {...field('command')} />
+      </label>
+      <label>
+        Environment <span className="hint">(KEY=value, one a line)</span>
+        <textarea rows={3} {...field('env')} />
+      </label>
+      <label>
+        Restart policy
+        <select {...field('restartPolicy')}>
+          <option value="no">no</option>
+          <option value="always">always</option>
+          <option value="on-failure">on-failure</option>
+          <option value="unless-stopped">unless-stopped</option>
+        </select>
+      </label>
+    </fieldset>
+  );
+}
+
+function NetworkFieldset({ field }: { field: Field }) {
+  return (
+    <fieldset>
+      <legend>Network</legend>
+      <label>
+        Network mode{' '}
+        <span className="hint">(host, bridge, none or a network name; host only for admins)</span>
+        <input list="network-modes" {...field('networkMode')} />
+        <datalist id="network-modes">
+          <option value="host" />
+          <option value="bridge" />
+          <option value="none" />
+        </datalist>
+      </label>
+      <label>
+        Hostname
+        <input {...field('hostname')} />
+      </label>
+      <label>
+        Ports <span className="hint">(private, public:private or 0:private/udp; 0 picks a free port)</span>
+        <textarea rows={2} {...field('ports')} />
+      </label>
+      <label>
+        DNS servers <span className="hint">(one a line)</span>
+        <textarea rows={2} {...field('dns')} />
+      </label>
+      <label>
+        Extra hosts <span className="hint">(host:ip, one a line)</span>
+        <textarea rows={2} {...field('extraHosts')} />
+      </label>
+    </fieldset>
+  );
+}
+
+function StorageFieldset({ field }: { field: Field }) {
+  return (
+    <fieldset>
+      <legend>Storage, labels and limits</legend>
+      <label>
+        Volumes{' '}
+        <span className="hint">
+          (/host/path:/container/path[:ro] or volume:/path, one a line; host paths within the group’s allowed
+          host paths)
+        </span>
+        <textarea rows={2} {...field('volumes')} />
+      </label>
+      <label>
+        Labels <span className="hint">(key=value, one a line)</span>
+        <textarea rows={2} {...field('labels')} />
+      </label>
+      <label>
+        CPU shares
+        <input inputMode="numeric" {...field('cpuShares')} />
+      </label>
+      <label>
+        Memory limit (MB)
+        <input inputMode="numeric" {...field('memoryMB')} />
+      </label>
+    </fieldset>
   );
 }
 
@@ -221,11 +246,7 @@ export function CreateContainerForm({
       <h2>Create a container</h2>
       <NodeSelect required groupId={groupId} value={nodeId} onChange={setNodeId} />
       <ConfigFields draft={draft} onChange={setDraft} />
-      {inputError ? (
-        <p className="error" role="alert">
-          {inputError}
-        </p>
-      ) : null}
+      <InputError message={inputError} />
       <ErrorMessage error={create.error} />
       <BusyButton type="submit" className="primary" busy={create.busy} busyText="Creating and starting…">
         Create and start

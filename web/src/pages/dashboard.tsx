@@ -1,6 +1,9 @@
 import { useState } from 'react';
 import { useDebounced, useQuery, useSubscription } from '../api';
-import type { MetaEventsSubscription as MetaEventsData } from '../gql/graphql';
+import type {
+  DashboardQuery as DashboardData,
+  MetaEventsSubscription as MetaEventsData,
+} from '../gql/graphql';
 import {
   ContainerStatusSubscription,
   DashboardQuery,
@@ -42,9 +45,6 @@ export function DashboardPage() {
     refresh();
   });
 
-  const nodes = countBy<string>(data?.nodes ?? [], 'status');
-  const groupNames = new Map((data?.groups ?? []).map((g) => [g.id, g.name]));
-
   return (
     <section>
       <div className="page-head">
@@ -55,68 +55,95 @@ export function DashboardPage() {
       {loading && !data ? <Spinner label="Loading…" /> : null}
       {data ? (
         <div className="grid">
-          <article className="card" aria-labelledby="dash-nodes">
-            <h2 id="dash-nodes">Nodes ({data.nodes.length})</h2>
-            <ul className="counts" data-testid="node-counts">
-              {NODE_STATUSES.map((s) => (
-                <li key={s}>
-                  <StatusBadge value={s} /> <strong data-status={s}>{nodes.get(s) ?? 0}</strong>
-                </li>
-              ))}
-            </ul>
-            <p>
-              <a href="#/nodes">All nodes</a>
-            </p>
-          </article>
-          <article className="card" aria-labelledby="dash-containers">
-            <h2 id="dash-containers">Containers ({data.all.totalCount})</h2>
-            <ul className="counts" data-testid="container-counts">
-              {CONTAINER_STATES.map((s) => (
-                <li key={s}>
-                  <StatusBadge value={s} /> <strong data-state={s}>{data[s].totalCount}</strong>
-                </li>
-              ))}
-            </ul>
-            <p>
-              <a href="#/containers">All containers</a>
-            </p>
-          </article>
-          <article className="card" aria-labelledby="dash-groups">
-            <h2 id="dash-groups">Groups ({data.groups.length})</h2>
-            <ul>
-              {data.groups.map((g) => (
-                <li key={g.id}>
-                  <a href={`#/${g.clusterMode ? 'metas' : 'containers'}?groupId=${encodeURIComponent(g.id)}`}>
-                    {g.name}
-                  </a>
-                  {g.clusterMode ? ' · cluster' : ''}
-                </li>
-              ))}
-            </ul>
-          </article>
-          <article className="card wide" aria-labelledby="dash-events">
-            <h2 id="dash-events">Recent service events</h2>
-            {events.length === 0 ? (
-              <p className="muted">No events since this page opened. They appear here as they happen.</p>
-            ) : (
-              <ol className="events" aria-live="polite">
-                {events.map((e, i) => (
-                  <li key={`${e.timestamp}-${i}`}>
-                    <time>{formatTime(e.timestamp < 1e12 ? e.timestamp * 1000 : e.timestamp)}</time>{' '}
-                    <strong>{e.event}</strong>{' '}
-                    <a
-                      href={`#/metas?groupId=${encodeURIComponent(e.groupId)}&metaId=${encodeURIComponent(e.metaId)}`}
-                    >
-                      {e.metaId.slice(0, 12)}
-                    </a>{' '}
-                    in {groupNames.get(e.groupId) ?? e.groupId}
-                  </li>
-                ))}
-              </ol>
-            )}
-          </article>
+          <NodeCounts nodes={data.nodes} />
+          <ContainerCounts data={data} />
+          <GroupLinks groups={data.groups} />
+          <RecentEvents events={events} groups={data.groups} />
         </div>
       ) : null}
     </section>
+  );
+}
+
+function NodeCounts({ nodes }: { nodes: DashboardData['nodes'] }) {
+  const counts = countBy<string>(nodes, 'status');
+  return (
+    <article className="card" aria-labelledby="dash-nodes">
+      <h2 id="dash-nodes">Nodes ({nodes.length})</h2>
+      <ul className="counts" data-testid="node-counts">
+        {NODE_STATUSES.map((s) => (
+          <li key={s}>
+            <StatusBadge value={s} /> <strong data-status={s}>{counts.get(s) ?? 0}</strong>
+          </li>
+        ))}
+      </ul>
+      <p>
+        <a href="#/nodes">All nodes</a>
+      </p>
+    </article>
+  );
+}
+
+function ContainerCounts({ data }: { data: DashboardData }) {
+  return (
+    <article className="card" aria-labelledby="dash-containers">
+      <h2 id="dash-containers">Containers ({data.all.totalCount})</h2>
+      <ul className="counts" data-testid="container-counts">
+        {CONTAINER_STATES.map((s) => (
+          <li key={s}>
+            <StatusBadge value={s} /> <strong data-state={s}>{data[s].totalCount}</strong>
+          </li>
+        ))}
+      </ul>
+      <p>
+        <a href="#/containers">All containers</a>
+      </p>
+    </article>
+  );
+}
+
+function GroupLinks({ groups }: { groups: DashboardData['groups'] }) {
+  return (
+    <article className="card" aria-labelledby="dash-groups">
+      <h2 id="dash-groups">Groups ({groups.length})</h2>
+      <ul>
+        {groups.map((g) => (
+          <li key={g.id}>
+            <a href={`#/${g.clusterMode ? 'metas' : 'containers'}?groupId=${encodeURIComponent(g.id)}`}>
+              {g.name}
+            </a>
+            {g.clusterMode ? ' · cluster' : ''}
+          </li>
+        ))}
+      </ul>
+    </article>
+  );
+}
+
+/** The service events seen since the page opened, newest first. */
+function RecentEvents({ events, groups }: { events: MetaEvent[]; groups: DashboardData['groups'] }) {
+  const groupNames = new Map(groups.map((g) => [g.id, g.name]));
+  return (
+    <article className="card wide" aria-labelledby="dash-events">
+      <h2 id="dash-events">Recent service events</h2>
+      {events.length === 0 ? (
+        <p className="muted">No events since this page opened. They appear here as they happen.</p>
+      ) : (
+        <ol className="events" aria-live="polite">
+          {events.map((e, i) => (
+            <li key={`${e.timestamp}-${i}`}>
+              <time>{formatTime(e.timestamp < 1e12 ? e.timestamp * 1000 : e.timestamp)}</time>{' '}
+              <strong>{e.event}</strong>{' '}
+              <a
+                href={`#/metas?groupId=${encodeURIComponent(e.groupId)}&metaId=${encodeURIComponent(e.metaId)}`}
+              >
+                {e.metaId.slice(0, 12)}
+              </a>{' '}
+              in {groupNames.get(e.groupId) ?? e.groupId}
+            </li>
+          ))}
+        </ol>
+      )}
+    </article>
   );
 }

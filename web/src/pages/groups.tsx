@@ -1,19 +1,16 @@
 import { useState, type FormEvent } from 'react';
-import { request, useDebounced, useMutation, useQuery, useSubscription } from '../api';
-import type { GroupsQuery as GroupsData } from '../gql/graphql';
+import { request, useDebounced, useMutation, useQuery, useSubscription, type Mutation } from '../api';
+import type { GroupCardFieldsFragment as Group } from '../gql/graphql';
 import {
-  AddServerMutation,
   CreateGroupMutation,
   DeleteGroupMutation,
   GroupsQuery,
   NodeStatusSubscription,
-  RemoveServerMutation,
   UpdateGroupMutation,
 } from '../operations';
-import { BusyButton, ConfirmDialog, ErrorMessage, Spinner, StatusBadge, lines } from '../ui';
+import { BusyButton, ConfirmDialog, ErrorMessage, SaveCancel, Spinner, lines } from '../ui';
 import type { Viewer } from '../viewer';
-
-type Group = GroupsData['groups'][number];
+import { GroupOwners, GroupServers, HostPaths, type CardProps } from './group-sections';
 
 export function GroupsPage({ viewer }: { viewer: Viewer }) {
   const { data, error, loading, refetch } = useQuery(GroupsQuery, {});
@@ -98,20 +95,8 @@ function CreateGroupForm({ viewer, onCreated }: { viewer: Viewer; onCreated: () 
   );
 }
 
-function GroupCard({ group, viewer, onChanged }: { group: Group; viewer: Viewer; onChanged: () => void }) {
-  const [editing, setEditing] = useState(false);
-  const [name, setName] = useState(group.name);
-  const [description, setDescription] = useState(group.description ?? '');
-  const [ownersText, setOwnersText] = useState('');
-  const [confirmMode, setConfirmMode] = useState(false);
-  const [confirmDelete, setConfirmDelete] = useState(false);
-
-  const save = useMutation(() =>
-    request(UpdateGroupMutation, {
-      id: group.id,
-      input: { name: name.trim(), description: description.trim() || null },
-    }),
-  );
+function GroupCard({ group, viewer, onChanged }: CardProps) {
+  const [dialog, setDialog] = useState<'cluster-mode' | 'delete' | null>(null);
   const toggleMode = useMutation(() =>
     request(UpdateGroupMutation, {
       id: group.id,
@@ -120,12 +105,8 @@ function GroupCard({ group, viewer, onChanged }: { group: Group; viewer: Viewer;
         : { clusterMode: true },
     }),
   );
-  const setOwners = useMutation((list: string[]) =>
-    request(UpdateGroupMutation, { id: group.id, input: { owners: list } }),
-  );
   const remove = useMutation(() => request(DeleteGroupMutation, { id: group.id }));
-
-  const clusterContainers = group.metas.reduce((n, m) => n + m.instances, 0);
+  const close = () => setDialog(null);
 
   return (
     <article className="card" aria-labelledby={`group-${group.id}`} data-group={group.name}>
@@ -137,297 +118,182 @@ function GroupCard({ group, viewer, onChanged }: { group: Group; viewer: Viewer;
       </div>
       {group.description ? <p>{group.description}</p> : null}
 
-      {editing ? (
-        <form
-          className="form"
-          aria-label={`Edit ${group.name}`}
-          onSubmit={async (e) => {
-            e.preventDefault();
-            if (await save.run()) {
-              setEditing(false);
-              onChanged();
-            }
-          }}
-        >
-          <label>
-            Name
-            <input required value={name} onChange={(e) => setName(e.target.value)} />
-          </label>
-          <label>
-            Description
-            <input value={description} onChange={(e) => setDescription(e.target.value)} />
-          </label>
-          <ErrorMessage error={save.error} />
-          <div className="actions">
-            <BusyButton type="submit" className="primary" busy={save.busy} busyText="Saving…">
-              Save
-            </BusyButton>
-            <button type="button" onClick={() => setEditing(false)}>
-              Cancel
-            </button>
-          </div>
-        </form>
-      ) : (
-        <div className="actions">
-          <button type="button" onClick={() => setEditing(true)}>
-            Edit
-          </button>
-          <button type="button" onClick={() => setConfirmMode(true)}>
-            {group.clusterMode ? 'Turn cluster mode off' : 'Turn cluster mode on'}
-          </button>
-          <a
-            className="button"
-            href={`#/${group.clusterMode ? 'metas' : 'containers'}?groupId=${encodeURIComponent(group.id)}`}
-          >
-            {group.clusterMode ? 'Services' : 'Containers'}
-          </a>
-          <button type="button" className="danger" onClick={() => setConfirmDelete(true)}>
-            Delete
-          </button>
-        </div>
-      )}
+      <GroupEditor
+        group={group}
+        onChanged={onChanged}
+        onToggleMode={() => setDialog('cluster-mode')}
+        onDelete={() => setDialog('delete')}
+      />
       <ErrorMessage error={toggleMode.error ?? remove.error} />
 
       <GroupServers group={group} viewer={viewer} onChanged={onChanged} />
       <HostPaths group={group} viewer={viewer} onChanged={onChanged} />
+      <GroupOwners group={group} viewer={viewer} onChanged={onChanged} />
 
-      <h3>Owners</h3>
-      <p>
-        {group.owners.length > 0 ? (
-          group.owners.join(', ')
-        ) : (
-          <span className="muted">Only administrators.</span>
-        )}
-      </p>
-      {viewer.admin || group.owners.includes(viewer.id) ? (
-        <form
-          className="inline"
-          onSubmit={async (e) => {
-            e.preventDefault();
-            const list = ownersText
-              .split(/[\s,]+/)
-              .map((o) => o.trim().toLowerCase())
-              .filter(Boolean);
-            if (await setOwners.run(list)) {
-              setOwnersText('');
-              onChanged();
-            }
-          }}
-        >
-          <label>
-            New owners (user names, comma separated)
-            <input
-              value={ownersText}
-              placeholder={group.owners.join(', ')}
-              onChange={(e) => setOwnersText(e.target.value)}
-            />
-          </label>
-          <BusyButton type="submit" busy={setOwners.busy} busyText="Saving…">
-            Save owners
-          </BusyButton>
-        </form>
-      ) : null}
-      <ErrorMessage error={setOwners.error} />
-
-      <ConfirmDialog
-        open={confirmMode}
-        title={
-          group.clusterMode
-            ? `Turn cluster mode off for ${group.name}?`
-            : `Turn cluster mode on for ${group.name}?`
-        }
-        confirmText={
-          group.clusterMode ? (group.metas.length > 0 ? 'Turn off and remove' : 'Turn off') : 'Turn on'
-        }
-        danger={group.clusterMode}
-        busy={toggleMode.busy}
-        onCancel={() => setConfirmMode(false)}
-        onConfirm={async () => {
-          if (await toggleMode.run()) {
-            setConfirmMode(false);
-            onChanged();
-          } else setConfirmMode(false);
-        }}
-      >
-        {group.clusterMode ? (
-          group.metas.length > 0 ? (
-            <>
-              <p>
-                This removes {group.metas.length} service{group.metas.length === 1 ? '' : 's'} and their{' '}
-                {clusterContainers} cluster container{clusterContainers === 1 ? '' : 's'} from the group’s
-                servers:
-              </p>
-              <ul>
-                {group.metas.map((m) => (
-                  <li key={m.id}>
-                    {m.name} ({m.instances} instance{m.instances === 1 ? '' : 's'})
-                  </li>
-                ))}
-              </ul>
-              <p>Containers created in single mode stay.</p>
-            </>
-          ) : (
-            <p>The group has no services, so no containers are removed.</p>
-          )
-        ) : (
-          <p>
-            The scheduler will place services on this group’s servers. Existing containers stay as they are.
-          </p>
-        )}
-      </ConfirmDialog>
-      <ConfirmDialog
-        open={confirmDelete}
-        title={`Delete group ${group.name}?`}
-        confirmText="Delete group"
-        danger
-        busy={remove.busy}
-        onCancel={() => setConfirmDelete(false)}
-        onConfirm={async () => {
-          const ok = await remove.run();
-          setConfirmDelete(false);
-          if (ok) onChanged();
-        }}
-      >
-        <p>The group and its server list are deleted. Running containers are not touched by this.</p>
-      </ConfirmDialog>
+      <ClusterModeDialog
+        group={group}
+        open={dialog === 'cluster-mode'}
+        mutation={toggleMode}
+        onClose={close}
+        onChanged={onChanged}
+      />
+      <DeleteGroupDialog
+        group={group}
+        open={dialog === 'delete'}
+        mutation={remove}
+        onClose={close}
+        onChanged={onChanged}
+      />
     </article>
   );
 }
 
-type CardProps = { group: Group; viewer: Viewer; onChanged: () => void };
+/** The card's buttons that open its confirmations. */
+type Openers = { onToggleMode: () => void; onDelete: () => void };
 
-/** The group's servers with their nodes' status; admins add and remove them. */
-function GroupServers({ group, viewer, onChanged }: CardProps) {
-  const [server, setServer] = useState('');
-  const addServer = useMutation((address: string) =>
-    request(AddServerMutation, { groupId: group.id, address }),
+/** The group's name and description, edited in place; the card's buttons while not editing. */
+function GroupEditor({ group, onChanged, ...openers }: { group: Group; onChanged: () => void } & Openers) {
+  const [editing, setEditing] = useState(false);
+  const [name, setName] = useState(group.name);
+  const [description, setDescription] = useState(group.description ?? '');
+  const save = useMutation(() =>
+    request(UpdateGroupMutation, {
+      id: group.id,
+      input: { name: name.trim(), description: description.trim() || null },
+    }),
   );
-  const removeServer = useMutation((address: string) =>
-    request(RemoveServerMutation, { groupId: group.id, address }),
+  if (!editing) {
+    return <GroupActions group={group} onEdit={() => setEditing(true)} {...openers} />;
+  }
+  return (
+    <form
+      className="form"
+      aria-label={`Edit ${group.name}`}
+      onSubmit={async (e) => {
+        e.preventDefault();
+        if (await save.run()) {
+          setEditing(false);
+          onChanged();
+        }
+      }}
+    >
+      <label>
+        Name
+        <input required value={name} onChange={(e) => setName(e.target.value)} />
+      </label>
+      <label>
+        Description
+        <input value={description} onChange={(e) => setDescription(e.target.value)} />
+      </label>
+      <ErrorMessage error={save.error} />
+      <SaveCancel busy={save.busy} onCancel={() => setEditing(false)} />
+    </form>
   );
+}
+
+function GroupActions({
+  group,
+  onEdit,
+  onToggleMode,
+  onDelete,
+}: { group: Group; onEdit: () => void } & Openers) {
+  return (
+    <div className="actions">
+      <button type="button" onClick={onEdit}>
+        Edit
+      </button>
+      <button type="button" onClick={onToggleMode}>
+        {group.clusterMode ? 'Turn cluster mode off' : 'Turn cluster mode on'}
+      </button>
+      <a
+        className="button"
+        href={`#/${group.clusterMode ? 'metas' : 'containers'}?groupId=${encodeURIComponent(group.id)}`}
+      >
+        {group.clusterMode ? 'Services' : 'Containers'}
+      </a>
+      <button type="button" className="danger" onClick={onDelete}>
+        Delete
+      </button>
+    </div>
+  );
+}
+
+/** A confirmation of the card, run through the card's mutation (whose error the card shows). */
+interface DialogProps {
+  group: Group;
+  open: boolean;
+  mutation: Mutation<[], unknown>;
+  onClose: () => void;
+  onChanged: () => void;
+}
+
+function ClusterModeDialog({ group, open, mutation, onClose, onChanged }: DialogProps) {
+  const turningOff = group.clusterMode;
+  return (
+    <ConfirmDialog
+      open={open}
+      title={
+        turningOff ? `Turn cluster mode off for ${group.name}?` : `Turn cluster mode on for ${group.name}?`
+      }
+      confirmText={turningOff ? (group.metas.length > 0 ? 'Turn off and remove' : 'Turn off') : 'Turn on'}
+      danger={turningOff}
+      busy={mutation.busy}
+      onCancel={onClose}
+      onConfirm={async () => {
+        const ok = await mutation.run();
+        onClose();
+        if (ok) onChanged();
+      }}
+    >
+      {turningOff ? (
+        <ClusterOffConsequences metas={group.metas} />
+      ) : (
+        <p>
+          The scheduler will place services on this group’s servers. Existing containers stay as they are.
+        </p>
+      )}
+    </ConfirmDialog>
+  );
+}
+
+/** What turning cluster mode off removes: every service and its containers, nothing else. */
+function ClusterOffConsequences({ metas }: { metas: Group['metas'] }) {
+  if (metas.length === 0) return <p>The group has no services, so no containers are removed.</p>;
+  const containers = metas.reduce((n, m) => n + m.instances, 0);
   return (
     <>
-      <h3>Servers</h3>
-      {group.servers.length === 0 ? (
-        <p className="muted">No servers{viewer.admin ? '.' : ' yet: an administrator adds them.'}</p>
-      ) : null}
-      <ul className="servers">
-        {group.servers.map((address) => {
-          // A server is "host[:port]" (port 8500 by default); the node answers at apiAddr.
-          const host = address.split(':')[0];
-          const node = group.nodes.find(
-            (n) => n.apiAddr === address || n.ip === host || n.name.toLowerCase() === host,
-          );
-          return (
-            <li key={address}>
-              <span>{address}</span>{' '}
-              {node ? <StatusBadge value={node.status} /> : <span className="muted">not seen</span>}
-              {viewer.admin ? (
-                <BusyButton
-                  className="small"
-                  busy={removeServer.busy}
-                  busyText="Removing…"
-                  aria-label={`Remove server ${address}`}
-                  onClick={async () => (await removeServer.run(address)) && onChanged()}
-                >
-                  Remove
-                </BusyButton>
-              ) : null}
-            </li>
-          );
-        })}
+      <p>
+        This removes {metas.length} service{metas.length === 1 ? '' : 's'} and their {containers} cluster
+        container{containers === 1 ? '' : 's'} from the group’s servers:
+      </p>
+      <ul>
+        {metas.map((m) => (
+          <li key={m.id}>
+            {m.name} ({m.instances} instance{m.instances === 1 ? '' : 's'})
+          </li>
+        ))}
       </ul>
-      {viewer.admin ? (
-        <form
-          className="inline"
-          onSubmit={async (e) => {
-            e.preventDefault();
-            if (await addServer.run(server.trim())) {
-              setServer('');
-              onChanged();
-            }
-          }}
-        >
-          <label>
-            Add server
-            <input
-              placeholder="10.0.0.5 or host-1"
-              required
-              value={server}
-              onChange={(e) => setServer(e.target.value)}
-            />
-          </label>
-          <BusyButton type="submit" busy={addServer.busy} busyText="Adding…">
-            Add
-          </BusyButton>
-        </form>
-      ) : null}
-      <ErrorMessage error={addServer.error ?? removeServer.error} />
+      <p>Containers created in single mode stay.</p>
     </>
   );
 }
 
-/** The host directories the group's containers may bind; admins set them. */
-function HostPaths({ group, viewer, onChanged }: CardProps) {
-  const [editing, setEditing] = useState(false);
-  const [text, setText] = useState('');
-  const save = useMutation((paths: string[]) =>
-    request(UpdateGroupMutation, { id: group.id, input: { allowedHostPaths: paths } }),
-  );
+function DeleteGroupDialog({ group, open, mutation, onClose, onChanged }: DialogProps) {
   return (
-    <>
-      <h3>Host paths</h3>
-      <p className="muted">
-        {group.allowedHostPaths.length > 0
-          ? 'Containers of this group may bind these host directories and what is below them:'
-          : 'Containers of this group may not bind host directories (named volumes are fine).'}
-      </p>
-      {group.allowedHostPaths.length > 0 ? (
-        <ul className="labels" aria-label={`Host paths of ${group.name}`}>
-          {group.allowedHostPaths.map((p) => (
-            <li key={p}>
-              <code>{p}</code>
-            </li>
-          ))}
-        </ul>
-      ) : null}
-      {viewer.admin && editing ? (
-        <form
-          className="form"
-          aria-label={`Host paths of ${group.name}`}
-          onSubmit={async (e) => {
-            e.preventDefault();
-            if (await save.run(lines(text))) {
-              setEditing(false);
-              onChanged();
-            }
-          }}
-        >
-          <label>
-            Allowed host directories (absolute, one a line)
-            <textarea rows={3} value={text} onChange={(e) => setText(e.target.value)} />
-          </label>
-          <ErrorMessage error={save.error} />
-          <div className="actions">
-            <BusyButton type="submit" className="primary" busy={save.busy} busyText="Saving…">
-              Save host paths
-            </BusyButton>
-            <button type="button" onClick={() => setEditing(false)}>
-              Cancel
-            </button>
-          </div>
-        </form>
-      ) : viewer.admin ? (
-        <button
-          type="button"
-          onClick={() => {
-            setText(group.allowedHostPaths.join('\n'));
-            setEditing(true);
-          }}
-        >
-          Edit host paths
-        </button>
-      ) : null}
-    </>
+    <ConfirmDialog
+      open={open}
+      title={`Delete group ${group.name}?`}
+      confirmText="Delete group"
+      danger
+      busy={mutation.busy}
+      onCancel={onClose}
+      onConfirm={async () => {
+        const ok = await mutation.run();
+        onClose();
+        if (ok) onChanged();
+      }}
+    >
+      <p>The group and its server list are deleted. Running containers are not touched by this.</p>
+    </ConfirmDialog>
   );
 }

@@ -1,12 +1,12 @@
 import { useState } from 'react';
 import { request, useDebounced, useMutation, useQuery, useSubscription } from '../api';
-import type { NodesQuery as NodesData } from '../gql/graphql';
+import type { LabelFieldsFragment as Label, NodeCardFieldsFragment as Node } from '../gql/graphql';
 import { NodeStatusSubscription, NodesQuery, SetNodeLabelsMutation } from '../operations';
 import { setParams } from '../nav';
 import {
-  BusyButton,
   ErrorMessage,
   LiveIndicator,
+  SaveCancel,
   Spinner,
   StatusBadge,
   UsageBar,
@@ -15,8 +15,6 @@ import {
 } from '../ui';
 import { GroupSelect } from './group-select';
 import type { Viewer } from '../viewer';
-
-type Node = NodesData['nodes'][number];
 
 export function NodesPage({ params, viewer }: { params: URLSearchParams; viewer: Viewer }) {
   const groupId = params.get('groupId') ?? '';
@@ -52,13 +50,6 @@ export function NodesPage({ params, viewer }: { params: URLSearchParams; viewer:
 }
 
 function NodeCard({ node, viewer, onChanged }: { node: Node; viewer: Viewer; onChanged: () => void }) {
-  const [editing, setEditing] = useState(false);
-  const [text, setText] = useState('');
-  const save = useMutation((labels: { key: string; value: string }[]) =>
-    request(SetNodeLabelsMutation, { nodeId: node.id, labels }),
-  );
-  const cpu = node.cpuPercent ?? undefined;
-  const mem = node.memoryUsedBytes ?? undefined;
   return (
     <article className="card" aria-labelledby={`node-${node.id}`} data-node={node.name}>
       <div className="card-head">
@@ -69,6 +60,29 @@ function NodeCard({ node, viewer, onChanged }: { node: Node; viewer: Viewer; onC
         {node.ip} · {node.cpus} CPU · {formatBytes(node.memoryBytes)}
         {node.dockerVersion ? ` · Docker ${node.dockerVersion}` : ''}
       </p>
+      <NodeUsage node={node} />
+      <h3>Labels</h3>
+      <NodeLabels node={node} viewer={viewer} onChanged={onChanged} />
+      {node.engineLabels.length > 0 ? (
+        <details>
+          <summary>Engine labels ({node.engineLabels.length})</summary>
+          <LabelList labels={node.engineLabels} />
+        </details>
+      ) : null}
+      <p className="links">
+        <a href={`#/containers?nodeId=${encodeURIComponent(node.id)}`}>Containers</a> ·{' '}
+        <a href={`#/images?nodeId=${encodeURIComponent(node.id)}`}>Images</a>
+      </p>
+    </article>
+  );
+}
+
+/** CPU and memory in use, as the node's agent last reported them. */
+function NodeUsage({ node }: { node: Node }) {
+  const cpu = node.cpuPercent ?? undefined;
+  const mem = node.memoryUsedBytes ?? undefined;
+  return (
+    <>
       <UsageBar
         label="CPU"
         fraction={cpu === undefined ? undefined : cpu / 100}
@@ -79,76 +93,68 @@ function NodeCard({ node, viewer, onChanged }: { node: Node; viewer: Viewer; onC
         fraction={mem === undefined || !node.memoryBytes ? undefined : mem / node.memoryBytes}
         text={mem === undefined ? 'unknown' : `${formatBytes(mem)} of ${formatBytes(node.memoryBytes)}`}
       />
-      <h3>Labels</h3>
-      {editing ? (
-        <form
-          className="form"
-          onSubmit={async (e) => {
-            e.preventDefault();
-            if (await save.run(parseLabels(text))) {
-              setEditing(false);
-              onChanged();
-            }
-          }}
-        >
-          <label>
-            Labels (key=value, one a line)
-            <textarea rows={4} value={text} onChange={(e) => setText(e.target.value)} />
-          </label>
-          <ErrorMessage error={save.error} />
-          <div className="actions">
-            <BusyButton type="submit" className="primary" busy={save.busy} busyText="Saving…">
-              Save labels
-            </BusyButton>
-            <button type="button" onClick={() => setEditing(false)}>
-              Cancel
-            </button>
-          </div>
-        </form>
-      ) : (
-        <>
-          <ul className="labels">
-            {node.labels.length === 0 ? <li className="muted">none</li> : null}
-            {node.labels.map((l) => (
-              <li key={l.key}>
-                <code>
-                  {l.key}={l.value}
-                </code>
-              </li>
-            ))}
-          </ul>
-          {/* Nodes are the cluster's: only admins label them. */}
-          {viewer.admin ? (
-            <button
-              type="button"
-              onClick={() => {
-                setText(node.labels.map((l) => `${l.key}=${l.value}`).join('\n'));
-                setEditing(true);
-              }}
-            >
-              Edit labels
-            </button>
-          ) : null}
-        </>
-      )}
-      {node.engineLabels.length > 0 ? (
-        <details>
-          <summary>Engine labels ({node.engineLabels.length})</summary>
-          <ul className="labels">
-            {node.engineLabels.map((l) => (
-              <li key={l.key}>
-                <code>
-                  {l.key}={l.value}
-                </code>
-              </li>
-            ))}
-          </ul>
-        </details>
-      ) : null}
-      <p className="links">
-        <a href={`#/containers?nodeId=${encodeURIComponent(node.id)}`}>Containers</a> ·{' '}
-        <a href={`#/images?nodeId=${encodeURIComponent(node.id)}`}>Images</a>
-      </p>
-    </article>
+    </>
+  );
+}
+
+/** The node's labels (what constraints match); admins edit them. */
+function NodeLabels({ node, viewer, onChanged }: { node: Node; viewer: Viewer; onChanged: () => void }) {
+  const [editing, setEditing] = useState(false);
+  const [text, setText] = useState('');
+  const save = useMutation((labels: { key: string; value: string }[]) =>
+    request(SetNodeLabelsMutation, { nodeId: node.id, labels }),
+  );
+  if (!editing) {
+    return (
+      <>
+        <LabelList labels={node.labels} />
+        {/* Nodes are the cluster's: only admins label them. */}
+        {viewer.admin ? (
+          <button
+            type="button"
+            onClick={() => {
+              setText(node.labels.map((l) => `${l.key}=${l.value}`).join('\n'));
+              setEditing(true);
+            }}
+          >
+            Edit labels
+          </button>
+        ) : null}
+      </>
+    );
+  }
+  return (
+    <form
+      className="form"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        if (await save.run(parseLabels(text))) {
+          setEditing(false);
+          onChanged();
+        }
+      }}
+    >
+      <label>
+        Labels (key=value, one a line)
+        <textarea rows={4} value={text} onChange={(e) => setText(e.target.value)} />
+      </label>
+      <ErrorMessage error={save.error} />
+      <SaveCancel busy={save.busy} saveText="Save labels" onCancel={() => setEditing(false)} />
+    </form>
+  );
+}
+
+function LabelList({ labels }: { labels: Label[] }) {
+  return (
+    <ul className="labels">
+      {labels.length === 0 ? <li className="muted">none</li> : null}
+      {labels.map((l) => (
+        <li key={l.key}>
+          <code>
+            {l.key}={l.value}
+          </code>
+        </li>
+      ))}
+    </ul>
   );
 }

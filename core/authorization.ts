@@ -1,0 +1,189 @@
+import { badInput, ErrorCode, forbidden, HumpbackError, notFound } from './errors.js';
+import { containerGroupIds } from './labels.js';
+import type { ContainerConfig } from './container-config.js';
+import type { ContainerRecord, GroupRecord, MetaRecord, NodeRecord } from './store/store.js';
+import { containerPolicyProblems, reservedLabelProblems } from './container-policy.js';
+import type { Services, Viewer } from './services.js';
+
+/**
+ * Who may do what: the one authorization module. Every resolver, subscription, route and socket asks
+ * an `Access` (one per request or connection); the rules are the two tables below, written once.
+ *
+ * - Admins may do everything (and their privileged container settings are audited with the call).
+ * - The cluster's servers are the admins': only they put servers in groups and label nodes.
+ * - Everyone else acts within groups, by their role in each group.
+ */
+
+/** A user's role in a group. Today a group's `owners` are its OWNERs. */
+export type GroupRole = 'OWNER' | 'OPERATOR' | 'VIEWER';
+
+/**
+ * What can be done to a group and what is in it: `read` the group and its nodes, containers, metas,
+ * logs and stats; `operate` also create, operate and remove its containers and metas and use its
+ * nodes' images; `edit` also change the group itself (name, description, cluster mode, owners).
+ */
+export type GroupAction = 'read' | 'operate' | 'edit';
+
+/** The role table: what each role may do in its group. */
+export const ROLE_ACTIONS: Readonly<Record<GroupRole, readonly GroupAction[]>> = {
+  OWNER: ['read', 'operate', 'edit'],
+  OPERATOR: ['read', 'operate'],
+  VIEWER: ['read'],
+};
+
+/** The viewer's role in `group`, if any (admins act as OWNER everywhere). */
+export function roleIn(group: GroupRecord, viewer: Viewer): GroupRole | undefined {
+  if (viewer.admin || group.owners.includes(viewer.userId)) return 'OWNER';
+  return undefined;
+}
+
+/** May the viewer do `action` in `group`? */
+export function mayInGroup(viewer: Viewer, group: GroupRecord, action: GroupAction): boolean {
+  const role = roleIn(group, viewer);
+  return role !== undefined && ROLE_ACTIONS[role].includes(action);
+}
+
+/** The ids of `groups` in which the viewer may do `action`; undefined for admins (every group). */
+export function groupIdsFor(
+  viewer: Viewer,
+  groups: readonly GroupRecord[],
+  action: GroupAction,
+): Set<string> | undefined {
+  if (viewer.admin) return undefined;
+  return new Set(groups.filter((g) => mayInGroup(viewer, g, action)).map((g) => g.id));
+}
+
+const unauthenticated = (): HumpbackError =>
+  new HumpbackError(ErrorCode.UNAUTHENTICATED, 'log in first: send Authorization: Bearer <token>');
+
+const denied = (what: string, action: GroupAction): HumpbackError =>
+  forbidden(`you may not ${action === 'read' ? 'see' : action} ${what}`);
+
+/** What an Access reads. */
+export type AccessServices = Pick<Services, 'groups' | 'nodes' | 'containers' | 'metas'>;
+
+/**
+ * One viewer's access, for one request or one graphql-ws operation. Lookups of things the viewer may
+ * not see answer FORBIDDEN whether or not they exist (a non-admin cannot probe for ids); admins get
+ * NOT_FOUND for what does not exist.
+ */
+export class Access {
+  private groupList: Promise<GroupRecord[]> | undefined;
+  private readonly scopes = new Map<GroupAction, Promise<Set<string> | undefined>>();
+
+  constructor(
+    readonly viewer: Viewer | undefined,
+    private readonly services: AccessServices,
+  ) {}
+
+  /** The viewer, or UNAUTHENTICATED. */
+  requireViewer(): Viewer {
+    if (!this.viewer) throw unauthenticated();
+    return this.viewer;
+  }
+
+  /** The viewer if an admin, else FORBIDDEN. */
+  requireAdmin(why = 'only admins may do this'): Viewer {
+    const viewer = this.requireViewer();
+    if (!viewer.admin) throw forbidden(why);
+    return viewer;
+  }
+
+  private groups(): Promise<GroupRecord[]> {
+    this.groupList ??= this.services.groups.list();
+    return this.groupList;
+  }
+
+  /** Ids of the groups in which the viewer may do `action`; undefined for admins (all). */
+  groupIds(action: GroupAction): Promise<Set<string> | undefined> {
+    const viewer = this.requireViewer();
+    let scope = this.scopes.get(action);
+    if (!scope) {
+      scope = viewer.admin
+        ? Promise.resolve(undefined)
+        : this.groups().then((g) => groupIdsFor(viewer, g, action));
+      this.scopes.set(action, scope);
+    }
+    return scope;
+  }
+
+  /** True when the viewer may do `action` in at least one of `groupIds`. */
+  async mayInAny(groupIds: readonly string[], action: GroupAction): Promise<boolean> {
+    const scope = await this.groupIds(action);
+    return !scope || groupIds.some((id) => scope.has(id));
+  }
+
+  /** The group, if the viewer may do `action` in it. */
+  async group(id: string, action: GroupAction): Promise<GroupRecord> {
+    const viewer = this.requireViewer();
+    const group = await this.services.groups.get(id);
+    if (group && mayInGroup(viewer, group, action)) return group;
+    throw group || !viewer.admin ? denied(`group ${id}`, action) : notFound('group', id);
+  }
+
+  /** Groups whose servers include the node. */
+  groupsOfNode(node: NodeRecord): Promise<string[]> {
+    return this.services.nodes.groupsOf(node.id);
+  }
+
+  /** The node (id, ip or hostname), if it is in a group where the viewer may do `action`. */
+  async node(idOrAddress: string, action: GroupAction): Promise<NodeRecord> {
+    const viewer = this.requireViewer();
+    const node = await this.services.nodes.get(idOrAddress);
+    if (node && (await this.mayInAny(await this.groupsOfNode(node), action))) return node;
+    throw node || !viewer.admin ? denied(`node ${idOrAddress}`, action) : notFound('node', idOrAddress);
+  }
+
+  /** The groups a container belongs to: its meta's group, or the groups of its node (single mode). */
+  async groupsOfContainer(container: ContainerRecord): Promise<string[]> {
+    return containerGroupIds(container, await this.services.nodes.groupsOf(container.nodeId));
+  }
+
+  /** May the viewer see this container? */
+  async mayReadContainer(container: ContainerRecord): Promise<boolean> {
+    return (
+      (await this.groupIds('read')) === undefined ||
+      this.mayInAny(await this.groupsOfContainer(container), 'read')
+    );
+  }
+
+  /** The container (full id or unique prefix), if the viewer may do `action` to it. */
+  async container(idOrPrefix: string, action: GroupAction): Promise<ContainerRecord> {
+    const viewer = this.requireViewer();
+    const container = await this.services.containers.get(idOrPrefix);
+    if (container && (await this.mayInAny(await this.groupsOfContainer(container), action))) return container;
+    throw container || !viewer.admin
+      ? denied(`container ${idOrPrefix}`, action)
+      : notFound('container', idOrPrefix);
+  }
+
+  /** The meta, if the viewer may do `action` in its group. */
+  async meta(id: string, action: GroupAction): Promise<MetaRecord> {
+    const viewer = this.requireViewer();
+    const meta = await this.services.metas.get(id);
+    if (meta && (await this.mayInAny([meta.groupId], action))) return meta;
+    throw meta || !viewer.admin ? denied(`meta ${id}`, action) : notFound('meta', id);
+  }
+
+  /**
+   * FORBIDDEN unless `config` keeps to the container policy of the groups it would run in
+   * (core/container-policy.ts): admins may use every setting. Humpback's own labels: BAD_USER_INPUT
+   * for everyone.
+   */
+  async checkContainerConfig(config: ContainerConfig, groupIds: readonly string[]): Promise<void> {
+    const viewer = this.requireViewer();
+    const reserved = reservedLabelProblems(config);
+    if (reserved.length > 0) throw badInput(reserved.join('; '), 'config.labels');
+    if (viewer.admin) return;
+    const wanted = new Set(groupIds);
+    const allowedHostPaths = (await this.groups())
+      .filter((g) => wanted.has(g.id) && mayInGroup(viewer, g, 'operate'))
+      .flatMap((g) => g.allowedHostPaths ?? []);
+    const problems = containerPolicyProblems(config, { allowedHostPaths });
+    if (problems.length > 0) {
+      throw new HumpbackError(ErrorCode.FORBIDDEN, `only admins may: ${problems.join('; ')}`, {
+        fields: problems,
+      });
+    }
+  }
+}

@@ -1,0 +1,72 @@
+import type { ContainerRecord, NodeRecord } from '../store/store.js';
+import type { ContainerState, MetaEventType, NodeStatus } from '../domain.js';
+import type { EventBus } from '../bus.js';
+
+/**
+ * Bus channels that feed GraphQL subscriptions. The cluster cache and the scheduler publish on them
+ * (through any EventBus: in-process or Redis), every gateway subscribes once per channel and fans the
+ * messages out in memory to its GraphQL subscribers.
+ */
+export const CHANNEL = {
+  /** A container changed state. Payload: ContainerStatusMessage. */
+  containerStatus: 'humpback:container-status',
+  /** A node changed status. Payload: NodeStatusMessage. */
+  nodeStatus: 'humpback:node-status',
+  /** One of the seven Humpback meta events. Payload: MetaEventMessage. */
+  metaEvent: 'humpback:meta-event',
+} as const;
+
+export type Channel = (typeof CHANNEL)[keyof typeof CHANNEL];
+
+export interface ContainerStatusMessage {
+  container: ContainerRecord;
+  /** null when the container is new to the cache. */
+  previousState: ContainerState | null;
+  /** ISO 8601 time of the change. */
+  at: string;
+  /** The groups the container belongs to (core/labels.ts containerGroupIds), for access and the groupId filter. */
+  groupIds: string[];
+}
+
+export interface NodeStatusMessage {
+  node: NodeRecord;
+  /** null when the node is new to the cache. */
+  previousStatus: NodeStatus | null;
+  /** ISO 8601 time of the change. */
+  at: string;
+  /** Groups whose servers include the node. */
+  groupIds: string[];
+}
+
+export interface MetaEventMessage {
+  event: MetaEventType;
+  /** Humpback's Timestamp (the same number as in the webhook body). */
+  timestamp: number;
+  groupId: string;
+  metaId: string;
+  /** The webhook body as JSON: {Timestamp, Event, MetaBase{...}, HookContainers[...]}, no secret tokens. */
+  payload: unknown;
+}
+
+export interface ChannelMessage {
+  [CHANNEL.containerStatus]: ContainerStatusMessage;
+  [CHANNEL.nodeStatus]: NodeStatusMessage;
+  [CHANNEL.metaEvent]: MetaEventMessage;
+}
+
+/** Typed publish: what the cluster cache and the scheduler call. */
+export function publishEvent<C extends Channel>(
+  bus: EventBus,
+  channel: C,
+  message: ChannelMessage[C],
+): Promise<void> {
+  return bus.publish(channel, message);
+}
+
+/** What resolvers need of the gateway's subscription hub: a filtered stream of one channel's messages. */
+export interface ChannelListener {
+  listen<C extends Channel>(
+    channel: C,
+    filter: (message: ChannelMessage[C]) => boolean,
+  ): AsyncIterableIterator<ChannelMessage[C]>;
+}

@@ -1,0 +1,298 @@
+import type { ContainerConfig } from '../../core/container-config.js';
+import type { ContainerRecord, NodeRecord } from '../../core/store/store.js';
+import type { ContainerAction, ContainerState } from '../../core/domain.js';
+import type { NodeRegistration } from '../../core/node-data.js';
+import { AgentClient, type EventsOptions } from '../../agent/client.js';
+import { AgentError, AgentUnverifiedError } from '../../agent/client-errors.js';
+import type {
+  AgentContainerStats,
+  AgentContainerSummary,
+  AgentEvent,
+  AgentImage,
+} from '../../agent/client-types.js';
+import type { ImageInfo } from '../../core/services.js';
+import { clusterIdentity } from '../../core/labels.js';
+import { ErrorCode, HumpbackError, badInput, conflict, nodeUnavailable } from '../../core/errors.js';
+import { parseServerAddress } from './cluster-cache.js';
+
+/**
+ * What the gateway needs from an agent's REST API: the methods of agent/client.ts's AgentClient, so
+ * tests can hand in a fake.
+ */
+export type AgentApi = Pick<
+  AgentClient,
+  | 'ping'
+  | 'nodeInfo'
+  | 'listContainers'
+  | 'createContainer'
+  | 'operateContainer'
+  | 'removeContainer'
+  | 'logs'
+  | 'stats'
+  | 'images'
+  | 'pullImage'
+  | 'removeImage'
+  | 'events'
+>;
+
+/** Builds the client of one agent (`host:port`). */
+export type AgentApiFactory = (address: string) => AgentApi;
+
+/**
+ * The real factory: an AgentClient per address with the shared agent token, which it sends only once
+ * the agent at the address proved it holds it.
+ */
+export function agentClientFactory(
+  token: string,
+  timeoutMs?: number,
+  options: { proofTtlMs?: number | undefined } = {},
+): AgentApiFactory {
+  return (address) => new AgentClient({ address, token, timeoutMs, proofTtlMs: options.proofTtlMs });
+}
+
+/**
+ * NODE_UNAVAILABLE because what answers at the node's address did not prove it holds the agent
+ * token; the message says why. The node watcher counts it as a failed check.
+ */
+export class NodeUnverifiedError extends HumpbackError {
+  constructor(node: string, why: string) {
+    super(ErrorCode.NODE_UNAVAILABLE, `node ${node} is unavailable: ${why}`);
+    this.name = 'NodeUnverifiedError';
+  }
+}
+
+/** The node as an agent describes itself, before the gateway adds status and address. */
+export type AgentNodeInfo = Omit<NodeRecord, 'status' | 'apiAddr' | 'updatedAt'>;
+
+/** Docker's lower-case state to the API's enum. */
+export function containerState(state: string | undefined): ContainerState {
+  switch ((state ?? '').toLowerCase()) {
+    case 'created':
+      return 'CREATED';
+    case 'running':
+      return 'RUNNING';
+    case 'paused':
+      return 'PAUSED';
+    case 'restarting':
+      return 'RESTARTING';
+    case 'removing':
+      return 'REMOVING';
+    case 'dead':
+      return 'DEAD';
+    default:
+      return 'EXITED';
+  }
+}
+
+/** A container as the agent reports it, as the cache keeps it. */
+export function containerFromAgent(nodeId: string, c: AgentContainerSummary): ContainerRecord {
+  const labels = c.labels ?? {};
+  const identity = clusterIdentity(labels);
+  const created = Date.parse(c.created);
+  return {
+    id: c.id,
+    name: c.name.replace(/^\//, ''),
+    nodeId,
+    image: c.image,
+    state: containerState(c.state),
+    status: c.status || c.state,
+    labels,
+    groupId: identity?.groupId,
+    metaId: identity?.metaId,
+    index: identity?.index,
+    createdAt: Number.isNaN(created) ? new Date(0).toISOString() : new Date(created).toISOString(),
+  };
+}
+
+export function nodeFromRegistration(reg: NodeRegistration): AgentNodeInfo {
+  const d = reg.data;
+  const engineLabels: Record<string, string> = {};
+  for (const l of d.lables) {
+    const i = l.indexOf('=');
+    if (i > 0) engineLabels[l.slice(0, i)] = l.slice(i + 1);
+  }
+  return {
+    id: reg.key,
+    name: d.name || d.ip,
+    ip: d.ip,
+    cpus: d.cpus,
+    memoryBytes: d.memory,
+    cpuPercent: d.cpuPercent,
+    memoryUsedBytes: d.memoryUsed,
+    engineLabels,
+    dockerVersion: d.dockerversion || undefined,
+    os: d.ostype || d.operatingsystem || undefined,
+    arch: d.architecture || undefined,
+  };
+}
+
+export function imageFromAgent(image: AgentImage): ImageInfo {
+  return { id: image.id, tags: image.tags.filter((t) => t !== '<none>:<none>'), sizeBytes: image.sizeBytes };
+}
+
+function statusOf(err: unknown): number | undefined {
+  const e = err as { status?: unknown; statusCode?: unknown; code?: unknown } | null;
+  for (const v of [e?.status, e?.statusCode, e?.code]) if (typeof v === 'number') return v;
+  return undefined;
+}
+
+/** True for errors that mean "the agent did not answer" (connection refused, timeout, reset). */
+export function isUnreachable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'AgentUnreachableError' || err.name === 'AbortError' || err.name === 'TimeoutError')
+    return true;
+  const code = (err as { code?: unknown }).code;
+  if (
+    typeof code === 'string' &&
+    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|UND_ERR)/.test(code)
+  ) {
+    return true;
+  }
+  const cause = (err as { cause?: unknown }).cause;
+  return cause !== undefined && cause !== err && isUnreachable(cause);
+}
+
+/**
+ * Turns an agent failure into what a client should see: unreachable or unproven → NODE_UNAVAILABLE, 409 →
+ * CONFLICT, 404 → NOT_FOUND, 400 → BAD_USER_INPUT, Docker's own failures → ENGINE_ERROR, each with
+ * the agent's detail (Docker's words, or which field was bad). Anything else is rethrown as it is
+ * (and reported as an internal error).
+ */
+export function mapAgentError(err: unknown, node: string, what: string): Error {
+  if (err instanceof HumpbackError) return err;
+  if (err instanceof AgentUnverifiedError) return new NodeUnverifiedError(node, err.message);
+  let message = err instanceof Error ? err.message : String(err);
+  if (isUnreachable(err)) return nodeUnavailable(node, message);
+  const status = statusOf(err);
+  if (err instanceof AgentError && err.detail && !message.includes(err.detail)) {
+    message = `${message} (${err.detail})`;
+  }
+  if (err instanceof AgentError && err.fromAgent && (status === 500 || status === 502)) {
+    // Docker (or its registry) failed and the agent said why: the node itself is fine.
+    return new HumpbackError(ErrorCode.ENGINE_ERROR, `${what}: ${message}`);
+  }
+  switch (status) {
+    case 400:
+    case 422:
+      return badInput(`${what}: ${message}`);
+    case 404:
+      return new HumpbackError(ErrorCode.NOT_FOUND, `${what}: ${message}`);
+    case 409:
+      return conflict(`${what}: ${message}`);
+    case 401:
+    case 403:
+      return nodeUnavailable(node, 'the agent refused the gateway (check HUMPBACK_AGENT_TOKEN on both)');
+    case 502:
+    case 503:
+    case 504:
+      return nodeUnavailable(node, message);
+    default:
+      return err instanceof Error ? err : new Error(message);
+  }
+}
+
+/**
+ * One agent, as the services and the node watcher call it: results in the cache's records, errors
+ * mapped to client codes.
+ */
+export class NodeAgent {
+  constructor(
+    readonly address: string,
+    private readonly api: AgentApi,
+  ) {}
+
+  private async call<T>(what: string, fn: (api: AgentApi) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.api);
+    } catch (err) {
+      throw mapAgentError(err, this.address, what);
+    }
+  }
+
+  ping(): Promise<unknown> {
+    return this.call('ping', (a) => a.ping());
+  }
+
+  async nodeInfo(): Promise<AgentNodeInfo> {
+    return nodeFromRegistration(await this.call('node info', (a) => a.nodeInfo()));
+  }
+
+  async listContainers(nodeId: string): Promise<ContainerRecord[]> {
+    const items = await this.call('containers', (a) => a.listContainers(true));
+    return items.map((i) => containerFromAgent(nodeId, i));
+  }
+
+  async createContainer(nodeId: string, config: ContainerConfig): Promise<ContainerRecord> {
+    const c = await this.call(`container ${config.name}`, (a) => a.createContainer(config));
+    return containerFromAgent(nodeId, c);
+  }
+
+  /** Runs the action; resolves to the container as the agent reports it afterwards. */
+  async operate(nodeId: string, id: string, action: ContainerAction): Promise<ContainerRecord> {
+    const op = action.toLowerCase() as Lowercase<ContainerAction>;
+    const c = await this.call(`container ${id}`, (a) => a.operateContainer(id, op));
+    return containerFromAgent(nodeId, c);
+  }
+
+  async operateContainer(id: string, action: ContainerAction): Promise<void> {
+    await this.operate('', id, action);
+  }
+
+  async removeContainer(id: string, force: boolean): Promise<void> {
+    await this.call(`container ${id}`, (a) => a.removeContainer(id, force));
+  }
+
+  logs(id: string, tail: number | undefined): Promise<string[]> {
+    return this.call(`container ${id}`, (a) => a.logs(id, tail));
+  }
+
+  stats(id: string): Promise<AgentContainerStats> {
+    return this.call(`container ${id}`, (a) => a.stats(id));
+  }
+
+  async images(): Promise<ImageInfo[]> {
+    return (await this.call('images', (a) => a.images())).map(imageFromAgent);
+  }
+
+  async pullImage(image: string): Promise<ImageInfo> {
+    return imageFromAgent(await this.call(`image ${image}`, (a) => a.pullImage(image)));
+  }
+
+  async removeImage(image: string, force: boolean): Promise<void> {
+    await this.call(`image ${image}`, (a) => a.removeImage(image, force));
+  }
+
+  /** Follows the node's container events until `signal` aborts; reconnects by itself. */
+  events(
+    since: number | undefined,
+    onEvent: (event: AgentEvent) => void,
+    signal: AbortSignal,
+    options: EventsOptions = {},
+  ): Promise<void> {
+    return this.call('events', (a) => a.events(since, onEvent, signal, options));
+  }
+}
+
+/** One client per agent address (`host:port`, lower case), made on first use. */
+export class AgentPool {
+  private readonly agents = new Map<string, NodeAgent>();
+
+  constructor(private readonly factory: AgentApiFactory) {}
+
+  /** `address` is a group server or a node's apiAddr; the default port is added when missing. */
+  get(address: string): NodeAgent {
+    const parsed = parseServerAddress(address);
+    if (!parsed)
+      throw new HumpbackError(ErrorCode.BAD_USER_INPUT, `${JSON.stringify(address)} is not an agent address`);
+    let agent = this.agents.get(parsed.key);
+    if (!agent) {
+      agent = new NodeAgent(parsed.key, this.factory(parsed.key));
+      this.agents.set(parsed.key, agent);
+    }
+    return agent;
+  }
+
+  forNode(node: NodeRecord): NodeAgent {
+    return this.get(node.apiAddr);
+  }
+}

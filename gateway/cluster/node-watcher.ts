@@ -1,0 +1,477 @@
+import type { Logger } from '../../core/logger.js';
+import type { ContainerRecord, NodeRecord } from '../../core/store/store.js';
+import type { ContainerState } from '../../core/domain.js';
+import type { AgentEvent } from '../../agent/client-types.js';
+import { clusterIdentity } from '../../core/labels.js';
+import { NodeUnverifiedError, type AgentNodeInfo, type AgentPool, type NodeAgent } from './agent-pool.js';
+import type { CacheWriter } from './cache-writer.js';
+import { parseServerAddress, type ClusterCache } from './cluster-cache.js';
+
+export interface NodeWatcherOptions {
+  cache: ClusterCache;
+  writer: CacheWriter;
+  pool: AgentPool;
+  logger: Logger;
+  /** How often each agent is asked for its node info. @default 2000 */
+  healthIntervalMs?: number | undefined;
+  /** Failed checks in a row before a node is UNHEALTHY. @default 2 */
+  failureThreshold?: number | undefined;
+  /** How often each node's container list is fetched again in full. @default 30000 */
+  resyncIntervalMs?: number | undefined;
+  /** After a burst of events, how long to wait before re-reading the node's list. @default 300 */
+  eventResyncDelayMs?: number | undefined;
+  /** Deadline of one health check. @default 5000 */
+  checkTimeoutMs?: number | undefined;
+  /** Delay before the event stream reconnects after a drop. @default 250 ms doubling to 5 s */
+  eventRetryWait?: ((attempt: number) => number) | undefined;
+  /** @default () => new Date() */
+  now?: (() => Date) | undefined;
+}
+
+/** Container state a Docker event implies; undefined when the event does not change it. */
+export function stateAfterEvent(action: string): ContainerState | 'removed' | undefined {
+  switch (action.split(':')[0]!.trim()) {
+    case 'create':
+      return 'CREATED';
+    case 'start':
+    case 'restart':
+    case 'unpause':
+      return 'RUNNING';
+    case 'pause':
+      return 'PAUSED';
+    case 'die':
+    case 'stop':
+      return 'EXITED';
+    case 'destroy':
+      return 'removed';
+    default:
+      return undefined;
+  }
+}
+
+function timeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(Object.assign(new Error(`${what} timed out`), { name: 'TimeoutError' })),
+        ms,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * What the gateway knows about one server address. A lifecycle, not flags:
+ * - probing: never answered since the watch started
+ * - syncing: answered; its event stream is open and its containers are being listed
+ * - healthy: synced, events flowing, checked every interval
+ * - unhealthy: stopped answering (after `failureThreshold` checks)
+ */
+type WatchPhase =
+  | { phase: 'probing' }
+  | { phase: 'syncing'; nodeId: string }
+  | { phase: 'healthy'; nodeId: string }
+  | { phase: 'unhealthy'; nodeId: string };
+
+/** Watches the agent at one address: health, event stream, container resync. */
+class AddressWatch {
+  state: WatchPhase = { phase: 'probing' };
+  private failures = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private lastResync = 0;
+  private stream: AbortController | undefined;
+  /** Containers an event touched since the running resync asked for the list. */
+  private touched = new Set<string>();
+  /** Serialises every write this watch makes, so events apply in the order Docker sent them. */
+  private chain: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private checking: Promise<void> | undefined;
+  /** Why the agent here last failed to prove it holds the token (logged once per reason). */
+  private unproven: string | undefined;
+  private readonly agent: NodeAgent;
+
+  constructor(
+    readonly address: string,
+    private readonly watcher: NodeWatcher,
+    private readonly o: Required<Omit<NodeWatcherOptions, 'eventRetryWait'>> &
+      Pick<NodeWatcherOptions, 'eventRetryWait'>,
+  ) {
+    this.agent = o.pool.get(address);
+  }
+
+  get nodeId(): string | undefined {
+    return this.state.phase === 'probing' ? undefined : this.state.nodeId;
+  }
+
+  start(): void {
+    void this.check();
+  }
+
+  /** The cached node reached at this address that no other watch has claimed. */
+  private knownNodeId(): string | undefined {
+    for (const node of this.o.cache.listNodes()) {
+      if (parseServerAddress(node.apiAddr)?.key === this.address && this.watcher.claim(node.id, this))
+        return node.id;
+    }
+    return undefined;
+  }
+
+  private schedule(ms = this.o.healthIntervalMs): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.check(), ms);
+    this.timer.unref();
+  }
+
+  private enqueue(work: () => Promise<void>): Promise<void> {
+    const run = this.chain.then(work, work);
+    this.chain = run.catch((err: unknown) => {
+      this.o.logger.error({ err, address: this.address }, 'node watcher: could not apply a change');
+    });
+    return this.chain;
+  }
+
+  /** One health check; concurrent calls share the running one. */
+  check(): Promise<void> {
+    this.checking ??= this.runCheck().finally(() => {
+      this.checking = undefined;
+      this.schedule();
+    });
+    return this.checking;
+  }
+
+  private async runCheck(): Promise<void> {
+    if (this.stopped) return;
+    let info: AgentNodeInfo;
+    try {
+      info = await timeout(this.agent.nodeInfo(), this.o.checkTimeoutMs, `node info from ${this.address}`);
+    } catch (err) {
+      if (this.stopped) return;
+      this.failures++;
+      if (err instanceof NodeUnverifiedError) {
+        // Not an agent holding our token (a wrong token, or something else at the address): it is
+        // checked like an unreachable one and never sent the token.
+        if (this.unproven !== err.message)
+          this.o.logger.warn({ address: this.address, reason: err.message }, 'agent not verified');
+        this.unproven = err.message;
+      } else {
+        this.o.logger.debug({ err, address: this.address, failures: this.failures }, 'agent did not answer');
+      }
+      // A node known from before (loaded from the store) whose agent has not answered this watch yet.
+      const nodeId = this.nodeId ?? this.knownNodeId();
+      if (nodeId && this.failures >= this.o.failureThreshold && this.state.phase !== 'unhealthy') {
+        this.o.logger.warn({ address: this.address, node: nodeId, err }, 'node is unhealthy');
+        this.state = { phase: 'unhealthy', nodeId };
+        this.closeStream();
+        await this.enqueue(() => this.o.writer.nodeStatus(nodeId, 'UNHEALTHY'));
+      }
+      return;
+    }
+    if (this.stopped) return;
+    this.failures = 0;
+    this.unproven = undefined;
+
+    const previousId = this.nodeId;
+    if (previousId && previousId !== info.id) {
+      // Another agent (or a reinstalled one) answers at this address now.
+      this.o.logger.warn({ address: this.address, from: previousId, to: info.id }, 'node key changed');
+      this.closeStream();
+      if (this.watcher.release(previousId, this))
+        await this.enqueue(() => this.o.writer.removeNode(previousId));
+      this.state = { phase: 'probing' };
+    }
+    if (!this.watcher.claim(info.id, this)) {
+      // Another address of the same node is watched already (e.g. its ip and its hostname).
+      return;
+    }
+
+    const now = this.o.now().toISOString();
+    const known = this.o.cache.getNode(info.id);
+    if (this.state.phase === 'healthy' && this.stream) {
+      const node: NodeRecord = { ...info, apiAddr: this.address, status: 'HEALTHY', updatedAt: now };
+      if (Date.now() - this.lastResync >= this.o.resyncIntervalMs) {
+        await this.resync(info.id);
+        await this.enqueue(() => this.o.writer.node(node));
+      } else {
+        this.o.writer.touchNode(node);
+      }
+      return;
+    }
+
+    // New, recovered, or its stream dropped: open the stream first so nothing between the list
+    // and the stream is missed, then list, then declare it healthy.
+    this.state = { phase: 'syncing', nodeId: info.id };
+    if (!known) {
+      await this.enqueue(() =>
+        this.o.writer.node({ ...info, apiAddr: this.address, status: 'PENDING', updatedAt: now }),
+      );
+    }
+    this.openStream(info.id);
+    await this.resync(info.id);
+    if (this.stopped || this.state.phase !== 'syncing') return;
+    this.state = { phase: 'healthy', nodeId: info.id };
+    const healthy: NodeRecord = { ...info, apiAddr: this.address, status: 'HEALTHY', updatedAt: now };
+    await this.enqueue(() => this.o.writer.node(healthy));
+    this.o.logger.info({ address: this.address, node: info.id, name: info.name }, 'node is healthy');
+  }
+
+  private openStream(nodeId: string): void {
+    if (this.stream) return;
+    const controller = new AbortController();
+    this.stream = controller;
+    const since = Math.floor(this.o.now().getTime() / 1000) - 1;
+    this.agent
+      .events(since, (event) => this.onEvent(nodeId, event), controller.signal, {
+        onDisconnect: (err) => {
+          if (controller.signal.aborted || this.stopped) return;
+          this.o.logger.debug({ err, address: this.address }, 'event stream dropped');
+          // Find out now whether the agent is gone rather than at the next interval.
+          void this.check();
+        },
+        ...(this.o.eventRetryWait ? { retryWait: this.o.eventRetryWait } : {}),
+      })
+      .catch((err: unknown) => {
+        if (!controller.signal.aborted)
+          this.o.logger.warn({ err, address: this.address }, 'event stream failed');
+      })
+      .finally(() => {
+        if (this.stream === controller) this.stream = undefined;
+      });
+  }
+
+  private closeStream(): void {
+    this.stream?.abort();
+    this.stream = undefined;
+  }
+
+  private onEvent(nodeId: string, event: AgentEvent): void {
+    if (!event.id) return;
+    const next = stateAfterEvent(event.action);
+    this.touched.add(event.id);
+    if (next !== undefined) {
+      void this.enqueue(async () => {
+        if (next === 'removed') {
+          await this.o.writer.containers([], [event.id]);
+          return;
+        }
+        const current = this.o.cache.getContainer(event.id);
+        const exitCode = event.attributes['exitCode'];
+        const status =
+          next === 'EXITED' ? `Exited (${exitCode ?? 0})` : next === 'RUNNING' ? 'Up' : next.toLowerCase();
+        const labels = current?.labels ?? labelsFromAttributes(event.attributes);
+        const identity = clusterIdentity(labels);
+        const record: ContainerRecord = current
+          ? { ...current, state: next, status, ...(event.name ? { name: event.name } : {}) }
+          : {
+              id: event.id,
+              name: event.name ?? event.id.slice(0, 12),
+              nodeId,
+              image: event.image ?? '',
+              state: next,
+              status,
+              labels,
+              groupId: identity?.groupId,
+              metaId: identity?.metaId,
+              index: identity?.index,
+              createdAt: new Date(event.time * 1000).toISOString(),
+            };
+        await this.o.writer.containers([record], []);
+      });
+    }
+    // Docker's status text ("Up 2 seconds") and anything the event did not say come from the list.
+    clearTimeout(this.resyncTimer);
+    this.resyncTimer = setTimeout(() => void this.resync(nodeId), this.o.eventResyncDelayMs);
+    this.resyncTimer.unref();
+  }
+
+  /** Re-reads the node's containers and makes the cache match, keeping newer event-driven states. */
+  async resync(nodeId: string): Promise<void> {
+    if (this.stopped) return;
+    this.touched = new Set();
+    const touched = this.touched;
+    let list: ContainerRecord[];
+    try {
+      list = await this.agent.listContainers(nodeId);
+    } catch (err) {
+      this.o.logger.debug({ err, address: this.address }, 'container list failed');
+      return;
+    }
+    this.lastResync = Date.now();
+    await this.enqueue(async () => {
+      if (this.stopped) return;
+      // Containers an event touched after the list was asked for: the cache is newer than the list.
+      const merged: ContainerRecord[] = [];
+      const listed = new Set<string>();
+      for (const c of list) {
+        listed.add(c.id);
+        const current = this.o.cache.getContainer(c.id);
+        merged.push(touched.has(c.id) && current ? current : c);
+      }
+      for (const id of touched) {
+        const current = this.o.cache.getContainer(id);
+        if (!listed.has(id) && current && current.nodeId === nodeId) merged.push(current);
+      }
+      await this.o.writer.replaceNodeContainers(nodeId, merged);
+    });
+  }
+
+  /** Stops watching. `forget`: the address left every group, so its node goes too. */
+  async stop(forget: boolean): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.resyncTimer);
+    this.closeStream();
+    await this.checking?.catch(() => undefined);
+    const nodeId = this.nodeId;
+    if (nodeId && this.watcher.release(nodeId, this) && forget) {
+      await this.o.writer.removeNode(nodeId);
+    }
+    await this.chain;
+  }
+}
+
+function labelsFromAttributes(attributes: Record<string, string>): Record<string, string> {
+  // Docker puts the container's labels among the event attributes, next to these.
+  const notLabels = new Set(['name', 'image', 'exitCode', 'signal', 'execDuration']);
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(attributes)) if (!notLabels.has(k)) labels[k] = v;
+  return labels;
+}
+
+/**
+ * Watches every server of every group: health checks (PENDING → HEALTHY once its containers are
+ * synced, UNHEALTHY when it stops answering, HEALTHY again when it answers), each agent's event
+ * stream, and periodic container resyncs. Runs on the leader only; everything it learns goes through
+ * the CacheWriter (local cache, store, other gateways, subscribers).
+ */
+export class NodeWatcher {
+  private readonly watches = new Map<string, AddressWatch>();
+  private readonly owners = new Map<string, AddressWatch>();
+  private readonly o: Required<Omit<NodeWatcherOptions, 'eventRetryWait'>> &
+    Pick<NodeWatcherOptions, 'eventRetryWait'>;
+  private running = false;
+  private syncing: Promise<void> = Promise.resolve();
+  /** Addresses to watch beyond the groups' servers (nodes registered in ZooKeeper). */
+  private extra = new Set<string>();
+
+  constructor(options: NodeWatcherOptions) {
+    this.o = {
+      healthIntervalMs: 2000,
+      failureThreshold: 2,
+      resyncIntervalMs: 30_000,
+      eventResyncDelayMs: 300,
+      checkTimeoutMs: 5000,
+      now: () => new Date(),
+      ...options,
+    } as NodeWatcher['o'];
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Starts watching the servers of the groups the cache knows. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    await this.refresh();
+  }
+
+  /** Call after groups changed: starts and stops watches to match their servers. */
+  refresh(): Promise<void> {
+    this.syncing = this.syncing
+      .then(() => this.reconcile())
+      .catch((err: unknown) => {
+        this.o.logger.error({ err }, 'node watcher: could not follow group changes');
+      });
+    return this.syncing;
+  }
+
+  private async reconcile(): Promise<void> {
+    if (!this.running) return;
+    const wanted = new Set<string>(this.extra);
+    for (const group of this.o.cache.listGroups()) {
+      for (const server of group.servers) {
+        const parsed = parseServerAddress(server);
+        if (parsed) wanted.add(parsed.key);
+      }
+    }
+    for (const [address, watch] of this.watches) {
+      if (!wanted.has(address)) {
+        this.watches.delete(address);
+        await watch.stop(true);
+      }
+    }
+    for (const address of wanted) {
+      if (this.watches.has(address)) continue;
+      const watch = new AddressWatch(address, this, this.o);
+      this.watches.set(address, watch);
+      watch.start();
+    }
+    // Nodes left in the cache from before (e.g. loaded from the store) that no server names now.
+    for (const node of this.o.cache.listNodes()) {
+      const address = parseServerAddress(node.apiAddr)?.key;
+      if (
+        !this.owners.has(node.id) &&
+        (!address || !wanted.has(address)) &&
+        this.o.cache.groupIdsOfNode(node.id).length === 0
+      ) {
+        await this.o.writer.removeNode(node.id);
+      }
+    }
+  }
+
+  /**
+   * Agent addresses to watch whether or not a group names them (cluster mode: the nodes registered in
+   * ZooKeeper, so they show up before anyone puts them in a group).
+   */
+  setExtraAddresses(addresses: Iterable<string>): Promise<void> {
+    const next = new Set<string>();
+    for (const a of addresses) {
+      const parsed = parseServerAddress(a);
+      if (parsed) next.add(parsed.key);
+    }
+    const same = next.size === this.extra.size && [...next].every((a) => this.extra.has(a));
+    if (same) return this.syncing;
+    this.extra = next;
+    return this.refresh();
+  }
+
+  /** Checks one address now (e.g. after a call to its agent failed). */
+  async checkNow(nodeId: string): Promise<void> {
+    await this.owners.get(nodeId)?.check();
+  }
+
+  /** Re-reads one node's containers now (after a mutation through its agent). */
+  async resyncNow(nodeId: string): Promise<void> {
+    await this.owners.get(nodeId)?.resync(nodeId);
+  }
+
+  /** @internal A watch takes responsibility for a node id; false when another watch has it. */
+  claim(nodeId: string, watch: AddressWatch): boolean {
+    const owner = this.owners.get(nodeId);
+    if (owner && owner !== watch) return false;
+    this.owners.set(nodeId, watch);
+    return true;
+  }
+
+  /** @internal Gives a node id up; true when this watch owned it. */
+  release(nodeId: string, watch: AddressWatch): boolean {
+    if (this.owners.get(nodeId) !== watch) return false;
+    this.owners.delete(nodeId);
+    return true;
+  }
+
+  /** Stops every watch; nodes keep their last status (another gateway may take over). */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    await this.syncing;
+    const watches = [...this.watches.values()];
+    this.watches.clear();
+    await Promise.all(watches.map((w) => w.stop(false)));
+  }
+}

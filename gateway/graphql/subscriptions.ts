@@ -1,0 +1,322 @@
+import type { ExecutionArgs, ExecutionResult } from 'graphql';
+import type { EventBus } from '../../core/bus.js';
+import type { Logger } from '../../core/logger.js';
+import { CHANNEL, type Channel, type ChannelListener, type ChannelMessage } from '../../core/bus/channels.js';
+
+/** A listener's buffer limit: a subscriber that falls this far behind loses its oldest events. */
+const MAX_QUEUED = 10_000;
+
+/**
+ * An async iterator fed by push(); what a GraphQL subscription resolver returns. Bounded: a slow
+ * consumer drops its oldest messages rather than growing without limit.
+ */
+export class PushIterator<T> implements AsyncIterableIterator<T> {
+  private readonly queue: T[] = [];
+  private waiting: ((r: IteratorResult<T>) => void) | undefined;
+  private done = false;
+  dropped = 0;
+
+  constructor(private readonly onReturn: () => void) {}
+
+  push(value: T): void {
+    if (this.done) return;
+    const resolve = this.waiting;
+    if (resolve) {
+      this.waiting = undefined;
+      resolve({ value, done: false });
+      return;
+    }
+    if (this.queue.length >= MAX_QUEUED) {
+      this.queue.shift();
+      this.dropped++;
+    }
+    this.queue.push(value);
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.queue.length > 0) return Promise.resolve({ value: this.queue.shift() as T, done: false });
+    if (this.done) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.end();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<T>> {
+    this.end();
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this;
+  }
+
+  private end(): void {
+    if (this.done) return;
+    this.done = true;
+    this.queue.length = 0;
+    const resolve = this.waiting;
+    this.waiting = undefined;
+    resolve?.({ value: undefined, done: true });
+    this.onReturn();
+  }
+}
+
+/**
+ * Subscribes once per channel to the bus and fans each message out to the in-memory listeners that
+ * accept it.
+ */
+export class SubscriptionHub implements ChannelListener {
+  private readonly listeners = new Map<Channel, Set<(message: unknown) => void>>();
+  private readonly unsubscribes: Array<() => Promise<void>> = [];
+  private started: Promise<void> | undefined;
+
+  constructor(
+    private readonly bus: EventBus,
+    private readonly logger?: Logger,
+  ) {}
+
+  /** Subscribes to every channel on the bus; idempotent. */
+  start(): Promise<void> {
+    this.started ??= (async () => {
+      for (const channel of Object.values(CHANNEL)) {
+        const set = this.listeners.get(channel) ?? new Set<(message: unknown) => void>();
+        this.listeners.set(channel, set);
+        const unsubscribe = await this.bus.subscribe(channel, (message) => {
+          for (const listener of set) {
+            try {
+              listener(message);
+            } catch (err) {
+              this.logger?.error({ err, channel }, 'subscription listener failed');
+            }
+          }
+        });
+        this.unsubscribes.push(unsubscribe);
+      }
+    })();
+    return this.started;
+  }
+
+  /** How many in-memory listeners are attached (all channels). */
+  get listenerCount(): number {
+    let n = 0;
+    for (const set of this.listeners.values()) n += set.size;
+    return n;
+  }
+
+  /** Messages of `channel` that pass `filter`, until the iterator is returned. */
+  listen<C extends Channel>(
+    channel: C,
+    filter: (message: ChannelMessage[C]) => boolean,
+  ): AsyncIterableIterator<ChannelMessage[C]> {
+    let set = this.listeners.get(channel);
+    if (!set) {
+      // listen() before start() resolved: keep the listener, start() will attach it.
+      set = new Set();
+      this.listeners.set(channel, set);
+    }
+    const target = set;
+    const iterator = new PushIterator<ChannelMessage[C]>(() => target.delete(listener));
+    const listener = (message: unknown): void => {
+      const typed = message as ChannelMessage[C];
+      if (filter(typed)) iterator.push(typed);
+    };
+    target.add(listener);
+    return iterator;
+  }
+
+  async close(): Promise<void> {
+    const unsubscribes = this.unsubscribes.splice(0);
+    await Promise.all(unsubscribes.map((u) => u()));
+    this.listeners.clear();
+  }
+}
+
+type SubscribeFn = (args: ExecutionArgs) => Promise<AsyncGenerator<ExecutionResult> | ExecutionResult>;
+
+/**
+ * Where a client's results go when the transport can take them directly: `json` is the result
+ * serialised once for every client of the execution.
+ */
+export interface SubscriptionSink {
+  next(result: ExecutionResult, json: string): void;
+}
+
+interface Listener {
+  deliver(result: ExecutionResult, json: () => string): void;
+  end(): void;
+}
+
+interface SharedExecution {
+  /** Resolves once the source stream exists; an ExecutionResult means it failed to start. */
+  ready: Promise<ExecutionResult | undefined>;
+  source: AsyncIterator<ExecutionResult> | undefined;
+  listeners: Set<Listener>;
+}
+
+/** An iterator that yields nothing and ends when the execution ends: results go to a sink instead. */
+class SinkIterator implements AsyncIterableIterator<ExecutionResult> {
+  private done = false;
+  private waiting: ((r: IteratorResult<ExecutionResult>) => void) | undefined;
+
+  constructor(private readonly onReturn: () => void) {}
+
+  next(): Promise<IteratorResult<ExecutionResult>> {
+    if (this.done) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+
+  return(): Promise<IteratorResult<ExecutionResult>> {
+    if (!this.done) {
+      this.done = true;
+      this.waiting?.({ value: undefined, done: true });
+      this.waiting = undefined;
+      this.onReturn();
+    }
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<ExecutionResult>> {
+    void this.return();
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<ExecutionResult> {
+    return this;
+  }
+}
+
+/** A result as JSON, errors included (GraphQLError.toJSON). */
+export function serializeResult(result: ExecutionResult): string {
+  const { errors, ...rest } = result;
+  return JSON.stringify(errors ? { ...rest, errors: errors.map((e) => e.toJSON()) } : rest);
+}
+
+/**
+ * Runs each distinct subscription once per gateway and hands every result to all the clients that
+ * asked for it, serialised once. Callers give the key: clients with the same key must be entitled to
+ * exactly the same results (same document, operation name and variables, and the same access scope).
+ */
+export class SharedSubscriptions {
+  private readonly executions = new Map<string, SharedExecution>();
+
+  constructor(
+    private readonly run: SubscribeFn,
+    /** Applied once per result before it is fanned out (error masking). */
+    private readonly transform: (result: ExecutionResult) => ExecutionResult = (r) => r,
+    private readonly logger?: Logger,
+  ) {}
+
+  /** How many distinct executions are running. */
+  get size(): number {
+    return this.executions.size;
+  }
+
+  /** How many clients are attached to the execution of `key`. */
+  listenersOf(key: string): number {
+    return this.executions.get(key)?.listeners.size ?? 0;
+  }
+
+  /**
+   * Attaches a client to the execution of `key`, starting it with `args` if needed. With a sink, the
+   * results go to the sink and the returned iterator only tells when the execution ends; without one,
+   * the iterator yields them. An ExecutionResult means the subscription could not start.
+   */
+  async subscribe(
+    key: string,
+    args: ExecutionArgs,
+    sink?: SubscriptionSink,
+  ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+    let execution = this.executions.get(key);
+    if (!execution) {
+      const created: SharedExecution = {
+        ready: Promise.resolve(undefined),
+        source: undefined,
+        listeners: new Set(),
+      };
+      execution = created;
+      this.executions.set(key, created);
+      created.ready = this.start(key, created, args);
+    }
+    const failed = await execution.ready;
+    if (failed) return this.transform(failed);
+    if (this.executions.get(key) !== execution) return this.subscribe(key, args, sink); // it ended meanwhile
+    const target = execution;
+    const detach = (): void => {
+      target.listeners.delete(listener);
+      if (target.listeners.size === 0 && this.executions.get(key) === target) {
+        this.executions.delete(key);
+        void target.source?.return?.();
+      }
+    };
+    let listener: Listener;
+    let iterator: AsyncIterableIterator<ExecutionResult>;
+    if (sink) {
+      const idle = new SinkIterator(detach);
+      listener = { deliver: (result, json) => sink.next(result, json()), end: () => void idle.return() };
+      iterator = idle;
+    } else {
+      const push = new PushIterator<ExecutionResult>(detach);
+      listener = { deliver: (result) => push.push(result), end: () => void push.return() };
+      iterator = push;
+    }
+    target.listeners.add(listener);
+    return iterator;
+  }
+
+  private async start(
+    key: string,
+    execution: SharedExecution,
+    args: ExecutionArgs,
+  ): Promise<ExecutionResult | undefined> {
+    let result: Awaited<ReturnType<SubscribeFn>>;
+    try {
+      result = await this.run(args);
+    } catch (err) {
+      this.executions.delete(key);
+      throw err;
+    }
+    if (!(Symbol.asyncIterator in result)) {
+      this.executions.delete(key);
+      return result;
+    }
+    const source = result[Symbol.asyncIterator]();
+    execution.source = source;
+    void this.pump(key, execution, source);
+    return undefined;
+  }
+
+  private async pump(
+    key: string,
+    execution: SharedExecution,
+    source: AsyncIterator<ExecutionResult>,
+  ): Promise<void> {
+    try {
+      for (;;) {
+        const next = await source.next();
+        if (next.done) break;
+        const value = this.transform(next.value);
+        let json: string | undefined;
+        const once = (): string => (json ??= serializeResult(value));
+        for (const listener of execution.listeners) {
+          try {
+            listener.deliver(value, once);
+          } catch (err) {
+            this.logger?.error({ err }, 'subscription delivery failed');
+          }
+        }
+      }
+    } catch (err) {
+      this.logger?.error({ err }, 'shared subscription failed');
+    } finally {
+      if (this.executions.get(key) === execution) this.executions.delete(key);
+      for (const listener of [...execution.listeners]) listener.end();
+    }
+  }
+}

@@ -1,0 +1,259 @@
+import type http from 'node:http';
+import type { Socket } from 'node:net';
+import type { ExecutionResult, GraphQLFormattedError } from 'graphql';
+import { CloseCode, DEPRECATED_GRAPHQL_WS_PROTOCOL, handleProtocols, type makeServer } from 'graphql-ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+import type { Logger } from '../../core/logger.js';
+import { jsonNestsDeeper, pruneJson } from './cost.js';
+
+/**
+ * graphql-ws on `ws`, like graphql-ws's own `use/ws` but built for fan-out:
+ *
+ * - `send` does not wait for the write to finish, so one slow socket never holds back a subscription's
+ *   next result, and the messages for a socket within `flushMillis` go out as one write of ready
+ *   frames (one syscall, no per-message stream bookkeeping);
+ * - a subscription result that many clients receive is serialised once (see `rawPayload`): each client
+ *   only stringifies a small envelope;
+ * - a client that does not read its messages (more than `maxBufferedBytes` queued) is disconnected.
+ */
+export interface WsTransportOptions {
+  /** Ping every so often; a client that does not pong before the next ping is terminated. @default 12000 */
+  keepAliveMillis?: number | undefined;
+  /** Coalescing window for writes; 0 flushes at the end of the current event-loop turn. @default 20 */
+  flushMillis?: number | undefined;
+  /** @default 16 MiB */
+  maxBufferedBytes?: number | undefined;
+  /**
+   * Deepest nesting of objects and arrays a message may have (the message itself is 1). A deeper one
+   * is not parsed (JSON.parse takes some 200 ms over a megabyte of `[[[[`): a `subscribe` message is
+   * answered with `tooDeep(extra)` as its errors, when that gives any, and anything else closes the
+   * socket with 4400. @default no limit
+   */
+  maxMessageDepth?: number | undefined;
+  /** The errors that answer a `subscribe` message refused as too deep; undefined closes the socket. */
+  tooDeep?: ((extra: WsExtra) => readonly GraphQLFormattedError[] | undefined) | undefined;
+  logger?: Logger | undefined;
+}
+
+/** What graphql-ws hands the hooks as `ctx.extra`. */
+export type WsExtra = {
+  socket: WebSocket;
+  request: http.IncomingMessage;
+  /** Serialised payloads by token, consumed by `send` (see rawPayload). */
+  raw: Map<string, string>;
+  /** Sends a ready graphql-transport-ws message (used for shared subscription results). */
+  sendRaw: (data: string) => void;
+  [key: string]: unknown;
+};
+
+const RAW_MARK = '"\\u0000hb';
+let rawSeq = 0;
+
+/** A `next` payload that JSON.stringify prints as a short token, replaced on send by the cached JSON. */
+class RawPayload {
+  readonly token = `\u0000hb${(rawSeq++).toString(36)}`;
+  constructor(readonly json: string) {}
+  toJSON(): string {
+    return this.token;
+  }
+}
+
+const serialised = new WeakMap<ExecutionResult, RawPayload>();
+
+/**
+ * For graphql-ws `onNext`: the result as a payload serialised once per result object, however many
+ * clients it is sent to.
+ */
+export function rawPayload(extra: WsExtra, result: ExecutionResult): object {
+  let raw = serialised.get(result);
+  if (!raw) {
+    const { errors, ...rest } = result;
+    raw = new RawPayload(JSON.stringify(errors ? { ...rest, errors: errors.map((e) => e.toJSON()) } : rest));
+    serialised.set(result, raw);
+  }
+  extra.raw.set(raw.token, raw.json);
+  return raw;
+}
+
+function substitute(data: string, raw: Map<string, string>): string {
+  const at = data.indexOf(RAW_MARK);
+  if (at < 0) return data;
+  const end = data.indexOf('"', at + RAW_MARK.length);
+  const token = JSON.parse(data.slice(at, end + 1)) as string;
+  const json = raw.get(token);
+  if (json === undefined) return data;
+  raw.delete(token);
+  return data.slice(0, at) + json + data.slice(end + 1);
+}
+
+/** Serves `server` (graphql-ws makeServer) on `wss`; returns a dispose function (closes clients with 1001). */
+export function serveGraphqlWs(
+  server: ReturnType<typeof makeServer<Record<string, unknown> | undefined, WsExtra>>,
+  wss: WebSocketServer,
+  options: WsTransportOptions = {},
+): { dispose(): Promise<void> } {
+  const keepAlive = options.keepAliveMillis ?? 12_000;
+  const flushMillis = options.flushMillis ?? 20;
+  const maxBuffered = options.maxBufferedBytes ?? 16 * 1024 * 1024;
+  const log = options.logger;
+  const maxMessageDepth = options.maxMessageDepth;
+  wss.options.handleProtocols = handleProtocols;
+
+  const writer = new CoalescingWriter(flushMillis);
+
+  wss.on('connection', (socket, request) => {
+    socket.once('error', (err) => {
+      log?.warn({ err }, 'graphql-ws socket error');
+      socket.close(CloseCode.InternalServerError, 'Internal server error');
+    });
+    const stopPings = keepAlivePings(socket, keepAlive);
+    const sendRaw = (data: string): void => {
+      if (socket.readyState !== socket.OPEN) return;
+      if (writer.bufferedBytes(socket) > maxBuffered) {
+        socket.close(CloseCode.InternalServerError, 'Client does not keep up');
+        return;
+      }
+      writer.write(socket, data);
+    };
+    const extra: WsExtra = { socket, request, raw: new Map(), sendRaw };
+    const refuseTooDeep = (message: Buffer, maxDepth: number): void => {
+      let envelope: { id?: unknown; type?: unknown } | undefined;
+      try {
+        envelope = JSON.parse(pruneJson(message, maxDepth)) as typeof envelope;
+      } catch {
+        envelope = undefined;
+      }
+      const errors = options.tooDeep?.(extra);
+      if (envelope?.type === 'subscribe' && typeof envelope.id === 'string' && errors) {
+        sendRaw(JSON.stringify({ id: envelope.id, type: 'error', payload: errors }));
+      } else {
+        socket.close(CloseCode.BadRequest, `Message nested more than ${maxDepth} levels deep`);
+      }
+    };
+    const closed = server.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) => sendRaw(extra.raw.size > 0 ? substitute(data, extra.raw) : data),
+        close: (code, reason) => {
+          writer.flushOne(socket); // what was sent before the close goes first
+          socket.close(code, reason);
+        },
+        onMessage: (cb) =>
+          socket.on('message', async (event: Buffer) => {
+            try {
+              if (maxMessageDepth !== undefined && jsonNestsDeeper(event, maxMessageDepth)) {
+                refuseTooDeep(event, maxMessageDepth);
+                return;
+              }
+              await cb(String(event));
+            } catch (err) {
+              log?.error({ err }, 'graphql-ws message handling failed');
+              socket.close(CloseCode.InternalServerError, 'Internal server error');
+            }
+          }),
+      },
+      extra,
+    );
+    socket.once('close', (code, reason) => {
+      writer.forget(socket);
+      stopPings();
+      extra.raw.clear();
+      if (code === CloseCode.SubprotocolNotAcceptable && socket.protocol === DEPRECATED_GRAPHQL_WS_PROTOCOL) {
+        log?.warn('a client used the unsupported subscriptions-transport-ws protocol');
+      }
+      void closed(code, String(reason));
+    });
+  });
+
+  return {
+    async dispose() {
+      writer.flush();
+      for (const client of wss.clients) client.close(1001, 'Going away');
+      wss.removeAllListeners('connection');
+      await new Promise<void>((resolve, reject) => wss.close((err) => (err ? reject(err) : resolve())));
+    },
+  };
+}
+
+/** Pings every `keepAlive` ms and drops a socket that does not answer in time; returns the stop. */
+function keepAlivePings(socket: WebSocket, keepAlive: number): () => void {
+  if (keepAlive <= 0) return () => undefined;
+  let pongWait: NodeJS.Timeout | undefined;
+  const pingInterval = setInterval(() => {
+    if (socket.readyState !== socket.OPEN) return;
+    pongWait = setTimeout(() => socket.terminate(), keepAlive);
+    socket.once('pong', () => {
+      clearTimeout(pongWait);
+      pongWait = undefined;
+    });
+    socket.ping();
+  }, keepAlive);
+  return () => {
+    clearTimeout(pongWait);
+    clearInterval(pingInterval);
+  };
+}
+
+/**
+ * Messages wait here per socket until the window closes, then go out as one buffer of complete text
+ * frames in one write. (Server frames are unmasked and, without permessage-deflate, need nothing from
+ * ws's Sender; control frames such as pings still go through ws.)
+ */
+class CoalescingWriter {
+  private readonly pending = new Map<WebSocket, string[]>();
+  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+
+  constructor(private readonly flushMillis: number) {}
+
+  write(socket: WebSocket, data: string): void {
+    const queue = this.pending.get(socket);
+    if (queue) queue.push(data);
+    else this.pending.set(socket, [data]);
+    this.timer ??= this.flushMillis > 0 ? setTimeout(this.flush, this.flushMillis) : setImmediate(this.flush);
+  }
+
+  flush = (): void => {
+    this.timer = undefined;
+    for (const [socket, messages] of this.pending) this.flushSocket(socket, messages);
+  };
+
+  flushOne(socket: WebSocket): void {
+    const messages = this.pending.get(socket);
+    if (messages) this.flushSocket(socket, messages);
+  }
+
+  forget(socket: WebSocket): void {
+    this.pending.delete(socket);
+  }
+
+  bufferedBytes(socket: WebSocket): number {
+    return (socket as unknown as { _socket?: Socket })._socket?.writableLength ?? socket.bufferedAmount;
+  }
+
+  private flushSocket(socket: WebSocket, messages: string[]): void {
+    this.pending.delete(socket);
+    const raw = (socket as unknown as { _socket?: Socket })._socket;
+    if (!raw || raw.destroyed || socket.readyState !== socket.OPEN) return;
+    const payloads = messages.map((m) => Buffer.from(m));
+    let size = 0;
+    for (const p of payloads) size += p.length + (p.length < 126 ? 2 : p.length < 65536 ? 4 : 10);
+    const out = Buffer.allocUnsafe(size);
+    let at = 0;
+    for (const p of payloads) {
+      out[at++] = 0x81; // FIN, text
+      if (p.length < 126) {
+        out[at++] = p.length;
+      } else if (p.length < 65536) {
+        out[at++] = 126;
+        out.writeUInt16BE(p.length, at);
+        at += 2;
+      } else {
+        out[at++] = 127;
+        out.writeBigUInt64BE(BigInt(p.length), at);
+        at += 8;
+      }
+      at += p.copy(out, at);
+    }
+    raw.write(out);
+  }
+}

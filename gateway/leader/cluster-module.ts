@@ -1,0 +1,103 @@
+/**
+ * The leader's duties behind one façade: who leads (ZooKeeper election when DOCKER_CLUSTER_URIS is
+ * set; else the wiring's default) and what the leader runs on top of the gateway's cluster state
+ * (the scheduler's loops and webhooks, ZooKeeper discovery of the agents).
+ */
+import type { GatewayConfig } from '../../core/config.js';
+import type { Leadership } from '../../core/leadership.js';
+import type { Logger } from '../../core/logger.js';
+import { OutboundUrlPolicy, type HostLookup } from '../../core/outbound-url.js';
+import { electionPath, nodesPath } from '../../core/zookeeper.js';
+import { ClusterMetaService } from '../../scheduler/meta-service.js';
+import { Scheduler } from '../../scheduler/scheduler.js';
+import type { ClusterModule, GatewayCoreOptions } from '../wiring.js';
+import { ZookeeperDiscovery } from './zookeeper-discovery.js';
+import { ZookeeperLeadership } from './zookeeper-leadership.js';
+
+/**
+ * Several gateways on one ZooKeeper: its election decides who runs the watcher and the scheduler.
+ * Undefined without DOCKER_CLUSTER_URIS (the wiring then picks a Redis lease or "always").
+ */
+export async function electLeader(config: GatewayConfig, logger: Logger): Promise<Leadership | undefined> {
+  if (!config.clusterUris) return undefined;
+  const zk = new ZookeeperLeadership({
+    connectionString: config.clusterUris.connectionString,
+    path: electionPath(config.clusterUris.prefix, config.clusterName),
+    logger,
+  });
+  await zk.start();
+  return zk;
+}
+
+/**
+ * Cluster mode: the scheduler over the gateway's cache and agents and, with DOCKER_CLUSTER_URIS,
+ * ZooKeeper discovery. Registered agents are watched like group servers (so they appear as nodes
+ * before anyone puts them in a group); a lost znode gets its node checked at once; while the gateway
+ * itself has lost ZooKeeper, migrations are frozen.
+ */
+export function clusterModule(
+  config: GatewayConfig,
+  logger: Logger,
+  webhookLookup: HostLookup | undefined,
+): GatewayCoreOptions['cluster'] {
+  return async (core) => {
+    const log = logger.child({ component: 'scheduler' });
+    // Webhooks never reach an agent: its nodes' IPs, and the agent addresses named as servers.
+    const urlPolicy = new OutboundUrlPolicy({
+      allow: config.webhookAllow,
+      agentAddresses: () => [
+        ...core.cache.listNodes().flatMap((n) => [n.ip, n.apiAddr]),
+        ...core.cache.listGroups().flatMap((g) => g.servers),
+      ],
+      lookup: webhookLookup,
+    });
+    const scheduler = new Scheduler({
+      store: core.store,
+      cluster: core.cache,
+      sink: core.writer,
+      agentFor: (node) => core.pool.forNode(node),
+      bus: core.bus,
+      migrateDelaySeconds: config.migrateDelaySeconds,
+      recoveryIntervalSeconds: config.recoveryIntervalSeconds,
+      removeDelaySeconds: config.removeDelaySeconds,
+      logger: log,
+      leadership: core.leadership,
+      webhooks: { urlPolicy },
+    });
+    let discovery: ZookeeperDiscovery | undefined;
+    if (config.clusterUris) {
+      const registered = (): string[] => discovery?.nodes().map((r) => r.data.apiaddr) ?? [];
+      discovery = new ZookeeperDiscovery({
+        connectionString: config.clusterUris.connectionString,
+        path: nodesPath(config.clusterUris.prefix, config.clusterName),
+        logger: log,
+        listener: {
+          nodeUp: () => void core.watcher.setExtraAddresses(registered()),
+          nodeDown: (key) => {
+            void core.watcher.setExtraAddresses(registered());
+            void core.watcher.checkNow(key);
+          },
+          connection: (connected) => {
+            if (connected) scheduler.thawMigrations();
+            else scheduler.freezeMigrations();
+          },
+        },
+      });
+    }
+    const module: ClusterModule = {
+      metas: new ClusterMetaService({ store: core.store, scheduler, urlPolicy }),
+      start: async () => {
+        await scheduler.start();
+        if (discovery) {
+          await discovery.start();
+          await core.watcher.setExtraAddresses(discovery.nodes().map((r) => r.data.apiaddr));
+        }
+      },
+      close: async () => {
+        await discovery?.close();
+        await scheduler.close();
+      },
+    };
+    return module;
+  };
+}

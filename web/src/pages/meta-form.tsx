@@ -1,0 +1,148 @@
+import { useState, type FormEvent } from 'react';
+import { request, useMutation } from '../api';
+import type { CreateMetaInput } from '../gql/graphql';
+import { CreateMetaMutation } from '../operations';
+import { BusyButton, ErrorMessage, InputError, lines } from '../ui';
+import { ConfigFields, emptyDraft, toConfigInput, type ConfigDraft } from './container-form';
+
+/** The scheduling and webhook fields of the create form, as typed. */
+interface SchedulingDraft {
+  constraints: string;
+  webhooks: string;
+  removeDelay: boolean;
+  recovery: boolean;
+}
+
+const emptyScheduling: SchedulingDraft = {
+  constraints: '',
+  webhooks: '',
+  removeDelay: false,
+  recovery: true,
+};
+
+/** Turns the form into the API input; throws Error with a plain message on bad input. */
+function toMetaInput(
+  groupId: string,
+  instances: string,
+  config: ConfigDraft,
+  s: SchedulingDraft,
+): CreateMetaInput {
+  const n = Number(instances);
+  if (!Number.isInteger(n) || n < 0) throw new Error('Instances must be a whole number');
+  return {
+    groupId,
+    instances: n,
+    config: toConfigInput(config),
+    constraints: lines(s.constraints),
+    webhooks: lines(s.webhooks).map((line) => {
+      const [url = '', secretToken] = line.split(/\s+/);
+      return { url, secretToken: secretToken ?? null };
+    }),
+    removeDelay: s.removeDelay,
+    recovery: s.recovery,
+  };
+}
+
+export function CreateMetaForm({ groupId, onCreated }: { groupId: string; onCreated: () => void }) {
+  const [instances, setInstances] = useState('1');
+  const [draft, setDraft] = useState<ConfigDraft>(emptyDraft);
+  const [scheduling, setScheduling] = useState<SchedulingDraft>(emptyScheduling);
+  const [inputError, setInputError] = useState<string | undefined>();
+  const create = useMutation((input: CreateMetaInput) => request(CreateMetaMutation, { input }));
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    let input: CreateMetaInput;
+    try {
+      input = toMetaInput(groupId, instances, draft, scheduling);
+      setInputError(undefined);
+    } catch (err) {
+      setInputError((err as Error).message);
+      return;
+    }
+    if (await create.run(input)) onCreated();
+  };
+
+  return (
+    <form className="card form config-form" aria-label="Create a service" onSubmit={submit}>
+      <h2>Create a service</h2>
+      <label>
+        Instances
+        <input
+          name="instances"
+          type="number"
+          min={0}
+          required
+          value={instances}
+          onChange={(e) => setInstances(e.target.value)}
+        />
+      </label>
+      <ConfigFields draft={draft} onChange={setDraft} />
+      <SchedulingFields draft={scheduling} onChange={setScheduling} />
+      <InputError message={inputError} />
+      <ErrorMessage error={create.error} />
+      <BusyButton
+        type="submit"
+        className="primary"
+        busy={create.busy}
+        busyText="Creating and placing instances…"
+      >
+        Create service
+      </BusyButton>
+    </form>
+  );
+}
+
+/** Where instances may go, and who hears about them. */
+function SchedulingFields({
+  draft,
+  onChange,
+}: {
+  draft: SchedulingDraft;
+  onChange: (d: SchedulingDraft) => void;
+}) {
+  const set = (patch: Partial<SchedulingDraft>) => onChange({ ...draft, ...patch });
+  return (
+    <fieldset>
+      <legend>Scheduling and webhooks</legend>
+      <label>
+        Constraints{' '}
+        <span className="hint">(one a line, e.g. node.labels.zone==a or node.ip!=10.0.0.0/24)</span>
+        <textarea
+          name="constraints"
+          rows={2}
+          value={draft.constraints}
+          onChange={(e) => set({ constraints: e.target.value })}
+        />
+      </label>
+      <label>
+        Webhooks{' '}
+        <span className="hint">
+          (URL and optional secret token, one a line; public addresses unless the admin allows others)
+        </span>
+        <textarea
+          name="webhooks"
+          rows={2}
+          value={draft.webhooks}
+          onChange={(e) => set({ webhooks: e.target.value })}
+        />
+      </label>
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={draft.recovery}
+          onChange={(e) => set({ recovery: e.target.checked })}
+        />{' '}
+        Recover missing instances
+      </label>
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={draft.removeDelay}
+          onChange={(e) => set({ removeDelay: e.target.checked })}
+        />{' '}
+        Delay removal of surplus instances
+      </label>
+    </fieldset>
+  );
+}
