@@ -84,24 +84,25 @@ export function containerState(state: string | undefined): ContainerState {
   }
 }
 
+/** The cache's record of a container: what is known of it, and where its labels say it belongs. */
+export function containerRecord(c: Omit<ContainerRecord, 'groupId' | 'metaId' | 'index'>): ContainerRecord {
+  const identity = clusterIdentity(c.labels);
+  return { ...c, groupId: identity?.groupId, metaId: identity?.metaId, index: identity?.index };
+}
+
 /** A container as the agent reports it, as the cache keeps it. */
 export function containerFromAgent(nodeId: string, c: AgentContainerSummary): ContainerRecord {
-  const labels = c.labels ?? {};
-  const identity = clusterIdentity(labels);
   const created = Date.parse(c.created);
-  return {
+  return containerRecord({
     id: c.id,
     name: c.name.replace(/^\//, ''),
     nodeId,
     image: c.image,
     state: containerState(c.state),
     status: c.status || c.state,
-    labels,
-    groupId: identity?.groupId,
-    metaId: identity?.metaId,
-    index: identity?.index,
+    labels: c.labels ?? {},
     createdAt: Number.isNaN(created) ? new Date(0).toISOString() : new Date(created).toISOString(),
-  };
+  });
 }
 
 export function nodeFromRegistration(reg: NodeRegistration): AgentNodeInfo {

@@ -2,8 +2,13 @@ import type { Logger } from '../../core/logger.js';
 import type { ContainerRecord, NodeRecord } from '../../core/store/store.js';
 import type { ContainerState } from '../../core/domain.js';
 import type { AgentEvent } from '../../agent/client-types.js';
-import { clusterIdentity } from '../../core/labels.js';
-import { NodeUnverifiedError, type AgentNodeInfo, type AgentPool, type NodeAgent } from './agent-pool.js';
+import {
+  NodeUnverifiedError,
+  containerRecord,
+  type AgentNodeInfo,
+  type AgentPool,
+  type NodeAgent,
+} from './agent-pool.js';
 import type { CacheWriter } from './cache-writer.js';
 import { parseServerAddress, type ClusterCache } from './cluster-cache.js';
 
@@ -261,23 +266,18 @@ class AddressWatch {
         const exitCode = event.attributes['exitCode'];
         const status =
           next === 'EXITED' ? `Exited (${exitCode ?? 0})` : next === 'RUNNING' ? 'Up' : next.toLowerCase();
-        const labels = current?.labels ?? labelsFromAttributes(event.attributes);
-        const identity = clusterIdentity(labels);
         const record: ContainerRecord = current
           ? { ...current, state: next, status, ...(event.name ? { name: event.name } : {}) }
-          : {
+          : containerRecord({
               id: event.id,
               name: event.name ?? event.id.slice(0, 12),
               nodeId,
               image: event.image ?? '',
               state: next,
               status,
-              labels,
-              groupId: identity?.groupId,
-              metaId: identity?.metaId,
-              index: identity?.index,
+              labels: labelsFromAttributes(event.attributes),
               createdAt: new Date(event.time * 1000).toISOString(),
-            };
+            });
         await this.o.writer.containers([record], []);
       });
     }
