@@ -8,7 +8,7 @@ import zookeeper from 'node-zookeeper-client';
 import type { Client, Stat } from 'node-zookeeper-client';
 import type { Logger } from '../core/logger.js';
 import { encodeNodeValue, type NodeData } from '../core/node-data.js';
-import { hardenZookeeperClient } from '../core/zookeeper.js';
+import { call, openZookeeperClient } from '../core/zookeeper.js';
 
 export type RegistrationState =
   | { phase: 'connecting' }
@@ -92,12 +92,7 @@ export class ZookeeperRegistration {
   }
 
   private connect(): void {
-    const client = zookeeper.createClient(this.opts.connectionString, {
-      sessionTimeout: this.sessionTimeoutMs,
-      spinDelay: 1000,
-      retries: 0,
-    });
-    hardenZookeeperClient(client, this.log);
+    const client = openZookeeperClient(this.opts.connectionString, this.sessionTimeoutMs, 1000, this.log);
     this.client = client;
     client.on('state', (s) => {
       if (this.client !== client || this.state.phase === 'closed') return;
@@ -186,19 +181,11 @@ export class ZookeeperRegistration {
     }
   }
 
-  /** A node-zookeeper-client call as a promise with a deadline (requests queue while disconnected). */
   private call<T>(
     fn: (cb: (err: unknown, result: T) => void) => void,
     timeoutMs = this.sessionTimeoutMs,
   ): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('ZooKeeper request timed out')), timeoutMs);
-      fn((err, result) => {
-        clearTimeout(t);
-        if (err) reject(err as Error);
-        else resolve(result);
-      });
-    });
+    return call(fn, timeoutMs);
   }
 }
 

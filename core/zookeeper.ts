@@ -2,7 +2,7 @@
  * ZooKeeper conventions shared by the agent (registration) and the gateway (discovery, leader
  * election): where things live under `<prefix>/<clusterName>`, and a client guard.
  */
-import type { Client } from 'node-zookeeper-client';
+import zookeeper, { type Client } from 'node-zookeeper-client';
 import type { Logger } from './logger.js';
 
 function clusterPath(prefix: string, clusterName: string, leaf: string): string {
@@ -53,4 +53,42 @@ export function hardenZookeeperClient(client: Client, log: Logger): void {
       this.socket?.destroy();
     }
   };
+}
+
+/**
+ * A client for `connectionString` that reconnects by itself (spinDelay ms between tries, no request
+ * retries: callers decide) with its errors logged once (hardenZookeeperClient).
+ */
+export function openZookeeperClient(
+  connectionString: string,
+  sessionTimeoutMs: number,
+  spinDelay: number,
+  log: Logger | undefined,
+): Client {
+  const client = zookeeper.createClient(connectionString, {
+    sessionTimeout: sessionTimeoutMs,
+    spinDelay,
+    retries: 0,
+  });
+  if (log) hardenZookeeperClient(client, log);
+  return client;
+}
+
+/** A node-zookeeper-client call as a promise with a deadline (requests queue while disconnected). */
+export function call<T>(fn: (cb: (err: unknown, result: T) => void) => void, timeoutMs: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('ZooKeeper request timed out')), timeoutMs);
+    fn((err, result) => {
+      clearTimeout(t);
+      if (err) reject(err as Error);
+      else resolve(result);
+    });
+  });
+}
+
+export function isZkCode(err: unknown, code: number): boolean {
+  return (
+    typeof (err as { getCode?: unknown })?.getCode === 'function' &&
+    (err as { getCode(): number }).getCode() === code
+  );
 }

@@ -1,7 +1,7 @@
 import zookeeper from 'node-zookeeper-client';
 import type { Client, Event } from 'node-zookeeper-client';
 import type { Logger } from '../../core/logger.js';
-import { hardenZookeeperClient } from '../../core/zookeeper.js';
+import { call, isZkCode, openZookeeperClient } from '../../core/zookeeper.js';
 import { decodeNodeValue, type NodeRegistration } from '../../core/node-data.js';
 
 /**
@@ -26,24 +26,6 @@ export interface ZookeeperDiscoveryOptions {
   /** @default 10_000 */
   sessionTimeoutMs?: number | undefined;
   logger?: Logger | undefined;
-}
-
-export function call<T>(fn: (cb: (err: unknown, result: T) => void) => void, timeoutMs: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('ZooKeeper request timed out')), timeoutMs);
-    fn((err, result) => {
-      clearTimeout(t);
-      if (err) reject(err as Error);
-      else resolve(result);
-    });
-  });
-}
-
-export function isZkCode(err: unknown, code: number): boolean {
-  return (
-    typeof (err as { getCode?: unknown })?.getCode === 'function' &&
-    (err as { getCode(): number }).getCode() === code
-  );
 }
 
 export class ZookeeperDiscovery {
@@ -90,12 +72,7 @@ export class ZookeeperDiscovery {
   }
 
   private connect(onFirstList?: () => void): void {
-    const client = zookeeper.createClient(this.o.connectionString, {
-      sessionTimeout: this.sessionTimeoutMs,
-      spinDelay: 1000,
-      retries: 0,
-    });
-    if (this.o.logger) hardenZookeeperClient(client, this.o.logger);
+    const client = openZookeeperClient(this.o.connectionString, this.sessionTimeoutMs, 1000, this.o.logger);
     this.client = client;
     client.on('state', (s) => {
       if (this.client !== client || this.closed) return;

@@ -1,10 +1,9 @@
 import zookeeper from 'node-zookeeper-client';
 import type { Client, Event } from 'node-zookeeper-client';
 import type { Logger } from '../../core/logger.js';
-import { hardenZookeeperClient } from '../../core/zookeeper.js';
+import { call, isZkCode, openZookeeperClient } from '../../core/zookeeper.js';
 import { LeadershipState } from './leadership.js';
 import { type Leadership } from '../../core/leadership.js';
-import { call, isZkCode } from './zookeeper-discovery.js';
 
 export interface ZookeeperLeadershipOptions {
   connectionString: string;
@@ -73,12 +72,7 @@ export class ZookeeperLeadership implements Leadership {
   }
 
   private connect(onDecided?: () => void): void {
-    const client = zookeeper.createClient(this.o.connectionString, {
-      sessionTimeout: this.sessionTimeoutMs,
-      spinDelay: 500,
-      retries: 0,
-    });
-    if (this.o.logger) hardenZookeeperClient(client, this.o.logger);
+    const client = openZookeeperClient(this.o.connectionString, this.sessionTimeoutMs, 500, this.o.logger);
     this.client = client;
     this.candidate = undefined;
     client.on('state', (s) => {

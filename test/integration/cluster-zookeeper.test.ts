@@ -7,7 +7,8 @@ import type { Client } from 'node-zookeeper-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeNodeValue, type NodeData, type NodeRegistration } from '../../core/node-data.js';
 import { loadTestEnv } from '../helpers/test-env.js';
-import { call, ZookeeperDiscovery } from '../../gateway/leader/zookeeper-discovery.js';
+import { ZookeeperDiscovery } from '../../gateway/leader/zookeeper-discovery.js';
+import { call } from '../../core/zookeeper.js';
 import { electionPath, nodesPath } from '../../core/zookeeper.js';
 import { ZookeeperLeadership } from '../../gateway/leader/zookeeper-leadership.js';
 
