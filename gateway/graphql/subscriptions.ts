@@ -1,6 +1,7 @@
 import type { ExecutionArgs, ExecutionResult } from 'graphql';
 import type { EventBus } from '../../core/bus.js';
 import type { Logger } from '../../core/logger.js';
+import { serializeResult } from './ws-transport.js';
 import { CHANNEL, type Channel, type ChannelListener, type ChannelMessage } from '../../core/bus/channels.js';
 
 /** A listener's buffer limit: a subscriber that falls this far behind loses its oldest events. */
@@ -190,12 +191,6 @@ class SinkIterator implements AsyncIterableIterator<ExecutionResult> {
   [Symbol.asyncIterator](): AsyncIterableIterator<ExecutionResult> {
     return this;
   }
-}
-
-/** A result as JSON, errors included (GraphQLError.toJSON). */
-export function serializeResult(result: ExecutionResult): string {
-  const { errors, ...rest } = result;
-  return JSON.stringify(errors ? { ...rest, errors: errors.map((e) => e.toJSON()) } : rest);
 }
 
 /**

@@ -60,6 +60,12 @@ class RawPayload {
 
 const serialised = new WeakMap<ExecutionResult, RawPayload>();
 
+/** A result as JSON, errors included (GraphQLError.toJSON): the one serialisation of a result. */
+export function serializeResult(result: ExecutionResult): string {
+  const { errors, ...rest } = result;
+  return JSON.stringify(errors ? { ...rest, errors: errors.map((e) => e.toJSON()) } : rest);
+}
+
 /**
  * For graphql-ws `onNext`: the result as a payload serialised once per result object, however many
  * clients it is sent to.
@@ -67,8 +73,7 @@ const serialised = new WeakMap<ExecutionResult, RawPayload>();
 export function rawPayload(extra: WsExtra, result: ExecutionResult): object {
   let raw = serialised.get(result);
   if (!raw) {
-    const { errors, ...rest } = result;
-    raw = new RawPayload(JSON.stringify(errors ? { ...rest, errors: errors.map((e) => e.toJSON()) } : rest));
+    raw = new RawPayload(serializeResult(result));
     serialised.set(result, raw);
   }
   extra.raw.set(raw.token, raw.json);
