@@ -18,7 +18,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   schema: ['core'],
   resolvers: ['core', 'schema'],
   gateway: ['core', 'agent', 'scheduler', 'schema', 'resolvers', 'web'],
-  web: ['gateway'],
+  web: ['core', 'gateway'],
   bin: ['core', 'agent', 'gateway'],
   scripts: ['core', 'gateway'],
 };

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { ContainerAction as ACTION_VALUES } from '../../../core/domain';
 import { request, useMutation } from '../api';
 import type { ContainerAction, ContainerState } from '../gql/graphql';
 import { OperateContainerMutation, RemoveContainerMutation } from '../operations';
@@ -6,7 +7,8 @@ import { BusyButton, ConfirmDialog, ErrorMessage } from '../ui';
 
 /* What can be done to a container: the containers page's rows and detail, the services page's "All instances". */
 
-export const ACTIONS: ContainerAction[] = ['START', 'STOP', 'RESTART', 'KILL', 'PAUSE', 'UNPAUSE'];
+// The domain's vocabulary (core/domain.ts), the same values the schema's enum has.
+export const ACTIONS: ContainerAction[] = Object.values(ACTION_VALUES);
 
 /** Which actions make sense in a state (the others are hidden, not just disabled). */
 export function actionsFor(state: ContainerState): ContainerAction[] {

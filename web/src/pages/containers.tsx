@@ -11,6 +11,7 @@ import {
   ContainerStatusSubscription,
   ContainersQuery,
 } from '../operations';
+import { ContainerState as STATE_VALUES } from '../../../core/domain';
 import { setParams } from '../nav';
 import { BusyButton, ErrorMessage, LiveIndicator, Spinner, StatusBadge, formatTime } from '../ui';
 import { ContainerActions } from './container-actions';
@@ -19,15 +20,8 @@ import { UsageChart } from './usage-chart';
 import { GroupSelect } from './group-select';
 import { NodeSelect } from './node-select';
 
-export const STATES: ContainerState[] = [
-  'CREATED',
-  'RUNNING',
-  'PAUSED',
-  'RESTARTING',
-  'EXITED',
-  'DEAD',
-  'REMOVING',
-];
+// The domain's vocabulary (core/domain.ts), the same values the schema's enum has.
+export const STATES: ContainerState[] = Object.values(STATE_VALUES);
 /** The most containers one page shows (the API's page limit). */
 const PAGE = 500;
 
