@@ -121,20 +121,6 @@ export function serveGraphqlWs(
       writer.write(socket, data);
     };
     const extra: WsExtra = { socket, request, raw: new Map(), sendRaw };
-    const refuseTooDeep = (message: Buffer, maxDepth: number): void => {
-      let envelope: { id?: unknown; type?: unknown } | undefined;
-      try {
-        envelope = JSON.parse(pruneJson(message, maxDepth)) as typeof envelope;
-      } catch {
-        envelope = undefined;
-      }
-      const errors = options.tooDeep?.(extra);
-      if (envelope?.type === 'subscribe' && typeof envelope.id === 'string' && errors) {
-        sendRaw(JSON.stringify({ id: envelope.id, type: 'error', payload: errors }));
-      } else {
-        socket.close(CloseCode.BadRequest, `Message nested more than ${maxDepth} levels deep`);
-      }
-    };
     const closed = server.opened(
       {
         protocol: socket.protocol,
@@ -147,7 +133,7 @@ export function serveGraphqlWs(
           socket.on('message', async (event: Buffer) => {
             try {
               if (maxMessageDepth !== undefined && jsonNestsDeeper(event, maxMessageDepth)) {
-                refuseTooDeep(event, maxMessageDepth);
+                refuseTooDeep(event, maxMessageDepth, extra, options.tooDeep);
                 return;
               }
               await cb(String(event));
@@ -178,6 +164,30 @@ export function serveGraphqlWs(
       await new Promise<void>((resolve, reject) => wss.close((err) => (err ? reject(err) : resolve())));
     },
   };
+}
+
+/**
+ * A message nested too deep is not parsed: a subscribe gets its own error (when `tooDeep` gives one,
+ * i.e. the connection is authenticated), anything else closes the socket.
+ */
+function refuseTooDeep(
+  message: Buffer,
+  maxDepth: number,
+  extra: WsExtra,
+  tooDeep: WsTransportOptions['tooDeep'],
+): void {
+  let envelope: { id?: unknown; type?: unknown } | undefined;
+  try {
+    envelope = JSON.parse(pruneJson(message, maxDepth)) as typeof envelope;
+  } catch {
+    envelope = undefined;
+  }
+  const errors = tooDeep?.(extra);
+  if (envelope?.type === 'subscribe' && typeof envelope.id === 'string' && errors) {
+    extra.sendRaw(JSON.stringify({ id: envelope.id, type: 'error', payload: errors }));
+  } else {
+    extra.socket.close(CloseCode.BadRequest, `Message nested more than ${maxDepth} levels deep`);
+  }
 }
 
 /** Pings every `keepAlive` ms and drops a socket that does not answer in time; returns the stop. */
