@@ -186,3 +186,21 @@ export async function waitFor<T>(
     );
   }
 }
+
+/** Removes (force) every container whose name contains `name` from the named engines: a suite's clean-up. */
+export async function removeContainersNamed(
+  env: TestEnv,
+  engines: readonly string[],
+  name: string,
+): Promise<void> {
+  for (const engine of engines) {
+    const docker = dockerFor(engineNamed(env, engine));
+    const list = await docker.listContainers({ all: true, filters: { name: [name] } }).catch(() => []);
+    for (const c of list) {
+      await docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
+    }
+  }
+}

@@ -8,7 +8,14 @@ import { loadAgentConfig } from '../../core/config.js';
 import { AgentClient } from '../../agent/client.js';
 import { startAgent, type RunningAgent } from '../../agent/main.js';
 import type { RunningGateway } from '../../gateway/main.js';
-import { dockerFor, engineNamed, loadTestEnv, waitFor, type TestEngine } from '../helpers/test-env.js';
+import {
+  dockerFor,
+  engineNamed,
+  loadTestEnv,
+  waitFor,
+  type TestEngine,
+  removeContainersNamed,
+} from '../helpers/test-env.js';
 import {
   AGENT_TOKEN,
   TempDirs,
@@ -246,15 +253,7 @@ describe('agent token proof', () => {
     await client?.close();
     await gateway?.close();
     for (const l of listeners) await l.close().catch(() => undefined);
-    for (const name of ['n1', 'n2']) {
-      const docker = dockerFor(engineNamed(env, name));
-      const list = await docker.listContainers({ all: true, filters: { name: [containerPrefix] } });
-      for (const c of list)
-        await docker
-          .getContainer(c.Id)
-          .remove({ force: true })
-          .catch(() => undefined);
-    }
+    await removeContainersNamed(env, ['n1', 'n2'], containerPrefix);
     for (const a of agents) await a.close().catch(() => undefined);
     tmp.cleanup();
   });

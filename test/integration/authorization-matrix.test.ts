@@ -7,7 +7,7 @@ import { logger } from '../../core/logger.js';
 import { createContext } from '../../resolvers/context.js';
 import type { RunningGateway } from '../../gateway/main.js';
 import { OPERATION_RULES } from '../../resolvers/operation-rules.js';
-import { dockerFor, engineNamed, loadTestEnv } from '../helpers/test-env.js';
+import { engineNamed, loadTestEnv, removeContainersNamed } from '../helpers/test-env.js';
 import {
   TempDirs,
   TestClient,
@@ -340,14 +340,8 @@ describe('authorization matrix', () => {
   afterAll(async () => {
     await admin?.close();
     await gateway?.close();
-    const docker = dockerFor(engineNamed(env, 'n1'));
     // Every container of this suite has NAME in its name (metas' instances: CLUSTER-<g>-<name>-<i>).
-    for (const c of await docker.listContainers({ all: true, filters: { name: [NAME] } })) {
-      await docker
-        .getContainer(c.Id)
-        .remove({ force: true })
-        .catch(() => undefined);
-    }
+    await removeContainersNamed(env, ['n1'], NAME);
     await agent?.close();
     tmp.cleanup();
   });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningAgent } from '../../agent/main.js';
 import type { RunningGateway } from '../../gateway/main.js';
-import { dockerFor, engineNamed, loadTestEnv, waitFor } from '../helpers/test-env.js';
+import { dockerFor, engineNamed, loadTestEnv, waitFor, removeContainersNamed } from '../helpers/test-env.js';
 import {
   TempDirs,
   TestClient,
@@ -62,15 +62,7 @@ describe('gateway single mode, end to end', () => {
     await client?.close();
     await gateway?.close();
     // Leftovers of a failed run: every container this suite named.
-    for (const name of ['n1', 'n2']) {
-      const docker = dockerFor(engineNamed(env, name));
-      const list = await docker.listContainers({ all: true, filters: { name: [`hbgw-${suffix}`] } });
-      for (const c of list)
-        await docker
-          .getContainer(c.Id)
-          .remove({ force: true })
-          .catch(() => undefined);
-    }
+    await removeContainersNamed(env, ['n1', 'n2'], `hbgw-${suffix}`);
     for (const a of agents) await a.close().catch(() => undefined);
     tmp.cleanup();
   });

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningAgent } from '../../agent/main.js';
 import type { RunningGateway } from '../../gateway/main.js';
-import { dockerFor, engineNamed, loadTestEnv, waitFor } from '../helpers/test-env.js';
+import { dockerFor, engineNamed, loadTestEnv, waitFor, removeContainersNamed } from '../helpers/test-env.js';
 import {
   TempDirs,
   TestClient,
@@ -86,15 +86,7 @@ describe('tenancy', () => {
   afterAll(async () => {
     await Promise.all([admin, mallory, bob].map((c) => c?.close()));
     await gateway?.close();
-    for (const name of ['n1', 'n2']) {
-      const docker = dockerFor(engineNamed(env, name));
-      for (const c of await docker.listContainers({ all: true, filters: { name: [NAME] } })) {
-        await docker
-          .getContainer(c.Id)
-          .remove({ force: true })
-          .catch(() => undefined);
-      }
-    }
+    await removeContainersNamed(env, ['n1', 'n2'], NAME);
     for (const a of agents) await a.close().catch(() => undefined);
     tmp.cleanup();
   });
