@@ -139,14 +139,6 @@ export class Access {
     return containerGroupIds(container, await this.services.nodes.groupsOf(container.nodeId));
   }
 
-  /** May the viewer see this container? */
-  async mayReadContainer(container: ContainerRecord): Promise<boolean> {
-    return (
-      (await this.groupIds('read')) === undefined ||
-      this.mayInAny(await this.groupsOfContainer(container), 'read')
-    );
-  }
-
   /** The container (full id or unique prefix), if the viewer may do `action` to it. */
   async container(idOrPrefix: string, action: GroupAction): Promise<ContainerRecord> {
     const viewer = this.requireViewer();

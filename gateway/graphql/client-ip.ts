@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import { cidrContains, parseCidr, parseIp, type Cidr } from '../../core/outbound-url.js';
 
 /**
  * The client's address for login throttling: the peer's address, or when the peer is a trusted
@@ -29,7 +30,7 @@ export function clientAddress(request: Pick<IncomingMessage, 'socket' | 'headers
 export function resolveClientAddress(
   peer: string | undefined,
   forwardedFor: string | string[] | undefined,
-  trusted: BlockList,
+  trusted: readonly Cidr[],
 ): string {
   let client = normalizeAddress(peer);
   if (client === undefined) return 'unknown';
@@ -44,25 +45,21 @@ export function resolveClientAddress(
   return client;
 }
 
-const lists = new WeakMap<readonly string[], BlockList>();
+const lists = new WeakMap<readonly string[], readonly Cidr[]>();
 
-/** A BlockList of `address/prefix` ranges (GatewayConfig.trustedProxies), built once per list. */
-export function trustedProxyList(ranges: readonly string[]): BlockList {
+/** The `address/prefix` ranges of GatewayConfig.trustedProxies, parsed once per list. */
+export function trustedProxyList(ranges: readonly string[]): readonly Cidr[] {
   let list = lists.get(ranges);
   if (!list) {
-    list = new BlockList();
-    for (const range of ranges) {
-      const [address = '', prefix = ''] = range.split('/');
-      const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-      list.addSubnet(address, Number(prefix || (family === 'ipv6' ? 128 : 32)), family);
-    }
+    list = ranges.flatMap((r) => parseCidr(r) ?? []);
     lists.set(ranges, list);
   }
   return list;
 }
 
-function isTrusted(list: BlockList, address: string): boolean {
-  return list.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
+function isTrusted(list: readonly Cidr[], address: string): boolean {
+  const ip = parseIp(address);
+  return ip !== undefined && list.some((c) => cidrContains(c, ip));
 }
 
 /** A plain IPv4 or lower-case IPv6 address (IPv4-mapped IPv6 as IPv4); undefined for anything else. */
@@ -81,26 +78,8 @@ export function normalizeAddress(value: string | undefined): string | undefined 
  * address (one host usually has a whole /64 to pick addresses from). Anything else as it is.
  */
 export function addressThrottleKey(client: string): string {
-  if (isIP(client) !== 6) return client;
-  return `${expandIPv6(client).slice(0, 4).join(':')}::/64`;
-}
-
-/** The eight 16-bit groups of a valid IPv6 address, in hex without leading zeros. */
-function expandIPv6(address: string): string[] {
-  const [head = '', tail] = address.split('::');
-  const part = (s: string | undefined): string[] => {
-    if (!s) return [];
-    const groups = s.split(':');
-    const last = groups[groups.length - 1]!;
-    if (last.includes('.')) {
-      // an embedded IPv4 address is the last two groups
-      const [a = 0, b = 0, c = 0, d = 0] = last.split('.').map(Number);
-      groups.splice(-1, 1, ((a << 8) | b).toString(16), ((c << 8) | d).toString(16));
-    }
-    return groups.map((g) => parseInt(g, 16).toString(16));
-  };
-  const left = part(head);
-  const right = part(tail);
-  const zeros = tail === undefined ? [] : Array<string>(8 - left.length - right.length).fill('0');
-  return [...left, ...zeros, ...right];
+  const ip = isIP(client) === 6 ? parseIp(client) : undefined;
+  if (!ip) return client;
+  const high = ip.value >> 64n;
+  return `${[48n, 32n, 16n, 0n].map((shift) => ((high >> shift) & 0xffffn).toString(16)).join(':')}::/64`;
 }

@@ -98,11 +98,6 @@ export function costLimitRule(limits: Partial<CostLimits>): ValidationRule {
   });
 }
 
-/** Refuses operations nested deeper than `maxDepth` fields (introspection fields do not count). */
-export function depthLimitRule(maxDepth: number): ValidationRule {
-  return costLimitRule({ maxDepth });
-}
-
 const count = (n: number): string => (n < 1e15 ? String(n) : 'more than 10^15');
 
 /** A query text over `maxBytes` (UTF-8), refused before it is parsed. */

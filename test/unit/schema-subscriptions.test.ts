@@ -2,7 +2,7 @@ import { parse, subscribe, type ExecutionResult, type GraphQLSchema } from 'grap
 import { beforeAll, describe, expect, it } from 'vitest';
 import { logger } from '../../core/logger.js';
 import { createContext } from '../../resolvers/context.js';
-import { depthLimitRule } from '../../gateway/graphql/guards.js';
+import { costLimitRule } from '../../gateway/graphql/guards.js';
 import type { Viewer } from '../../core/services.js';
 import { SharedSubscriptions, SubscriptionHub } from '../../gateway/graphql/subscriptions.js';
 import { CHANNEL, publishEvent, type ContainerStatusMessage } from '../../core/bus/channels.js';
@@ -168,11 +168,13 @@ describe('depth limit', () => {
     const deep = parse(
       'query { groups { ...G } } fragment G on Group { nodes { containers { node { id } } } }',
     );
-    expect(validate(schema, deep, [...specifiedRules, depthLimitRule(4)])).toHaveLength(1);
-    expect(validate(schema, deep, [...specifiedRules, depthLimitRule(5)])).toHaveLength(0);
+    expect(validate(schema, deep, [...specifiedRules, costLimitRule({ maxDepth: 4 })])).toHaveLength(1);
+    expect(validate(schema, deep, [...specifiedRules, costLimitRule({ maxDepth: 5 })])).toHaveLength(0);
     const introspection = parse(
       '{ __schema { types { fields { type { ofType { ofType { ofType { name } } } } } } } }',
     );
-    expect(validate(schema, introspection, [...specifiedRules, depthLimitRule(2)])).toHaveLength(0);
+    expect(validate(schema, introspection, [...specifiedRules, costLimitRule({ maxDepth: 2 })])).toHaveLength(
+      0,
+    );
   });
 });
