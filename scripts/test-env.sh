@@ -38,6 +38,23 @@ IMAGE=humpback-test/busybox
 PACKAGES=(docker.io busybox-static zookeeper redis-server iproute2)
 ZK_CLASSPATH="/etc/zookeeper/conf:/usr/share/java/zookeeper.jar"
 
+# Further services (a registry, etcd, ...) live in one file each under scripts/test-env/. A module
+# named X appends X to SERVICES (and its Debian packages to PACKAGES) when sourced and defines any of
+# these hooks, each called with RUN, NET, BRIDGE_IP, NAME and NODES set:
+#   X_start        after Redis and ZooKeeper, before the engines (choose ports with free_port here)
+#   X_wait         after the engines are up; fails (die) if the service never came up
+#   X_ok           succeeds when the service answers (used by status, healthy and repair)
+#   X_daemon_json  prints members for every engine's daemon.json, e.g. "insecure-registries": [...]
+#   X_state_sh     prints `export HBT_X_...='...'` lines for env.sh (they are sourced back on reload)
+#   X_state_json   prints one member for env.json, e.g. "registry": { "url": "..." }
+#   X_status       prints one status line per process
+#   X_teardown     stops anything whose command line does not name the run dir (those are killed anyway)
+SERVICES=()
+for module in "$ROOT"/scripts/test-env/*.sh; do
+  # shellcheck disable=SC1090
+  [ -e "$module" ] && source "$module"
+done
+
 log() { printf 'test-env: %s\n' "$*" >&2; }
 die() {
   log "error: $*"
@@ -61,6 +78,23 @@ node_index() {
 }
 
 now_ms() { date +%s%3N; }
+
+# Calls hook $1 of every service module that defines it, with the remaining arguments.
+svc_each() {
+  local hook=$1 svc
+  shift
+  for svc in "${SERVICES[@]}"; do
+    if declare -F "${svc}_$hook" >/dev/null; then "${svc}_$hook" "$@" || return 1; fi
+  done
+}
+
+# Joins the lines a hook prints with commas (for JSON members).
+svc_json_members() {
+  local out
+  out=$(svc_each "$1") || return 1
+  [ -n "$out" ] || return 0
+  printf '%s\n' "$out" | grep -v '^$' | paste -sd, -
+}
 
 # ---------------------------------------------------------------------------------------------------
 # Packages
@@ -182,8 +216,12 @@ write_state() {
       engines+="$sep"$'\n    '"{ \"name\": \"$n\", \"netns\": \"$NS_PREFIX$n\", \"netnsPath\": \"/run/netns/$NS_PREFIX$n\", \"ip\": \"$ip\", \"dockerEndpoint\": \"unix://$dir/docker.sock\", \"socketPath\": \"$dir/docker.sock\", \"dataRoot\": \"$dir/data\", \"logFile\": \"$dir/dockerd.log\" }"
       sep=","
     done
+    svc_each state_sh
   } >"$tmp"
   mv "$tmp" "$STATE/env.sh"
+  local members
+  members=$(svc_json_members state_json)
+  [ -z "$members" ] || members=$'\n  '"${members//,$'\n'/,$'\n'  },"
   tmp=$(mktemp "$STATE/env.json.XXXXXX")
   cat >"$tmp" <<EOF
 {
@@ -195,7 +233,7 @@ write_state() {
   "zkPort": $ZK_PORT,
   "zkConnect": "$BRIDGE_IP:$ZK_PORT",
   "image": "$IMAGE:latest",
-  "imageV2": "$IMAGE:v2",
+  "imageV2": "$IMAGE:v2",$members
   "engines": [$engines
   ]
 }
@@ -331,7 +369,7 @@ docker_cli() {
 start_engine() {
   local n=$1 dir=$RUN/$1
   mkdir -p "$dir/data" "$dir/x"
-  [ -f "$dir/daemon.json" ] || echo '{}' >"$dir/daemon.json"
+  [ -f "$dir/daemon.json" ] || echo "{ $(svc_json_members daemon_json) }" >"$dir/daemon.json"
   # nsenter, not `ip netns exec`: the latter remounts /sys and hides the cgroup mounts dockerd needs.
   # Each dockerd starts and manages its own containerd under its exec root.
   setsid nsenter --net="/run/netns/$NS_PREFIX$n" \
@@ -408,6 +446,7 @@ healthy() {
   redis_ok || return 1
   zk_ok || return 1
   for n in "${NODES[@]}"; do engine_ok "$n" || return 1; done
+  svc_each ok
 }
 
 leftovers() {
@@ -421,6 +460,7 @@ repair() {
   local n
   for n in "${NODES[@]}"; do [ -e "/run/netns/$NS_PREFIX$n" ] || return 1; done
   redis_ok || return 1
+  svc_each ok || return 1
   if ! zk_ok; then
     log "ZooKeeper is down; starting it again"
     kill_matching zk_pids
@@ -476,6 +516,7 @@ cmd_up() {
   ZK_PORT=$(free_port "$REDIS_PORT")
   start_redis
   start_zk
+  svc_each start
   for n in "${NODES[@]}"; do start_engine "$n"; done
   build_image
   for n in "${NODES[@]}"; do wait_engine "$n"; done
@@ -487,6 +528,7 @@ cmd_up() {
   local p
   for p in "${pids[@]}"; do wait "$p" || die "importing the test image failed"; done
   wait_zk
+  svc_each wait
   local deadline=$(($(now_ms) + 10000))
   until redis_ok; do
     [ "$(now_ms)" -lt $deadline ] || die "Redis did not answer on $BRIDGE_IP:$REDIS_PORT"
@@ -511,6 +553,7 @@ teardown() {
     kill_matching pids_with_cmdline "$RUN/"
     kill_matching pids_in_cgroup "$(basename "$RUN")-"
     if [ -f "$RUN/redis/redis.pid" ]; then kill_matching cat "$RUN/redis/redis.pid"; fi
+    svc_each teardown || true
   done
   kill_matching pids_with_cmdline "redis-server $BRIDGE_IP:"
   teardown_network
@@ -555,6 +598,7 @@ cmd_status() {
       ok=1
     fi
   done
+  svc_each status || ok=1
   return $ok
 }
 
