@@ -1,55 +1,30 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import type { Locator, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningAgent } from '../../agent/main.js';
 import type { RunningGateway } from '../../gateway/main.js';
-import { dockerFor, engineNamed, loadTestEnv, testEnvFile, type TestEnv } from '../helpers/test-env.js';
-import {
-  ADMIN_PASSWORD,
-  TempDirs,
-  TestClient,
-  gatewayConfig,
-  startTestAgent,
-  startTestGateway,
-} from '../integration/gateway-harness.js';
-import { launchUi, signIn, type UiBrowser } from './browser.js';
+import { dockerFor, engineNamed, testEnvFile, type TestEnv } from '../helpers/test-env.js';
+import { ADMIN_PASSWORD, TestClient } from '../integration/gateway-harness.js';
+import { signIn, type UiBrowser } from './browser.js';
+import { LIVE, optionValue, startRealUi, type RealUi } from './real-gateway.js';
 
-const LIVE = { timeout: 30_000, intervals: [200] };
 /** Exits promptly on SIGTERM, so a docker stop takes no 10 s grace period. */
 const IDLE_COMMAND = `sh -c "echo hello-from-ui; trap 'exit 0' TERM; while true; do sleep 1; done"`;
-
-/** The option of a <select> whose text contains `text` (node options read "name (ip) · status"). */
-async function optionValue(scope: Page | Locator, select: string, text: string): Promise<string> {
-  // Not exact: a label that wraps its <select> has the selected option's text in its name too.
-  const option = scope.getByLabel(select).locator('option', { hasText: text });
-  await option.first().waitFor({ state: 'attached', timeout: 30_000 });
-  return (await option.first().getAttribute('value')) ?? '';
-}
 
 /**
  * The UI end to end in Debian's Chromium, against a real gateway (embedded store, web UI served by
  * web/serve.ts) and real agents on the test environment's engines.
  */
 describe.skipIf(!existsSync(testEnvFile))('web UI against a real gateway', () => {
-  const suffix = randomBytes(3).toString('hex');
-  const tmp = new TempDirs();
-  const agents: Array<RunningAgent & { address: string }> = [];
+  let real: RealUi;
   let env: TestEnv;
-  let gateway: RunningGateway | undefined;
+  let gateway: RunningGateway;
   let baseUrl: string;
   let ui: UiBrowser;
+  let suffix: string;
 
   beforeAll(async () => {
-    env = loadTestEnv();
-    for (const name of ['n1', 'n2', 'n3'])
-      agents.push(await startTestAgent(engineNamed(env, name), tmp.make(`hb-ui-agent-${name}-`)));
-    gateway = await startTestGateway({
-      config: gatewayConfig({ HUMPBACK_DATA_DIR: tmp.make('hb-ui-gw-') }),
-      webUi: true,
-    });
-    baseUrl = new URL(gateway.url).origin;
-    ui = await launchUi();
+    real = await startRealUi();
+    ({ env, gateway, baseUrl, ui, suffix } = real);
   });
 
   afterEach(() => {
@@ -57,19 +32,7 @@ describe.skipIf(!existsSync(testEnvFile))('web UI against a real gateway', () =>
   });
 
   afterAll(async () => {
-    await ui?.close();
-    await gateway?.close();
-    for (const name of ['n1', 'n2', 'n3']) {
-      const docker = dockerFor(engineNamed(env, name));
-      const list = await docker.listContainers({ all: true, filters: { name: [suffix] } });
-      for (const c of list)
-        await docker
-          .getContainer(c.Id)
-          .remove({ force: true })
-          .catch(() => undefined);
-    }
-    for (const a of agents) await a.close().catch(() => undefined);
-    tmp.cleanup();
+    await real?.close();
   });
 
   /** Creates a service in the cluster group through the services page's form. */
@@ -108,8 +71,8 @@ describe.skipIf(!existsSync(testEnvFile))('web UI against a real gateway', () =>
       await form.getByRole('button', { name: 'Create group' }).click();
       await page.getByRole('heading', { name, exact: true }).waitFor();
     };
-    await create(`ui-single-${suffix}`, [agents[0]!.address], false);
-    await create(`ui-cluster-${suffix}`, [agents[1]!.address, agents[2]!.address], true);
+    await create(`ui-single-${suffix}`, [real.agents[0]!.address], false);
+    await create(`ui-cluster-${suffix}`, [real.agents[1]!.address, real.agents[2]!.address], true);
     // The servers turn into HEALTHY nodes once the gateway has reached their agents.
     const card = page.locator(`[data-group="ui-cluster-${suffix}"]`);
     await expect.poll(() => card.getByText('HEALTHY').count(), LIVE).toBe(2);
@@ -228,7 +191,7 @@ describe.skipIf(!existsSync(testEnvFile))('web UI against a real gateway', () =>
     const { page } = ui;
     const group = `ui-single-${suffix}`;
     const user = `ulla${suffix}`;
-    const api = new TestClient(gateway!.url);
+    const api = new TestClient(gateway.url);
     await api.login();
     await api.request(
       'mutation($u: String!) { createUser(input: { username: $u, password: "password-123", admin: false }) { id } }',
