@@ -73,6 +73,7 @@ export function createQueryExecutor(
         variableValues: request.variables ?? null,
         contextValue: request.contextValue,
       });
+    if (operation?.operation === 'subscription') return { errors: [subscriptionOverHttp()] };
     if (!operation || operation.operation !== 'query') return runOnGraphqlJs();
     const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {});
     if (coerced.errors) return { errors: coerced.errors };
@@ -81,6 +82,14 @@ export function createQueryExecutor(
     const result = await compiled.query(undefined, request.contextValue, request.variables ?? {});
     return result.errors?.length ? { ...result, errors: result.errors.map(asGraphqlJsError) } : result;
   };
+}
+
+/** A subscription sent as an HTTP request: graphql-js would run its resolver as a query and fail. */
+function subscriptionOverHttp(): GraphQLError {
+  return new GraphQLError(
+    'subscriptions are served over WebSocket (graphql-ws, subprotocol graphql-transport-ws) at this URL, not over HTTP',
+    { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } },
+  );
 }
 
 /**

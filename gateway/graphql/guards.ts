@@ -269,6 +269,8 @@ export interface MaskOptions {
   logger?: Logger | undefined;
 }
 
+const TOO_MANY_VARIABLE_ERRORS = 'Too many errors processing variables';
+
 const STORE_UNAVAILABLE_MESSAGE = 'the gateway cannot reach its store (Redis) right now; try again shortly';
 
 interface ValidationErrorLike {
@@ -323,6 +325,13 @@ export function formatError(
       message: REQUEST_ERROR_MESSAGES[original.message] ?? original.message,
       ...(formatted.locations ? { locations: formatted.locations } : {}),
       extensions: { code: 'BAD_REQUEST' },
+    };
+  }
+  if (original instanceof GraphQLError && original.message.startsWith(TOO_MANY_VARIABLE_ERRORS)) {
+    // graphql-js throws this after 50 bad variable values instead of listing them; it is the client's.
+    return {
+      message: 'too many invalid variable values (more than 50): fix the variables and send again',
+      extensions: { code: ErrorCode.BAD_USER_INPUT },
     };
   }
   if (isClientError(original, formatted)) {
