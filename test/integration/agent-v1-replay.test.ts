@@ -243,6 +243,15 @@ describe('humpback-web', () => {
     await expect(docker.getContainer(first.json.Id).inspect()).rejects.toMatchObject({ statusCode: 404 });
   });
 
+  it('an in-place update of a container that does not exist is a 404, as in v1, and creates nothing', async () => {
+    const name = uniqueName('ghost');
+    const body = { ...JSON.parse(webCreateBody(name, 0, [])), Id: name };
+    const r = await send('POST', `${web}/containers`, JSON.stringify(body));
+    expect(r.status).toBe(404);
+    expect(typeof r.json.Detail).toBe('string');
+    expect(await docker.listContainers({ all: true, filters: { name: [name] } })).toEqual([]);
+  });
+
   it('an in-place update whose new container cannot start restores the old one', async () => {
     const name = uniqueName('editfail');
     const first = await send('POST', `${web}/containers`, webCreateBody(name, 0, ['V=1']));
