@@ -16,9 +16,11 @@ const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').dig
  * `tokens` (the current one, and the previous one while it is being rotated). Digests make both sides
  * the same length and every token is compared, so the time taken says nothing about what was sent.
  */
-export function requireToken(tokens: readonly string[]): RequestHandler {
+export function requireToken(tokens: readonly string[], enabled = true): RequestHandler {
   const expected = tokens.map(digest);
   return (req, res, next) => {
+    // ENABLE_AUTHORIZATION=false (humpback-agent 1.4's switch): every request is served.
+    if (!enabled) return next();
     const header = req.headers.authorization;
     const given = header?.replace(/^Bearer\s+/i, '').trim();
     if (given) {
@@ -36,6 +38,27 @@ export function requireToken(tokens: readonly string[]): RequestHandler {
       ),
     );
   };
+}
+
+/** How often the agent repeats that it serves without a token. */
+export const NO_AUTHORIZATION_WARNING_MS = 3_600_000;
+
+/**
+ * ENABLE_AUTHORIZATION=false: warns now and every `everyMs` (an hour) that anyone who reaches the
+ * agent controls its engine. Returns the function that stops the warnings.
+ */
+export function warnWithoutAuthorization(
+  log: { warn: (msg: string) => void },
+  everyMs = NO_AUTHORIZATION_WARNING_MS,
+): () => void {
+  const warn = (): void =>
+    log.warn(
+      'ENABLE_AUTHORIZATION=false: the agent serves every request without a token; anyone who can reach it controls this Docker Engine',
+    );
+  warn();
+  const t = setInterval(warn, everyMs);
+  t.unref();
+  return () => clearInterval(t);
 }
 
 // ---- the proof

@@ -90,8 +90,8 @@ export function toStats(s: ContainerStatsBody): AgentContainerStats {
   return {
     at: s.Read,
     cpuPercent: s.CPUPercent,
-    memoryUsageBytes: s.MemoryUsage,
-    memoryLimitBytes: s.MemoryLimit,
+    memoryUsageBytes: s.MemoryUsageBytes,
+    memoryLimitBytes: s.MemoryLimitBytes,
     networkRxBytes: s.NetworkRx,
     networkTxBytes: s.NetworkTx,
   };

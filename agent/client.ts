@@ -140,7 +140,7 @@ export class AgentClient {
   /** Resolves when the agent and its Docker Engine answer; AgentError 503 when Docker does not. */
   async ping(): Promise<{ appVersion: string; dockerVersion: string }> {
     const b = await this.request<PingBody>('GET', '/ping');
-    return { appVersion: b.AppVersion, dockerVersion: b.DockerVersion };
+    return { appVersion: b.HumpbackVersion ?? b.AppVersion, dockerVersion: b.DockerVersion };
   }
 
   /** The node's data (as registered in ZooKeeper) with fresh live usage. */

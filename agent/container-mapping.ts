@@ -47,10 +47,13 @@ export function splitCommand(line: string): string[] {
   return words;
 }
 
-/** Docker create options for a validated body; `publicPorts` fills in the ports asked with PublicPort 0. */
+/**
+ * Docker create options for a validated body; `allocated` fills in the ports asked with PublicPort 0.
+ * With null (no DOCKER_CONTAINER_PORTS_RANGE) those ports are exposed and not published, as in v1.
+ */
 export function toCreateOptions(
   body: CreateContainerBody,
-  allocated: number[] = [],
+  allocated: number[] | null = [],
 ): Docker.ContainerCreateOptions {
   const cmd = typeof body.Command === 'string' ? splitCommand(body.Command) : (body.Command ?? undefined);
   const exposed: Record<string, object> = {};
@@ -61,6 +64,7 @@ export function toCreateOptions(
     exposed[key] = {};
     let publicPort = p.PublicPort ?? 0;
     if (publicPort === 0) {
+      if (allocated === null) continue;
       const port = allocated[next++];
       if (port === undefined) throw new Error('toCreateOptions: not enough allocated ports');
       publicPort = port;
@@ -183,6 +187,7 @@ export function toContainerBody(info: Docker.ContainerInspectInfo, now = Date.no
     Name: info.Name.replace(/^\//, ''),
     Image: info.Config.Image,
     Command: info.Config.Cmd ?? [],
+    CommandWithoutEntryPoint: (info.Config.Cmd ?? []).join(' '),
     Env: info.Config.Env ?? [],
     HostName: info.Config.Hostname === shortId ? '' : (info.Config.Hostname ?? ''),
     NetworkMode: hc.NetworkMode ?? '',
@@ -282,7 +287,10 @@ export function recreateOptions(
   return opts;
 }
 
-/** Docker's stats sample as the agent answers it: CPU in percent of one CPU, memory without page cache. */
+/**
+ * Docker's stats sample as the agent answers it: v1's fields and units, then Humpback's (CPU in
+ * percent of one CPU, bytes); memory without page cache in both.
+ */
 export function toStatsBody(id: string, name: string, s: Docker.ContainerStats): ContainerStatsBody {
   const cpuDelta = (s.cpu_stats?.cpu_usage?.total_usage ?? 0) - (s.precpu_stats?.cpu_usage?.total_usage ?? 0);
   const sysDelta = (s.cpu_stats?.system_cpu_usage ?? 0) - (s.precpu_stats?.system_cpu_usage ?? 0);
@@ -304,14 +312,24 @@ export function toStatsBody(id: string, name: string, s: Docker.ContainerStats):
     if (/read/i.test(e.op)) read += e.value;
     if (/write/i.test(e.op)) write += e.value;
   }
+  const memoryPercent = limit > 0 ? Math.round((usage / limit) * 10000) / 100 : 0;
   return {
+    ContainerName: name,
+    ContainerID: id,
+    CPUUsage: (sysDelta > 0 && cpuDelta > 0 ? (cpuDelta / sysDelta) * 100 : 0).toFixed(2),
+    MemoryUsage: Math.floor(usage / 1024),
+    MemoryLimit: Math.floor(limit / 1024),
+    MemoryPercent: memoryPercent,
+    NetworkIn: Math.floor(rx / 1024),
+    NetowrkOut: Math.floor(tx / 1024),
+    IOBytesRead: read,
+    IOBytesWrite: write,
     Id: id,
     Name: name,
     Read: s.read,
     CPUPercent: Math.round(cpu * 100) / 100,
-    MemoryUsage: usage,
-    MemoryLimit: limit,
-    MemoryPercent: limit > 0 ? Math.round((usage / limit) * 10000) / 100 : 0,
+    MemoryUsageBytes: usage,
+    MemoryLimitBytes: limit,
     NetworkRx: rx,
     NetworkTx: tx,
     BlockRead: read,

@@ -91,11 +91,53 @@ export class ContainerOps {
     }
   }
 
-  private async allocatePorts(body: CreateContainerBody, out: PortReservation[]): Promise<number[]> {
+  /**
+   * humpback-agent v1's in-place update (`POST /containers` with an `Id`): the old container is
+   * renamed aside and stopped, the body is created and started, the old one is removed. If the new one
+   * cannot be created or started, the old one gets its name (and its running state) back.
+   */
+  async replace(target: string, body: CreateContainerBody): Promise<ContainerBody> {
+    const old = await this.inspect(target);
+    const name = old.Name.replace(/^\//, '');
+    const oldC = this.docker.getContainer(old.Id);
+    const wasRunning = old.State.Running || old.State.Restarting;
+    const log = this.log.child({ container: name, id: old.Id });
+    await oldC
+      .rename({ name: `${name.slice(0, 200)}-updating-${randomBytes(3).toString('hex')}` })
+      .catch((err: unknown) => {
+        throw toHttpError(err, `update ${name}: renaming the old container`);
+      });
+    let created: ContainerBody;
+    try {
+      if (wasRunning) await ignore304(oldC.stop({ t: DEFAULT_STOP_TIMEOUT }));
+      created = await this.create(body);
+    } catch (err) {
+      log.warn({ err: dockerMessage(err) }, 'update failed; restoring the old container');
+      await oldC
+        .rename({ name })
+        .catch((e: unknown) => log.error({ err: dockerMessage(e) }, 'rollback: renaming back failed'));
+      if (wasRunning)
+        await ignore304(oldC.start()).catch((e: unknown) =>
+          log.error({ err: dockerMessage(e) }, 'rollback: restarting the old container failed'),
+        );
+      const e =
+        err instanceof HttpError ? err : toHttpError(err, `update ${name}: stopping the old container`);
+      throw new HttpError(e.status, `${e.message}; the old container was restored`, e.detail);
+    }
+    await oldC
+      .remove({ force: true, v: true })
+      .catch((e: unknown) =>
+        log.error({ err: dockerMessage(e) }, 'update: the new container runs, removing the old one failed'),
+      );
+    log.info({ newId: created.Id }, 'updated in place');
+    return created;
+  }
+
+  /** Ports for PublicPort 0 from the range; null without a range (exposed, not published, as in v1). */
+  private async allocatePorts(body: CreateContainerBody, out: PortReservation[]): Promise<number[] | null> {
     const wanted = (body.Ports ?? []).filter((p) => !p.PublicPort);
     if (wanted.length === 0) return [];
-    if (!this.ports)
-      throw badRequest('PublicPort 0 needs DOCKER_CONTAINER_PORTS_RANGE to be set on the agent');
+    if (!this.ports) return null;
     const fixed = (body.Ports ?? []).map((p) => p.PublicPort ?? 0).filter((p) => p > 0);
     const result: number[] = [];
     // One reservation per port keeps the protocol of each probe right.

@@ -18,6 +18,7 @@ export class ImageOps {
       RepoDigests: i.RepoDigests ?? [],
       Created: i.Created,
       Size: i.Size,
+      VirtualSize: i.Size,
       Labels: i.Labels ?? null,
     }));
   }
@@ -46,6 +47,7 @@ function listItem(i: Docker.ImageInspectInfo): ImageListItem {
     RepoDigests: i.RepoDigests ?? [],
     Created: Math.floor(Date.parse(i.Created) / 1000),
     Size: i.Size,
+    VirtualSize: i.Size,
     Labels: i.Config?.Labels ?? null,
   };
 }

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { ConfigError, loadAgentConfig, type AgentConfig } from '../core/config.js';
 import { logger as rootLogger, type Logger } from '../core/logger.js';
 import type { NodeData } from '../core/node-data.js';
-import { ownAddresses } from './auth.js';
+import { ownAddresses, warnWithoutAuthorization } from './auth.js';
 import { ContainerOps } from './container-ops.js';
 import { createDocker } from './docker-runtime.js';
 import { ImageOps } from './image-ops.js';
@@ -15,6 +15,7 @@ import { collectNodeData, CpuSampler, detectNodeIp } from './node-info.js';
 import { NodeOps } from './node-ops.js';
 import { PortAllocator, portsInUse } from './port-allocator.js';
 import { closeServer, createAgentApp } from './server.js';
+import type { V1PingConfig } from './v1-compat.js';
 import { nodesPath } from '../core/zookeeper.js';
 import { ZookeeperRegistration, type RegistrationState } from './zookeeper-registration.js';
 
@@ -61,8 +62,13 @@ export async function startAgent(
   const app = createAgentApp({
     containers: new ContainerOps(docker, ports, log),
     images: new ImageOps(docker),
-    node: new NodeOps(docker, async () => ({ key, data: await nodeData(false) })),
+    node: new NodeOps(
+      docker,
+      async () => ({ key, data: await nodeData(false) }),
+      () => v1PingConfig(config, port, log),
+    ),
     token: config.agentToken,
+    authorization: config.authorizationEnabled ?? true,
     previousToken: config.previousAgentToken,
     addresses: () =>
       ownAddresses({
@@ -98,6 +104,7 @@ export async function startAgent(
     log.warn(
       'HUMPBACK_AGENT_TOKEN_PREVIOUS is set: the previous agent token is still accepted; unset it once every gateway uses the new one',
     );
+  const stopWarning = config.authorizationEnabled === false ? warnWithoutAuthorization(log) : () => undefined;
   log.info({ url, ip, key, znode }, 'agent listening');
 
   let closing: Promise<void> | undefined;
@@ -109,6 +116,7 @@ export async function startAgent(
     zookeeperSession: () => registration?.session(),
     close: () =>
       (closing ??= (async () => {
+        stopWarning();
         await registration?.close();
         await closeServer(server);
       })()),
@@ -117,7 +125,8 @@ export async function startAgent(
 
 /** The agent refuses to start without a token of 16+ characters (and a previous one, if set, likewise). */
 function checkTokens(config: AgentConfig): void {
-  if (!config.agentToken || config.agentToken.length < 16) {
+  const mayBeEmpty = config.authorizationEnabled === false && config.agentToken === '';
+  if (!mayBeEmpty && (!config.agentToken || config.agentToken.length < 16)) {
     throw new ConfigError(
       'HUMPBACK_AGENT_TOKEN',
       'a secret of at least 16 characters (the agent refuses to run without one)',
@@ -127,6 +136,33 @@ function checkTokens(config: AgentConfig): void {
   if (config.previousAgentToken !== undefined && config.previousAgentToken.length < 16) {
     throw new ConfigError('HUMPBACK_AGENT_TOKEN_PREVIOUS', 'a secret of at least 16 characters', undefined);
   }
+}
+
+/** Beego's levels, which humpback-agent v1's `/ping` reports as `LogLevel`. */
+const BEEGO_LEVELS: Record<string, number> = { fatal: 2, error: 3, warn: 4, info: 6, debug: 7, trace: 7 };
+
+/** humpback-agent v1's configuration fields of `/ping`, from ours (compose projects: none). */
+function v1PingConfig(
+  config: AgentConfig,
+  port: number,
+  log: Logger,
+): Omit<V1PingConfig, 'DockerAPIVersion'> {
+  const uris = config.clusterUris;
+  return {
+    DockerEndPoint: config.dockerEndpoint,
+    DockerNodeHTTPAddr: `${config.listen.host}:${port}`,
+    DockerContainerPortsRange: config.portsRange
+      ? `${config.portsRange.from}-${config.portsRange.to}`
+      : '0-0',
+    DockerClusterEnabled: config.clusterEnabled,
+    DockerClusterURIs: uris ? `zk://${uris.connectionString}${uris.prefix}` : '',
+    DockerClusterName: config.clusterName,
+    DockerClusterHeartBeat: `${config.heartbeatSeconds}s`,
+    DockerClusterTTL: '',
+    DockerComposePath: '',
+    DockerComposePackageMaxSize: 0,
+    LogLevel: BEEGO_LEVELS[String((log as { level?: string }).level)] ?? 0,
+  };
 }
 
 /** `http://host:port` to reach the API on: 127.0.0.1 when listening on every address. */

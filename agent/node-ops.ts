@@ -8,19 +8,52 @@ import { dockerCall } from './docker-runtime.js';
 import { HttpError } from './http-error.js';
 import type { PingBody } from '../core/agent-wire.js';
 import { APP_VERSION } from './node-info.js';
+import { V1_AGENT_API_VERSION, type V1PingConfig } from './v1-compat.js';
+
+/** `GET /dockerversion` as humpback-agent v1 answers it. */
+export interface DockerVersionBody {
+  /** The Docker API version the agent speaks to the engine. */
+  ClientVersion: string;
+  /** Docker's version, as Docker gives it. */
+  ServerVersion: Docker.DockerVersion;
+}
 
 export class NodeOps {
   constructor(
     private readonly docker: Docker,
     /** The node key and fresh node data. */
     private readonly nodeData: () => Promise<{ key: string; data: NodeData }>,
+    /** humpback-agent v1's configuration fields, which `/ping` also answers. */
+    private readonly v1Config: () => Omit<V1PingConfig, 'DockerAPIVersion'> = () => ({
+      DockerEndPoint: '',
+      DockerNodeHTTPAddr: '',
+      DockerContainerPortsRange: '0-0',
+      DockerClusterEnabled: false,
+      DockerClusterURIs: '',
+      DockerClusterName: '',
+      DockerClusterHeartBeat: '',
+      DockerClusterTTL: '',
+      DockerComposePath: '',
+      DockerComposePackageMaxSize: 0,
+      LogLevel: 0,
+    }),
   ) {}
 
-  /** 503 when Docker does not answer. */
-  async ping(): Promise<PingBody> {
+  /**
+   * `{Status, AppVersion, DockerVersion, HumpbackVersion}` and v1's configuration fields; AppVersion is
+   * the humpback-agent API level v1 clients compare. 503 when Docker does not answer.
+   */
+  async ping(): Promise<PingBody & V1PingConfig> {
     try {
       const v = await this.docker.version();
-      return { Status: 'ok', AppVersion: APP_VERSION, DockerVersion: v.Version };
+      return {
+        Status: 'ok',
+        AppVersion: V1_AGENT_API_VERSION,
+        HumpbackVersion: APP_VERSION,
+        DockerVersion: v.Version,
+        ...this.v1Config(),
+        DockerAPIVersion: v.ApiVersion,
+      };
     } catch (err) {
       throw new HttpError(503, 'Docker Engine unreachable', String((err as Error).message ?? err));
     }
@@ -31,9 +64,10 @@ export class NodeOps {
     return dockerCall('docker info', () => this.docker.info() as Promise<unknown>);
   }
 
-  /** Docker's version, as Docker gives it. */
-  dockerVersion(): Promise<Docker.DockerVersion> {
-    return dockerCall('docker version', () => this.docker.version());
+  /** `{ClientVersion, ServerVersion}` (humpback-agent v1's shape); ServerVersion as Docker gives it. */
+  async dockerVersion(): Promise<DockerVersionBody> {
+    const v = await dockerCall('docker version', () => this.docker.version());
+    return { ClientVersion: v.ApiVersion, ServerVersion: v };
   }
 
   /** `GET /nodeinfo`: `{key, ...NodeData}`, what the node registers in ZooKeeper, with fresh usage. */

@@ -15,12 +15,15 @@ import { containerRoutes } from './routes/containers.js';
 import { eventRoutes } from './routes/events.js';
 import { imageRoutes } from './routes/images.js';
 import { nodeRoutes } from './routes/node.js';
+import { v1ServiceRoutes } from './routes/v1-services.js';
 
 export interface AgentAppOptions {
   containers: ContainerOps;
   images: ImageOps;
   node: NodeOps;
   token: string;
+  /** ENABLE_AUTHORIZATION: `false` serves every request without a token. @default true */
+  authorization?: boolean | undefined;
   /** HUMPBACK_AGENT_TOKEN_PREVIOUS: also accepted (and proved) while the token is being rotated. */
   previousToken?: string | undefined;
   /** The `host:port`s the challenge answers for (see ownAddresses in auth.ts). */
@@ -43,17 +46,18 @@ export function createAgentApp(o: AgentAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  const tokens = o.previousToken ? [o.token, o.previousToken] : [o.token];
+  const tokens = [o.token, ...(o.previousToken ? [o.previousToken] : [])].filter((t) => t !== '');
   // The one route without the token: it proves the agent holds it, without anyone sending it.
   const challenge = challengeRoutes({ tokens, addresses: o.addresses });
   for (const prefix of ROUTE_PREFIXES) app.use(prefix, challenge);
-  app.use(requireToken(tokens));
+  app.use(requireToken(tokens, o.authorization ?? true));
   app.use(express.json({ limit: o.bodyLimit ?? '1mb', strict: true }));
   const api = Router();
   api.use(nodeRoutes(o.node));
   api.use(imageRoutes(o.images));
   api.use(containerRoutes(o.containers));
   api.use(eventRoutes(o.containers, o.eventsKeepAliveMs ?? 15_000));
+  api.use(v1ServiceRoutes());
   for (const prefix of ROUTE_PREFIXES) app.use(prefix, api);
   app.use((req: Request) => {
     throw new HttpError(404, `no route ${req.method} ${req.path}`);

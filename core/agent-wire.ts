@@ -227,6 +227,8 @@ export interface ContainerBody {
   Name: string;
   Image: string;
   Command: string[];
+  /** Command joined by spaces: what humpback-web v1 edits as the command line. */
+  CommandWithoutEntryPoint: string;
   Env: string[];
   HostName: string;
   NetworkMode: string;
@@ -277,6 +279,8 @@ export interface ImageListItem {
   RepoDigests: string[] | null;
   Created: number;
   Size: number;
+  /** Size again (Docker dropped VirtualSize in API 1.44; humpback-web v1 shows it). */
+  VirtualSize: number;
   Labels: Record<string, string> | null;
 }
 
@@ -290,15 +294,33 @@ export interface EventBody {
   timeNano: number;
 }
 
-/** `GET /containers/:id/stats`, one row of `GET /containers/stats`. */
+/**
+ * `GET /containers/:id/stats`, one row of `GET /containers/stats`: humpback-agent v1's fields in its
+ * units (KiB; `CPUUsage` a string, percent of the whole host; `NetowrkOut` as v1 spells it), then
+ * Humpback's exact ones (bytes; CPUPercent in percent of one CPU).
+ */
 export interface ContainerStatsBody {
+  ContainerName: string;
+  ContainerID: string;
+  /** `"12.34"`: percent of all the host's CPUs (v1). */
+  CPUUsage: string;
+  /** KiB, without page cache. */
+  MemoryUsage: number;
+  /** KiB. */
+  MemoryLimit: number;
+  MemoryPercent: number;
+  /** KiB received. */
+  NetworkIn: number;
+  /** KiB sent (v1's spelling). */
+  NetowrkOut: number;
+  IOBytesRead: number;
+  IOBytesWrite: number;
   Id: string;
   Name: string;
   Read: string;
   CPUPercent: number;
-  MemoryUsage: number;
-  MemoryLimit: number;
-  MemoryPercent: number;
+  MemoryUsageBytes: number;
+  MemoryLimitBytes: number;
   NetworkRx: number;
   NetworkTx: number;
   BlockRead: number;
@@ -308,6 +330,9 @@ export interface ContainerStatsBody {
 /** `GET /ping`. */
 export interface PingBody {
   Status: 'ok';
+  /** The humpback-agent API level v1 clients compare (humpback-web wants at least "1.3.4"). */
   AppVersion: string;
+  /** This agent's own version; agents before it put theirs in AppVersion. */
+  HumpbackVersion?: string;
   DockerVersion: string;
 }

@@ -49,7 +49,10 @@ export interface AgentConfig {
   /** Seconds. @default 10 */
   heartbeatSeconds: number;
   portsRange: PortRange | undefined;
+  /** HUMPBACK_AGENT_TOKEN (or v1's AUTHORIZATION_TOKEN); '' only when authorization is off and none is set. */
   agentToken: string;
+  /** ENABLE_AUTHORIZATION (humpback-agent 1.4): `false` serves without a token. @default true */
+  authorizationEnabled?: boolean | undefined;
   /**
    * HUMPBACK_AGENT_TOKEN_PREVIOUS: the token being rotated out, accepted beside agentToken until the
    * gateways use the new one.
@@ -268,7 +271,18 @@ export function loadAgentConfig(env: Env = process.env): AgentConfig {
       undefined,
     );
   }
-  const agentToken = required(env, 'HUMPBACK_AGENT_TOKEN', token, 'the agent refuses to run without one');
+  const authorizationEnabled = read(env, 'ENABLE_AUTHORIZATION', boolean, true);
+  const agentToken =
+    read(env, 'HUMPBACK_AGENT_TOKEN', token) ??
+    read(env, 'AUTHORIZATION_TOKEN', token) ??
+    (authorizationEnabled
+      ? required(
+          env,
+          'HUMPBACK_AGENT_TOKEN',
+          token,
+          'or AUTHORIZATION_TOKEN; the agent refuses to run without one unless ENABLE_AUTHORIZATION=false',
+        )
+      : '');
   return {
     dockerEndpoint: read(env, 'DOCKER_ENDPOINT', dockerEndpoint, 'unix:///var/run/docker.sock'),
     listen: read(env, 'DOCKER_NODE_HTTPADDR', listen, { host: '0.0.0.0', port: 8500 }),
@@ -278,6 +292,7 @@ export function loadAgentConfig(env: Env = process.env): AgentConfig {
     heartbeatSeconds: read(env, 'DOCKER_CLUSTER_HEARTBEAT', positiveSeconds, 10),
     portsRange: read(env, 'DOCKER_CONTAINER_PORTS_RANGE', portsRange),
     agentToken,
+    authorizationEnabled,
     previousAgentToken: previousToken(env, agentToken),
     advertisedAddresses: read(env, 'HUMPBACK_AGENT_ADDRESSES', addressList),
     dataDir: read(env, 'HUMPBACK_DATA_DIR', path, DEFAULT_DATA_DIR),

@@ -13,6 +13,7 @@ import {
   originalQuery,
 } from '../../core/agent-wire.js';
 import { idParam, parse, parseQuery } from './params.js';
+import { v1LogsSince, v1UpdateTarget } from '../v1-compat.js';
 
 export function containerRoutes(containers: ContainerOps): Router {
   const r = Router();
@@ -21,7 +22,10 @@ export function containerRoutes(containers: ContainerOps): Router {
     res.json(await containers.list(all));
   });
   r.post('/containers', async (req, res) => {
-    res.json(await containers.create(parse(createContainerBody, req.body, 'body')));
+    const body = parse(createContainerBody, req.body, 'body');
+    // A non-empty `Id` is humpback-agent v1's in-place update of that container.
+    const target = v1UpdateTarget(req.body);
+    res.json(await (target ? containers.replace(target, body) : containers.create(body)));
   });
   r.put('/containers', async (req, res) => {
     const body = parse(operateContainerBody, req.body, 'body');
@@ -41,7 +45,10 @@ export function containerRoutes(containers: ContainerOps): Router {
   });
   r.get('/containers/:id/logs', async (req, res) => {
     const id = idParam(req);
-    res.json(await containers.logs(id, parseQuery(logsQuery, req)));
+    const q = parseQuery(logsQuery, req, (raw) =>
+      raw['since'] ? { ...raw, since: v1LogsSince(raw['since'])! } : raw,
+    );
+    res.json(await containers.logs(id, q));
   });
   r.get('/containers/:id/stats', async (req, res) => {
     res.json(await containers.stats(idParam(req)));

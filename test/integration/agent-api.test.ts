@@ -141,7 +141,9 @@ describe('node and engine', () => {
     expect(ping.appVersion).toMatch(/^\d+\.\d+\.\d+/);
     const info = (await raw('GET', '/dockerinfo')).json as { ID: string; NCPU: number };
     expect(info.NCPU).toBeGreaterThan(0);
-    const version = (await raw('GET', '/dockerversion')).json as { Version: string; ApiVersion: string };
+    const { ServerVersion: version } = (await raw('GET', '/dockerversion')).json as {
+      ServerVersion: { Version: string; ApiVersion: string };
+    };
     expect(version.Version).toBe(ping.dockerVersion);
     const node = await client.nodeInfo();
     expect(node.key).toBe(agent.key);
@@ -486,20 +488,22 @@ describe('port allocation', () => {
     expect(fixed.ports).toEqual([{ privatePort: 81, publicPort: portBase + 10, type: 'udp', ip: '' }]);
   });
 
-  it('refuses PublicPort 0 when no range is configured', async () => {
+  it('exposes PublicPort 0 without publishing it when no range is configured (as v1)', async () => {
     const noRange = await startAgent(config({ portsRange: undefined }));
     try {
       const c = new AgentClient({ baseUrl: noRange.url, token: TOKEN });
-      const err = await c
-        .createContainer({
-          name: uniqueName('norange'),
-          image: env.image,
-          networkMode: 'none',
-          ports: [{ privatePort: 80 }],
-        })
-        .catch((e: unknown) => e);
-      expect(err).toMatchObject({ status: 400 });
-      expect((err as AgentError).message).toMatch(/DOCKER_CONTAINER_PORTS_RANGE/);
+      const name = uniqueName('norange');
+      cleanups.push(() => docker.getContainer(name).remove({ force: true }));
+      await c.createContainer({
+        name,
+        image: env.image,
+        command: ['sleep', '1000'],
+        networkMode: 'bridge',
+        ports: [{ privatePort: 80 }],
+      });
+      const info = await docker.getContainer(name).inspect();
+      expect(Object.keys(info.Config.ExposedPorts ?? {})).toEqual(['80/tcp']);
+      expect(info.HostConfig.PortBindings ?? {}).toEqual({});
     } finally {
       await noRange.close();
     }
