@@ -126,6 +126,11 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
   app.disable('x-powered-by');
   app.set('etag', false); // hashing every GraphQL answer buys nothing: POST responses are not cached
   const httpServer = http.createServer(app);
+  // Idle keep-alive connections are the client's (or its load balancer's) to close: with Node's 5 s
+  // default the gateway could close one just as a busy client sends its next request on it (a reset
+  // the client cannot tell from a failure). Clients keep them idle for less (undici 4 s, ALB 60 s).
+  httpServer.keepAliveTimeout = 65_000;
+  httpServer.headersTimeout = 66_000;
   let phase: Phase = 'starting';
 
   const deps = { config, schema, services, hub, logger, limits, mask, metrics, httpServer };
