@@ -29,7 +29,7 @@ async function run(name: 'agent' | 'gateway' | 'up'): Promise<void> {
     }
   } catch (err) {
     if (err instanceof ConfigError) {
-      console.error(`humpback ${name}: bad configuration: ${err.message}`);
+      for (const line of err.lines) console.error(`humpback ${name}: ${line}`);
       process.exit(2);
     }
     console.error(`humpback ${name}: ${(err as Error).stack ?? String(err)}`);

@@ -4,8 +4,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { startAgent, type RunningAgent } from '../agent/main.js';
-import { ConfigError, loadAgentConfig, loadGatewayConfig, type Env } from '../core/config.js';
+import {
+  collectProblems,
+  ConfigError,
+  loadAgentConfig,
+  loadGatewayConfig,
+  type AgentConfig,
+  type Env,
+  type GatewayConfig,
+} from '../core/config.js';
+import { engineUnreachable, startAgent, type RunningAgent } from '../agent/main.js';
 import { logger as rootLogger, type Logger } from '../core/logger.js';
 import { openStore } from '../core/store/open-store.js';
 import type { Store } from '../core/store/store.js';
@@ -81,6 +89,31 @@ async function firstStart(
   });
 }
 
+const PLACEHOLDER_TOKEN = 'placeholder-until-the-store-is-open';
+
+/**
+ * The gateway's and the local agent's configuration for `humpback up`, every problem of both at once:
+ * the embedded store, no ZooKeeper registration, the agent on 127.0.0.1:8500 with its key file
+ * under the data directory.
+ */
+export function upConfigs(env: Env): { gateway: GatewayConfig; agent: AgentConfig } {
+  return collectProblems(() => {
+    const gateway = loadGatewayConfig({
+      ...env,
+      HUMPBACK_REDIS_URL: '',
+      HUMPBACK_AGENT_TOKEN: env['HUMPBACK_AGENT_TOKEN'] || PLACEHOLDER_TOKEN,
+    });
+    const agent = loadAgentConfig({
+      ...env,
+      DOCKER_CLUSTER_ENABLED: '',
+      DOCKER_NODE_HTTPADDR: env['DOCKER_NODE_HTTPADDR'] || '127.0.0.1:8500',
+      HUMPBACK_AGENT_TOKEN: env['HUMPBACK_AGENT_TOKEN'] || PLACEHOLDER_TOKEN,
+      HUMPBACK_DATA_DIR: join(gateway.dataDir ?? '.humpback', 'agent'),
+    });
+    return { gateway, agent };
+  });
+}
+
 /**
  * Starts the all-in-one. The agent listens on DOCKER_NODE_HTTPADDR (default 127.0.0.1:8500: only this
  * machine needs it), the gateway on HUMPBACK_LISTEN (default 0.0.0.0:8100). The agent token is
@@ -95,11 +128,7 @@ export async function startUp(options: StartUpOptions = {}): Promise<RunningUp> 
     );
   }
   // Validate everything first; the token is settled once the store is open.
-  const provisional = loadGatewayConfig({
-    ...env,
-    HUMPBACK_REDIS_URL: '',
-    HUMPBACK_AGENT_TOKEN: env['HUMPBACK_AGENT_TOKEN'] || 'placeholder-until-the-store-is-open',
-  });
+  const provisional = upConfigs(env).gateway;
   const store = await openStore({ dataDir: provisional.dataDir, logger });
   let agent: RunningAgent | undefined;
   try {
@@ -113,13 +142,7 @@ export async function startUp(options: StartUpOptions = {}): Promise<RunningUp> 
     const token = await agentToken(store, env['HUMPBACK_AGENT_TOKEN'] || undefined);
     const config = { ...provisional, agentToken: token };
 
-    const agentConfig = loadAgentConfig({
-      ...env,
-      DOCKER_CLUSTER_ENABLED: '',
-      DOCKER_NODE_HTTPADDR: env['DOCKER_NODE_HTTPADDR'] || '127.0.0.1:8500',
-      HUMPBACK_AGENT_TOKEN: token,
-      HUMPBACK_DATA_DIR: join(config.dataDir, 'agent'),
-    });
+    const agentConfig = upConfigs({ ...env, HUMPBACK_AGENT_TOKEN: token }).agent;
     agent = await inUseAsConfigError(
       startAgent(agentConfig, { log: logger }),
       'DOCKER_NODE_HTTPADDR',
@@ -166,6 +189,11 @@ export async function startUp(options: StartUpOptions = {}): Promise<RunningUp> 
 
 /** `humpback up`. Throws ConfigError on bad configuration (bin/humpback.ts prints it). */
 export async function startUpFromEnv(): Promise<void> {
+  const { agent } = upConfigs(process.env);
+  const engine = await engineUnreachable(agent.dockerEndpoint);
+  if (engine !== undefined) {
+    throw ConfigError.unreachable('DOCKER_ENDPOINT', agent.dockerEndpoint, 'a Docker Engine', engine);
+  }
   const up = await startUp();
   closeOnSignals(() => up.close(), rootLogger, 'humpback up');
   const hadPassword = Boolean(process.env['HUMPBACK_ADMIN_PASSWORD']);
