@@ -1,7 +1,14 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { Command } from 'commander';
-import { ConfigError } from '../core/config.js';
+import {
+  ConfigError,
+  describeVariables,
+  loadAgentConfig,
+  loadGatewayConfig,
+  loadUpConfig,
+} from '../core/config.js';
+import { packageVersion, variablesHelp } from './variables-help.js';
 
 // graphql-js runs extra development checks unless NODE_ENV says production; development mode
 // (NODE_ENV=development) is asked for explicitly.
@@ -39,18 +46,28 @@ async function run(name: 'agent' | 'gateway' | 'up'): Promise<void> {
 
 const program = new Command('humpback')
   .description('Humpback: Docker cluster manager with a GraphQL API')
+  .version(packageVersion(), '-V, --version', 'print the version')
   .showHelpAfterError();
 program
   .command('agent')
-  .description('run the node agent next to a Docker Engine (DOCKER_* variables)')
+  .description('run the node agent next to a Docker Engine')
+  .addHelpText('after', () => variablesHelp(describeVariables(loadAgentConfig)))
   .action(() => run('agent'));
 program
   .command('gateway')
-  .description('run the GraphQL gateway and cluster scheduler (HUMPBACK_*, CENTER_* variables)')
+  .description('run the GraphQL gateway and cluster scheduler')
+  .addHelpText('after', () => variablesHelp(describeVariables(loadGatewayConfig)))
   .action(() => run('gateway'));
 program
   .command('up')
   .description('run everything on this machine: gateway + local agent, embedded store')
+  .addHelpText('after', () =>
+    variablesHelp(
+      describeVariables(loadUpConfig, {
+        HUMPBACK_AGENT_TOKEN: 'generated on first start and kept in the store',
+      }),
+    ),
+  )
   .action(() => run('up'));
 
 await program.parseAsync(process.argv);

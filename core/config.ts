@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import { z } from 'zod';
 
 /**
@@ -73,8 +74,14 @@ export function collectProblems<T>(load: () => T): T {
   return value!;
 }
 
-/** The variables `load` reads (run on an empty environment), with their defaults, in order. */
-export function describeVariables(load: (env: Env) => unknown): VariableInfo[] {
+/**
+ * The variables `load` reads (run on an empty environment), with their defaults, in order; a variable
+ * the command sets to '' itself is not listed. `defaults` replaces the shown default of some.
+ */
+export function describeVariables(
+  load: (env: Env) => unknown,
+  defaults: Record<string, string> = {},
+): VariableInfo[] {
   const saved = { collected, recorded };
   recorded = [];
   collected = [];
@@ -88,7 +95,9 @@ export function describeVariables(load: (env: Env) => unknown): VariableInfo[] {
     recorded = saved.recorded;
   }
   const seen = new Set<string>();
-  return found.filter((v) => !seen.has(v.variable) && seen.add(v.variable));
+  return found
+    .filter((v) => !seen.has(v.variable) && seen.add(v.variable))
+    .map((v) => (defaults[v.variable] ? { ...v, default: defaults[v.variable], required: false } : v));
 }
 
 /** Reports a problem: collected while a load* function runs, else thrown. */
@@ -330,12 +339,16 @@ function read<T>(env: Env, variable: string, rule: Rule<T>): T | undefined;
 function read<T>(env: Env, variable: string, rule: Rule<T>, fallback: T): T;
 function read<T>(env: Env, variable: string, rule: Rule<T>, fallback?: T): T | undefined {
   const raw = env[variable];
-  recorded?.push({
-    variable,
-    expected: rule.expected,
-    default: showDefault(rule, fallback),
-    required: false,
-  });
+  // Describing runs on an empty environment: a value here was put there by the command (humpback up),
+  // and '' means the command turns the variable off.
+  if (recorded && raw !== '') {
+    recorded.push({
+      variable,
+      expected: rule.expected,
+      default: raw ?? showDefault(rule, fallback),
+      required: false,
+    });
+  }
   if (raw === undefined || raw === '') return fallback;
   const parsed = rule.schema.safeParse(raw);
   if (!parsed.success) {
@@ -348,7 +361,7 @@ function read<T>(env: Env, variable: string, rule: Rule<T>, fallback?: T): T | u
 function required<T>(env: Env, variable: string, rule: Rule<T>, why: string): T {
   const before = recorded?.length ?? 0;
   const value = read(env, variable, rule);
-  if (recorded && recorded.length > before) recorded[before]!.required = true;
+  if (recorded && recorded.length > before && !env[variable]) recorded[before]!.required = true;
   // A bad value is reported by read(); a missing one here.
   if (value === undefined && !env[variable]) {
     problem(new ConfigError(variable, `${rule.expected} (${why})`, undefined));
@@ -432,4 +445,30 @@ function gatewayConfig(env: Env): GatewayConfig {
     webhookAllow: read(env, 'HUMPBACK_WEBHOOK_ALLOW', cidrList, []),
     logLevel: read(env, 'HUMPBACK_LOG_LEVEL', logLevel, 'info'),
   };
+}
+
+/** `humpback up` settles the agent token once its store is open (HUMPBACK_AGENT_TOKEN or a kept one). */
+export const UP_PLACEHOLDER_TOKEN = 'placeholder-until-the-store-is-open';
+
+/**
+ * The gateway's and the local agent's configuration for `humpback up`, every problem of both at once:
+ * the embedded store, no ZooKeeper registration, the agent on 127.0.0.1:8500 with its key file
+ * under the data directory.
+ */
+export function loadUpConfig(env: Env = process.env): { gateway: GatewayConfig; agent: AgentConfig } {
+  return collectProblems(() => {
+    const gateway = loadGatewayConfig({
+      ...env,
+      HUMPBACK_REDIS_URL: '',
+      HUMPBACK_AGENT_TOKEN: env['HUMPBACK_AGENT_TOKEN'] || UP_PLACEHOLDER_TOKEN,
+    });
+    const agent = loadAgentConfig({
+      ...env,
+      DOCKER_CLUSTER_ENABLED: '',
+      DOCKER_NODE_HTTPADDR: env['DOCKER_NODE_HTTPADDR'] || '127.0.0.1:8500',
+      HUMPBACK_AGENT_TOKEN: env['HUMPBACK_AGENT_TOKEN'] || UP_PLACEHOLDER_TOKEN,
+      HUMPBACK_DATA_DIR: join(gateway.dataDir ?? DEFAULT_DATA_DIR, 'agent'),
+    });
+    return { gateway, agent };
+  });
 }

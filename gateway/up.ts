@@ -3,15 +3,10 @@
  * agent for the local Docker Engine, registered as the node of a group called "local".
  */
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import {
-  collectProblems,
   ConfigError,
-  loadAgentConfig,
-  loadGatewayConfig,
-  type AgentConfig,
+  loadUpConfig,
   type Env,
-  type GatewayConfig,
 } from '../core/config.js';
 import { engineUnreachable, startAgent, type RunningAgent } from '../agent/main.js';
 import { logger as rootLogger, type Logger } from '../core/logger.js';
@@ -89,31 +84,6 @@ async function firstStart(
   });
 }
 
-const PLACEHOLDER_TOKEN = 'placeholder-until-the-store-is-open';
-
-/**
- * The gateway's and the local agent's configuration for `humpback up`, every problem of both at once:
- * the embedded store, no ZooKeeper registration, the agent on 127.0.0.1:8500 with its key file
- * under the data directory.
- */
-export function upConfigs(env: Env): { gateway: GatewayConfig; agent: AgentConfig } {
-  return collectProblems(() => {
-    const gateway = loadGatewayConfig({
-      ...env,
-      HUMPBACK_REDIS_URL: '',
-      HUMPBACK_AGENT_TOKEN: env['HUMPBACK_AGENT_TOKEN'] || PLACEHOLDER_TOKEN,
-    });
-    const agent = loadAgentConfig({
-      ...env,
-      DOCKER_CLUSTER_ENABLED: '',
-      DOCKER_NODE_HTTPADDR: env['DOCKER_NODE_HTTPADDR'] || '127.0.0.1:8500',
-      HUMPBACK_AGENT_TOKEN: env['HUMPBACK_AGENT_TOKEN'] || PLACEHOLDER_TOKEN,
-      HUMPBACK_DATA_DIR: join(gateway.dataDir ?? '.humpback', 'agent'),
-    });
-    return { gateway, agent };
-  });
-}
-
 /**
  * Starts the all-in-one. The agent listens on DOCKER_NODE_HTTPADDR (default 127.0.0.1:8500: only this
  * machine needs it), the gateway on HUMPBACK_LISTEN (default 0.0.0.0:8100). The agent token is
@@ -128,7 +98,7 @@ export async function startUp(options: StartUpOptions = {}): Promise<RunningUp> 
     );
   }
   // Validate everything first; the token is settled once the store is open.
-  const provisional = upConfigs(env).gateway;
+  const provisional = loadUpConfig(env).gateway;
   const store = await openStore({ dataDir: provisional.dataDir, logger });
   let agent: RunningAgent | undefined;
   try {
@@ -142,7 +112,7 @@ export async function startUp(options: StartUpOptions = {}): Promise<RunningUp> 
     const token = await agentToken(store, env['HUMPBACK_AGENT_TOKEN'] || undefined);
     const config = { ...provisional, agentToken: token };
 
-    const agentConfig = upConfigs({ ...env, HUMPBACK_AGENT_TOKEN: token }).agent;
+    const agentConfig = loadUpConfig({ ...env, HUMPBACK_AGENT_TOKEN: token }).agent;
     agent = await inUseAsConfigError(
       startAgent(agentConfig, { log: logger }),
       'DOCKER_NODE_HTTPADDR',
@@ -189,7 +159,7 @@ export async function startUp(options: StartUpOptions = {}): Promise<RunningUp> 
 
 /** `humpback up`. Throws ConfigError on bad configuration (bin/humpback.ts prints it). */
 export async function startUpFromEnv(): Promise<void> {
-  const { agent } = upConfigs(process.env);
+  const { agent } = loadUpConfig(process.env);
   const engine = await engineUnreachable(agent.dockerEndpoint);
   if (engine !== undefined) {
     throw ConfigError.unreachable('DOCKER_ENDPOINT', agent.dockerEndpoint, 'a Docker Engine', engine);

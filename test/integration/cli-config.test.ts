@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { describeVariables, loadAgentConfig } from '../../core/config.js';
 
 const token = 'a-secret-of-16-chars+';
 
@@ -85,5 +87,37 @@ describe('configuration errors at start (the real CLI)', () => {
     expect(lines(run.stderr)).toEqual([
       `humpback agent: DOCKER_ENDPOINT: cannot reach a Docker Engine at "${endpoint}" (ECONNREFUSED); start it or set DOCKER_ENDPOINT to where it runs`,
     ]);
+  });
+});
+
+describe('humpback --version and --help', () => {
+  it('prints the package version', async () => {
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    const run = await humpback(['--version'], {});
+    expect(run).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+  });
+
+  it('lists every variable the agent reads, with its default, in agent --help', async () => {
+    const run = await humpback(['agent', '--help'], {});
+    expect(run.code).toBe(0);
+    const listed = run.stdout
+      .split('Environment variables:\n')[1]!
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/)[0]);
+    expect(listed).toEqual(describeVariables(loadAgentConfig).map((v) => v.variable));
+    expect(run.stdout).toMatch(
+      /\n {2}DOCKER_ENDPOINT +unix:\/\/\/path.* \(default: unix:\/\/\/var\/run\/docker\.sock\)\n/,
+    );
+    expect(run.stdout).toMatch(
+      /\n {2}HUMPBACK_AGENT_TOKEN +a secret of at least 16 characters \(required\)\n/,
+    );
+  });
+
+  it('shows the defaults humpback up sets itself, and not the variables it turns off', async () => {
+    const run = await humpback(['up', '--help'], {});
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/\n {2}DOCKER_NODE_HTTPADDR +.*\(default: 127\.0\.0\.1:8500\)\n/);
+    expect(run.stdout).not.toMatch(/HUMPBACK_REDIS_URL|DOCKER_CLUSTER_ENABLED/);
   });
 });
