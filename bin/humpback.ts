@@ -8,6 +8,7 @@ import {
   loadGatewayConfig,
   loadUpConfig,
 } from '../core/config.js';
+import { registerOperatorCommands } from './cli/commands.js';
 import { packageVersion, variablesHelp } from './variables-help.js';
 
 // graphql-js runs extra development checks unless NODE_ENV says production; development mode
@@ -69,5 +70,6 @@ program
     ),
   )
   .action(() => run('up'));
+registerOperatorCommands(program);
 
 await program.parseAsync(process.argv);
