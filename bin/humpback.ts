@@ -16,7 +16,10 @@ import { packageVersion, variablesHelp } from './variables-help.js';
 process.env['NODE_ENV'] ??= 'production';
 
 /** Each subcommand lives with its process; a missing one says so and exits non-zero. */
-async function run(name: 'agent' | 'gateway' | 'up'): Promise<void> {
+async function run(
+  name: 'agent' | 'gateway' | 'up',
+  options: { importBusybox?: boolean } = {},
+): Promise<void> {
   try {
     switch (name) {
       case 'agent': {
@@ -31,7 +34,7 @@ async function run(name: 'agent' | 'gateway' | 'up'): Promise<void> {
       }
       case 'up': {
         const { startUpFromEnv } = await import('../gateway/up.js');
-        await startUpFromEnv();
+        await startUpFromEnv(options);
         return;
       }
     }
@@ -69,7 +72,11 @@ program
       }),
     ),
   )
-  .action(() => run('up'));
+  .option(
+    '--import-busybox',
+    "import humpback/busybox:latest from Debian's busybox-static when the engine has no image",
+  )
+  .action((options: { importBusybox?: boolean }) => run('up', options));
 registerOperatorCommands(program);
 
 await program.parseAsync(process.argv);
