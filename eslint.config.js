@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'web/dist/', '.test-env/', 'web/src/gql/'] },
+  { ignores: ['node_modules/', 'dist/', 'web/dist/', '.test-env/', 'web/src/gql/', 'bin/cli/gql/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -18,6 +18,7 @@ import { closeServer, createAgentApp } from './server.js';
 import type { V1PingConfig } from './v1-compat.js';
 import { nodesPath } from '../core/zookeeper.js';
 import { ZookeeperRegistration, type RegistrationState } from './zookeeper-registration.js';
+import { unreachableError, zookeeperUnreachable } from '../core/reachability.js';
 
 export interface StartAgentOptions {
   /** ZooKeeper session timeout. @default three heartbeats, between 4 s and 30 s */
@@ -198,9 +199,39 @@ function startRegistration(
   return registration;
 }
 
+/** Why the Docker Engine at `endpoint` does not answer a ping within `timeoutMs`, or undefined. */
+export async function engineUnreachable(endpoint: string, timeoutMs = 5000): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      createDocker(endpoint).ping(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+      }),
+    ]);
+    return undefined;
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    return e.code ?? e.message;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** `humpback agent`: configuration from the environment; SIGTERM/SIGINT remove the znode and exit. */
 export async function startAgentFromEnv(): Promise<void> {
   const config = loadAgentConfig();
+  const [engine, zk] = await Promise.all([
+    engineUnreachable(config.dockerEndpoint),
+    config.clusterEnabled && config.clusterUris
+      ? zookeeperUnreachable(config.clusterUris.connectionString)
+      : undefined,
+  ]);
+  const err = unreachableError([
+    ['DOCKER_ENDPOINT', config.dockerEndpoint, 'a Docker Engine', engine],
+    ['DOCKER_CLUSTER_URIS', process.env['DOCKER_CLUSTER_URIS'] ?? '', 'ZooKeeper', zk],
+  ]);
+  if (err) throw err;
   const agent = await startAgent(config);
   console.log(`humpback agent listening on ${agent.url} (node key ${agent.key})`);
   const stop = (signal: string): void => {

@@ -1,14 +1,25 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { Command } from 'commander';
-import { ConfigError } from '../core/config.js';
+import {
+  ConfigError,
+  describeVariables,
+  loadAgentConfig,
+  loadGatewayConfig,
+  loadUpConfig,
+} from '../core/config.js';
+import { registerOperatorCommands } from './cli/commands.js';
+import { packageVersion, variablesHelp } from './variables-help.js';
 
 // graphql-js runs extra development checks unless NODE_ENV says production; development mode
 // (NODE_ENV=development) is asked for explicitly.
 process.env['NODE_ENV'] ??= 'production';
 
 /** Each subcommand lives with its process; a missing one says so and exits non-zero. */
-async function run(name: 'agent' | 'gateway' | 'up'): Promise<void> {
+async function run(
+  name: 'agent' | 'gateway' | 'up',
+  options: { importBusybox?: boolean } = {},
+): Promise<void> {
   try {
     switch (name) {
       case 'agent': {
@@ -23,13 +34,13 @@ async function run(name: 'agent' | 'gateway' | 'up'): Promise<void> {
       }
       case 'up': {
         const { startUpFromEnv } = await import('../gateway/up.js');
-        await startUpFromEnv();
+        await startUpFromEnv(options);
         return;
       }
     }
   } catch (err) {
     if (err instanceof ConfigError) {
-      console.error(`humpback ${name}: bad configuration: ${err.message}`);
+      for (const line of err.lines) console.error(`humpback ${name}: ${line}`);
       process.exit(2);
     }
     console.error(`humpback ${name}: ${(err as Error).stack ?? String(err)}`);
@@ -39,18 +50,33 @@ async function run(name: 'agent' | 'gateway' | 'up'): Promise<void> {
 
 const program = new Command('humpback')
   .description('Humpback: Docker cluster manager with a GraphQL API')
+  .version(packageVersion(), '-V, --version', 'print the version')
   .showHelpAfterError();
 program
   .command('agent')
-  .description('run the node agent next to a Docker Engine (DOCKER_* variables)')
+  .description('run the node agent next to a Docker Engine')
+  .addHelpText('after', () => variablesHelp(describeVariables(loadAgentConfig)))
   .action(() => run('agent'));
 program
   .command('gateway')
-  .description('run the GraphQL gateway and cluster scheduler (HUMPBACK_*, CENTER_* variables)')
+  .description('run the GraphQL gateway and cluster scheduler')
+  .addHelpText('after', () => variablesHelp(describeVariables(loadGatewayConfig)))
   .action(() => run('gateway'));
 program
   .command('up')
   .description('run everything on this machine: gateway + local agent, embedded store')
-  .action(() => run('up'));
+  .addHelpText('after', () =>
+    variablesHelp(
+      describeVariables(loadUpConfig, {
+        HUMPBACK_AGENT_TOKEN: 'generated on first start and kept in the store',
+      }),
+    ),
+  )
+  .option(
+    '--import-busybox',
+    "import humpback/busybox:latest from Debian's busybox-static when the engine has no image",
+  )
+  .action((options: { importBusybox?: boolean }) => run('up', options));
+registerOperatorCommands(program);
 
 await program.parseAsync(process.argv);

@@ -1,8 +1,15 @@
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import { z } from 'zod';
 
-/** A configuration problem, reported at start as one line naming the variable. */
+/**
+ * A configuration problem, reported at start as one line naming the variable. A ConfigError may
+ * carry several problems (`lines`): every bad variable is reported at once.
+ */
 export class ConfigError extends Error {
+  /** One line per problem, each naming its variable. */
+  lines: readonly string[];
+
   constructor(
     readonly variable: string,
     readonly expected: string,
@@ -12,7 +19,91 @@ export class ConfigError extends Error {
       `${variable}: expected ${expected}, got ${value === undefined ? 'nothing' : JSON.stringify(value)}`,
     );
     this.name = 'ConfigError';
+    this.lines = [this.message];
   }
+
+  /** A dependency (Redis, ZooKeeper, the engine) that does not answer where `variable` points. */
+  static unreachable(variable: string, value: string, what: string, reason: string): ConfigError {
+    const err = new ConfigError(variable, `a reachable ${what}`, value);
+    err.message = `${variable}: cannot reach ${what} at ${JSON.stringify(value)} (${reason}); start it or set ${variable} to where it runs`;
+    err.lines = [err.message];
+    return err;
+  }
+
+  /** All of `errors` in one (the first one's variable, every line). */
+  static all(errors: readonly ConfigError[]): ConfigError {
+    const first = errors[0]!;
+    if (errors.length === 1) return first;
+    const err = new ConfigError(first.variable, first.expected, first.value);
+    err.lines = [...new Set(errors.flatMap((e) => e.lines))];
+    err.message = err.lines.join('\n');
+    return err;
+  }
+}
+
+/** A variable a command reads, as `--help` lists it. */
+export interface VariableInfo {
+  variable: string;
+  expected: string;
+  /** The default as text; undefined: unset means "not used". */
+  default: string | undefined;
+  required: boolean;
+}
+
+// While a load* function runs: the problems found so far (every bad variable is reported at once),
+// and, for --help, the variables read.
+let collected: ConfigError[] | undefined;
+let recorded: VariableInfo[] | undefined;
+
+/** Runs `load`, collecting every problem of every read(...) in it; throws them all at the end. */
+export function collectProblems<T>(load: () => T): T {
+  if (collected) return load(); // nested: the outer call reports
+  collected = [];
+  const problems = collected;
+  let value: T;
+  try {
+    value = load();
+  } catch (err) {
+    // A ConfigError thrown directly (not through read) joins the others.
+    if (err instanceof ConfigError) problems.push(err);
+    else throw err;
+  } finally {
+    collected = undefined;
+  }
+  if (problems.length > 0) throw ConfigError.all(problems);
+  return value!;
+}
+
+/**
+ * The variables `load` reads (run on an empty environment), with their defaults, in order; a variable
+ * the command sets to '' itself is not listed. `defaults` replaces the shown default of some.
+ */
+export function describeVariables(
+  load: (env: Env) => unknown,
+  defaults: Record<string, string> = {},
+): VariableInfo[] {
+  const saved = { collected, recorded };
+  recorded = [];
+  collected = [];
+  const found = recorded;
+  try {
+    load({});
+  } catch {
+    // an empty environment misses required variables: they are recorded as such
+  } finally {
+    collected = saved.collected;
+    recorded = saved.recorded;
+  }
+  const seen = new Set<string>();
+  return found
+    .filter((v) => !seen.has(v.variable) && seen.add(v.variable))
+    .map((v) => (defaults[v.variable] ? { ...v, default: defaults[v.variable], required: false } : v));
+}
+
+/** Reports a problem: collected while a load* function runs, else thrown. */
+function problem(err: ConfigError): void {
+  if (!collected) throw err;
+  collected.push(err);
 }
 
 export type Env = Record<string, string | undefined>;
@@ -67,6 +158,8 @@ export interface AgentConfig {
   dataDir: string;
   /** The node's IP as it registers. @default the host's first non-loopback IPv4 address */
   ipAddress?: string | undefined;
+  /** HUMPBACK_LOG_LEVEL (core/logger.ts applies it). @default 'info' */
+  logLevel?: string | undefined;
 }
 
 export interface GatewayConfig {
@@ -98,12 +191,16 @@ export interface GatewayConfig {
   development: boolean;
   /** HUMPBACK_WEBHOOK_ALLOW: ranges webhooks may reach although loopback, private, ... @default [] */
   webhookAllow: string[];
+  /** HUMPBACK_LOG_LEVEL (core/logger.ts applies it). @default 'info' */
+  logLevel?: string | undefined;
 }
 
 // Each rule turns one raw variable into a typed value or says what it expected.
 interface Rule<T> {
   expected: string;
   schema: z.ZodType<T>;
+  /** How --help shows a default. @default String(value); lists joined with commas */
+  show?: (value: T) => string;
 }
 
 const positiveSeconds: Rule<number> = {
@@ -134,6 +231,7 @@ const listen: Rule<ListenAddress> = {
     const host = m[1]!.replace(/^\[(.*)\]$/, '$1') || '0.0.0.0';
     return { host, port };
   }),
+  show: (v) => `${v.host}:${v.port}`,
 };
 const dockerEndpoint: Rule<string> = {
   expected: 'unix:///path/to/docker.sock or tcp://host:port',
@@ -203,6 +301,10 @@ const redisUrl: Rule<string> = {
   expected: 'redis://[user:password@]host:port[/db] or rediss://...',
   schema: z.string().regex(/^rediss?:\/\/[^\s]+$/),
 };
+const logLevel: Rule<string> = {
+  expected: 'one of fatal, error, warn, info, debug, trace, silent',
+  schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+};
 const path: Rule<string> = { expected: 'a directory path', schema: z.string().min(1) };
 const ipv4: Rule<string> = {
   expected: 'an IPv4 address such as 10.0.0.5',
@@ -229,20 +331,46 @@ const cidrList: Rule<string[]> = {
   }),
 };
 
+function showDefault<T>(rule: Rule<T>, value: T | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (rule.show) return rule.show(value);
+  if (Array.isArray(value)) return value.length === 0 ? 'none' : value.join(',');
+  return String(value);
+}
+
 function read<T>(env: Env, variable: string, rule: Rule<T>): T | undefined;
 function read<T>(env: Env, variable: string, rule: Rule<T>, fallback: T): T;
 function read<T>(env: Env, variable: string, rule: Rule<T>, fallback?: T): T | undefined {
   const raw = env[variable];
+  // Describing runs on an empty environment: a value here was put there by the command (humpback up),
+  // and '' means the command turns the variable off.
+  if (recorded && raw !== '') {
+    recorded.push({
+      variable,
+      expected: rule.expected,
+      default: raw ?? showDefault(rule, fallback),
+      required: false,
+    });
+  }
   if (raw === undefined || raw === '') return fallback;
   const parsed = rule.schema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(variable, rule.expected, raw);
+  if (!parsed.success) {
+    problem(new ConfigError(variable, rule.expected, raw));
+    return fallback;
+  }
   return parsed.data;
 }
 
 function required<T>(env: Env, variable: string, rule: Rule<T>, why: string): T {
+  const before = recorded?.length ?? 0;
   const value = read(env, variable, rule);
-  if (value === undefined) throw new ConfigError(variable, `${rule.expected} (${why})`, undefined);
-  return value;
+  if (recorded && recorded.length > before && !env[variable]) recorded[before]!.required = true;
+  // A bad value is reported by read(); a missing one here.
+  if (value === undefined && !env[variable]) {
+    problem(new ConfigError(variable, `${rule.expected} (${why})`, undefined));
+  }
+  // Only reached while collecting: the caller throws every problem before anyone uses the value.
+  return value as T;
 }
 
 const DEFAULT_DATA_DIR = '.humpback';
@@ -251,24 +379,32 @@ const DEFAULT_DATA_DIR = '.humpback';
 function previousToken(env: Env, current: string): string | undefined {
   const previous = read(env, 'HUMPBACK_AGENT_TOKEN_PREVIOUS', token);
   if (previous !== undefined && previous === current) {
-    throw new ConfigError(
-      'HUMPBACK_AGENT_TOKEN_PREVIOUS',
-      'the token being rotated out, different from HUMPBACK_AGENT_TOKEN (unset it once the rotation is done)',
-      '<same as HUMPBACK_AGENT_TOKEN>',
+    problem(
+      new ConfigError(
+        'HUMPBACK_AGENT_TOKEN_PREVIOUS',
+        'the token being rotated out, different from HUMPBACK_AGENT_TOKEN (unset it once the rotation is done)',
+        '<same as HUMPBACK_AGENT_TOKEN>',
+      ),
     );
   }
   return previous;
 }
 
-/** Reads and validates the agent's environment; throws ConfigError on the first bad variable. */
+/** Reads and validates the agent's environment; throws one ConfigError listing every bad variable. */
 export function loadAgentConfig(env: Env = process.env): AgentConfig {
+  return collectProblems(() => agentConfig(env));
+}
+
+function agentConfig(env: Env): AgentConfig {
   const clusterEnabled = read(env, 'DOCKER_CLUSTER_ENABLED', boolean, false);
   const uris = read(env, 'DOCKER_CLUSTER_URIS', clusterUris);
   if (clusterEnabled && !uris) {
-    throw new ConfigError(
-      'DOCKER_CLUSTER_URIS',
-      `${clusterUris.expected} (DOCKER_CLUSTER_ENABLED is true)`,
-      undefined,
+    problem(
+      new ConfigError(
+        'DOCKER_CLUSTER_URIS',
+        `${clusterUris.expected} (DOCKER_CLUSTER_ENABLED is true)`,
+        undefined,
+      ),
     );
   }
   const authorizationEnabled = read(env, 'ENABLE_AUTHORIZATION', boolean, true);
@@ -297,11 +433,16 @@ export function loadAgentConfig(env: Env = process.env): AgentConfig {
     advertisedAddresses: read(env, 'HUMPBACK_AGENT_ADDRESSES', addressList),
     dataDir: read(env, 'HUMPBACK_DATA_DIR', path, DEFAULT_DATA_DIR),
     ipAddress: read(env, 'DOCKER_AGENT_IPADDR', ipv4),
+    logLevel: read(env, 'HUMPBACK_LOG_LEVEL', logLevel, 'info'),
   };
 }
 
-/** Reads and validates the gateway's environment; throws ConfigError on the first bad variable. */
+/** Reads and validates the gateway's environment; throws one ConfigError listing every bad variable. */
 export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
+  return collectProblems(() => gatewayConfig(env));
+}
+
+function gatewayConfig(env: Env): GatewayConfig {
   return {
     listen: read(env, 'HUMPBACK_LISTEN', listen, { host: '0.0.0.0', port: 8100 }),
     redisUrl: read(env, 'HUMPBACK_REDIS_URL', redisUrl),
@@ -317,5 +458,32 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     trustedProxies: read(env, 'HUMPBACK_TRUSTED_PROXIES', cidrList, []),
     development: env['NODE_ENV'] === 'development',
     webhookAllow: read(env, 'HUMPBACK_WEBHOOK_ALLOW', cidrList, []),
+    logLevel: read(env, 'HUMPBACK_LOG_LEVEL', logLevel, 'info'),
   };
+}
+
+/** `humpback up` settles the agent token once its store is open (HUMPBACK_AGENT_TOKEN or a kept one). */
+export const UP_PLACEHOLDER_TOKEN = 'placeholder-until-the-store-is-open';
+
+/**
+ * The gateway's and the local agent's configuration for `humpback up`, every problem of both at once:
+ * the embedded store, no ZooKeeper registration, the agent on 127.0.0.1:8500 with its key file
+ * under the data directory.
+ */
+export function loadUpConfig(env: Env = process.env): { gateway: GatewayConfig; agent: AgentConfig } {
+  return collectProblems(() => {
+    const gateway = loadGatewayConfig({
+      ...env,
+      HUMPBACK_REDIS_URL: '',
+      HUMPBACK_AGENT_TOKEN: env['HUMPBACK_AGENT_TOKEN'] || UP_PLACEHOLDER_TOKEN,
+    });
+    const agent = loadAgentConfig({
+      ...env,
+      DOCKER_CLUSTER_ENABLED: '',
+      DOCKER_NODE_HTTPADDR: env['DOCKER_NODE_HTTPADDR'] || '127.0.0.1:8500',
+      HUMPBACK_AGENT_TOKEN: env['HUMPBACK_AGENT_TOKEN'] || UP_PLACEHOLDER_TOKEN,
+      HUMPBACK_DATA_DIR: join(gateway.dataDir ?? DEFAULT_DATA_DIR, 'agent'),
+    });
+    return { gateway, agent };
+  });
 }

@@ -2,8 +2,14 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-/** The process logger: JSON lines on stdout; `HUMPBACK_LOG_LEVEL` sets the level (default info). */
+const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+const asked = process.env['HUMPBACK_LOG_LEVEL'];
+
+/**
+ * The process logger: JSON lines on stdout; `HUMPBACK_LOG_LEVEL` sets the level (default info). A bad
+ * level is not pino's crash here: core/config.ts reports it as a configuration error.
+ */
 export const logger: Logger = pino({
-  level: process.env['HUMPBACK_LOG_LEVEL'] ?? (process.env['VITEST'] ? 'silent' : 'info'),
+  level: asked && LEVELS.has(asked) ? asked : process.env['VITEST'] ? 'silent' : 'info',
   base: undefined,
 });

@@ -9,6 +9,7 @@ import { clusterModule, electLeader } from './leader/cluster-module.js';
 import { createGatewayCore, type GatewayCore, type GatewayCoreOptions } from './wiring.js';
 import { createGatewayServer, type GatewayServer, type GatewayServerOptions } from './graphql/server.js';
 import { mountWebUi } from '../web/serve.js';
+import { redisUnreachable, unreachableError, zookeeperUnreachable } from '../core/reachability.js';
 
 export interface RunningGateway {
   /** The GraphQL endpoint, e.g. http://127.0.0.1:8100/graphql. */
@@ -137,9 +138,26 @@ export async function inUseAsConfigError<T>(start: Promise<T>, variable: string,
   }
 }
 
+/** Redis and ZooKeeper answer, or a ConfigError names the variable of each that does not. */
+export async function checkGatewayDependencies(
+  config: GatewayConfig,
+  env: Record<string, string | undefined>,
+): Promise<void> {
+  const [redis, zk] = await Promise.all([
+    config.redisUrl ? redisUnreachable(config.redisUrl) : undefined,
+    config.clusterUris ? zookeeperUnreachable(config.clusterUris.connectionString) : undefined,
+  ]);
+  const err = unreachableError([
+    ['HUMPBACK_REDIS_URL', env['HUMPBACK_REDIS_URL'] ?? '', 'Redis', redis],
+    ['DOCKER_CLUSTER_URIS', env['DOCKER_CLUSTER_URIS'] ?? '', 'ZooKeeper', zk],
+  ]);
+  if (err) throw err;
+}
+
 /** `humpback gateway`. Throws ConfigError on bad configuration (bin/humpback.ts prints it). */
 export async function startGatewayFromEnv(): Promise<void> {
   const config = loadGatewayConfig();
+  await checkGatewayDependencies(config, process.env);
   const logger = rootLogger.child({ component: 'gateway' });
   const gateway = await inUseAsConfigError(
     startGateway({ config, logger }),

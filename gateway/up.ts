@@ -3,9 +3,11 @@
  * agent for the local Docker Engine, registered as the node of a group called "local".
  */
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { startAgent, type RunningAgent } from '../agent/main.js';
-import { ConfigError, loadAgentConfig, loadGatewayConfig, type Env } from '../core/config.js';
+import { ConfigError, loadUpConfig, type Env } from '../core/config.js';
+import { createInterface } from 'node:readline/promises';
+import { createDocker } from '../agent/docker-runtime.js';
+import { engineUnreachable, startAgent, type RunningAgent } from '../agent/main.js';
+import { engineHasNoImage, FIRST_IMAGE, importFirstImage, networkModes } from './first-image.js';
 import { logger as rootLogger, type Logger } from '../core/logger.js';
 import { openStore } from '../core/store/open-store.js';
 import type { Store } from '../core/store/store.js';
@@ -95,11 +97,7 @@ export async function startUp(options: StartUpOptions = {}): Promise<RunningUp> 
     );
   }
   // Validate everything first; the token is settled once the store is open.
-  const provisional = loadGatewayConfig({
-    ...env,
-    HUMPBACK_REDIS_URL: '',
-    HUMPBACK_AGENT_TOKEN: env['HUMPBACK_AGENT_TOKEN'] || 'placeholder-until-the-store-is-open',
-  });
+  const provisional = loadUpConfig(env).gateway;
   const store = await openStore({ dataDir: provisional.dataDir, logger });
   let agent: RunningAgent | undefined;
   try {
@@ -113,13 +111,7 @@ export async function startUp(options: StartUpOptions = {}): Promise<RunningUp> 
     const token = await agentToken(store, env['HUMPBACK_AGENT_TOKEN'] || undefined);
     const config = { ...provisional, agentToken: token };
 
-    const agentConfig = loadAgentConfig({
-      ...env,
-      DOCKER_CLUSTER_ENABLED: '',
-      DOCKER_NODE_HTTPADDR: env['DOCKER_NODE_HTTPADDR'] || '127.0.0.1:8500',
-      HUMPBACK_AGENT_TOKEN: token,
-      HUMPBACK_DATA_DIR: join(config.dataDir, 'agent'),
-    });
+    const agentConfig = loadUpConfig({ ...env, HUMPBACK_AGENT_TOKEN: token }).agent;
     agent = await inUseAsConfigError(
       startAgent(agentConfig, { log: logger }),
       'DOCKER_NODE_HTTPADDR',
@@ -164,21 +156,71 @@ export async function startUp(options: StartUpOptions = {}): Promise<RunningUp> 
   }
 }
 
+export interface UpFromEnvOptions {
+  /** Import humpback/busybox:latest when the engine has no image, without asking. */
+  importBusybox?: boolean | undefined;
+}
+
+async function askYes(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return !/^n/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/** The banner's lines about the engine: its first image (offered, imported) and its networking. */
+async function engineLines(endpoint: string, options: UpFromEnvOptions): Promise<string[]> {
+  const docker = createDocker(endpoint);
+  const lines: string[] = [];
+  if (await engineHasNoImage(docker)) {
+    const offer = `The engine has no image. Import ${FIRST_IMAGE}, built from Debian's busybox-static, to run a first container offline? [Y/n] `;
+    if (options.importBusybox || (await askYes(offer))) {
+      try {
+        lines.push(`  first image:  imported ${FIRST_IMAGE} (from Debian's busybox-static)`);
+        await importFirstImage(docker);
+      } catch (err) {
+        lines.splice(-1, 1, `  first image:  not imported: ${(err as Error).message}`);
+      }
+    } else {
+      lines.push(
+        `  first image:  the engine has no image; run "humpback up --import-busybox" once to import ${FIRST_IMAGE}`,
+        `                (built from Debian's busybox-static, no registry needed), or use Images → Load in the UI`,
+      );
+    }
+  }
+  const modes = await networkModes(docker);
+  lines.push(
+    modes.includes('bridge')
+      ? `  networking:   ${modes.join(', ')}`
+      : `  networking:   ${modes.join(', ')} (this engine has no bridge network, e.g. dockerd --bridge=none: use host or none)`,
+  );
+  return lines;
+}
+
 /** `humpback up`. Throws ConfigError on bad configuration (bin/humpback.ts prints it). */
-export async function startUpFromEnv(): Promise<void> {
+export async function startUpFromEnv(options: UpFromEnvOptions = {}): Promise<void> {
+  const { agent } = loadUpConfig(process.env);
+  const unreachable = await engineUnreachable(agent.dockerEndpoint);
+  if (unreachable !== undefined) {
+    throw ConfigError.unreachable('DOCKER_ENDPOINT', agent.dockerEndpoint, 'a Docker Engine', unreachable);
+  }
   const up = await startUp();
   closeOnSignals(() => up.close(), rootLogger, 'humpback up');
   const hadPassword = Boolean(process.env['HUMPBACK_ADMIN_PASSWORD']);
+  const engine = await engineLines(agent.dockerEndpoint, options);
   console.log(
     [
       '',
       `Humpback is up: ${up.baseUrl}`,
       `  GraphQL API:  ${up.gateway.url} (HTTP and WebSocket)`,
-      `  local node:   agent at ${up.agentAddress}, group "${LOCAL_GROUP}"`,
+      `  local node:   agent at ${up.agentAddress}, group "${LOCAL_GROUP}", engine ${agent.dockerEndpoint}`,
+      ...engine,
       `  log in as "${FIRST_ADMIN}" with ${hadPassword ? 'the password in HUMPBACK_ADMIN_PASSWORD' : 'the password you set on first start'}`,
-      `  e.g. curl -s ${up.gateway.url} -H 'content-type: application/json' \\`,
-      `         -d '{"query":"mutation { login(username: \\"${FIRST_ADMIN}\\", password: \\"…\\") { token } }"}'`,
-      'Stop with Ctrl-C.',
+      `  CLI:          humpback login --url ${up.baseUrl.replace(/\/$/, '')}, then humpback run --name first ${FIRST_IMAGE} -- sleep 3600`,
+      'Stop with Ctrl-C: it stops Humpback (gateway and agent); the Docker Engine and its containers keep running.',
       '',
     ].join('\n'),
   );

@@ -3,7 +3,9 @@
 #   bash scripts/start.sh [humpback up options]
 # Installs npm dependencies if missing and builds. If no Docker Engine answers at DOCKER_ENDPOINT
 # (default unix:///var/run/docker.sock), installs docker.io from Debian's packages when dockerd is
-# missing and starts it (needs root), logging to .humpback/dockerd.log. Then runs `humpback up`.
+# missing and starts it (needs root), logging to .humpback/dockerd.log; Ctrl-C then stops that engine
+# too (an engine that was already running is left running). Installs busybox-static when missing, so
+# that `humpback up` can offer a first image without any registry. Then runs `humpback up`.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -66,6 +68,7 @@ start_engine() {
   fi
   log "no Docker Engine answers at $DOCKER_ENDPOINT: starting dockerd (logs in $logfile)"
   setsid dockerd "${args[@]}" </dev/null >>"$logfile" 2>&1 &
+  DOCKERD_PID=$!
   if wait_for_engine $!; then return 0; fi
   kill $! 2>/dev/null || true
   wait $! 2>/dev/null || true
@@ -73,6 +76,7 @@ start_engine() {
   log "dockerd did not come up with default networking; retrying without iptables and the bridge" \
     "(containers then use host or none networking)"
   setsid dockerd "${args[@]}" --iptables=false --bridge=none </dev/null >>"$logfile" 2>&1 &
+  DOCKERD_PID=$!
   wait_for_engine $! || {
     tail -n 20 "$logfile" >&2
     die "dockerd did not start; see $logfile"
@@ -85,11 +89,34 @@ if [ ! -d node_modules ]; then
 fi
 npm run build
 
-if engine_answers; then
-  log "using the Docker Engine at $DOCKER_ENDPOINT"
-else
-  start_engine
-  log "Docker Engine started at $DOCKER_ENDPOINT"
+if ! command -v busybox >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+  log "installing busybox-static from Debian's packages (for an offline first image)"
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -qq install -y busybox-static >/dev/null ||
+    log "could not install busybox-static; humpback up cannot offer a first image"
 fi
 
-exec node dist/bin/humpback.js up "$@"
+DOCKERD_PID=
+if engine_answers; then
+  log "using the Docker Engine at $DOCKER_ENDPOINT (already running: Ctrl-C leaves it running)"
+  exec node dist/bin/humpback.js up "$@"
+fi
+start_engine
+log "Docker Engine started at $DOCKER_ENDPOINT (pid $DOCKERD_PID): Ctrl-C stops Humpback and this engine"
+
+# The engine is ours: stop it when Humpback stops (Ctrl-C, SIGTERM or an exit).
+stop_engine() {
+  kill -0 "$DOCKERD_PID" 2>/dev/null || return 0
+  log "stopping the Docker Engine this script started (pid $DOCKERD_PID)"
+  kill "$DOCKERD_PID" 2>/dev/null || true
+  for _ in $(seq 1 150); do kill -0 "$DOCKERD_PID" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$DOCKERD_PID" 2>/dev/null || true
+}
+trap stop_engine EXIT
+trap 'kill -INT "$HUMPBACK_PID" 2>/dev/null || true' INT TERM
+node dist/bin/humpback.js up "$@" 0<&0 &
+HUMPBACK_PID=$!
+status=0
+wait "$HUMPBACK_PID" || status=$?
+# A signal interrupts the first wait; wait again for humpback to finish shutting down.
+while kill -0 "$HUMPBACK_PID" 2>/dev/null; do wait "$HUMPBACK_PID" || status=$?; done
+exit "$status"

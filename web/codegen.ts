@@ -1,6 +1,7 @@
 /**
- * Generates the web UI's typed GraphQL client (web/src/gql/) from schema/schema.graphql and the
- * `graphql(`...`)` documents in web/src, with GraphQL Code Generator's client preset.
+ * Generates the typed GraphQL clients from schema/schema.graphql and the `graphql(`...`)` documents
+ * of each target, with GraphQL Code Generator's client preset: the web UI's (web/src → web/src/gql/)
+ * and the operator CLI's (bin/cli → bin/cli/gql/).
  *
  *   node --import tsx web/codegen.ts          write web/src/gql/
  *   node --import tsx web/codegen.ts --check  exit 1 when web/src/gql/ is not current
@@ -19,12 +20,17 @@ import * as prettier from 'prettier';
 
 const webDir = dirname(fileURLToPath(import.meta.url));
 const rootDir = resolve(webDir, '..');
-const srcDir = join(webDir, 'src');
-const outDir = join(srcDir, 'gql');
 const schemaPath = join(rootDir, 'schema', 'schema.graphql');
 
-/** Every `graphql(`...`)` template in web/src (the generated folder excluded). */
-function loadDocuments(): Types.DocumentFile[] {
+/** Where documents are read and where their client is written. */
+const TARGETS = [
+  { srcDir: join(webDir, 'src'), esm: false },
+  // Node's ESM needs the .js in relative imports.
+  { srcDir: join(rootDir, 'bin', 'cli'), esm: true },
+].map((t) => ({ ...t, outDir: join(t.srcDir, 'gql') }));
+
+/** Every `graphql(`...`)` template in srcDir (the generated folder excluded). */
+function loadDocuments(srcDir: string): Types.DocumentFile[] {
   const files = readdirSync(srcDir, { recursive: true, encoding: 'utf8' })
     .filter((f) => /\.tsx?$/.test(f) && !f.startsWith(`gql/`) && !f.startsWith('gql\\'))
     .sort();
@@ -45,12 +51,16 @@ function loadDocuments(): Types.DocumentFile[] {
 }
 
 /** The generated files, formatted by the repository's Prettier config, by absolute path. */
-export async function generateClient(): Promise<Map<string, string>> {
+export async function generateClient(
+  srcDir = TARGETS[0]!.srcDir,
+  outDir = TARGETS[0]!.outDir,
+  esm = false,
+): Promise<Map<string, string>> {
   if (!existsSync(schemaPath)) {
     throw new Error(`${relative(rootDir, schemaPath)} is missing: print the schema first`);
   }
   const schema = parse(readFileSync(schemaPath, 'utf8'));
-  const documents = loadDocuments();
+  const documents = loadDocuments(srcDir);
   const outputs = await preset.buildGeneratesSection({
     baseOutputDir: `${outDir}/`,
     presetConfig: { fragmentMasking: false },
@@ -65,6 +75,7 @@ export async function generateClient(): Promise<Map<string, string>> {
       useTypeImports: true,
       scalars: { DateTime: 'string', JSON: 'unknown' },
       strictScalars: true,
+      ...(esm ? { emitLegacyCommonJSImports: false } : {}),
     },
   });
   const prettierConfig = (await prettier.resolveConfig(join(rootDir, 'package.json'))) ?? {};
@@ -82,27 +93,30 @@ export async function generateClient(): Promise<Map<string, string>> {
 
 async function main(): Promise<void> {
   const check = process.argv.includes('--check');
-  const files = await generateClient();
-  const existing = existsSync(outDir) ? readdirSync(outDir).map((f) => join(outDir, f)) : [];
-  const stale = [
-    ...[...files]
-      .filter(([path, code]) => !existsSync(path) || readFileSync(path, 'utf8') !== code)
-      .map(([p]) => p),
-    ...existing.filter((path) => !files.has(path)),
-  ];
-  if (check) {
-    if (stale.length > 0) {
-      console.error(
-        `web/src/gql is not current (${stale.map((p) => relative(rootDir, p)).join(', ')}): run npm run codegen:web`,
-      );
-      process.exit(1);
+  for (const { srcDir, outDir, esm } of TARGETS) {
+    const files = await generateClient(srcDir, outDir, esm);
+    const shown = relative(rootDir, outDir);
+    const existing = existsSync(outDir) ? readdirSync(outDir).map((f) => join(outDir, f)) : [];
+    const stale = [
+      ...[...files]
+        .filter(([path, code]) => !existsSync(path) || readFileSync(path, 'utf8') !== code)
+        .map(([p]) => p),
+      ...existing.filter((path) => !files.has(path)),
+    ];
+    if (check) {
+      if (stale.length > 0) {
+        console.error(
+          `${shown} is not current (${stale.map((p) => relative(rootDir, p)).join(', ')}): run npm run codegen:web`,
+        );
+        process.exit(1);
+      }
+      continue;
     }
-    return;
+    mkdirSync(outDir, { recursive: true });
+    for (const path of existing) if (!files.has(path)) rmSync(path);
+    for (const [path, code] of files) writeFileSync(path, code);
+    console.log(`${shown}: ${files.size} files from ${relative(rootDir, schemaPath)}`);
   }
-  mkdirSync(outDir, { recursive: true });
-  for (const path of existing) if (!files.has(path)) rmSync(path);
-  for (const [path, code] of files) writeFileSync(path, code);
-  console.log(`web/src/gql: ${files.size} files from ${relative(rootDir, schemaPath)}`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
