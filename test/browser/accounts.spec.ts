@@ -88,8 +88,8 @@ describe.skipIf(!existsSync(testEnvFile))('accounts in the web UI', () => {
     await expect
       .poll(() => group.getByRole('list', { name: 'Grants' }).textContent(), LIVE)
       .toContain('ops: OPERATOR');
-    await group.getByLabel(/^Public/).check();
-    await expect.poll(() => group.getByLabel(/^Public/).isChecked(), LIVE).toBe(true);
+    await group.getByRole('checkbox', { name: /Public/ }).click();
+    await expect.poll(() => group.getByRole('checkbox', { name: /Public/ }).isChecked(), LIVE).toBe(true);
     await ui.screenshot('accounts-04-group-access');
 
     const tess = new TestClient(graphqlUrl);
