@@ -3,7 +3,7 @@ import { containerGroupIds } from './labels.js';
 import type { ContainerConfig } from './container-config.js';
 import type { ContainerRecord, GroupRecord, MetaRecord, NodeRecord } from './store/store.js';
 import { containerPolicyProblems, reservedLabelProblems } from './container-policy.js';
-import type { Services, Viewer } from './services.js';
+import type { Services, TokenScope, Viewer } from './services.js';
 
 /**
  * Who may do what: the one authorization module. Every resolver, subscription, route and socket asks
@@ -11,30 +11,61 @@ import type { Services, Viewer } from './services.js';
  *
  * - Admins may do everything (and their privileged container settings are audited with the call).
  * - The cluster's servers are the admins': only they put servers in groups and label nodes.
- * - Everyone else acts within groups, by their role in each group.
+ * - Everyone else acts within groups, by their role in each group (ROLE_ACTIONS).
+ * - An API token acts as its user within its scope (SCOPE_ALLOWS); the auth service drops the
+ *   admin flag of a WRITE token's viewer, so `viewer.admin` is already what the token may.
  */
 
-/** A user's role in a group. Today a group's `owners` are its OWNERs. */
+/** A user's role in a group: from the group's `owners`, its grants to the user's teams, or `public`. */
 export type GroupRole = 'OWNER' | 'OPERATOR' | 'VIEWER';
 
 /**
  * What can be done to a group and what is in it: `read` the group and its nodes, containers, metas,
  * logs and stats; `operate` also create, operate and remove its containers and metas and use its
- * nodes' images; `edit` also change the group itself (name, description, cluster mode, owners).
+ * nodes' images; `edit` also change the group itself (name, description, cluster mode, public flag,
+ * owners and grants).
  */
 export type GroupAction = 'read' | 'operate' | 'edit';
 
-/** The role table: what each role may do in its group. */
+/**
+ * The role table: what each role may do in its group. The README's "Roles and tokens" shows the same.
+ *
+ * | role     | read | operate | edit |
+ * |----------|------|---------|------|
+ * | OWNER    | yes  | yes     | yes  |
+ * | OPERATOR | yes  | yes     |      |
+ * | VIEWER   | yes  |         |      |
+ *
+ * A public group gives every logged-in user VIEWER; admins are OWNER everywhere.
+ */
 export const ROLE_ACTIONS: Readonly<Record<GroupRole, readonly GroupAction[]>> = {
   OWNER: ['read', 'operate', 'edit'],
   OPERATOR: ['read', 'operate'],
   VIEWER: ['read'],
 };
 
-/** The viewer's role in `group`, if any (admins act as OWNER everywhere). */
+/**
+ * What an API token's scope allows besides its user's rights: READ only queries and subscriptions
+ * (even an admin's), WRITE also mutations but never an admin's rights, ADMIN all its user may.
+ * Login tokens are ADMIN.
+ */
+export const SCOPE_ALLOWS: Readonly<Record<TokenScope, { mutations: boolean; adminRights: boolean }>> = {
+  READ: { mutations: false, adminRights: true },
+  WRITE: { mutations: true, adminRights: false },
+  ADMIN: { mutations: true, adminRights: true },
+};
+
+const RANK: Readonly<Record<GroupRole, number>> = { VIEWER: 1, OPERATOR: 2, OWNER: 3 };
+
+/** The viewer's role in `group`, if any: the highest of what they are given (admins: OWNER everywhere). */
 export function roleIn(group: GroupRecord, viewer: Viewer): GroupRole | undefined {
   if (viewer.admin || group.owners.includes(viewer.userId)) return 'OWNER';
-  return undefined;
+  let best: GroupRole | undefined = group.public ? 'VIEWER' : undefined;
+  const teams = viewer.teamIds ?? [];
+  for (const grant of group.grants ?? []) {
+    if (teams.includes(grant.teamId) && (!best || RANK[grant.role] > RANK[best])) best = grant.role;
+  }
+  return best;
 }
 
 /** May the viewer do `action` in `group`? */
@@ -86,6 +117,17 @@ export class Access {
   requireAdmin(why = 'only admins may do this'): Viewer {
     const viewer = this.requireViewer();
     if (!viewer.admin) throw forbidden(why);
+    return viewer;
+  }
+
+  /**
+   * FORBIDDEN for a READ token: it runs queries and subscriptions only (every mutation's rule asks
+   * this; so should any route that changes something).
+   */
+  requireWriteScope(): Viewer {
+    const viewer = this.requireViewer();
+    if (viewer.token && !SCOPE_ALLOWS[viewer.token.scope].mutations)
+      throw forbidden(`a ${viewer.token.scope} token cannot change anything`);
     return viewer;
   }
 

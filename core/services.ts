@@ -1,7 +1,10 @@
 import type { ContainerAction } from './domain.js';
 import type { ContainerConfig } from './container-config.js';
 import type {
+  ApiTokenRecord,
   AuditEntry,
+  GroupGrantRecord,
+  TeamRecord,
   ContainerRecord,
   GroupRecord,
   MetaRecord,
@@ -22,7 +25,14 @@ export interface Viewer {
   userId: string;
   username: string;
   admin: boolean;
+  /** The teams the user is a member of (their grants give roles in groups). */
+  teamIds?: readonly string[] | undefined;
+  /** Set when the caller sent an API token: its id and its highest scope (READ: no mutations). */
+  token?: { id: string; scope: TokenScope } | undefined;
 }
+
+/** What an API token may do: READ queries and subscriptions; WRITE also mutations; ADMIN also an admin's. */
+export type TokenScope = 'READ' | 'WRITE' | 'ADMIN';
 
 export interface ContainerFilter {
   /** Only containers on nodes of these groups (undefined: no restriction). */
@@ -70,6 +80,42 @@ export interface AuthService {
   listUsers(): Promise<UserRecord[]>;
   /** `by`: the user asking, who cannot delete themselves (BAD_USER_INPUT). false when there is no such user. */
   deleteUser(id: string, by?: Viewer): Promise<boolean>;
+  /** The viewer's own password; the old one must be right (BAD_USER_INPUT). Ends their login tokens. */
+  changePassword(userId: string, oldPassword: string, newPassword: string): Promise<void>;
+  /** An admin's reset; ends the user's login tokens. NOT_FOUND for no such user. */
+  setUserPassword(userId: string, password: string): Promise<void>;
+  /** Taking admin away ends the user's login tokens; `by` cannot take their own. */
+  setUserAdmin(userId: string, admin: boolean, by: Viewer): Promise<UserRecord>;
+  /**
+   * Called (on every gateway) when tokens may have stopped working: a revoked API token, a changed
+   * password, a demotion, a deleted user, changed teams or grants. Returns the unsubscribe.
+   */
+  onAccessChanged?(listener: () => void): () => void;
+}
+
+/** API tokens: the token itself is shown once, at creation. */
+export interface TokenService {
+  create(
+    viewer: Viewer,
+    input: { name: string; scopes: readonly TokenScope[]; expiresInDays?: number | undefined },
+  ): Promise<{ token: string; record: ApiTokenRecord }>;
+  /** The viewer's own tokens, newest first. */
+  list(userId: string): Promise<ApiTokenRecord[]>;
+  /** The viewer's own token (admins: anyone's); NOT_FOUND otherwise. */
+  revoke(viewer: Viewer, id: string): Promise<void>;
+}
+
+/** Teams of users and the roles they are granted in groups. */
+export interface TeamService {
+  list(): Promise<TeamRecord[]>;
+  get(id: string): Promise<TeamRecord | undefined>;
+  create(name: string): Promise<TeamRecord>;
+  delete(id: string): Promise<boolean>;
+  addMember(teamId: string, userId: string): Promise<TeamRecord>;
+  removeMember(teamId: string, userId: string): Promise<TeamRecord>;
+  /** Gives the team `role` in the group (replacing the role it had). */
+  grant(groupId: string, teamId: string, role: GroupGrantRecord['role']): Promise<GroupRecord>;
+  revoke(groupId: string, teamId: string): Promise<GroupRecord>;
 }
 
 export interface NewGroup {
@@ -78,6 +124,8 @@ export interface NewGroup {
   clusterMode: boolean;
   servers: string[];
   allowedHostPaths?: string[] | undefined;
+  /** Readable by every user. @default false */
+  public?: boolean | undefined;
 }
 
 /** Changes to a group; absent fields stay as they are. */
@@ -88,6 +136,7 @@ export interface GroupChanges {
   servers?: string[] | undefined;
   allowedHostPaths?: string[] | undefined;
   owners?: string[] | undefined;
+  public?: boolean | undefined;
   /** Must be true to turn cluster mode off (that removes the group's cluster containers). */
   confirmRemoveClusterContainers?: boolean | undefined;
 }
@@ -184,4 +233,6 @@ export interface Services {
   images: ImageService;
   metas: MetaService;
   audit: AuditService;
+  tokens: TokenService;
+  teams: TeamService;
 }

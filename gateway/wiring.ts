@@ -9,6 +9,7 @@ import { openStore } from '../core/store/open-store.js';
 import { AgentPool, agentClientFactory, type AgentApiFactory } from './cluster/agent-pool.js';
 import { StoreAuditService } from './services/audit-service.js';
 import { StoreAuthService } from './services/auth-service.js';
+import { migrateGroupOwners, StoreTeamService } from './services/team-service.js';
 import { CacheWriter, followCacheSync } from './cluster/cache-writer.js';
 import { ClusterCache } from './cluster/cluster-cache.js';
 import { AgentContainerService } from './services/container-service.js';
@@ -189,6 +190,7 @@ async function followLeadership(
 async function singleModeServices(
   c: {
     store: Store;
+    bus: EventBus;
     config: GatewayConfig;
     cache: ClusterCache;
     writer: CacheWriter;
@@ -198,7 +200,7 @@ async function singleModeServices(
   },
   metas: () => MetaService,
 ): Promise<Omit<Services, 'metas'>> {
-  const { store, config, cache, writer, pool, watcher, logger } = c;
+  const { store, bus, config, cache, writer, pool, watcher, logger } = c;
   const deps = {
     cache,
     writer,
@@ -206,8 +208,13 @@ async function singleModeServices(
     logger,
     feedback: { unreachable: (nodeId: string) => void watcher.checkNow(nodeId) },
   };
+  // Accounts and tenancy: group owners of an older store become OWNER grants first.
+  await migrateGroupOwners(store, { logger });
+  const auth = await StoreAuthService.open({ store, config, logger, bus });
   return {
-    auth: await StoreAuthService.open({ store, config, logger }),
+    auth,
+    tokens: auth.tokens,
+    teams: new StoreTeamService({ store, onChange: () => auth.accessChanged() }),
     audit: new StoreAuditService(store),
     groups: new StoreGroupService({ store, writer, metas, onChange: () => void watcher.refresh() }),
     nodes: new CacheNodeService({ cache, store }),
@@ -237,7 +244,7 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
 
     let metas: MetaService = unavailableMetaService();
     const single = await singleModeServices(
-      { store, config, cache, writer, pool, watcher, logger },
+      { store, bus, config, cache, writer, pool, watcher, logger },
       () => metas,
     );
     const parts = { id, store, bus, cache, pool, writer, watcher, leadership };

@@ -58,6 +58,7 @@ export class GroupResolver {
         clusterMode: input.clusterMode,
         servers: input.servers ?? [],
         allowedHostPaths: input.allowedHostPaths ?? [],
+        public: input.public,
       },
       ctx.access.requireViewer(),
     );
@@ -80,6 +81,7 @@ export class GroupResolver {
       servers: input.servers ?? undefined,
       allowedHostPaths: input.allowedHostPaths ?? undefined,
       owners: input.owners ?? undefined,
+      public: input.public ?? undefined,
       confirmRemoveClusterContainers: input.confirmRemoveClusterContainers ?? undefined,
     });
     return toGroup(updated);

@@ -1,4 +1,6 @@
 import type {
+  ApiTokenRecord,
+  TeamRecord,
   AuditEntry as AuditRecord,
   ContainerRecord,
   GroupRecord,
@@ -15,6 +17,9 @@ import { toLabels } from '../schema/label.type.js';
 import type { Meta } from '../schema/meta.type.js';
 import type { Node } from '../schema/node.type.js';
 import type { User } from '../schema/user.type.js';
+import type { ApiToken } from '../schema/api-token.type.js';
+import type { TokenScope } from '../schema/accounts.enums.js';
+import type { Team } from '../schema/team.type.js';
 import type { WebhookDelivery } from '../schema/webhook-delivery.type.js';
 
 // Records → GraphQL objects. Plain objects are enough: field resolvers read what they need from them.
@@ -26,6 +31,25 @@ export const toUser = (u: UserRecord): User => ({
   createdAt: u.createdAt,
 });
 
+export const toApiToken = (t: ApiTokenRecord): ApiToken => ({
+  id: t.id,
+  name: t.name,
+  scopes: t.scopes as TokenScope[],
+  createdAt: t.createdAt,
+  lastUsedAt: t.lastUsedAt,
+  expiresAt: t.expiresAt,
+});
+
+/** Members are mapped by the user list given (a member deleted since shows by id alone). */
+export const toTeam = (t: TeamRecord, users: ReadonlyMap<string, UserRecord>): Team => ({
+  id: t.id,
+  name: t.name,
+  members: t.members.map((id) => {
+    const user = users.get(id);
+    return user ? toUser(user) : { id, username: id, admin: false };
+  }),
+});
+
 export const toGroup = (g: GroupRecord): Group => ({
   id: g.id,
   name: g.name,
@@ -33,6 +57,7 @@ export const toGroup = (g: GroupRecord): Group => ({
   clusterMode: g.clusterMode,
   servers: g.servers,
   owners: g.owners,
+  public: g.public ?? false,
   allowedHostPaths: g.allowedHostPaths ?? [],
   createdAt: g.createdAt,
   updatedAt: g.updatedAt,

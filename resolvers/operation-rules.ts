@@ -124,6 +124,22 @@ export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
   },
   'Subscription.nodeStatusChanged': read(group('groupId', true)),
   'Subscription.metaEvents': { ...read(group('groupId', true), meta('metaId', true)), missing: 'allow' },
+
+  // Accounts and tenancy (issue 13): a user's own tokens and password; admins manage users and teams;
+  // a group's OWNERs its grants. Every mutation also needs a token scope that may change things.
+  'Query.apiTokens': { access: 'user' },
+  'Query.teams': { access: 'user' },
+  'Mutation.createApiToken': { access: 'user' },
+  'Mutation.revokeApiToken': { access: 'user' },
+  'Mutation.changePassword': { access: 'user' },
+  'Mutation.setUserPassword': { access: 'admin' },
+  'Mutation.setUserAdmin': { access: 'admin' },
+  'Mutation.createTeam': { access: 'admin' },
+  'Mutation.deleteTeam': { access: 'admin' },
+  'Mutation.addTeamMember': { access: 'admin' },
+  'Mutation.removeTeamMember': { access: 'admin' },
+  'Mutation.grantGroup': { access: 'edit', on: [group('groupId')] },
+  'Mutation.revokeGroup': { access: 'edit', on: [group('groupId')] },
 };
 
 function argAt(args: Args, path: string): unknown {
@@ -213,8 +229,17 @@ export function applyOperationRules(schema: GraphQLSchema): GraphQLSchema {
       const key = typeName === 'Subscription' ? 'subscribe' : 'resolve';
       const inner = field[key] as GraphQLFieldResolver<unknown, GatewayContext> | undefined;
       if (!inner) continue;
-      const guarded: GraphQLFieldResolver<unknown, GatewayContext, Args> = async (source, args, ctx, info) =>
-        (await authorize(ctx, rule, args)) === 'null' ? null : inner(source, args, ctx, info);
+      const mutation = typeName === 'Mutation' && rule.access !== 'anyone';
+      const guarded: GraphQLFieldResolver<unknown, GatewayContext, Args> = async (
+        source,
+        args,
+        ctx,
+        info,
+      ) => {
+        const verdict = await authorize(ctx, rule, args);
+        if (mutation) ctx.access.requireWriteScope(); // a READ token changes nothing (issue 13)
+        return verdict === 'null' ? null : inner(source, args, ctx, info);
+      };
       // Every mutation is audited, refusals by its rule included.
       field[key] =
         typeName === 'Mutation'

@@ -26,4 +26,7 @@ export class CreateGroupInput {
     description: "Host directories users' containers in the group may bind (admins only).",
   })
   allowedHostPaths?: string[] | undefined;
+
+  @Field(() => Boolean, { defaultValue: false, description: 'Readable by every logged-in user (as VIEWER).' })
+  public!: boolean;
 }

@@ -23,8 +23,14 @@ export class Group {
   })
   servers!: string[];
 
-  @Field(() => [String], { description: 'User ids that may see and change this group (admins always may).' })
+  @Field(() => [String], {
+    description:
+      "User ids that are this group's OWNERs directly (admins always are); teams get roles by `grants`.",
+  })
   owners!: string[];
+
+  @Field(() => Boolean, { description: 'Readable by every logged-in user (as VIEWER).' })
+  public!: boolean;
 
   @Field(() => [String], {
     description:

@@ -28,6 +28,12 @@ export class UpdateGroupInput {
   })
   allowedHostPaths?: string[] | undefined;
 
+  @Field(() => Boolean, {
+    nullable: true,
+    description: 'Readable by every logged-in user (OWNERs and admins).',
+  })
+  public?: boolean | undefined;
+
   @Field(() => [String], { nullable: true, description: 'The full new list of owner user ids.' })
   owners?: string[] | undefined;
 

@@ -14,6 +14,11 @@ export interface UserRecord {
   passwordHash: string;
   admin: boolean;
   createdAt: string;
+  /**
+   * Raised when the password changes or admin rights are taken away: login tokens carry the epoch
+   * they were issued in and stop working when it is raised. Absent: 0 (stores from before).
+   */
+  sessionEpoch?: number | undefined;
 }
 
 export interface GroupRecord {
@@ -23,8 +28,12 @@ export interface GroupRecord {
   clusterMode: boolean;
   /** ip or hostname, optionally :port (default 8500); kept in lower case. */
   servers: string[];
-  /** User ids that may see and change this group (admins always may). */
+  /** User ids that are this group's OWNERs directly (admins always are). */
   owners: string[];
+  /** Roles teams have in this group; absent in stores from before teams (none). */
+  grants?: GroupGrantRecord[] | undefined;
+  /** Readable by every logged-in user; absent: false. */
+  public?: boolean | undefined;
   /**
    * Host directories (absolute) that non-admins' containers in this group may bind, set by admins;
    * absent or empty: none (core/container-policy.ts).
@@ -32,6 +41,34 @@ export interface GroupRecord {
   allowedHostPaths?: string[] | undefined;
   createdAt: string;
   updatedAt: string;
+}
+
+/** A team's role in a group (core/authorization.ts says what each role may do). */
+export interface GroupGrantRecord {
+  teamId: string;
+  role: 'OWNER' | 'OPERATOR' | 'VIEWER';
+}
+
+/** A named set of users, given roles in groups by grants. */
+export interface TeamRecord {
+  id: string;
+  name: string;
+  /** User ids. */
+  members: string[];
+  createdAt: string;
+}
+
+/** A long-lived token for scripts and CI; only the SHA-256 of the token is kept. */
+export interface ApiTokenRecord {
+  id: string;
+  userId: string;
+  name: string;
+  scopes: Array<'READ' | 'WRITE' | 'ADMIN'>;
+  /** SHA-256 of the whole token, hex. */
+  tokenHash: string;
+  createdAt: string;
+  lastUsedAt?: string | undefined;
+  expiresAt?: string | undefined;
 }
 
 export interface WebhookSetting {
@@ -148,6 +185,9 @@ export interface Collections {
   nodes: NodeRecord;
   /** cluster cache: rebuilt from the agents, so the embedded store does not persist it */
   containers: ContainerRecord;
+  // Accounts and tenancy (issue 13)
+  teams: TeamRecord;
+  apiTokens: ApiTokenRecord;
 }
 
 export type CollectionName = keyof Collections;

@@ -16,9 +16,12 @@ interface Session {
 
 /** graphql-ws close codes of the session checks. */
 export const SESSION_CLOSE = {
-  /** The token expired or its user was deleted: log in again (clients should not retry). */
+  /**
+   * The token expired or was revoked, its user was deleted, changed their password or lost admin:
+   * log in again (clients should not retry).
+   */
   unauthorized: 4401,
-  /** The viewer's access changed (admin taken away, removed from a group's owners): subscribe again. */
+  /** The viewer's access changed (teams, grants, owners, a public flag): subscribe again. */
   accessChanged: 4403,
 } as const;
 
@@ -37,18 +40,34 @@ export class WsSessions {
   private readonly sessions = new Map<Closable, Session>();
   private readonly timer: NodeJS.Timeout;
   private checking = false;
+  private again = false;
+  private readonly offAccessChanged: (() => void) | undefined;
 
   constructor(
     private readonly services: Pick<Services, 'auth' | 'groups'>,
     intervalMs: number,
     private readonly logger?: Logger,
   ) {
-    this.timer = setInterval(() => {
-      if (this.checking) return;
-      this.checking = true;
-      void this.check().finally(() => (this.checking = false));
-    }, intervalMs);
+    this.timer = setInterval(() => this.checkSoon(), intervalMs);
     this.timer.unref();
+    // Pushed, not polled: a revoked token or an ended session is closed as soon as any gateway says so.
+    this.offAccessChanged = services.auth.onAccessChanged?.(() => this.checkSoon(true));
+  }
+
+  /** Runs a check unless one is running; `again`: then once more after it (something changed since). */
+  private checkSoon(again = false): void {
+    if (this.checking) {
+      this.again ||= again;
+      return;
+    }
+    this.checking = true;
+    void this.check().finally(() => {
+      this.checking = false;
+      if (this.again) {
+        this.again = false;
+        this.checkSoon();
+      }
+    });
   }
 
   async open(socket: Closable, token: string, viewer: Viewer): Promise<void> {
@@ -80,7 +99,7 @@ export class WsSessions {
       }
       if (!viewer) {
         this.sessions.delete(socket);
-        socket.close(SESSION_CLOSE.unauthorized, 'Token expired');
+        socket.close(SESSION_CLOSE.unauthorized, 'Token expired or revoked');
       } else if (scopeOf(viewer, groups) !== session.scope) {
         this.sessions.delete(socket);
         socket.close(SESSION_CLOSE.accessChanged, 'Access changed: subscribe again');
@@ -90,5 +109,6 @@ export class WsSessions {
 
   stop(): void {
     clearInterval(this.timer);
+    this.offAccessChanged?.();
   }
 }

@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
-import { badInput, conflict, ErrorCode, HumpbackError } from '../../core/errors.js';
+import { badInput, conflict, ErrorCode, HumpbackError, notFound } from '../../core/errors.js';
+import type { EventBus } from '../../core/bus.js';
+import { SCOPE_ALLOWS } from '../../core/authorization.js';
 import type { Logger } from '../../core/logger.js';
 import {
   StoreConflictError,
@@ -11,6 +13,7 @@ import {
 } from '../../core/store/store.js';
 import { addressThrottleKey } from '../graphql/client-ip.js';
 import type { AuthService, Viewer } from '../../core/services.js';
+import { highestScope, StoreTokenService } from './token-service.js';
 
 export interface AuthServiceOptions {
   store: Store;
@@ -42,6 +45,21 @@ export interface AuthServiceOptions {
   rateLimitWindowMs?: number | undefined;
   /** How long a verified token's user is trusted before it is re-read from the store. @default 5000 */
   userCacheMs?: number | undefined;
+  /**
+   * Where every gateway hears that tokens may have stopped working (a revoked token, a changed
+   * password): each forgets what it cached and closes those graphql-ws connections at once.
+   * @default none: only this gateway's listeners hear it
+   */
+  bus?: EventBus | undefined;
+}
+
+/** The bus channel of `accessChanged` (no payload that matters: every cache is dropped). */
+export const ACCESS_CHANGED_CHANNEL = 'humpback:access-changed';
+const MIN_PASSWORD = 8;
+
+function checkPassword(password: string, field: string): void {
+  if (password.length < MIN_PASSWORD) throw badInput(`${field}: at least ${MIN_PASSWORD} characters`, field);
+  if (password.length > 200) throw badInput(`${field}: at most 200 characters`, field);
 }
 
 const ISSUER = 'humpback';
@@ -68,6 +86,11 @@ export class StoreAuthService implements AuthService {
   private readonly verified = new Map<string, { viewer: Viewer; until: number }>();
   private readonly expiries = new Map<string, number>();
   private dummyHash: string | undefined;
+  private teamsOf: { byUser: Map<string, string[]>; until: number } | undefined;
+  private readonly listeners = new Set<() => void>();
+  private unsubscribe: (() => Promise<void>) | undefined;
+  /** API tokens (the resolvers' `tokens` service): verified here, beside login tokens. */
+  readonly tokens: StoreTokenService;
 
   private constructor(
     private readonly store: Store,
@@ -86,6 +109,12 @@ export class StoreAuthService implements AuthService {
     this.userLimit = { free: options.maxFailedLogins ?? 10, ...backoff };
     this.clientLimit = { free: options.maxFailedLoginsPerClient ?? 50, ...backoff };
     this.userCacheMs = options.userCacheMs ?? 5000;
+    this.tokens = new StoreTokenService({
+      store,
+      logger,
+      now: this.now,
+      onRevoked: () => this.accessChanged(),
+    });
   }
 
   /** Loads or creates the signing secret and, on an empty store, the first admin. */
@@ -93,6 +122,8 @@ export class StoreAuthService implements AuthService {
     const { store, config, logger } = options;
     const secret = config.jwtSecret ?? (await loadOrCreateSecret(store));
     const service = new StoreAuthService(store, new TextEncoder().encode(secret), logger, options);
+    service.bus = options.bus;
+    service.unsubscribe = await options.bus?.subscribe(ACCESS_CHANGED_CHANNEL, () => service.heard());
     if ((await store.list('users')).length === 0) {
       if (config.adminPassword) {
         await service.createUser({ username: FIRST_ADMIN, password: config.adminPassword, admin: true });
@@ -136,7 +167,7 @@ export class StoreAuthService implements AuthService {
     if (!user || !ok) throw new HumpbackError(ErrorCode.UNAUTHENTICATED, 'wrong username or password');
     await this.store.settleAttempt({ reset: [userKey], release: [clientKeyed] });
     const iat = Math.floor(now / 1000);
-    const token = await new SignJWT({ username: user.username })
+    const token = await new SignJWT({ username: user.username, ep: user.sessionEpoch ?? 0 })
       .setProtectedHeader({ alg: 'HS256' })
       .setIssuer(ISSUER)
       .setSubject(user.id)
@@ -165,7 +196,9 @@ export class StoreAuthService implements AuthService {
   }
 
   private async verifyUncached(token: string): Promise<Viewer | undefined> {
+    if (token.startsWith('hbt_')) return this.verifyApiToken(token);
     let subject: string | undefined;
+    let epoch = 0;
     try {
       // A token must say when it was issued and when it expires, no later than the TTL after issue:
       // one without exp (or with a far one) would otherwise be valid forever.
@@ -178,15 +211,147 @@ export class StoreAuthService implements AuthService {
       });
       if (payload.exp! - payload.iat! > this.ttl) return undefined;
       subject = payload.sub;
+      epoch = typeof payload['ep'] === 'number' ? payload['ep'] : 0;
       this.expiries.set(token, payload.exp! * 1000);
     } catch (err) {
       if (err instanceof joseErrors.JOSEError) return undefined;
       throw err;
     }
     if (!subject) return undefined;
-    // The user is re-read (briefly cached) so deleting a user or changing admin takes effect.
+    // The user is re-read (briefly cached) so deleting a user or changing admin takes effect; a token
+    // from before the last password change or demotion is over.
     const user = await this.cachedUser(subject);
-    return user ? { userId: user.id, username: user.username, admin: user.admin } : undefined;
+    if (!user || epoch !== (user.sessionEpoch ?? 0)) return undefined;
+    return {
+      userId: user.id,
+      username: user.username,
+      admin: user.admin,
+      teamIds: await this.teamIds(user.id),
+    };
+  }
+
+  private async verifyApiToken(token: string): Promise<Viewer | undefined> {
+    const record = await this.tokens.check(token);
+    if (!record) return undefined;
+    const user = await this.cachedUser(record.userId);
+    if (!user) return undefined;
+    if (record.expiresAt) this.expiries.set(token, Date.parse(record.expiresAt));
+    else this.expiries.set(token, Number.MAX_SAFE_INTEGER);
+    const scope = highestScope(record.scopes);
+    return {
+      userId: user.id,
+      username: user.username,
+      admin: user.admin && SCOPE_ALLOWS[scope].adminRights,
+      teamIds: await this.teamIds(user.id),
+      token: { id: record.id, scope },
+    };
+  }
+
+  private async teamIds(userId: string): Promise<string[]> {
+    const now = this.now();
+    if (!this.teamsOf || this.teamsOf.until <= now) {
+      const byUser = new Map<string, string[]>();
+      for (const team of await this.store.list('teams')) {
+        for (const member of team.members) byUser.set(member, [...(byUser.get(member) ?? []), team.id]);
+      }
+      this.teamsOf = { byUser, until: now + this.userCacheMs };
+    }
+    return this.teamsOf.byUser.get(userId) ?? [];
+  }
+
+  private bus: EventBus | undefined;
+
+  /**
+   * Tokens may have stopped working or access changed (a revoked token, a password, admin, teams or
+   * grants): this gateway forgets what it cached now, and every gateway hears it over the bus.
+   */
+  async accessChanged(): Promise<void> {
+    this.forget();
+    if (this.bus) await this.bus.publish(ACCESS_CHANGED_CHANNEL, { at: new Date(this.now()).toISOString() });
+    else this.heard();
+  }
+
+  onAccessChanged(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private forget(): void {
+    this.users.clear();
+    this.verified.clear();
+    this.teamsOf = undefined;
+  }
+
+  private heard(): void {
+    this.forget();
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch (err) {
+        this.logger?.error({ err }, 'an access-change listener threw');
+      }
+    }
+  }
+
+  /** Stops listening on the bus. */
+  async close(): Promise<void> {
+    await this.unsubscribe?.();
+  }
+
+  async changePassword(userId: string, oldPassword: string, newPassword: string): Promise<void> {
+    checkPassword(newPassword, 'newPassword');
+    const id = userId.toLowerCase();
+    const key = `login:user:${id.length > MAX_PLAIN_KEY ? sha256(id) : id}`;
+    // Guesses of the old password are throttled with the logins of that username.
+    const gate = await this.store.countAttempt([{ key, ...this.userLimit }], this.now());
+    if (gate.outcome === 'wait') {
+      const retryAfterSeconds = Math.ceil(gate.retryAfterMs / 1000);
+      throw new HumpbackError(
+        ErrorCode.RATE_LIMITED,
+        `too many wrong passwords: try again in ${retryAfterSeconds} s`,
+        {
+          retryAfterSeconds,
+        },
+      );
+    }
+    const user = await this.store.get('users', id);
+    if (!user) throw notFound('user', userId);
+    if (!(await bcrypt.compare(oldPassword, user.passwordHash)))
+      throw badInput('the old password is wrong', 'oldPassword');
+    await this.store.settleAttempt({ reset: [key], release: [] });
+    await this.writePassword(id, newPassword);
+  }
+
+  async setUserPassword(userId: string, password: string): Promise<void> {
+    checkPassword(password, 'password');
+    await this.writePassword(userId.toLowerCase(), password);
+  }
+
+  private async writePassword(id: string, password: string): Promise<void> {
+    const passwordHash = await bcrypt.hash(password, this.rounds);
+    const updated = await this.store.update('users', id, (u) =>
+      u ? { ...u, passwordHash, sessionEpoch: (u.sessionEpoch ?? 0) + 1 } : undefined,
+    );
+    if (!updated) throw notFound('user', id);
+    await this.accessChanged();
+  }
+
+  async setUserAdmin(userId: string, admin: boolean, by: Viewer): Promise<UserRecord> {
+    const id = userId.toLowerCase();
+    if (!admin && id === by.userId) throw badInput('you cannot take your own admin rights', 'userId');
+    const updated = await this.store.update('users', id, (u) =>
+      u
+        ? {
+            ...u,
+            admin,
+            // A demotion ends the sessions that were issued while the user was an admin.
+            sessionEpoch: (u.sessionEpoch ?? 0) + (u.admin && !admin ? 1 : 0),
+          }
+        : undefined,
+    );
+    if (!updated) throw notFound('user', userId);
+    await this.accessChanged();
+    return updated;
   }
 
   async createUser(input: { username: string; password: string; admin: boolean }): Promise<UserRecord> {
@@ -217,8 +382,10 @@ export class StoreAuthService implements AuthService {
   async deleteUser(id: string, by?: Viewer): Promise<boolean> {
     if (by && id.toLowerCase() === by.userId) throw badInput('you cannot delete yourself', 'id');
     const deleted = await this.store.delete('users', id.toLowerCase());
-    this.users.delete(id.toLowerCase());
-    this.verified.clear();
+    if (deleted) {
+      for (const t of await this.tokens.list(id.toLowerCase())) await this.store.delete('apiTokens', t.id);
+    }
+    await this.accessChanged();
     return deleted;
   }
 

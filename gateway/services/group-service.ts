@@ -125,6 +125,7 @@ export class StoreGroupService implements GroupService {
       clusterMode: input.clusterMode,
       servers: normalizeServers(input.servers),
       owners: [owner.userId],
+      public: input.public ?? false,
       allowedHostPaths: normalizeHostPaths(input.allowedHostPaths ?? []),
       createdAt: at,
       updatedAt: at,
@@ -166,6 +167,7 @@ export class StoreGroupService implements GroupService {
             ...(servers !== undefined ? { servers } : {}),
             ...(allowedHostPaths !== undefined ? { allowedHostPaths } : {}),
             ...(owners !== undefined ? { owners } : {}),
+            ...(input.public !== undefined ? { public: input.public } : {}),
             updatedAt: this.now().toISOString(),
           }
         : undefined,

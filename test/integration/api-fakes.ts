@@ -18,6 +18,7 @@ import {
 } from '../../core/store/store.js';
 import { StoreAuditService } from '../../gateway/services/audit-service.js';
 import { StoreAuthService } from '../../gateway/services/auth-service.js';
+import { StoreTeamService } from '../../gateway/services/team-service.js';
 import { assertClusterOffConfirmed } from '../../gateway/services/group-service.js';
 import type {
   ContainerFilter,
@@ -428,6 +429,8 @@ export async function createFakeWorld(
     images: new FakeImages(),
     metas,
     audit: new StoreAuditService(store),
+    tokens: auth.tokens,
+    teams: new StoreTeamService({ store, onChange: () => auth.accessChanged() }),
   };
   return { services, store, bus: new MemoryBus(), groups, nodes, containers, metas, auth };
 }

@@ -23,12 +23,39 @@ import {
  * real gateway (embedded store) with a real agent on a real engine: the operations are enumerated
  * from the schema itself, so an operation added without a row here fails this test.
  *
- * Callers: an admin; the owner of the group the targets are in; a user who owns another group only;
- * no token; an expired token and a forged one (signed with another key).
+ * Callers: an admin; members of teams granted OWNER, OPERATOR and VIEWER on the groups the targets
+ * are in; a user with no grant (who owns another group only); the same user once those groups are
+ * public; no token; an expired login token and a forged one (signed with another key); an expired and
+ * a revoked API token; an admin's READ API token (reads as an admin, changes nothing) and the
+ * OWNER's WRITE API token (does what its user may).
  */
 
-type Caller = 'admin' | 'owner' | 'other' | 'none' | 'expired' | 'forged';
-const CALLERS: readonly Caller[] = ['admin', 'owner', 'other', 'none', 'expired', 'forged'];
+type Role = 'admin' | 'owner' | 'operator' | 'viewer' | 'other';
+type Caller =
+  | Role
+  | 'public'
+  | 'none'
+  | 'expired'
+  | 'forged'
+  | 'expiredToken'
+  | 'revokedToken'
+  | 'readToken'
+  | 'writeToken';
+/** Callers of the first pass; `public` runs in a second one, after the targets' groups turned public. */
+const CALLERS: readonly Caller[] = [
+  'admin',
+  'owner',
+  'operator',
+  'viewer',
+  'other',
+  'none',
+  'expired',
+  'forged',
+  'expiredToken',
+  'revokedToken',
+  'readToken',
+  'writeToken',
+];
 
 /**
  * What a caller gets: `allow` (the operation ran: no UNAUTHENTICATED or FORBIDDEN, and a lookup found
@@ -46,6 +73,8 @@ interface Fixture {
   freshContainer(): Promise<string>;
   freshMeta(): Promise<string>;
   freshGroup(): Promise<string>;
+  /** A team with no members, for grantGroup and revokeGroup. */
+  spareTeamId: string;
 }
 
 interface Row {
@@ -55,32 +84,52 @@ interface Row {
   /** Who may, by role among the logged-in callers; everyone else is `unauth` unless `anyone`. */
   admin: Outcome;
   owner: Outcome;
+  operator: Outcome;
+  viewer: Outcome;
   other: Outcome;
   anyone?: true;
 }
 
-const allowed = (admin: Outcome, owner: Outcome, other: Outcome) => ({ admin, owner, other });
-/** Admins and the group's owner; another group's user is refused. */
+const allowed = (admin: Outcome, owner: Outcome, operator: Outcome, viewer: Outcome, other: Outcome) => ({
+  admin,
+  owner,
+  operator,
+  viewer,
+  other,
+});
+/** Reads in the group: every role; a user without one is refused. */
 const groupRow = (doc: string, vars: Row['vars']): Row => ({
   doc,
   vars,
-  ...allowed('allow', 'allow', 'deny'),
+  ...allowed('allow', 'allow', 'allow', 'allow', 'deny'),
 });
-/** A lookup: others get null, as for an unknown id. */
+/** Operating in the group: OPERATOR and OWNER. */
+const operateRow = (doc: string, vars: Row['vars']): Row => ({
+  doc,
+  vars,
+  ...allowed('allow', 'allow', 'allow', 'deny', 'deny'),
+});
+/** Editing the group itself: OWNER. */
+const editRow = (doc: string, vars: Row['vars']): Row => ({
+  doc,
+  vars,
+  ...allowed('allow', 'allow', 'deny', 'deny', 'deny'),
+});
+/** A lookup: a user without a role gets null, as for an unknown id. */
 const lookupRow = (doc: string, vars: Row['vars']): Row => ({
   doc,
   vars,
-  ...allowed('allow', 'allow', 'null'),
+  ...allowed('allow', 'allow', 'allow', 'allow', 'null'),
 });
 const adminRow = (doc: string, vars?: Row['vars']): Row => ({
   doc,
   ...(vars ? { vars } : {}),
-  ...allowed('allow', 'deny', 'deny'),
+  ...allowed('allow', 'deny', 'deny', 'deny', 'deny'),
 });
 const userRow = (doc: string, vars?: Row['vars']): Row => ({
   doc,
   ...(vars ? { vars } : {}),
-  ...allowed('allow', 'allow', 'allow'),
+  ...allowed('allow', 'allow', 'allow', 'allow', 'allow'),
 });
 
 const suffix = randomBytes(3).toString('hex');
@@ -117,7 +166,7 @@ const ROWS: Record<string, Row> = {
 
   'Mutation.login': {
     doc: 'mutation { login(username: "oscar", password: "password-123") { token } }',
-    ...allowed('allow', 'allow', 'allow'),
+    ...allowed('allow', 'allow', 'allow', 'allow', 'allow'),
     anyone: true,
   },
   'Mutation.createUser': adminRow(
@@ -131,11 +180,11 @@ const ROWS: Record<string, Row> = {
       n: uniq('group'),
     }),
   ),
-  'Mutation.updateGroup': groupRow(
+  'Mutation.updateGroup': editRow(
     'mutation($id: ID!) { updateGroup(id: $id, input: { description: "d" }) { id } }',
     (f) => ({ id: f.groupId }),
   ),
-  'Mutation.deleteGroup': groupRow('mutation($id: ID!) { deleteGroup(id: $id) }', async (f) => ({
+  'Mutation.deleteGroup': editRow('mutation($id: ID!) { deleteGroup(id: $id) }', async (f) => ({
     id: await f.freshGroup(),
   })),
   'Mutation.addServer': adminRow(
@@ -150,52 +199,86 @@ const ROWS: Record<string, Row> = {
     'mutation($n: ID!) { setNodeLabels(nodeId: $n, labels: [{ key: "matrix", value: "1" }]) { id } }',
     (f) => ({ n: f.nodeId }),
   ),
-  'Mutation.createMeta': groupRow(
+  'Mutation.createMeta': operateRow(
     `mutation($g: ID!, $n: String!) { createMeta(input: { groupId: $g, instances: 1,
        config: { name: $n, image: "humpback-test/busybox:latest", networkMode: "none",
                  command: ["sleep", "3600"] } }) { id } }`,
     (f) => ({ g: f.clusterGroupId, n: uniq('meta') }),
   ),
-  'Mutation.updateMeta': groupRow(
+  'Mutation.updateMeta': operateRow(
     'mutation($id: ID!) { updateMeta(id: $id, input: { constraints: [] }) { id } }',
     (f) => ({ id: f.metaId }),
   ),
-  'Mutation.upgradeMeta': groupRow(
+  'Mutation.upgradeMeta': operateRow(
     'mutation($id: ID!) { upgradeMeta(id: $id, imageTag: "v2") { id } }',
     (f) => ({
       id: f.metaId,
     }),
   ),
-  'Mutation.operateMeta': groupRow(
+  'Mutation.operateMeta': operateRow(
     'mutation($id: ID!) { operateMeta(id: $id, action: START) { id } }',
     (f) => ({
       id: f.metaId,
     }),
   ),
-  'Mutation.removeMeta': groupRow('mutation($id: ID!) { removeMeta(id: $id) }', async (f) => ({
+  'Mutation.removeMeta': operateRow('mutation($id: ID!) { removeMeta(id: $id) }', async (f) => ({
     id: await f.freshMeta(),
   })),
-  'Mutation.createContainer': groupRow(
+  'Mutation.createContainer': operateRow(
     'mutation($n: ID!, $c: ContainerConfigInput!) { createContainer(nodeId: $n, config: $c) { id } }',
     (f) => ({ n: f.nodeId, c: idleContainer(uniq('c'), 'humpback-test/busybox:latest') }),
   ),
-  'Mutation.operateContainer': groupRow(
+  'Mutation.operateContainer': operateRow(
     'mutation($id: ID!) { operateContainer(id: $id, action: START) { id } }',
     (f) => ({ id: f.containerId }),
   ),
-  'Mutation.removeContainer': groupRow(
+  'Mutation.removeContainer': operateRow(
     'mutation($id: ID!) { removeContainer(id: $id, force: true) }',
     async (f) => ({
       id: await f.freshContainer(),
     }),
   ),
-  'Mutation.pullImage': groupRow(
+  'Mutation.pullImage': operateRow(
     'mutation($n: ID!) { pullImage(nodeId: $n, image: "humpback-test/busybox:latest") { id } }',
     (f) => ({ n: f.nodeId }),
   ),
-  'Mutation.removeImage': groupRow(
+  'Mutation.removeImage': operateRow(
     'mutation($n: ID!) { removeImage(nodeId: $n, image: "humpback-test/no-such-image:1") }',
     (f) => ({ n: f.nodeId }),
+  ),
+
+  'Query.apiTokens': userRow('{ apiTokens { id } }'),
+  'Query.teams': userRow('{ teams { id } }'),
+  'Mutation.createApiToken': userRow(
+    'mutation($n: String!) { createApiToken(name: $n, scopes: [READ], expiresInDays: 1) { token } }',
+    () => ({ n: uniq('token') }),
+  ),
+  'Mutation.revokeApiToken': userRow('mutation { revokeApiToken(id: "no-such-token") }'),
+  // A wrong old password: it runs (BAD_USER_INPUT) and ends no session of the matrix.
+  'Mutation.changePassword': userRow(
+    'mutation { changePassword(oldPassword: "not-the-password", newPassword: "another-password") }',
+  ),
+  'Mutation.setUserPassword': adminRow(
+    'mutation { setUserPassword(userId: "no-such-user", password: "password-123") }',
+  ),
+  'Mutation.setUserAdmin': adminRow('mutation { setUserAdmin(userId: "no-such-user", admin: true) { id } }'),
+  'Mutation.createTeam': adminRow('mutation($n: String!) { createTeam(name: $n) { id } }', () => ({
+    n: uniq('team'),
+  })),
+  'Mutation.deleteTeam': adminRow('mutation { deleteTeam(id: "no-such-team") }'),
+  'Mutation.addTeamMember': adminRow(
+    'mutation { addTeamMember(teamId: "no-such-team", userId: "oscar") { id } }',
+  ),
+  'Mutation.removeTeamMember': adminRow(
+    'mutation { removeTeamMember(teamId: "no-such-team", userId: "oscar") { id } }',
+  ),
+  'Mutation.grantGroup': editRow(
+    'mutation($g: ID!, $t: ID!) { grantGroup(groupId: $g, teamId: $t, role: VIEWER) { id } }',
+    (f) => ({ g: f.groupId, t: f.spareTeamId }),
+  ),
+  'Mutation.revokeGroup': editRow(
+    'mutation($g: ID!, $t: ID!) { revokeGroup(groupId: $g, teamId: $t) { id } }',
+    (f) => ({ g: f.groupId, t: f.spareTeamId }),
   ),
 
   'Subscription.containerStatusChanged': groupRow(
@@ -236,6 +319,7 @@ describe('authorization matrix', () => {
   const tokens = new Map<Caller, string | undefined>();
   let admin: TestClient;
   let fixture: Fixture;
+  const clients = new Map<string, TestClient>();
 
   beforeAll(async () => {
     agent = await startTestAgent(engineNamed(env, 'n1'), tmp.make('hb-mx-agent-'));
@@ -245,7 +329,7 @@ describe('authorization matrix', () => {
     admin = new TestClient(gateway.url);
     await admin.login();
     tokens.set('admin', admin.token);
-    for (const name of ['olive', 'oscar']) {
+    for (const name of ['olive', 'opal', 'vera', 'oscar']) {
       await admin.request(
         'mutation($u: String!) { createUser(input: { username: $u, password: "password-123", admin: false }) { id } }',
         { u: name },
@@ -254,9 +338,12 @@ describe('authorization matrix', () => {
     const as = async (name: string) => {
       const c = new TestClient(gateway.url);
       await c.login(name, 'password-123');
+      clients.set(name, c);
       return c.token;
     };
     tokens.set('owner', await as('olive'));
+    tokens.set('operator', await as('opal'));
+    tokens.set('viewer', await as('vera'));
     tokens.set('other', await as('oscar'));
     tokens.set('none', undefined);
     const iat = Math.floor(Date.now() / 1000) - 7200;
@@ -271,22 +358,69 @@ describe('authorization matrix', () => {
     tokens.set('expired', await sign(jwtSecret, iat + 60));
     tokens.set('forged', await sign(randomBytes(24).toString('base64url'), iat + 86_400));
 
-    const group = async (name: string, clusterMode: boolean, owner: string) => {
+    const apiToken = async (client: TestClient, scope: string) => {
+      const { createApiToken } = await client.request<{
+        createApiToken: { token: string; apiToken: { id: string } };
+      }>(
+        'mutation($n: String!, $s: [TokenScope!]!) { createApiToken(name: $n, scopes: $s) { token apiToken { id } } }',
+        {
+          n: uniq('token'),
+          s: [scope],
+        },
+      );
+      return createApiToken;
+    };
+    const olive = clients.get('olive')!;
+    tokens.set('readToken', (await apiToken(admin, 'READ')).token);
+    tokens.set('writeToken', (await apiToken(olive, 'WRITE')).token);
+    const revoked = await apiToken(olive, 'WRITE');
+    await olive.request('mutation($id: ID!) { revokeApiToken(id: $id) }', { id: revoked.apiToken.id });
+    tokens.set('revokedToken', revoked.token);
+    const expired = await apiToken(olive, 'WRITE');
+    // Expiry is days away at the least: this one's is moved into the past in the store.
+    await gateway.core.store.update('apiTokens', expired.apiToken.id, (t) =>
+      t ? { ...t, expiresAt: new Date(Date.now() - 1000).toISOString() } : undefined,
+    );
+    tokens.set('expiredToken', expired.token);
+
+    const team = async (name: string, member?: string) => {
+      const { createTeam } = await admin.request<{ createTeam: { id: string } }>(
+        'mutation($n: String!) { createTeam(name: $n) { id } }',
+        { n: uniq(name) },
+      );
+      if (member) {
+        await admin.request('mutation($t: ID!, $u: ID!) { addTeamMember(teamId: $t, userId: $u) { id } }', {
+          t: createTeam.id,
+          u: member,
+        });
+      }
+      return createTeam.id;
+    };
+    const roles = [
+      { teamId: await team('owners', 'olive'), role: 'OWNER' },
+      { teamId: await team('operators', 'opal'), role: 'OPERATOR' },
+      { teamId: await team('viewers', 'vera'), role: 'VIEWER' },
+    ];
+    const spareTeamId = await team('spare');
+    const grantRoles = async (groupId: string) => {
+      for (const { teamId, role } of roles) {
+        await admin.request(
+          'mutation($g: ID!, $t: ID!, $r: GroupRole!) { grantGroup(groupId: $g, teamId: $t, role: $r) { id } }',
+          { g: groupId, t: teamId, r: role },
+        );
+      }
+    };
+
+    const group = async (name: string, clusterMode: boolean) => {
       const { createGroup } = await admin.request<{ createGroup: { id: string } }>(
         'mutation($n: String!, $c: Boolean!, $s: [String!]) { createGroup(input: { name: $n, clusterMode: $c, servers: $s }) { id } }',
         { n: name, c: clusterMode, s: [agent.address] },
       );
-      await admin.request(
-        'mutation($id: ID!, $o: [String!]) { updateGroup(id: $id, input: { owners: $o }) { id } }',
-        {
-          id: createGroup.id,
-          o: [owner],
-        },
-      );
+      await grantRoles(createGroup.id);
       return createGroup.id;
     };
-    const groupId = await group(uniq('single'), false, 'olive');
-    const clusterGroupId = await group(uniq('cluster'), true, 'olive');
+    const groupId = await group(uniq('single'), false);
+    const clusterGroupId = await group(uniq('cluster'), true);
     await admin
       .request('mutation($n: String!) { createGroup(input: { name: $n }) { id } }', { n: uniq('oscars') })
       .then(async (r) => {
@@ -317,12 +451,7 @@ describe('authorization matrix', () => {
         'mutation($n: String!) { createGroup(input: { name: $n }) { id } }',
         { n: uniq('g') },
       );
-      await admin.request(
-        'mutation($id: ID!) { updateGroup(id: $id, input: { owners: ["olive"] }) { id } }',
-        {
-          id: createGroup.id,
-        },
-      );
+      await grantRoles(createGroup.id);
       return createGroup.id;
     };
     fixture = {
@@ -334,11 +463,13 @@ describe('authorization matrix', () => {
       freshContainer,
       freshMeta,
       freshGroup,
+      spareTeamId,
     };
   });
 
   afterAll(async () => {
     await admin?.close();
+    for (const c of clients.values()) await c.close();
     await gateway?.close();
     // Every container of this suite has NAME in its name (metas' instances: CLUSTER-<g>-<name>-<i>).
     await removeContainersNamed(env, ['n1'], NAME);
@@ -357,9 +488,8 @@ describe('authorization matrix', () => {
     expect(Object.keys(OPERATION_RULES).sort()).toEqual([...operations].sort());
   });
 
-  async function attempt(caller: Caller, key: string, row: Row): Promise<Outcome> {
+  async function attempt(token: string | undefined, key: string, row: Row): Promise<Outcome> {
     const variables = (await row.vars?.(fixture)) ?? {};
-    const token = tokens.get(caller);
     if (key.startsWith('Subscription.')) {
       // In process, through the same schema and rules as graphql-ws (whose connect step also
       // refuses a missing or bad token: api.test.ts).
@@ -388,21 +518,63 @@ describe('authorization matrix', () => {
     return outcomeOf(await client.raw(row.doc, variables));
   }
 
-  it('allows and refuses each operation for each caller as the rules say', async () => {
+  function expectedOf(caller: Caller, key: string, row: Row): Outcome {
+    switch (caller) {
+      case 'admin':
+      case 'owner':
+      case 'operator':
+      case 'viewer':
+      case 'other':
+        return row[caller];
+      case 'public':
+        return row.viewer;
+      case 'writeToken':
+        return row.owner;
+      case 'readToken':
+        return key.startsWith('Mutation.') && !row.anyone ? 'deny' : row.admin;
+      case 'none':
+      case 'expired':
+      case 'forged':
+      case 'expiredToken':
+      case 'revokedToken':
+        return row.anyone ? 'allow' : 'unauth';
+    }
+  }
+
+  async function run(callers: readonly Caller[], tokenOf: (c: Caller) => string | undefined) {
     const expected: string[] = [];
     const actual: string[] = [];
     for (const [key, row] of Object.entries(ROWS)) {
-      for (const caller of CALLERS) {
-        const want: Outcome =
-          caller === 'admin' || caller === 'owner' || caller === 'other'
-            ? row[caller]
-            : row.anyone
-              ? 'allow'
-              : 'unauth';
-        expected.push(`${key} ${caller}: ${want}`);
-        actual.push(`${key} ${caller}: ${await attempt(caller, key, row)}`);
+      for (const caller of callers) {
+        expected.push(`${key} ${caller}: ${expectedOf(caller, key, row)}`);
+        actual.push(`${key} ${caller}: ${await attempt(tokenOf(caller), key, row)}`);
       }
     }
     expect(actual).toEqual(expected);
+  }
+
+  it('allows and refuses each operation for each caller as the rules say', async () => {
+    await run(CALLERS, (c) => tokens.get(c));
+  }, 300_000);
+
+  it('lets every user read public groups, as VIEWER', async () => {
+    const setPublic = async (on: boolean) => {
+      for (const id of [fixture.groupId, fixture.clusterGroupId]) {
+        await admin.request(
+          'mutation($id: ID!, $p: Boolean) { updateGroup(id: $id, input: { public: $p }) { id } }',
+          {
+            id,
+            p: on,
+          },
+        );
+      }
+    };
+    await setPublic(true);
+    try {
+      // The user without a grant, now that the targets' groups are public.
+      await run(['public'], () => tokens.get('other'));
+    } finally {
+      await setPublic(false);
+    }
   });
 });

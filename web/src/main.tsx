@@ -12,6 +12,8 @@ import { LoginPage } from './pages/login';
 import { MetasPage } from './pages/metas';
 import { NodesPage } from './pages/nodes';
 import { UsersPage } from './pages/users';
+import { AccountPage } from './pages/account';
+import { TeamsPage } from './pages/teams';
 import { Spinner } from './ui';
 import './styles.css';
 import type { Viewer } from './viewer';
@@ -31,6 +33,8 @@ const ROUTES: Route[] = [
   { path: 'images', label: 'Images' },
   { path: 'audit', label: 'Audit log', admin: true },
   { path: 'users', label: 'Users', admin: true },
+  { path: 'teams', label: 'Teams', admin: true },
+  { path: 'account', label: 'Account' },
 ];
 
 function App() {
@@ -176,6 +180,10 @@ function CurrentPage({ route, viewer }: { route: ReturnType<typeof readHash>; vi
       return <AuditPage />;
     case 'users':
       return <UsersPage viewer={viewer} />;
+    case 'teams':
+      return <TeamsPage viewer={viewer} />;
+    case 'account':
+      return <AccountPage viewer={viewer} />;
     case 'dashboard':
       return <DashboardPage />;
     default:

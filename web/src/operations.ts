@@ -528,3 +528,155 @@ export const AuditLogQuery = graphql(`
     }
   }
 `);
+
+// Accounts and tenancy (issue 13): API tokens, password, users' admin flag, teams, group grants.
+
+export const ApiTokenFields = graphql(`
+  fragment ApiTokenFields on ApiToken {
+    id
+    name
+    scopes
+    createdAt
+    lastUsedAt
+    expiresAt
+  }
+`);
+
+export const ApiTokensQuery = graphql(`
+  query ApiTokens {
+    apiTokens {
+      ...ApiTokenFields
+    }
+  }
+`);
+
+export const CreateApiTokenMutation = graphql(`
+  mutation CreateApiToken($name: String!, $scopes: [TokenScope!]!, $expiresInDays: Int) {
+    createApiToken(name: $name, scopes: $scopes, expiresInDays: $expiresInDays) {
+      token
+      apiToken {
+        ...ApiTokenFields
+      }
+    }
+  }
+`);
+
+export const RevokeApiTokenMutation = graphql(`
+  mutation RevokeApiToken($id: ID!) {
+    revokeApiToken(id: $id)
+  }
+`);
+
+export const ChangePasswordMutation = graphql(`
+  mutation ChangePassword($oldPassword: String!, $newPassword: String!) {
+    changePassword(oldPassword: $oldPassword, newPassword: $newPassword)
+  }
+`);
+
+export const SetUserPasswordMutation = graphql(`
+  mutation SetUserPassword($userId: ID!, $password: String!) {
+    setUserPassword(userId: $userId, password: $password)
+  }
+`);
+
+export const SetUserAdminMutation = graphql(`
+  mutation SetUserAdmin($userId: ID!, $admin: Boolean!) {
+    setUserAdmin(userId: $userId, admin: $admin) {
+      ...UserFields
+    }
+  }
+`);
+
+export const TeamFields = graphql(`
+  fragment TeamFields on Team {
+    id
+    name
+    members {
+      id
+      username
+    }
+  }
+`);
+
+export const TeamsQuery = graphql(`
+  query Teams {
+    teams {
+      ...TeamFields
+    }
+  }
+`);
+
+export const CreateTeamMutation = graphql(`
+  mutation CreateTeam($name: String!) {
+    createTeam(name: $name) {
+      id
+    }
+  }
+`);
+
+export const DeleteTeamMutation = graphql(`
+  mutation DeleteTeam($id: ID!) {
+    deleteTeam(id: $id)
+  }
+`);
+
+export const AddTeamMemberMutation = graphql(`
+  mutation AddTeamMember($teamId: ID!, $userId: ID!) {
+    addTeamMember(teamId: $teamId, userId: $userId) {
+      id
+    }
+  }
+`);
+
+export const RemoveTeamMemberMutation = graphql(`
+  mutation RemoveTeamMember($teamId: ID!, $userId: ID!) {
+    removeTeamMember(teamId: $teamId, userId: $userId) {
+      id
+    }
+  }
+`);
+
+/** A group's public flag and grants (the grants section of a group's card). */
+export const GroupAccessQuery = graphql(`
+  query GroupAccess($id: ID!) {
+    group(id: $id) {
+      id
+      owners
+      public
+      grants {
+        role
+        team {
+          ...TeamFields
+        }
+      }
+    }
+    teams {
+      id
+      name
+    }
+  }
+`);
+
+export const GrantGroupMutation = graphql(`
+  mutation GrantGroup($groupId: ID!, $teamId: ID!, $role: GroupRole!) {
+    grantGroup(groupId: $groupId, teamId: $teamId, role: $role) {
+      id
+    }
+  }
+`);
+
+export const RevokeGroupMutation = graphql(`
+  mutation RevokeGroup($groupId: ID!, $teamId: ID!) {
+    revokeGroup(groupId: $groupId, teamId: $teamId) {
+      id
+    }
+  }
+`);
+
+export const SetGroupPublicMutation = graphql(`
+  mutation SetGroupPublic($id: ID!, $public: Boolean!) {
+    updateGroup(id: $id, input: { public: $public }) {
+      id
+    }
+  }
+`);

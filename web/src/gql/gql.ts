@@ -64,6 +64,23 @@ type Documents = {
   '\n  mutation CreateUser($input: CreateUserInput!) {\n    createUser(input: $input) {\n      id\n    }\n  }\n': typeof types.CreateUserDocument;
   '\n  mutation DeleteUser($id: ID!) {\n    deleteUser(id: $id)\n  }\n': typeof types.DeleteUserDocument;
   '\n  query AuditLog($first: Int, $before: String) {\n    auditLog(first: $first, before: $before) {\n      id\n      at\n      userId\n      operation\n      args\n      outcome\n      error\n    }\n  }\n': typeof types.AuditLogDocument;
+  '\n  fragment ApiTokenFields on ApiToken {\n    id\n    name\n    scopes\n    createdAt\n    lastUsedAt\n    expiresAt\n  }\n': typeof types.ApiTokenFieldsFragmentDoc;
+  '\n  query ApiTokens {\n    apiTokens {\n      ...ApiTokenFields\n    }\n  }\n': typeof types.ApiTokensDocument;
+  '\n  mutation CreateApiToken($name: String!, $scopes: [TokenScope!]!, $expiresInDays: Int) {\n    createApiToken(name: $name, scopes: $scopes, expiresInDays: $expiresInDays) {\n      token\n      apiToken {\n        ...ApiTokenFields\n      }\n    }\n  }\n': typeof types.CreateApiTokenDocument;
+  '\n  mutation RevokeApiToken($id: ID!) {\n    revokeApiToken(id: $id)\n  }\n': typeof types.RevokeApiTokenDocument;
+  '\n  mutation ChangePassword($oldPassword: String!, $newPassword: String!) {\n    changePassword(oldPassword: $oldPassword, newPassword: $newPassword)\n  }\n': typeof types.ChangePasswordDocument;
+  '\n  mutation SetUserPassword($userId: ID!, $password: String!) {\n    setUserPassword(userId: $userId, password: $password)\n  }\n': typeof types.SetUserPasswordDocument;
+  '\n  mutation SetUserAdmin($userId: ID!, $admin: Boolean!) {\n    setUserAdmin(userId: $userId, admin: $admin) {\n      ...UserFields\n    }\n  }\n': typeof types.SetUserAdminDocument;
+  '\n  fragment TeamFields on Team {\n    id\n    name\n    members {\n      id\n      username\n    }\n  }\n': typeof types.TeamFieldsFragmentDoc;
+  '\n  query Teams {\n    teams {\n      ...TeamFields\n    }\n  }\n': typeof types.TeamsDocument;
+  '\n  mutation CreateTeam($name: String!) {\n    createTeam(name: $name) {\n      id\n    }\n  }\n': typeof types.CreateTeamDocument;
+  '\n  mutation DeleteTeam($id: ID!) {\n    deleteTeam(id: $id)\n  }\n': typeof types.DeleteTeamDocument;
+  '\n  mutation AddTeamMember($teamId: ID!, $userId: ID!) {\n    addTeamMember(teamId: $teamId, userId: $userId) {\n      id\n    }\n  }\n': typeof types.AddTeamMemberDocument;
+  '\n  mutation RemoveTeamMember($teamId: ID!, $userId: ID!) {\n    removeTeamMember(teamId: $teamId, userId: $userId) {\n      id\n    }\n  }\n': typeof types.RemoveTeamMemberDocument;
+  '\n  query GroupAccess($id: ID!) {\n    group(id: $id) {\n      id\n      owners\n      public\n      grants {\n        role\n        team {\n          ...TeamFields\n        }\n      }\n    }\n    teams {\n      id\n      name\n    }\n  }\n': typeof types.GroupAccessDocument;
+  '\n  mutation GrantGroup($groupId: ID!, $teamId: ID!, $role: GroupRole!) {\n    grantGroup(groupId: $groupId, teamId: $teamId, role: $role) {\n      id\n    }\n  }\n': typeof types.GrantGroupDocument;
+  '\n  mutation RevokeGroup($groupId: ID!, $teamId: ID!) {\n    revokeGroup(groupId: $groupId, teamId: $teamId) {\n      id\n    }\n  }\n': typeof types.RevokeGroupDocument;
+  '\n  mutation SetGroupPublic($id: ID!, $public: Boolean!) {\n    updateGroup(id: $id, input: { public: $public }) {\n      id\n    }\n  }\n': typeof types.SetGroupPublicDocument;
 };
 const documents: Documents = {
   '\n  fragment UserFields on User {\n    id\n    username\n    admin\n  }\n': types.UserFieldsFragmentDoc,
@@ -157,6 +174,36 @@ const documents: Documents = {
   '\n  mutation DeleteUser($id: ID!) {\n    deleteUser(id: $id)\n  }\n': types.DeleteUserDocument,
   '\n  query AuditLog($first: Int, $before: String) {\n    auditLog(first: $first, before: $before) {\n      id\n      at\n      userId\n      operation\n      args\n      outcome\n      error\n    }\n  }\n':
     types.AuditLogDocument,
+  '\n  fragment ApiTokenFields on ApiToken {\n    id\n    name\n    scopes\n    createdAt\n    lastUsedAt\n    expiresAt\n  }\n':
+    types.ApiTokenFieldsFragmentDoc,
+  '\n  query ApiTokens {\n    apiTokens {\n      ...ApiTokenFields\n    }\n  }\n': types.ApiTokensDocument,
+  '\n  mutation CreateApiToken($name: String!, $scopes: [TokenScope!]!, $expiresInDays: Int) {\n    createApiToken(name: $name, scopes: $scopes, expiresInDays: $expiresInDays) {\n      token\n      apiToken {\n        ...ApiTokenFields\n      }\n    }\n  }\n':
+    types.CreateApiTokenDocument,
+  '\n  mutation RevokeApiToken($id: ID!) {\n    revokeApiToken(id: $id)\n  }\n': types.RevokeApiTokenDocument,
+  '\n  mutation ChangePassword($oldPassword: String!, $newPassword: String!) {\n    changePassword(oldPassword: $oldPassword, newPassword: $newPassword)\n  }\n':
+    types.ChangePasswordDocument,
+  '\n  mutation SetUserPassword($userId: ID!, $password: String!) {\n    setUserPassword(userId: $userId, password: $password)\n  }\n':
+    types.SetUserPasswordDocument,
+  '\n  mutation SetUserAdmin($userId: ID!, $admin: Boolean!) {\n    setUserAdmin(userId: $userId, admin: $admin) {\n      ...UserFields\n    }\n  }\n':
+    types.SetUserAdminDocument,
+  '\n  fragment TeamFields on Team {\n    id\n    name\n    members {\n      id\n      username\n    }\n  }\n':
+    types.TeamFieldsFragmentDoc,
+  '\n  query Teams {\n    teams {\n      ...TeamFields\n    }\n  }\n': types.TeamsDocument,
+  '\n  mutation CreateTeam($name: String!) {\n    createTeam(name: $name) {\n      id\n    }\n  }\n':
+    types.CreateTeamDocument,
+  '\n  mutation DeleteTeam($id: ID!) {\n    deleteTeam(id: $id)\n  }\n': types.DeleteTeamDocument,
+  '\n  mutation AddTeamMember($teamId: ID!, $userId: ID!) {\n    addTeamMember(teamId: $teamId, userId: $userId) {\n      id\n    }\n  }\n':
+    types.AddTeamMemberDocument,
+  '\n  mutation RemoveTeamMember($teamId: ID!, $userId: ID!) {\n    removeTeamMember(teamId: $teamId, userId: $userId) {\n      id\n    }\n  }\n':
+    types.RemoveTeamMemberDocument,
+  '\n  query GroupAccess($id: ID!) {\n    group(id: $id) {\n      id\n      owners\n      public\n      grants {\n        role\n        team {\n          ...TeamFields\n        }\n      }\n    }\n    teams {\n      id\n      name\n    }\n  }\n':
+    types.GroupAccessDocument,
+  '\n  mutation GrantGroup($groupId: ID!, $teamId: ID!, $role: GroupRole!) {\n    grantGroup(groupId: $groupId, teamId: $teamId, role: $role) {\n      id\n    }\n  }\n':
+    types.GrantGroupDocument,
+  '\n  mutation RevokeGroup($groupId: ID!, $teamId: ID!) {\n    revokeGroup(groupId: $groupId, teamId: $teamId) {\n      id\n    }\n  }\n':
+    types.RevokeGroupDocument,
+  '\n  mutation SetGroupPublic($id: ID!, $public: Boolean!) {\n    updateGroup(id: $id, input: { public: $public }) {\n      id\n    }\n  }\n':
+    types.SetGroupPublicDocument,
 };
 
 /**
@@ -459,6 +506,108 @@ export function graphql(
 export function graphql(
   source: '\n  query AuditLog($first: Int, $before: String) {\n    auditLog(first: $first, before: $before) {\n      id\n      at\n      userId\n      operation\n      args\n      outcome\n      error\n    }\n  }\n',
 ): typeof import('./graphql').AuditLogDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  fragment ApiTokenFields on ApiToken {\n    id\n    name\n    scopes\n    createdAt\n    lastUsedAt\n    expiresAt\n  }\n',
+): typeof import('./graphql').ApiTokenFieldsFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  query ApiTokens {\n    apiTokens {\n      ...ApiTokenFields\n    }\n  }\n',
+): typeof import('./graphql').ApiTokensDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation CreateApiToken($name: String!, $scopes: [TokenScope!]!, $expiresInDays: Int) {\n    createApiToken(name: $name, scopes: $scopes, expiresInDays: $expiresInDays) {\n      token\n      apiToken {\n        ...ApiTokenFields\n      }\n    }\n  }\n',
+): typeof import('./graphql').CreateApiTokenDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation RevokeApiToken($id: ID!) {\n    revokeApiToken(id: $id)\n  }\n',
+): typeof import('./graphql').RevokeApiTokenDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation ChangePassword($oldPassword: String!, $newPassword: String!) {\n    changePassword(oldPassword: $oldPassword, newPassword: $newPassword)\n  }\n',
+): typeof import('./graphql').ChangePasswordDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation SetUserPassword($userId: ID!, $password: String!) {\n    setUserPassword(userId: $userId, password: $password)\n  }\n',
+): typeof import('./graphql').SetUserPasswordDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation SetUserAdmin($userId: ID!, $admin: Boolean!) {\n    setUserAdmin(userId: $userId, admin: $admin) {\n      ...UserFields\n    }\n  }\n',
+): typeof import('./graphql').SetUserAdminDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  fragment TeamFields on Team {\n    id\n    name\n    members {\n      id\n      username\n    }\n  }\n',
+): typeof import('./graphql').TeamFieldsFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  query Teams {\n    teams {\n      ...TeamFields\n    }\n  }\n',
+): typeof import('./graphql').TeamsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation CreateTeam($name: String!) {\n    createTeam(name: $name) {\n      id\n    }\n  }\n',
+): typeof import('./graphql').CreateTeamDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation DeleteTeam($id: ID!) {\n    deleteTeam(id: $id)\n  }\n',
+): typeof import('./graphql').DeleteTeamDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation AddTeamMember($teamId: ID!, $userId: ID!) {\n    addTeamMember(teamId: $teamId, userId: $userId) {\n      id\n    }\n  }\n',
+): typeof import('./graphql').AddTeamMemberDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation RemoveTeamMember($teamId: ID!, $userId: ID!) {\n    removeTeamMember(teamId: $teamId, userId: $userId) {\n      id\n    }\n  }\n',
+): typeof import('./graphql').RemoveTeamMemberDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  query GroupAccess($id: ID!) {\n    group(id: $id) {\n      id\n      owners\n      public\n      grants {\n        role\n        team {\n          ...TeamFields\n        }\n      }\n    }\n    teams {\n      id\n      name\n    }\n  }\n',
+): typeof import('./graphql').GroupAccessDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation GrantGroup($groupId: ID!, $teamId: ID!, $role: GroupRole!) {\n    grantGroup(groupId: $groupId, teamId: $teamId, role: $role) {\n      id\n    }\n  }\n',
+): typeof import('./graphql').GrantGroupDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation RevokeGroup($groupId: ID!, $teamId: ID!) {\n    revokeGroup(groupId: $groupId, teamId: $teamId) {\n      id\n    }\n  }\n',
+): typeof import('./graphql').RevokeGroupDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation SetGroupPublic($id: ID!, $public: Boolean!) {\n    updateGroup(id: $id, input: { public: $public }) {\n      id\n    }\n  }\n',
+): typeof import('./graphql').SetGroupPublicDocument;
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

@@ -20,6 +20,15 @@ export type NodeStatus =
 /** A container's Docker state. */
 export type ContainerState = 'CREATED' | 'RUNNING' | 'PAUSED' | 'RESTARTING' | 'EXITED' | 'DEAD' | 'REMOVING';
 
+/** A team's role in a group. */
+export type GroupRole =
+  /** Also edits the group's name, description, cluster mode, public flag and grants. */
+  | 'OWNER'
+  /** Also creates, operates and removes containers and metas in the group. */
+  | 'OPERATOR'
+  /** Reads the group and its containers, metas, nodes, logs and stats. */
+  | 'VIEWER';
+
 /** Humpback's seven meta events, sent to webhooks and to metaEvents subscribers. */
 export type MetaEventType =
   | 'CreateMetaEvent'
@@ -36,6 +45,15 @@ export type AuditOutcome =
   | 'OK'
   /** It failed. */
   | 'ERROR';
+
+/** What an API token may do, within what its user may. */
+export type TokenScope =
+  /** Queries and subscriptions only (also for an admin). */
+  | 'READ'
+  /** Also mutations, on what its user may change (never with admin rights). */
+  | 'WRITE'
+  /** Everything its user may, admin rights included (admins only). */
+  | 'ADMIN';
 
 /** A new user. */
 export type CreateUserInput = {
@@ -59,6 +77,8 @@ export type CreateGroupInput = {
   servers?: Array<string> | null | undefined;
   /** Host directories users' containers in the group may bind (admins only). */
   allowedHostPaths?: Array<string> | null | undefined;
+  /** Readable by every logged-in user (as VIEWER). */
+  public?: boolean;
 };
 
 /** Changes to a group; absent fields stay as they are. */
@@ -73,6 +93,8 @@ export type UpdateGroupInput = {
   servers?: Array<string> | null | undefined;
   /** The full new list of host directories users' containers may bind (admins only). */
   allowedHostPaths?: Array<string> | null | undefined;
+  /** Readable by every logged-in user (OWNERs and admins). */
+  public?: boolean | null | undefined;
   /** The full new list of owner user ids. */
   owners?: Array<string> | null | undefined;
   /** Must be true to turn cluster mode off, which removes the group's metas and their containers. */
@@ -716,6 +738,152 @@ export type AuditLogQuery = {
   }>;
 };
 
+export type ApiTokenFieldsFragment = {
+  id: string;
+  name: string;
+  scopes: Array<TokenScope>;
+  createdAt: string;
+  lastUsedAt: string | null;
+  expiresAt: string | null;
+};
+
+export type ApiTokensQueryVariables = Exact<{ [key: string]: never }>;
+
+export type ApiTokensQuery = {
+  apiTokens: Array<{
+    id: string;
+    name: string;
+    scopes: Array<TokenScope>;
+    createdAt: string;
+    lastUsedAt: string | null;
+    expiresAt: string | null;
+  }>;
+};
+
+export type CreateApiTokenMutationVariables = Exact<{
+  name: string;
+  scopes: Array<TokenScope> | TokenScope;
+  expiresInDays?: number | null | undefined;
+}>;
+
+export type CreateApiTokenMutation = {
+  createApiToken: {
+    token: string;
+    apiToken: {
+      id: string;
+      name: string;
+      scopes: Array<TokenScope>;
+      createdAt: string;
+      lastUsedAt: string | null;
+      expiresAt: string | null;
+    };
+  };
+};
+
+export type RevokeApiTokenMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+export type RevokeApiTokenMutation = { revokeApiToken: boolean };
+
+export type ChangePasswordMutationVariables = Exact<{
+  oldPassword: string;
+  newPassword: string;
+}>;
+
+export type ChangePasswordMutation = { changePassword: boolean };
+
+export type SetUserPasswordMutationVariables = Exact<{
+  userId: string | number;
+  password: string;
+}>;
+
+export type SetUserPasswordMutation = { setUserPassword: boolean };
+
+export type SetUserAdminMutationVariables = Exact<{
+  userId: string | number;
+  admin: boolean;
+}>;
+
+export type SetUserAdminMutation = { setUserAdmin: { id: string; username: string; admin: boolean } };
+
+export type TeamFieldsFragment = {
+  id: string;
+  name: string;
+  members: Array<{ id: string; username: string }>;
+};
+
+export type TeamsQueryVariables = Exact<{ [key: string]: never }>;
+
+export type TeamsQuery = {
+  teams: Array<{ id: string; name: string; members: Array<{ id: string; username: string }> }>;
+};
+
+export type CreateTeamMutationVariables = Exact<{
+  name: string;
+}>;
+
+export type CreateTeamMutation = { createTeam: { id: string } };
+
+export type DeleteTeamMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+export type DeleteTeamMutation = { deleteTeam: boolean };
+
+export type AddTeamMemberMutationVariables = Exact<{
+  teamId: string | number;
+  userId: string | number;
+}>;
+
+export type AddTeamMemberMutation = { addTeamMember: { id: string } };
+
+export type RemoveTeamMemberMutationVariables = Exact<{
+  teamId: string | number;
+  userId: string | number;
+}>;
+
+export type RemoveTeamMemberMutation = { removeTeamMember: { id: string } };
+
+export type GroupAccessQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+export type GroupAccessQuery = {
+  group: {
+    id: string;
+    owners: Array<string>;
+    public: boolean;
+    grants: Array<{
+      role: GroupRole;
+      team: { id: string; name: string; members: Array<{ id: string; username: string }> };
+    }>;
+  } | null;
+  teams: Array<{ id: string; name: string }>;
+};
+
+export type GrantGroupMutationVariables = Exact<{
+  groupId: string | number;
+  teamId: string | number;
+  role: GroupRole;
+}>;
+
+export type GrantGroupMutation = { grantGroup: { id: string } };
+
+export type RevokeGroupMutationVariables = Exact<{
+  groupId: string | number;
+  teamId: string | number;
+}>;
+
+export type RevokeGroupMutation = { revokeGroup: { id: string } };
+
+export type SetGroupPublicMutationVariables = Exact<{
+  id: string | number;
+  public: boolean;
+}>;
+
+export type SetGroupPublicMutation = { updateGroup: { id: string } };
+
 export class TypedDocumentString<TResult, TVariables>
   extends String
   implements DocumentTypeDecoration<TResult, TVariables>
@@ -999,6 +1167,32 @@ fragment GroupSettingsFields on Group {
 }`,
   { fragmentName: 'GroupCardFields' },
 ) as unknown as TypedDocumentString<GroupCardFieldsFragment, unknown>;
+export const ApiTokenFieldsFragmentDoc = new TypedDocumentString(
+  `
+    fragment ApiTokenFields on ApiToken {
+  id
+  name
+  scopes
+  createdAt
+  lastUsedAt
+  expiresAt
+}
+    `,
+  { fragmentName: 'ApiTokenFields' },
+) as unknown as TypedDocumentString<ApiTokenFieldsFragment, unknown>;
+export const TeamFieldsFragmentDoc = new TypedDocumentString(
+  `
+    fragment TeamFields on Team {
+  id
+  name
+  members {
+    id
+    username
+  }
+}
+    `,
+  { fragmentName: 'TeamFields' },
+) as unknown as TypedDocumentString<TeamFieldsFragment, unknown>;
 export const LoginDocument = new TypedDocumentString(`
     mutation Login($username: String!, $password: String!) {
   login(username: $username, password: $password) {
@@ -1554,3 +1748,147 @@ export const AuditLogDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<AuditLogQuery, AuditLogQueryVariables>;
+export const ApiTokensDocument = new TypedDocumentString(`
+    query ApiTokens {
+  apiTokens {
+    ...ApiTokenFields
+  }
+}
+    fragment ApiTokenFields on ApiToken {
+  id
+  name
+  scopes
+  createdAt
+  lastUsedAt
+  expiresAt
+}`) as unknown as TypedDocumentString<ApiTokensQuery, ApiTokensQueryVariables>;
+export const CreateApiTokenDocument = new TypedDocumentString(`
+    mutation CreateApiToken($name: String!, $scopes: [TokenScope!]!, $expiresInDays: Int) {
+  createApiToken(name: $name, scopes: $scopes, expiresInDays: $expiresInDays) {
+    token
+    apiToken {
+      ...ApiTokenFields
+    }
+  }
+}
+    fragment ApiTokenFields on ApiToken {
+  id
+  name
+  scopes
+  createdAt
+  lastUsedAt
+  expiresAt
+}`) as unknown as TypedDocumentString<CreateApiTokenMutation, CreateApiTokenMutationVariables>;
+export const RevokeApiTokenDocument = new TypedDocumentString(`
+    mutation RevokeApiToken($id: ID!) {
+  revokeApiToken(id: $id)
+}
+    `) as unknown as TypedDocumentString<RevokeApiTokenMutation, RevokeApiTokenMutationVariables>;
+export const ChangePasswordDocument = new TypedDocumentString(`
+    mutation ChangePassword($oldPassword: String!, $newPassword: String!) {
+  changePassword(oldPassword: $oldPassword, newPassword: $newPassword)
+}
+    `) as unknown as TypedDocumentString<ChangePasswordMutation, ChangePasswordMutationVariables>;
+export const SetUserPasswordDocument = new TypedDocumentString(`
+    mutation SetUserPassword($userId: ID!, $password: String!) {
+  setUserPassword(userId: $userId, password: $password)
+}
+    `) as unknown as TypedDocumentString<SetUserPasswordMutation, SetUserPasswordMutationVariables>;
+export const SetUserAdminDocument = new TypedDocumentString(`
+    mutation SetUserAdmin($userId: ID!, $admin: Boolean!) {
+  setUserAdmin(userId: $userId, admin: $admin) {
+    ...UserFields
+  }
+}
+    fragment UserFields on User {
+  id
+  username
+  admin
+}`) as unknown as TypedDocumentString<SetUserAdminMutation, SetUserAdminMutationVariables>;
+export const TeamsDocument = new TypedDocumentString(`
+    query Teams {
+  teams {
+    ...TeamFields
+  }
+}
+    fragment TeamFields on Team {
+  id
+  name
+  members {
+    id
+    username
+  }
+}`) as unknown as TypedDocumentString<TeamsQuery, TeamsQueryVariables>;
+export const CreateTeamDocument = new TypedDocumentString(`
+    mutation CreateTeam($name: String!) {
+  createTeam(name: $name) {
+    id
+  }
+}
+    `) as unknown as TypedDocumentString<CreateTeamMutation, CreateTeamMutationVariables>;
+export const DeleteTeamDocument = new TypedDocumentString(`
+    mutation DeleteTeam($id: ID!) {
+  deleteTeam(id: $id)
+}
+    `) as unknown as TypedDocumentString<DeleteTeamMutation, DeleteTeamMutationVariables>;
+export const AddTeamMemberDocument = new TypedDocumentString(`
+    mutation AddTeamMember($teamId: ID!, $userId: ID!) {
+  addTeamMember(teamId: $teamId, userId: $userId) {
+    id
+  }
+}
+    `) as unknown as TypedDocumentString<AddTeamMemberMutation, AddTeamMemberMutationVariables>;
+export const RemoveTeamMemberDocument = new TypedDocumentString(`
+    mutation RemoveTeamMember($teamId: ID!, $userId: ID!) {
+  removeTeamMember(teamId: $teamId, userId: $userId) {
+    id
+  }
+}
+    `) as unknown as TypedDocumentString<RemoveTeamMemberMutation, RemoveTeamMemberMutationVariables>;
+export const GroupAccessDocument = new TypedDocumentString(`
+    query GroupAccess($id: ID!) {
+  group(id: $id) {
+    id
+    owners
+    public
+    grants {
+      role
+      team {
+        ...TeamFields
+      }
+    }
+  }
+  teams {
+    id
+    name
+  }
+}
+    fragment TeamFields on Team {
+  id
+  name
+  members {
+    id
+    username
+  }
+}`) as unknown as TypedDocumentString<GroupAccessQuery, GroupAccessQueryVariables>;
+export const GrantGroupDocument = new TypedDocumentString(`
+    mutation GrantGroup($groupId: ID!, $teamId: ID!, $role: GroupRole!) {
+  grantGroup(groupId: $groupId, teamId: $teamId, role: $role) {
+    id
+  }
+}
+    `) as unknown as TypedDocumentString<GrantGroupMutation, GrantGroupMutationVariables>;
+export const RevokeGroupDocument = new TypedDocumentString(`
+    mutation RevokeGroup($groupId: ID!, $teamId: ID!) {
+  revokeGroup(groupId: $groupId, teamId: $teamId) {
+    id
+  }
+}
+    `) as unknown as TypedDocumentString<RevokeGroupMutation, RevokeGroupMutationVariables>;
+export const SetGroupPublicDocument = new TypedDocumentString(`
+    mutation SetGroupPublic($id: ID!, $public: Boolean!) {
+  updateGroup(id: $id, input: {public: $public}) {
+    id
+  }
+}
+    `) as unknown as TypedDocumentString<SetGroupPublicMutation, SetGroupPublicMutationVariables>;

@@ -10,6 +10,7 @@ import {
 } from '../operations';
 import { BusyButton, ConfirmDialog, ErrorMessage, SaveCancel, Spinner, lines } from '../ui';
 import type { Viewer } from '../viewer';
+import { GroupAccess } from './group-access';
 import { GroupOwners, GroupServers, HostPaths, type CardProps } from './group-sections';
 
 export function GroupsPage({ viewer }: { viewer: Viewer }) {
@@ -129,6 +130,7 @@ function GroupCard({ group, viewer, onChanged }: CardProps) {
       <GroupServers group={group} viewer={viewer} onChanged={onChanged} />
       <HostPaths group={group} viewer={viewer} onChanged={onChanged} />
       <GroupOwners group={group} viewer={viewer} onChanged={onChanged} />
+      <GroupAccess groupId={group.id} viewer={viewer} />
 
       <ClusterModeDialog
         group={group}

@@ -4,6 +4,7 @@ import type { UserFieldsFragment as User } from '../gql/graphql';
 import { BusyButton, ConfirmDialog, ErrorMessage, Spinner } from '../ui';
 import { CreateUserMutation, DeleteUserMutation, UsersQuery } from '../operations';
 import type { Viewer } from '../viewer';
+import { UserAccountActions } from './user-actions';
 
 export function UsersPage({ viewer }: { viewer: Viewer }) {
   const { data, error, loading, refetch } = useQuery(UsersQuery, {});
@@ -28,7 +29,9 @@ export function UsersPage({ viewer }: { viewer: Viewer }) {
       <CreateUserForm onCreated={refetch} />
       <ErrorMessage error={error ?? remove.error} />
       {loading && !data ? <Spinner label="Loading users…" /> : null}
-      {data ? <UsersTable users={data.users} viewer={viewer} onDelete={setToDelete} /> : null}
+      {data ? (
+        <UsersTable users={data.users} viewer={viewer} onDelete={setToDelete} onChanged={refetch} />
+      ) : null}
       <DeleteUserDialog
         user={toDelete}
         mutation={remove}
@@ -90,10 +93,12 @@ function UsersTable({
   users,
   viewer,
   onDelete,
+  onChanged,
 }: {
   users: User[];
   viewer: Viewer;
   onDelete: (user: User) => void;
+  onChanged: () => void;
 }) {
   return (
     <div className="table-wrap">
@@ -114,14 +119,17 @@ function UsersTable({
                 {u.id === viewer.id ? (
                   <span className="muted">you</span>
                 ) : (
-                  <button
-                    type="button"
-                    className="small danger"
-                    onClick={() => onDelete(u)}
-                    aria-label={`delete user ${u.username}`}
-                  >
-                    Delete
-                  </button>
+                  <>
+                    <UserAccountActions user={u} onChanged={onChanged} />{' '}
+                    <button
+                      type="button"
+                      className="small danger"
+                      onClick={() => onDelete(u)}
+                      aria-label={`delete user ${u.username}`}
+                    >
+                      Delete
+                    </button>
+                  </>
                 )}
               </td>
             </tr>
