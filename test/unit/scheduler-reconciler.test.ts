@@ -520,6 +520,19 @@ describe('scheduler: metas on a fake cluster', () => {
     ).toEqual(['CLUSTER-01234567-web-1', 'CLUSTER-01234567-web-2']);
   });
 
+  it("adopts a v1 center's instances (no spec label) into the meta with the same ids", async () => {
+    await setup();
+    const meta = await metas.create({ groupId: GROUP, instances: 2, config: config() });
+    const [one, two] = cluster.cache.containersOfMeta(meta.id).sort((a, b) => a.index! - b.index!);
+    // What v1 left: the same ids from its env, no humpback.* labels at all.
+    cluster.cache.removeContainer(two!.id);
+    cluster.cache.upsertContainer({ ...two!, id: 'v1inst000000', labels: {} });
+    await scheduler.recoveryPass();
+    expect(cluster.cache.getContainer('v1inst000000')).toBeDefined();
+    expect(cluster.cache.getContainer(one!.id)).toBeDefined();
+    expect(cluster.indexes(meta.id)).toEqual([1, 2]);
+  });
+
   it('delays removal of surplus instances when the meta asks for it', async () => {
     await setup(3, { removeDelaySeconds: 30 });
     const meta = await metas.create({ groupId: GROUP, instances: 3, config: config(), removeDelay: true });
