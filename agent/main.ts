@@ -49,7 +49,7 @@ export async function startAgent(
   const log = (options.log ?? rootLogger).child({ component: 'agent' });
   const ip = config.ipAddress ?? detectNodeIp();
   const key = await loadNodeKey(config.dataDir);
-  const docker = createDocker(config.dockerEndpoint);
+  const docker = createDocker(config.dockerEndpoint, config.dockerApiVersion);
   const ports = config.portsRange
     ? new PortAllocator({ range: config.portsRange, inUse: () => portsInUse(docker) })
     : undefined;
