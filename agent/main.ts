@@ -16,6 +16,7 @@ import { NodeOps } from './node-ops.js';
 import { PortAllocator, portsInUse } from './port-allocator.js';
 import { closeServer, createAgentApp } from './server.js';
 import { nodesPath } from '../core/zookeeper.js';
+import { EtcdRegistration } from './etcd-registration.js';
 import { ZookeeperRegistration, type RegistrationState } from './zookeeper-registration.js';
 
 export interface StartAgentOptions {
@@ -106,7 +107,8 @@ export async function startAgent(
     key,
     znode,
     registration: () => registration?.status(),
-    zookeeperSession: () => registration?.session(),
+    zookeeperSession: () =>
+      registration instanceof ZookeeperRegistration ? registration.session() : undefined,
     close: () =>
       (closing ??= (async () => {
         await registration?.close();
@@ -140,7 +142,7 @@ function reachableUrl(host: string, port: number): string {
   return `http://${shownHost}:${port}`;
 }
 
-/** Cluster mode: the node's ephemeral `znode`, kept up from now on. */
+/** Cluster mode: the node's registration (a ZooKeeper ephemeral znode or an etcd key on a lease), kept up from now on. */
 function startRegistration(
   config: AgentConfig,
   znode: string,
@@ -148,16 +150,19 @@ function startRegistration(
   data: () => Promise<NodeData>,
   options: StartAgentOptions,
   log: Logger,
-): ZookeeperRegistration {
-  const registration = new ZookeeperRegistration({
+): ZookeeperRegistration | EtcdRegistration {
+  const common = {
     connectionString: config.clusterUris!.connectionString,
     path: znode,
     key,
     data,
     heartbeatMs: config.heartbeatSeconds * 1000,
-    sessionTimeoutMs: options.zkSessionTimeoutMs,
     log,
-  });
+  };
+  const registration =
+    config.clusterUris!.backend === 'etcd'
+      ? new EtcdRegistration({ ...common, ttlSeconds: config.clusterTtlSeconds ?? 30 })
+      : new ZookeeperRegistration({ ...common, sessionTimeoutMs: options.zkSessionTimeoutMs });
   registration.start();
   return registration;
 }

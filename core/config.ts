@@ -23,9 +23,11 @@ export interface ListenAddress {
   port: number;
 }
 
-/** Where ZooKeeper is and under which chroot-like prefix Humpback keeps its nodes. */
+/** Where the discovery backend (ZooKeeper or etcd v3) is and under which prefix Humpback keeps its nodes. */
 export interface ClusterUris {
-  /** `host:port,host:port`, as node-zookeeper-client takes it. */
+  /** `zk://` or `etcd://`. @default 'zk' */
+  backend?: 'zk' | 'etcd' | undefined;
+  /** `host:port,host:port`, as node-zookeeper-client takes it (etcd: its endpoints). */
   connectionString: string;
   /** Path prefix, '' or '/something'. */
   prefix: string;
@@ -178,16 +180,17 @@ const dockerEndpoint: Rule<string> = {
   schema: z.string().regex(/^(unix:\/\/\/.+|tcp:\/\/[^/:]+:\d{1,5}\/?|https?:\/\/[^/:]+:\d{1,5}\/?)$/),
 };
 const clusterUris: Rule<ClusterUris> = {
-  expected: 'zk://host:port[,host:port][/prefix]',
+  expected:
+    'zk://host:port[,host:port][/prefix] or etcd://host:port[,host:port][/prefix] (consul:// is not supported: no Consul server is packaged for Debian, so that backend cannot be tested)',
   schema: z.string().transform((v, ctx) => {
-    const m = /^zk:\/\/([^/]+?)(\/[^\s]*)?$/.exec(v.trim());
-    const hosts = m ? m[1]!.split(',') : [];
+    const m = /^(zk|etcd):\/\/([^/]+?)(\/[^\s]*)?$/.exec(v.trim());
+    const hosts = m ? m[2]!.split(',') : [];
     if (!m || hosts.some((h) => !/^[A-Za-z0-9.\-_]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(h))) {
       ctx.addIssue({ code: 'custom', message: 'bad uri' });
       return z.NEVER;
     }
-    const prefix = (m[2] ?? '').replace(/\/+$/, '');
-    return { connectionString: hosts.join(','), prefix };
+    const prefix = (m[3] ?? '').replace(/\/+$/, '');
+    return { backend: m[1] as 'zk' | 'etcd', connectionString: hosts.join(','), prefix };
   }),
 };
 const clusterName: Rule<string> = {

@@ -43,6 +43,8 @@ export interface TestEnv {
   image: string;
   /** `humpback-test/busybox:v2`: the same files, another image ID, `HUMPBACK_TEST_VERSION=2`. */
   imageV2: string;
+  /** etcd v3 (scripts/test-env/etcd.sh): `<bridgeIp>:<port>`, as DOCKER_CLUSTER_URIS=etcd://... takes it. */
+  etcd: { endpoint: string };
   engines: TestEngine[];
 }
 

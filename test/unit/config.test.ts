@@ -27,7 +27,11 @@ describe('agent config', () => {
     });
     expect(c.listen).toEqual({ host: '127.0.0.1', port: 9500 });
     expect(c.clusterEnabled).toBe(true);
-    expect(c.clusterUris).toEqual({ connectionString: '10.0.0.1:2181,10.0.0.2:2181', prefix: '/humpback' });
+    expect(c.clusterUris).toEqual({
+      backend: 'zk',
+      connectionString: '10.0.0.1:2181,10.0.0.2:2181',
+      prefix: '/humpback',
+    });
     expect(c.clusterName).toBe('prod/center');
     expect(c.heartbeatSeconds).toBe(3);
     expect(c.portsRange).toEqual({ from: 30000, to: 32000 });
@@ -105,6 +109,24 @@ describe('agent config', () => {
       loadAgentConfig({ HUMPBACK_AGENT_TOKEN: token, DOCKER_CLUSTER_HEARTBEAT: '1500ms' }).heartbeatSeconds,
     ).toBe(1.5);
     expect(loadAgentConfig({ HUMPBACK_AGENT_TOKEN: token }).clusterTtlSeconds).toBe(30);
+  });
+
+  it('takes etcd:// and says in one line that consul:// is not supported', () => {
+    const c = loadAgentConfig({
+      HUMPBACK_AGENT_TOKEN: token,
+      DOCKER_CLUSTER_ENABLED: 'true',
+      DOCKER_CLUSTER_URIS: 'etcd://10.0.0.1:2379,10.0.0.2:2379/humpback',
+    });
+    expect(c.clusterUris).toEqual({
+      backend: 'etcd',
+      connectionString: '10.0.0.1:2379,10.0.0.2:2379',
+      prefix: '/humpback',
+    });
+    expect(() =>
+      loadGatewayConfig({ HUMPBACK_AGENT_TOKEN: token, DOCKER_CLUSTER_URIS: 'consul://10.0.0.1:8500' }),
+    ).toThrow(
+      /^DOCKER_CLUSTER_URIS: expected .*consul:\/\/ is not supported: no Consul server is packaged for Debian.*, got "consul:\/\/10\.0\.0\.1:8500"$/,
+    );
   });
 
   it('says in one line what a bad duration should look like', () => {
