@@ -45,6 +45,11 @@ export interface TestEnv {
   imageV2: string;
   /** etcd v3 (scripts/test-env/etcd.sh): `<bridgeIp>:<port>`, as DOCKER_CLUSTER_URIS=etcd://... takes it. */
   etcd: { endpoint: string };
+  /**
+   * A 3-member ZooKeeper ensemble (scripts/test-env/zk-ensemble.sh): `connect` as
+   * node-zookeeper-client takes it; each member's `dir` holds its `start.sh` and `zk.pid`.
+   */
+  zkEnsemble: { connect: string; members: Array<{ id: number; port: number; dir: string }> };
   engines: TestEngine[];
 }
 

@@ -325,9 +325,12 @@ describe('cluster mode on three engines', () => {
     );
     expect(hook.headers['x-humpback-token']).toBe(SECRET);
     expect(verifySignature(hook.body, SECRET, hook.headers['x-humpback-signature'] as string)).toBe(true);
-    const payload = JSON.parse(hook.body) as { MetaBase: { MetaId: string }; HookContainers: unknown[] };
+    const payload = JSON.parse(hook.body) as {
+      MetaBase: { MetaId: string; WebHooks: Array<{ Url: string; SecretToken: string }> };
+    };
     expect(payload.MetaBase.MetaId).toBe(web.id);
-    expect(hook.body).not.toContain(SECRET);
+    // v1's body carries the hook's secret; each receiver sees only its own.
+    expect(payload.MetaBase.WebHooks).toEqual([{ Url: receiver.url, SecretToken: SECRET }]);
   });
 
   it('delivers every event once a receiver that was down comes back', async () => {
