@@ -216,5 +216,5 @@ describe('ZooKeeper ensemble: members fail while a meta scales', () => {
       { id: createMeta.id },
     );
     expect(meta.containers.map((c) => c.index).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
-  });
+  }, 240_000);
 });
