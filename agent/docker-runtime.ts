@@ -11,10 +11,13 @@ import { HttpError } from './http-error.js';
  * pool: bench/agent-overhead measured one to cost 10–20% on concurrent create+start over a unix
  * socket (without it the agent matches direct dockerode).
  */
-export function createDocker(endpoint: string): Docker {
-  if (endpoint.startsWith('unix://')) return new Docker({ socketPath: endpoint.slice('unix://'.length) });
+export function createDocker(endpoint: string, apiVersion?: string): Docker {
+  const version = apiVersion ? { version: apiVersion } : {};
+  if (endpoint.startsWith('unix://'))
+    return new Docker({ socketPath: endpoint.slice('unix://'.length), ...version });
   const url = new URL(endpoint.replace(/^tcp:/, 'http:'));
   return new Docker({
+    ...version,
     host: url.hostname,
     port: Number(url.port),
     protocol: url.protocol === 'https:' ? 'https' : 'http',

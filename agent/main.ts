@@ -17,6 +17,7 @@ import { PortAllocator, portsInUse } from './port-allocator.js';
 import { closeServer, createAgentApp } from './server.js';
 import type { V1PingConfig } from './v1-compat.js';
 import { nodesPath } from '../core/zookeeper.js';
+import { EtcdRegistration } from './etcd-registration.js';
 import { ZookeeperRegistration, type RegistrationState } from './zookeeper-registration.js';
 import { unreachableError, zookeeperUnreachable } from '../core/reachability.js';
 
@@ -51,7 +52,7 @@ export async function startAgent(
   const log = (options.log ?? rootLogger).child({ component: 'agent' });
   const ip = config.ipAddress ?? detectNodeIp();
   const key = await loadNodeKey(config.dataDir);
-  const docker = createDocker(config.dockerEndpoint);
+  const docker = createDocker(config.dockerEndpoint, config.dockerApiVersion);
   const ports = config.portsRange
     ? new PortAllocator({ range: config.portsRange, inUse: () => portsInUse(docker) })
     : undefined;
@@ -114,7 +115,8 @@ export async function startAgent(
     key,
     znode,
     registration: () => registration?.status(),
-    zookeeperSession: () => registration?.session(),
+    zookeeperSession: () =>
+      registration instanceof ZookeeperRegistration ? registration.session() : undefined,
     close: () =>
       (closing ??= (async () => {
         stopWarning();
@@ -177,7 +179,7 @@ function reachableUrl(host: string, port: number): string {
   return `http://${shownHost}:${port}`;
 }
 
-/** Cluster mode: the node's ephemeral `znode`, kept up from now on. */
+/** Cluster mode: the node's registration (a ZooKeeper ephemeral znode or an etcd key on a lease), kept up from now on. */
 function startRegistration(
   config: AgentConfig,
   znode: string,
@@ -185,16 +187,19 @@ function startRegistration(
   data: () => Promise<NodeData>,
   options: StartAgentOptions,
   log: Logger,
-): ZookeeperRegistration {
-  const registration = new ZookeeperRegistration({
+): ZookeeperRegistration | EtcdRegistration {
+  const common = {
     connectionString: config.clusterUris!.connectionString,
     path: znode,
     key,
     data,
     heartbeatMs: config.heartbeatSeconds * 1000,
-    sessionTimeoutMs: options.zkSessionTimeoutMs,
     log,
-  });
+  };
+  const registration =
+    config.clusterUris!.backend === 'etcd'
+      ? new EtcdRegistration({ ...common, ttlSeconds: config.clusterTtlSeconds ?? 30 })
+      : new ZookeeperRegistration({ ...common, sessionTimeoutMs: options.zkSessionTimeoutMs });
   registration.start();
   return registration;
 }

@@ -10,11 +10,9 @@ import type { Logger } from '../core/logger.js';
 import { encodeNodeValue, type NodeData } from '../core/node-data.js';
 import { call, openZookeeperClient } from '../core/zookeeper.js';
 
-export type RegistrationState =
-  | { phase: 'connecting' }
-  | { phase: 'registered'; since: Date; refreshedAt: Date }
-  | { phase: 'disconnected'; since: Date }
-  | { phase: 'closed' };
+import type { NodeRegistrar, RegistrationState } from '../core/discovery.js';
+
+export type { RegistrationState };
 
 export interface ZookeeperRegistrationOptions {
   /** `host:port[,host:port]`. */
@@ -36,7 +34,7 @@ const isCode = (err: unknown, code: Code): boolean =>
   typeof (err as { getCode?: () => number } | null)?.getCode === 'function' &&
   (err as { getCode(): number }).getCode() === code;
 
-export class ZookeeperRegistration {
+export class ZookeeperRegistration implements NodeRegistrar {
   private client: Client | undefined;
   private state: RegistrationState = { phase: 'connecting' };
   private timer: NodeJS.Timeout | undefined;

@@ -114,9 +114,11 @@ export interface ListenAddress {
   port: number;
 }
 
-/** Where ZooKeeper is and under which chroot-like prefix Humpback keeps its nodes. */
+/** Where the discovery backend (ZooKeeper or etcd v3) is and under which prefix Humpback keeps its nodes. */
 export interface ClusterUris {
-  /** `host:port,host:port`, as node-zookeeper-client takes it. */
+  /** `zk://` or `etcd://`. @default 'zk' */
+  backend?: 'zk' | 'etcd' | undefined;
+  /** `host:port,host:port`, as node-zookeeper-client takes it (etcd: its endpoints). */
   connectionString: string;
   /** Path prefix, '' or '/something'. */
   prefix: string;
@@ -137,8 +139,12 @@ export interface AgentConfig {
   clusterUris: ClusterUris | undefined;
   /** @default 'humpback/center' */
   clusterName: string;
-  /** Seconds. @default 10 */
+  /** Seconds (DOCKER_CLUSTER_HEARTBEAT, `10` or v1's `8s`). @default 10 */
   heartbeatSeconds: number;
+  /** Seconds a registration outlives a silent agent (DOCKER_CLUSTER_TTL, `30s`): the etcd lease. @default 30 */
+  clusterTtlSeconds?: number | undefined;
+  /** DOCKER_API_VERSION: the Docker API version to speak, as `v1.41`. @default the engine's own */
+  dockerApiVersion?: string | undefined;
   portsRange: PortRange | undefined;
   /** HUMPBACK_AGENT_TOKEN (or v1's AUTHORIZATION_TOKEN); '' only when authorization is off and none is set. */
   agentToken: string;
@@ -174,6 +180,8 @@ export interface GatewayConfig {
   clusterUris: ClusterUris | undefined;
   /** @default 'humpback/center' */
   clusterName: string;
+  /** Seconds the leader's etcd lease outlives a silent gateway (DOCKER_CLUSTER_TTL). @default 30 */
+  clusterTtlSeconds?: number | undefined;
   /** Seconds. @default 45 */
   migrateDelaySeconds: number;
   /** Seconds. @default 120 */
@@ -203,13 +211,48 @@ interface Rule<T> {
   show?: (value: T) => string;
 }
 
-const positiveSeconds: Rule<number> = {
-  expected: 'a whole number of seconds >= 1',
-  schema: z.coerce.number().int().min(1),
+/** Seconds, from whole seconds (`45`) or a Go duration as Humpback v1 took them (`8s`, `1m`, `1m30s`, `500ms`). */
+function duration(minSeconds: number): Rule<number> {
+  const unit: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001 };
+  return {
+    expected: `a duration of at least ${minSeconds} s, in seconds (45) or Go's form (8s, 1m, 1m30s)`,
+    schema: z.string().transform((v, ctx) => {
+      const text = v.trim();
+      let seconds = NaN;
+      if (/^\d+$/.test(text)) seconds = Number(text);
+      else if (/^(\d+(\.\d+)?(h|ms|m|s))+$/.test(text)) {
+        seconds = 0;
+        for (const [, n, , u] of text.matchAll(/(\d+(\.\d+)?)(h|ms|m|s)/g)) seconds += Number(n) * unit[u!]!;
+      }
+      if (!(seconds >= minSeconds)) {
+        ctx.addIssue({ code: 'custom', message: 'bad duration' });
+        return z.NEVER;
+      }
+      return seconds;
+    }),
+  };
+}
+const positiveDuration = duration(1);
+const nonNegativeDuration = duration(0);
+const dockerApiVersion: Rule<string> = {
+  expected: 'a Docker API version such as 1.41 (or v1.41)',
+  schema: z
+    .string()
+    .trim()
+    .regex(/^v?\d+\.\d+$/)
+    .transform((v) => (v.startsWith('v') ? v : `v${v}`)),
 };
-const nonNegativeSeconds: Rule<number> = {
-  expected: 'a whole number of seconds >= 0',
-  schema: z.coerce.number().int().min(0),
+/** humpback-center's CENTER_LISTEN_PORT: `:8589` or `8589`. */
+const listenPort: Rule<ListenAddress> = {
+  expected: 'a port such as :8589 or 8589 (0 to 65535)',
+  schema: z.string().transform((v, ctx) => {
+    const m = /^\s*:?(\d{1,5})\s*$/.exec(v);
+    if (!m || Number(m[1]) > 65535) {
+      ctx.addIssue({ code: 'custom', message: 'bad port' });
+      return z.NEVER;
+    }
+    return { host: '0.0.0.0', port: Number(m[1]) };
+  }),
 };
 const boolean: Rule<boolean> = {
   expected: 'true or false (also 1/0, yes/no)',
@@ -238,16 +281,17 @@ const dockerEndpoint: Rule<string> = {
   schema: z.string().regex(/^(unix:\/\/\/.+|tcp:\/\/[^/:]+:\d{1,5}\/?|https?:\/\/[^/:]+:\d{1,5}\/?)$/),
 };
 const clusterUris: Rule<ClusterUris> = {
-  expected: 'zk://host:port[,host:port][/prefix]',
+  expected:
+    'zk://host:port[,host:port][/prefix] or etcd://host:port[,host:port][/prefix] (consul:// is not supported: no Consul server is packaged for Debian, so that backend cannot be tested)',
   schema: z.string().transform((v, ctx) => {
-    const m = /^zk:\/\/([^/]+?)(\/[^\s]*)?$/.exec(v.trim());
-    const hosts = m ? m[1]!.split(',') : [];
+    const m = /^(zk|etcd):\/\/([^/]+?)(\/[^\s]*)?$/.exec(v.trim());
+    const hosts = m ? m[2]!.split(',') : [];
     if (!m || hosts.some((h) => !/^[A-Za-z0-9.\-_]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(h))) {
       ctx.addIssue({ code: 'custom', message: 'bad uri' });
       return z.NEVER;
     }
-    const prefix = (m[2] ?? '').replace(/\/+$/, '');
-    return { connectionString: hosts.join(','), prefix };
+    const prefix = (m[3] ?? '').replace(/\/+$/, '');
+    return { backend: m[1] as 'zk' | 'etcd', connectionString: hosts.join(','), prefix };
   }),
 };
 const clusterName: Rule<string> = {
@@ -425,7 +469,9 @@ function agentConfig(env: Env): AgentConfig {
     clusterEnabled,
     clusterUris: uris,
     clusterName: read(env, 'DOCKER_CLUSTER_NAME', clusterName, 'humpback/center'),
-    heartbeatSeconds: read(env, 'DOCKER_CLUSTER_HEARTBEAT', positiveSeconds, 10),
+    heartbeatSeconds: read(env, 'DOCKER_CLUSTER_HEARTBEAT', positiveDuration, 10),
+    clusterTtlSeconds: read(env, 'DOCKER_CLUSTER_TTL', positiveDuration, 30),
+    dockerApiVersion: read(env, 'DOCKER_API_VERSION', dockerApiVersion),
     portsRange: read(env, 'DOCKER_CONTAINER_PORTS_RANGE', portsRange),
     agentToken,
     authorizationEnabled,
@@ -444,16 +490,25 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
 
 function gatewayConfig(env: Env): GatewayConfig {
   return {
-    listen: read(env, 'HUMPBACK_LISTEN', listen, { host: '0.0.0.0', port: 8100 }),
+    listen:
+      read(env, 'HUMPBACK_LISTEN', listen) ??
+      read(env, 'CENTER_LISTEN_PORT', listenPort, { host: '0.0.0.0', port: 8100 }),
     redisUrl: read(env, 'HUMPBACK_REDIS_URL', redisUrl),
     dataDir: read(env, 'HUMPBACK_DATA_DIR', path, DEFAULT_DATA_DIR),
     adminPassword: read(env, 'HUMPBACK_ADMIN_PASSWORD', password),
     agentToken: required(env, 'HUMPBACK_AGENT_TOKEN', token, 'the gateway uses it to call the agents'),
     clusterUris: read(env, 'DOCKER_CLUSTER_URIS', clusterUris),
     clusterName: read(env, 'DOCKER_CLUSTER_NAME', clusterName, 'humpback/center'),
-    migrateDelaySeconds: read(env, 'CENTER_MIGRATE_DELAY', nonNegativeSeconds, 45),
-    recoveryIntervalSeconds: read(env, 'CENTER_RECOVERY_INTERVAL', positiveSeconds, 120),
-    removeDelaySeconds: read(env, 'CENTER_REMOVE_DELAY', nonNegativeSeconds, 0),
+    clusterTtlSeconds: read(env, 'DOCKER_CLUSTER_TTL', positiveDuration, 30),
+    migrateDelaySeconds:
+      read(env, 'CENTER_MIGRATE_DELAY', nonNegativeDuration) ??
+      read(env, 'CENTER_CLUSTER_MIGRATEDELAY', nonNegativeDuration, 45),
+    recoveryIntervalSeconds:
+      read(env, 'CENTER_RECOVERY_INTERVAL', positiveDuration) ??
+      read(env, 'CENTER_CLUSTER_RECOVERYINTERVAL', positiveDuration, 120),
+    removeDelaySeconds:
+      read(env, 'CENTER_REMOVE_DELAY', nonNegativeDuration) ??
+      read(env, 'CENTER_CLUSTER_REMOVEDELAY', nonNegativeDuration, 0),
     jwtSecret: read(env, 'HUMPBACK_JWT_SECRET', token),
     trustedProxies: read(env, 'HUMPBACK_TRUSTED_PROXIES', cidrList, []),
     development: env['NODE_ENV'] === 'development',

@@ -42,6 +42,30 @@ export function clusterIdentity(
   return { groupId, metaId, index };
 }
 
+/**
+ * Where a container made by a Humpback v1 center belongs: v1 marks its cluster containers with the
+ * HUMPBACK_CLUSTER_* env vars only (no labels). Undefined when they are not all there.
+ */
+export function clusterIdentityFromEnv(
+  env: readonly string[] | undefined | null,
+): ClusterIdentity | undefined {
+  const vars = new Map<string, string>();
+  for (const entry of env ?? []) {
+    const at = entry.indexOf('=');
+    if (at > 0) vars.set(entry.slice(0, at), entry.slice(at + 1));
+  }
+  const groupId = vars.get(CLUSTER_ENV.groupId);
+  const metaId = vars.get(CLUSTER_ENV.metaId);
+  const index = Number(vars.get(CLUSTER_ENV.index));
+  if (!groupId || !metaId || !Number.isInteger(index) || index < 0) return undefined;
+  return { groupId, metaId, index };
+}
+
+/** v1 names every cluster container CLUSTER-..., so only those need their env read. */
+export function mayBeV1ClusterContainer(name: string, labels: Record<string, string> | undefined): boolean {
+  return /^\/?CLUSTER-/.test(name) && clusterIdentity(labels) === undefined;
+}
+
 /** The labels and env a cluster container is created with. */
 export function clusterMarks(
   id: ClusterIdentity,

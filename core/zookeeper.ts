@@ -5,19 +5,7 @@
 import zookeeper, { type Client } from 'node-zookeeper-client';
 import type { Logger } from './logger.js';
 
-function clusterPath(prefix: string, clusterName: string, leaf: string): string {
-  return `${prefix}/${clusterName}/${leaf}`.replace(/\/+/g, '/').replace(/^(?!\/)/, '/');
-}
-
-/** The nodes folder for a cluster, where agents register: `<prefix>/<clusterName>/nodes`. */
-export function nodesPath(prefix: string, clusterName: string): string {
-  return clusterPath(prefix, clusterName, 'nodes');
-}
-
-/** The leader election folder for a cluster's gateways: `<prefix>/<clusterName>/leader`. */
-export function electionPath(prefix: string, clusterName: string): string {
-  return clusterPath(prefix, clusterName, 'leader');
-}
+export { electionPath, nodesPath } from './discovery.js';
 
 interface ConnectionManagerInternals {
   pendingBuffer: Buffer | null;

@@ -7,7 +7,7 @@ import type { NodeStatus } from '../core/domain.js';
 import type { ContainerAction } from '../core/domain.js';
 import type { Clock } from './clock.js';
 import { parseConstraints } from './constraints.js';
-import { allocateIndexes } from './index-allocation.js';
+import { allocateIndexes, FIRST_INDEX, smallestFreeIndex } from './index-allocation.js';
 import { instanceConfig, SPEC_LABEL, specDigest } from './meta-spec.js';
 import { isLostStatus } from './migration.js';
 import { PlacementIndex, resourcesOf, type Resources } from './placement.js';
@@ -259,9 +259,13 @@ export class Reconciler {
       );
     }
     const moved: Array<{ node: NodeRecord; index: number; current: ContainerRecord | undefined }> = [];
+    const used = new Set(byIndex.keys());
     for (const old of instances) {
       const node = this.o.cluster.getNode(old.nodeId)!;
-      const step = { node, index: old.index!, current: old as ContainerRecord | undefined };
+      // An instance with an index below FIRST_INDEX (made by an earlier version) gets a v1 index now.
+      const index = old.index! < FIRST_INDEX ? smallestFreeIndex(used) : old.index!;
+      used.add(index);
+      const step = { node, index, current: old as ContainerRecord | undefined };
       moved.push(step);
       try {
         await this.removeOrThrow(old);

@@ -6,7 +6,12 @@ import type { MetaRecord, Store, WebhookDeliveryRecord } from '../core/store/sto
 import type { MetaEventType } from '../core/domain.js';
 import { CHANNEL, type MetaEventMessage } from '../core/bus/channels.js';
 import { systemClock, type Clock } from './clock.js';
-import { buildHookPayload, type HookPayload, type PlacedContainer } from './webhook-payload.js';
+import {
+  buildHookPayload,
+  encodeHookBody,
+  type HookPayload,
+  type PlacedContainer,
+} from './webhook-payload.js';
 import { exponentialBackoff, webhookHeaders, type RetryPolicy } from './webhook-signing.js';
 
 export interface WebhookDispatcherOptions {
@@ -72,9 +77,10 @@ export class WebhookDispatcher {
   ): Promise<{ payload: HookPayload; deliveries: WebhookDeliveryRecord[] }> {
     const now = this.clock.now();
     const payload = buildHookPayload(event, meta, containers, now);
-    const body = JSON.stringify(payload);
     const deliveries: WebhookDeliveryRecord[] = [];
-    for (const hook of meta.webhooks) {
+    for (const [index, hook] of meta.webhooks.entries()) {
+      // Each receiver's body carries its own secret only (v1 sent every hook's secret to every hook).
+      const body = encodeHookBody(payload, hook.secretToken ?? '', index);
       const record: WebhookDeliveryRecord = {
         id: this.nextId(now),
         metaId: meta.id,

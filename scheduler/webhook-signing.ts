@@ -25,7 +25,7 @@ export function verifySignature(body: string, secret: string, header: string | u
 /** The headers of one webhook request. Without a secret token, neither token nor signature is sent. */
 export function webhookHeaders(body: string, secretToken: string | undefined): Record<string, string> {
   const headers: Record<string, string> = {
-    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Type': 'application/json;charset=utf-8',
     'User-Agent': 'humpback-webhook/1',
   };
   if (secretToken) {

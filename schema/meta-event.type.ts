@@ -18,7 +18,7 @@ export class MetaEvent {
 
   @Field(() => JSONScalar, {
     description:
-      'The webhook body: {Timestamp, Event, MetaBase{GroupId, MetaId, Instances, WebHooks[{Url}], ImageTag, Config}, HookContainers[{IP, Name, Container}]}.',
+      "The webhook body, humpback-center's Hook: {Timestamp, Event, MetaBase{GroupId, MetaId, IsRemoveDelay, IsRecovery, Instances, WebHooks[{Url, SecretToken}], Placement, ImageTag, Config, CreateAt, LastUpdateAt, AvailableNodesChanged}, HookContainers[{IP, Name, Container}]}, with every SecretToken empty.",
   })
   payload!: unknown;
 }

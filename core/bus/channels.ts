@@ -44,7 +44,7 @@ export interface MetaEventMessage {
   timestamp: number;
   groupId: string;
   metaId: string;
-  /** The webhook body as JSON: {Timestamp, Event, MetaBase{...}, HookContainers[...]}, no secret tokens. */
+  /** The webhook body as JSON: {Timestamp, Event, MetaBase{...}, HookContainers[...]}, every SecretToken "". */
   payload: unknown;
 }
 

@@ -11,7 +11,12 @@ import type {
   AgentImage,
 } from '../../agent/client-types.js';
 import type { ImageInfo } from '../../core/services.js';
-import { clusterIdentity } from '../../core/labels.js';
+import {
+  clusterIdentity,
+  clusterIdentityFromEnv,
+  mayBeV1ClusterContainer,
+  type ClusterIdentity,
+} from '../../core/labels.js';
 import { ErrorCode, HumpbackError, badInput, conflict, nodeUnavailable } from '../../core/errors.js';
 import { parseServerAddress } from './cluster-cache.js';
 
@@ -24,6 +29,7 @@ export type AgentApi = Pick<
   | 'ping'
   | 'nodeInfo'
   | 'listContainers'
+  | 'getContainer'
   | 'createContainer'
   | 'operateContainer'
   | 'removeContainer'
@@ -220,7 +226,31 @@ export class NodeAgent {
 
   async listContainers(nodeId: string): Promise<ContainerRecord[]> {
     const items = await this.call('containers', (a) => a.listContainers(true));
-    return items.map((i) => containerFromAgent(nodeId, i));
+    const records = items.map((i) => containerFromAgent(nodeId, i));
+    const present = new Set(records.map((r) => r.id));
+    for (const id of this.v1Identities.keys()) if (!present.has(id)) this.v1Identities.delete(id);
+    return Promise.all(records.map((r) => this.withV1Identity(r)));
+  }
+
+  /** Ids of containers already looked at for v1's env marks: what they said (undefined: not v1's). */
+  private readonly v1Identities = new Map<string, ClusterIdentity | undefined>();
+
+  /**
+   * A container a Humpback v1 center made has no humpback.* labels, only the HUMPBACK_CLUSTER_* env
+   * vars, which the list does not carry: those named CLUSTER-... are inspected once each.
+   */
+  private async withV1Identity(record: ContainerRecord): Promise<ContainerRecord> {
+    if (!mayBeV1ClusterContainer(record.name, record.labels)) return record;
+    if (!this.v1Identities.has(record.id)) {
+      try {
+        const c = await this.api.getContainer(record.id);
+        this.v1Identities.set(record.id, clusterIdentityFromEnv(c.config.env));
+      } catch {
+        return record; // gone meanwhile, or the agent failed: the next list tries again
+      }
+    }
+    const identity = this.v1Identities.get(record.id);
+    return identity ? { ...record, ...identity } : record;
   }
 
   async createContainer(nodeId: string, config: ContainerConfig): Promise<ContainerRecord> {

@@ -7,19 +7,36 @@ import type { GatewayConfig } from '../../core/config.js';
 import type { Leadership } from '../../core/leadership.js';
 import type { Logger } from '../../core/logger.js';
 import { OutboundUrlPolicy, type HostLookup } from '../../core/outbound-url.js';
-import { electionPath, nodesPath } from '../../core/zookeeper.js';
+import { electionPath, nodesPath, type NodeDiscovery } from '../../core/discovery.js';
 import { ClusterMetaService } from '../../scheduler/meta-service.js';
 import { Scheduler } from '../../scheduler/scheduler.js';
 import type { ClusterModule, GatewayCoreOptions } from '../wiring.js';
+import { EtcdDiscovery } from './etcd-discovery.js';
+import { EtcdLeadership } from './etcd-leadership.js';
 import { ZookeeperDiscovery } from './zookeeper-discovery.js';
 import { ZookeeperLeadership } from './zookeeper-leadership.js';
 
+/** `<prefix>/<clusterName>`, under which etcd's election keys live. */
+function clusterFolder(prefix: string, clusterName: string): string {
+  return nodesPath(prefix, clusterName).replace(/\/nodes$/, '');
+}
+
 /**
- * Several gateways on one ZooKeeper: its election decides who runs the watcher and the scheduler.
+ * Several gateways on one ZooKeeper or etcd: its election decides who runs the watcher and the scheduler.
  * Undefined without DOCKER_CLUSTER_URIS (the wiring then picks a Redis lease or "always").
  */
 export async function electLeader(config: GatewayConfig, logger: Logger): Promise<Leadership | undefined> {
   if (!config.clusterUris) return undefined;
+  if (config.clusterUris.backend === 'etcd') {
+    const etcd = new EtcdLeadership({
+      connectionString: config.clusterUris.connectionString,
+      path: clusterFolder(config.clusterUris.prefix, config.clusterName),
+      ttlSeconds: config.clusterTtlSeconds ?? 30,
+      logger,
+    });
+    await etcd.start();
+    return etcd;
+  }
   const zk = new ZookeeperLeadership({
     connectionString: config.clusterUris.connectionString,
     path: electionPath(config.clusterUris.prefix, config.clusterName),
@@ -64,10 +81,11 @@ export function clusterModule(
       leadership: core.leadership,
       webhooks: { urlPolicy },
     });
-    let discovery: ZookeeperDiscovery | undefined;
+    let discovery: NodeDiscovery | undefined;
     if (config.clusterUris) {
       const registered = (): string[] => discovery?.nodes().map((r) => r.data.apiaddr) ?? [];
-      discovery = new ZookeeperDiscovery({
+      const Discovery = config.clusterUris.backend === 'etcd' ? EtcdDiscovery : ZookeeperDiscovery;
+      discovery = new Discovery({
         connectionString: config.clusterUris.connectionString,
         path: nodesPath(config.clusterUris.prefix, config.clusterName),
         logger: log,

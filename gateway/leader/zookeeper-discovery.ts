@@ -3,6 +3,7 @@ import type { Client, Event } from 'node-zookeeper-client';
 import type { Logger } from '../../core/logger.js';
 import { call, isZkCode, openZookeeperClient } from '../../core/zookeeper.js';
 import { decodeNodeValue, type NodeRegistration } from '../../core/node-data.js';
+import type { DiscoveryListener, NodeDiscovery } from '../../core/discovery.js';
 
 /**
  * Cluster-mode discovery: watches `<prefix>/<clusterName>/nodes` in ZooKeeper, where every agent
@@ -11,11 +12,7 @@ import { decodeNodeValue, type NodeRegistration } from '../../core/node-data.js'
  * session expired), and the gateway's own connection (`connection`): while it is down nothing can be
  * concluded about the nodes, so the scheduler freezes migrations.
  */
-export interface DiscoveryListener {
-  nodeUp(registration: NodeRegistration): void;
-  nodeDown(key: string): void;
-  connection(connected: boolean): void;
-}
+export type { DiscoveryListener };
 
 export interface ZookeeperDiscoveryOptions {
   /** `host:port,host:port`. */
@@ -28,7 +25,7 @@ export interface ZookeeperDiscoveryOptions {
   logger?: Logger | undefined;
 }
 
-export class ZookeeperDiscovery {
+export class ZookeeperDiscovery implements NodeDiscovery {
   private client: Client | undefined;
   private readonly known = new Map<string, NodeRegistration>();
   private readonly sessionTimeoutMs: number;

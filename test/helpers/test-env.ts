@@ -43,6 +43,13 @@ export interface TestEnv {
   image: string;
   /** `humpback-test/busybox:v2`: the same files, another image ID, `HUMPBACK_TEST_VERSION=2`. */
   imageV2: string;
+  /** etcd v3 (scripts/test-env/etcd.sh): `<bridgeIp>:<port>`, as DOCKER_CLUSTER_URIS=etcd://... takes it. */
+  etcd: { endpoint: string };
+  /**
+   * A 3-member ZooKeeper ensemble (scripts/test-env/zk-ensemble.sh): `connect` as
+   * node-zookeeper-client takes it; each member's `dir` holds its `start.sh` and `zk.pid`.
+   */
+  zkEnsemble: { connect: string; members: Array<{ id: number; port: number; dir: string }> };
   engines: TestEngine[];
 }
 

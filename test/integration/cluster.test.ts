@@ -202,7 +202,7 @@ describe('cluster mode on three engines', () => {
     events.stop();
     expect(web.containers).toHaveLength(6);
     expect(perNode(web)).toEqual([2, 2, 2]);
-    expect(web.containers.map((c) => c.index).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(web.containers.map((c) => c.index).sort()).toEqual([1, 2, 3, 4, 5, 6]);
     expect(web.containers[0]!.name).toMatch(new RegExp(`^CLUSTER-${groupId.slice(0, 8)}-web-${suffix}-\\d$`));
     await waitFor(async () => running(await meta(web.id)).length === 6 || undefined, {
       timeoutMs: 15_000,
@@ -227,7 +227,7 @@ describe('cluster mode on three engines', () => {
         { id: web.id },
       )
     ).updateMeta;
-    expect(three.containers.map((c) => c.index).sort()).toEqual([0, 1, 2]);
+    expect(three.containers.map((c) => c.index).sort()).toEqual([1, 2, 3]);
     expect(three.containers.every((c) => before.has(c.id))).toBe(true);
     web = three;
   });
@@ -274,7 +274,7 @@ describe('cluster mode on three engines', () => {
       )
     ).upgradeMeta;
     expect(upgraded.imageTag).toBe(v2);
-    expect(upgraded.containers.map((c) => c.index).sort()).toEqual([0, 1, 2]);
+    expect(upgraded.containers.map((c) => c.index).sort()).toEqual([1, 2, 3]);
     web = upgraded;
   });
 
@@ -291,7 +291,7 @@ describe('cluster mode on three engines', () => {
       },
       { timeoutMs: 20_000, description: 'instance 1 recreated' },
     );
-    expect(back.containers.map((c) => c.index).sort()).toEqual([0, 1, 2]);
+    expect(back.containers.map((c) => c.index).sort()).toEqual([1, 2, 3]);
     await waitFor(async () => receiver.events().includes('RecoveryMetaEvent') || undefined, {
       timeoutMs: 10_000,
       description: 'RecoveryMetaEvent delivered',
@@ -316,7 +316,7 @@ describe('cluster mode on three engines', () => {
       { timeoutMs: 40_000, intervalMs: 500, description: 'instances running off the dead node' },
     );
     const live = running(migrated, node.id);
-    expect(live.map((c) => c.index).sort()).toEqual([0, 1, 2]);
+    expect(live.map((c) => c.index).sort()).toEqual([1, 2, 3]);
     for (const i of lostIndexes) expect(live.find((c) => c.index === i)!.name).toMatch(new RegExp(`-${i}$`));
     const hook = await waitFor(
       async () =>
@@ -325,9 +325,12 @@ describe('cluster mode on three engines', () => {
     );
     expect(hook.headers['x-humpback-token']).toBe(SECRET);
     expect(verifySignature(hook.body, SECRET, hook.headers['x-humpback-signature'] as string)).toBe(true);
-    const payload = JSON.parse(hook.body) as { MetaBase: { MetaId: string }; HookContainers: unknown[] };
+    const payload = JSON.parse(hook.body) as {
+      MetaBase: { MetaId: string; WebHooks: Array<{ Url: string; SecretToken: string }> };
+    };
     expect(payload.MetaBase.MetaId).toBe(web.id);
-    expect(hook.body).not.toContain(SECRET);
+    // v1's body carries the hook's secret; each receiver sees only its own.
+    expect(payload.MetaBase.WebHooks).toEqual([{ Url: receiver.url, SecretToken: SECRET }]);
   });
 
   it('delivers every event once a receiver that was down comes back', async () => {

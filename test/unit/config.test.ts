@@ -27,7 +27,11 @@ describe('agent config', () => {
     });
     expect(c.listen).toEqual({ host: '127.0.0.1', port: 9500 });
     expect(c.clusterEnabled).toBe(true);
-    expect(c.clusterUris).toEqual({ connectionString: '10.0.0.1:2181,10.0.0.2:2181', prefix: '/humpback' });
+    expect(c.clusterUris).toEqual({
+      backend: 'zk',
+      connectionString: '10.0.0.1:2181,10.0.0.2:2181',
+      prefix: '/humpback',
+    });
     expect(c.clusterName).toBe('prod/center');
     expect(c.heartbeatSeconds).toBe(3);
     expect(c.portsRange).toEqual({ from: 30000, to: 32000 });
@@ -45,6 +49,10 @@ describe('agent config', () => {
     ['DOCKER_CLUSTER_URIS', 'zk://zk'],
     ['DOCKER_CLUSTER_HEARTBEAT', '0'],
     ['DOCKER_CLUSTER_HEARTBEAT', 'ten'],
+    ['DOCKER_CLUSTER_HEARTBEAT', '8x'],
+    ['DOCKER_CLUSTER_HEARTBEAT', '500ms'],
+    ['DOCKER_CLUSTER_TTL', '-5s'],
+    ['DOCKER_API_VERSION', 'latest'],
     ['DOCKER_CONTAINER_PORTS_RANGE', '32000-30000'],
     ['DOCKER_CONTAINER_PORTS_RANGE', '1-70000'],
     ['DOCKER_CLUSTER_NAME', 'has space'],
@@ -89,6 +97,44 @@ describe('agent config', () => {
     expect(() => loadAgentConfig({})).toThrow(/^HUMPBACK_AGENT_TOKEN: expected .*refuses/);
   });
 
+  it("takes Humpback v1's names and Go durations", () => {
+    const c = loadAgentConfig({
+      HUMPBACK_AGENT_TOKEN: token,
+      DOCKER_CLUSTER_HEARTBEAT: '8s',
+      DOCKER_CLUSTER_TTL: '1m30s',
+      DOCKER_API_VERSION: '1.41',
+    });
+    expect([c.heartbeatSeconds, c.clusterTtlSeconds, c.dockerApiVersion]).toEqual([8, 90, 'v1.41']);
+    expect(
+      loadAgentConfig({ HUMPBACK_AGENT_TOKEN: token, DOCKER_CLUSTER_HEARTBEAT: '1500ms' }).heartbeatSeconds,
+    ).toBe(1.5);
+    expect(loadAgentConfig({ HUMPBACK_AGENT_TOKEN: token }).clusterTtlSeconds).toBe(30);
+  });
+
+  it('takes etcd:// and says in one line that consul:// is not supported', () => {
+    const c = loadAgentConfig({
+      HUMPBACK_AGENT_TOKEN: token,
+      DOCKER_CLUSTER_ENABLED: 'true',
+      DOCKER_CLUSTER_URIS: 'etcd://10.0.0.1:2379,10.0.0.2:2379/humpback',
+    });
+    expect(c.clusterUris).toEqual({
+      backend: 'etcd',
+      connectionString: '10.0.0.1:2379,10.0.0.2:2379',
+      prefix: '/humpback',
+    });
+    expect(() =>
+      loadGatewayConfig({ HUMPBACK_AGENT_TOKEN: token, DOCKER_CLUSTER_URIS: 'consul://10.0.0.1:8500' }),
+    ).toThrow(
+      /^DOCKER_CLUSTER_URIS: expected .*consul:\/\/ is not supported: no Consul server is packaged for Debian.*, got "consul:\/\/10\.0\.0\.1:8500"$/,
+    );
+  });
+
+  it('says in one line what a bad duration should look like', () => {
+    expect(() => loadAgentConfig({ HUMPBACK_AGENT_TOKEN: token, DOCKER_CLUSTER_HEARTBEAT: '8x' })).toThrow(
+      /^DOCKER_CLUSTER_HEARTBEAT: expected a duration of at least 1 s, in seconds \(45\) or Go's form \(8s, 1m, 1m30s\), got "8x"$/,
+    );
+  });
+
   it('asks for ZooKeeper when the cluster is enabled', () => {
     expect(() => loadAgentConfig({ HUMPBACK_AGENT_TOKEN: token, DOCKER_CLUSTER_ENABLED: '1' })).toThrow(
       /^DOCKER_CLUSTER_URIS: /,
@@ -107,6 +153,32 @@ describe('gateway config', () => {
     expect(c.adminPassword).toBeUndefined();
     expect(c.webhookAllow).toEqual([]);
     expect(c.trustedProxies).toEqual([]);
+  });
+
+  it("takes humpback-center's names and durations, ours first", () => {
+    const v1 = loadGatewayConfig({
+      HUMPBACK_AGENT_TOKEN: token,
+      CENTER_LISTEN_PORT: ':8589',
+      CENTER_CLUSTER_MIGRATEDELAY: '45s',
+      CENTER_CLUSTER_RECOVERYINTERVAL: '1m',
+      CENTER_CLUSTER_REMOVEDELAY: '8s',
+      DOCKER_CLUSTER_TTL: '35s',
+    });
+    expect([
+      v1.listen,
+      v1.migrateDelaySeconds,
+      v1.recoveryIntervalSeconds,
+      v1.removeDelaySeconds,
+      v1.clusterTtlSeconds,
+    ]).toEqual([{ host: '0.0.0.0', port: 8589 }, 45, 60, 8, 35]);
+    const both = loadGatewayConfig({
+      HUMPBACK_AGENT_TOKEN: token,
+      HUMPBACK_LISTEN: '127.0.0.1:8100',
+      CENTER_LISTEN_PORT: '8589',
+      CENTER_MIGRATE_DELAY: '10',
+      CENTER_CLUSTER_MIGRATEDELAY: '45s',
+    });
+    expect([both.listen, both.migrateDelaySeconds]).toEqual([{ host: '127.0.0.1', port: 8100 }, 10]);
   });
 
   it('reads the ranges webhooks may reach', () => {
@@ -131,6 +203,11 @@ describe('gateway config', () => {
     ['CENTER_MIGRATE_DELAY', '-1'],
     ['CENTER_RECOVERY_INTERVAL', '0'],
     ['CENTER_REMOVE_DELAY', '1.5'],
+    ['CENTER_CLUSTER_MIGRATEDELAY', '45 seconds'],
+    ['CENTER_CLUSTER_RECOVERYINTERVAL', '0s'],
+    ['CENTER_CLUSTER_REMOVEDELAY', 'soon'],
+    ['CENTER_LISTEN_PORT', ':99999'],
+    ['DOCKER_CLUSTER_TTL', '1h-'],
     ['HUMPBACK_LISTEN', ':x'],
     ['HUMPBACK_WEBHOOK_ALLOW', '10.0.0.0/33'],
     ['HUMPBACK_WEBHOOK_ALLOW', 'intranet.example.com'],

@@ -93,6 +93,13 @@ class FakeAgent implements AgentApi {
     return [...this.containers.values()].map((c) => ({ ...c }));
   }
 
+  async getContainer(id: string): Promise<AgentContainer> {
+    this.guard();
+    const c = this.containers.get(id);
+    if (!c) throw new AgentError(404, { Message: `no container ${id}` }, 'http://x');
+    return { ...c };
+  }
+
   async createContainer(config: ContainerConfig): Promise<AgentContainer> {
     this.guard();
     if ([...this.containers.values()].some((c) => c.name === config.name)) {
@@ -335,6 +342,29 @@ describe('single mode over fake agents', () => {
     await containerEvents.next((m) => m.container.id === c.id && m.container.state === 'EXITED');
     // The resync after the burst brings Docker's own status text.
     await waitUntil(() => cache.getContainer(c.id)?.status === 'Exited (137) 1 second ago');
+  });
+
+  it("recognises a v1 center's cluster container by its HUMPBACK_CLUSTER_* env alone", async () => {
+    await groups.create({ name: 'g', clusterMode: false, servers: ['10.1.0.2'] }, admin);
+    await nodeEvents.next((m) => m.node.id === 'node-b' && m.node.status === 'HEALTHY');
+    const agent = agents.get('10.1.0.2:8500')!;
+    const env = [
+      'HUMPBACK_CLUSTER_GROUPID=5b1c2d3e-0000-4000-8000-000000000001',
+      'HUMPBACK_CLUSTER_METAID=9a8b7c6d-0000-4000-8000-000000000002',
+      'HUMPBACK_CLUSTER_CONTAINER_INDEX=1',
+      'HUMPBACK_CLUSTER_CONTAINER_ORIGINALNAME=CLUSTER-5b1c2d3e-web-1',
+    ];
+    const v1 = await agent.createContainer({ name: 'CLUSTER-5b1c2d3e-web-1', image: 'busybox', env });
+    // Not every CLUSTER- container is one: without the env it stays a plain container.
+    const plain = await agent.createContainer({ name: 'CLUSTER-5b1c2d3e-other-1', image: 'busybox' });
+    await waitUntil(() => cache.getContainer(v1.id)?.metaId !== undefined);
+    expect(cache.getContainer(v1.id)).toMatchObject({
+      groupId: '5b1c2d3e-0000-4000-8000-000000000001',
+      metaId: '9a8b7c6d-0000-4000-8000-000000000002',
+      index: 1,
+    });
+    expect(cache.containersOfMeta('9a8b7c6d-0000-4000-8000-000000000002').map((c) => c.id)).toEqual([v1.id]);
+    expect(cache.getContainer(plain.id)?.metaId).toBeUndefined();
   });
 
   it('marks a dead agent UNHEALTHY, refuses calls with NODE_UNAVAILABLE, and recovers', async () => {

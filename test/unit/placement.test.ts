@@ -265,9 +265,10 @@ describe('placement: constraints', () => {
 
 describe('index allocation', () => {
   it('takes the smallest free indexes', () => {
-    expect(smallestFreeIndex([])).toBe(0);
+    expect(smallestFreeIndex([])).toBe(1);
     expect(smallestFreeIndex([0, 1, 3])).toBe(2);
-    expect(allocateIndexes([1, 3], 4)).toEqual([0, 2, 4, 5]);
+    expect(smallestFreeIndex([0])).toBe(1);
+    expect(allocateIndexes([1, 3], 4)).toEqual([2, 4, 5, 6]);
   });
   it('names instances the Humpback way', () => {
     expect(instanceName('0123456789abcdef', 'web', 2)).toBe('CLUSTER-01234567-web-2');

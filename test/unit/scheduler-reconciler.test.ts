@@ -232,9 +232,9 @@ describe('scheduler: metas on a fake cluster', () => {
     await setup();
     const meta = await metas.create({ groupId: GROUP, instances: 6, config: config() });
     expect(Object.values(cluster.spread(meta.id))).toEqual([2, 2, 2]);
-    expect(cluster.indexes(meta.id)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(cluster.indexes(meta.id)).toEqual([1, 2, 3, 4, 5, 6]);
     const names = cluster.cache.containersOfMeta(meta.id).map((c) => c.name);
-    expect(names).toContain('CLUSTER-01234567-web-0');
+    expect(names).toContain('CLUSTER-01234567-web-1');
     const c = cluster.cache.containersOfMeta(meta.id)[0]!;
     expect(c.labels['humpback.meta']).toBe(meta.id);
     expect(meta).toMatchObject({ image: 'humpback-test/busybox', imageTag: 'latest', instances: 6 });
@@ -250,7 +250,7 @@ describe('scheduler: metas on a fake cluster', () => {
     const after = cluster.cache.containersOfMeta(meta.id);
     expect(after.filter((c) => before.has(c.id))).toHaveLength(6);
     await metas.update(meta.id, { instances: 3 });
-    expect(cluster.indexes(meta.id)).toEqual([0, 1, 2]);
+    expect(cluster.indexes(meta.id)).toEqual([1, 2, 3]);
     expect(cluster.cache.containersOfMeta(meta.id).every((c) => before.has(c.id))).toBe(true);
     expect(bus.events()).toEqual(['CreateMetaEvent', 'UpdateMetaEvent', 'UpdateMetaEvent']);
   });
@@ -268,7 +268,7 @@ describe('scheduler: metas on a fake cluster', () => {
     await metas.update(meta.id, { constraints: ['node.hostname!=host-2'] });
     const spread = cluster.spread(meta.id);
     expect(spread['node-2']).toBeUndefined();
-    expect(cluster.indexes(meta.id)).toEqual([0, 1]);
+    expect(cluster.indexes(meta.id)).toEqual([1, 2]);
   });
 
   it('places by node labels from setNodeLabels (the store)', async () => {
@@ -306,7 +306,7 @@ describe('scheduler: metas on a fake cluster', () => {
     await setup();
     cluster.failingNodes.add('node-1');
     const meta = await metas.create({ groupId: GROUP, instances: 3, config: config() });
-    expect(cluster.indexes(meta.id)).toEqual([0, 1, 2]);
+    expect(cluster.indexes(meta.id)).toEqual([1, 2, 3]);
     expect(cluster.spread(meta.id)['node-1']).toBeUndefined();
   });
 
@@ -327,7 +327,7 @@ describe('scheduler: metas on a fake cluster', () => {
     cluster.missingImages.clear();
     const fixed = await metas.update(meta.id, { instances: 3 });
     await scheduler.queue.idle();
-    expect(cluster.indexes(meta.id)).toEqual([0, 1, 2]);
+    expect(cluster.indexes(meta.id)).toEqual([1, 2, 3]);
     expect((await store.get('metas', fixed.id))?.lastFailure).toBeUndefined();
   });
 
@@ -400,7 +400,7 @@ describe('scheduler: metas on a fake cluster', () => {
     await clock.advance(2_000);
     await scheduler.queue.idle();
     const live = cluster.cache.containersOfMeta(meta.id).filter((c) => c.nodeId !== 'node-1');
-    expect(live.map((c) => c.index).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(live.map((c) => c.index).sort()).toEqual([1, 2, 3, 4, 5, 6]);
     expect(live.filter((c) => lost.includes(c.index)).every((c) => c.name.endsWith(`-${c.index}`))).toBe(
       true,
     );
@@ -412,7 +412,7 @@ describe('scheduler: metas on a fake cluster', () => {
     await new Promise((r) => setTimeout(r, 10));
     await scheduler.queue.idle();
     expect(cluster.cache.containersOfNode('node-1').filter((c) => c.metaId === meta.id)).toHaveLength(0);
-    expect(cluster.indexes(meta.id)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(cluster.indexes(meta.id)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
   it('cancels migration when the node returns in time, and holds it while discovery is down', async () => {
@@ -476,7 +476,7 @@ describe('scheduler: metas on a fake cluster', () => {
     await clock.advance(120_000);
     await new Promise((r) => setTimeout(r, 10));
     await scheduler.queue.idle();
-    expect(cluster.indexes(meta.id)).toEqual([0, 1, 2]);
+    expect(cluster.indexes(meta.id)).toEqual([1, 2, 3]);
     expect(bus.events()).toContain('RecoveryMetaEvent');
 
     // A stray fourth copy (a duplicate index) is removed by the next pass.
@@ -488,7 +488,49 @@ describe('scheduler: metas on a fake cluster', () => {
     cluster.cache.upsertContainer({ ...copy, nodeId: copy.nodeId === 'node-1' ? 'node-2' : 'node-1' });
     await scheduler.recoveryPass();
     expect(cluster.cache.getContainer('dup000000000')).toBeUndefined();
-    expect(cluster.indexes(meta.id)).toEqual([0, 1, 2]);
+    expect(cluster.indexes(meta.id)).toEqual([1, 2, 3]);
+  });
+
+  it('keeps an instance with the 0-based index of earlier versions and renames it on its next recreate', async () => {
+    await setup();
+    const meta = await metas.create({ groupId: GROUP, instances: 2, config: config() });
+    // What an earlier version left: index 0 where index 2 would be now.
+    const two = cluster.cache.containersOfMeta(meta.id).find((c) => c.index === 2)!;
+    cluster.cache.removeContainer(two.id);
+    const legacy: ContainerRecord = {
+      ...two,
+      id: 'legacy000000',
+      name: 'CLUSTER-01234567-web-0',
+      index: 0,
+      labels: { ...two.labels, 'humpback.index': '0' },
+    };
+    cluster.cache.upsertContainer(legacy);
+    await scheduler.recoveryPass();
+    expect(cluster.cache.getContainer('legacy000000')).toBeDefined();
+    expect(cluster.indexes(meta.id)).toEqual([0, 1]);
+
+    await metas.upgrade(meta.id, 'v2');
+    expect(cluster.cache.getContainer('legacy000000')).toBeUndefined();
+    expect(cluster.indexes(meta.id)).toEqual([1, 2]);
+    expect(
+      cluster.cache
+        .containersOfMeta(meta.id)
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(['CLUSTER-01234567-web-1', 'CLUSTER-01234567-web-2']);
+  });
+
+  it("adopts a v1 center's instances (no spec label) into the meta with the same ids", async () => {
+    await setup();
+    const meta = await metas.create({ groupId: GROUP, instances: 2, config: config() });
+    const [one, two] = cluster.cache.containersOfMeta(meta.id).sort((a, b) => a.index! - b.index!);
+    // What v1 left: the same ids from its env, no humpback.* labels at all.
+    cluster.cache.removeContainer(two!.id);
+    cluster.cache.upsertContainer({ ...two!, id: 'v1inst000000', labels: {} });
+    await scheduler.recoveryPass();
+    expect(cluster.cache.getContainer('v1inst000000')).toBeDefined();
+    expect(cluster.cache.getContainer(one!.id)).toBeDefined();
+    expect(cluster.indexes(meta.id)).toEqual([1, 2]);
   });
 
   it('delays removal of surplus instances when the meta asks for it', async () => {
@@ -498,7 +540,7 @@ describe('scheduler: metas on a fake cluster', () => {
     expect(cluster.cache.containersOfMeta(meta.id)).toHaveLength(3);
     await clock.advance(31_000);
     await new Promise((r) => setTimeout(r, 10));
-    expect(cluster.indexes(meta.id)).toEqual([0]);
+    expect(cluster.indexes(meta.id)).toEqual([1]);
   });
 
   it('rebuilds from labels without recreating anything', async () => {
@@ -553,7 +595,7 @@ describe('scheduler: metas on a fake cluster', () => {
     await follower.start();
     const followerMetas = new ClusterMetaService({ store, scheduler: follower, clock });
     const meta = await followerMetas.create({ groupId: GROUP, instances: 3, config: config() });
-    expect(cluster.indexes(meta.id)).toEqual([0, 1, 2]);
+    expect(cluster.indexes(meta.id)).toEqual([1, 2, 3]);
     await expect(followerMetas.upgrade(meta.id, 'latest')).rejects.toMatchObject({
       extensions: { code: ErrorCode.BAD_USER_INPUT },
     });
@@ -632,7 +674,7 @@ describe('scheduler: leadership', () => {
 
     await leadership.set(true);
     await scheduler.queue.idle();
-    expect(cluster.indexes(meta.id)).toEqual([0, 1, 2, 3]);
+    expect(cluster.indexes(meta.id)).toEqual([1, 2, 3, 4]);
 
     // Stepping down stops migrations.
     await leadership.set(false);
@@ -670,7 +712,7 @@ describe('scheduler: leadership', () => {
     await scheduler.queue.idle();
     expect(cluster.creates).toBe(4);
     const live = cluster.cache.containersOfMeta(meta.id).filter((c) => c.nodeId !== 'node-1');
-    expect(live.map((c) => c.index).sort()).toEqual([0, 1, 2]);
+    expect(live.map((c) => c.index).sort()).toEqual([1, 2, 3]);
   });
 });
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,7 +12,7 @@ import { EmbeddedStore } from '../../core/store/embedded-store.js';
 import type { ContainerRecord, MetaRecord } from '../../core/store/store.js';
 import { CHANNEL } from '../../core/bus/channels.js';
 import { WebhookDispatcher } from '../../scheduler/webhook-dispatcher.js';
-import { buildHookPayload } from '../../scheduler/webhook-payload.js';
+import { buildHookPayload, encodeHookBody, type HookPayload } from '../../scheduler/webhook-payload.js';
 import {
   exponentialBackoff,
   signBody,
@@ -173,34 +174,179 @@ describe('webhook signing and backoff', () => {
     expect(exponentialBackoff().maxAttempts).toBe(10);
   });
 
-  it("builds Humpback's payload without secrets", () => {
-    const payload = buildHookPayload(
-      'CreateMetaEvent',
-      meta('http://x/'),
-      [
-        { container: container(1), node: { ip: '10.0.0.2', name: 'n1' } },
-        { container: container(0), node: undefined },
+  it("encodes humpback-center's Hook byte for byte, each receiver with its own secret only", () => {
+    const m = meta('http://x/', {
+      webhooks: [
+        { url: 'http://x/', secretToken: 's3cret-token' },
+        { url: 'http://y/?a=1&b=<2>', secretToken: 'other-secret' },
       ],
-      1_700_000_000_000,
-    );
-    expect(payload).toMatchObject({
-      Timestamp: 1_700_000_000_000_000_000,
-      Event: 'CreateMetaEvent',
-      MetaBase: {
-        GroupId: 'group-0123456789',
-        MetaId: 'meta-1',
-        Instances: 2,
-        WebHooks: [{ Url: 'http://x/' }],
-        ImageTag: 'latest',
+      constraints: ['node==n1'],
+      config: {
+        name: 'web',
+        image: 'humpback-test/busybox:latest',
+        command: ['sleep', '3600'],
+        env: ['A=1'],
+        networkMode: 'bridge',
+        ports: [{ privatePort: 80, publicPort: 8080 }],
+        volumes: [{ containerPath: '/data', hostPath: '/srv/data', readOnly: true }],
+        restartPolicy: 'always',
+        labels: { z: '1', a: '2' },
+        memoryMB: 64,
       },
     });
-    expect(payload.HookContainers.map((c) => [c.IP, c.Container.Index])).toEqual([
-      ['', 0],
-      ['10.0.0.2', 1],
-    ]);
-    expect(JSON.stringify(payload)).not.toContain('s3cret');
+    const payload = buildHookPayload(
+      'CreateMetaEvent',
+      m,
+      [
+        { container: container(2), node: { ip: '10.0.0.2', name: 'n1' } },
+        { container: container(1), node: undefined },
+      ],
+      1_700_000_000_123,
+    );
+    const body = encodeHookBody(payload, 'other-secret', 1);
+    const config = {
+      Id: '',
+      Image: 'humpback-test/busybox:latest',
+      Command: 'sleep 3600',
+      CommandWithoutEntryPoint: '',
+      Name: 'web',
+      Ports: [{ PrivatePort: 80, PublicPort: 8080, Type: 'tcp', Ip: '' }],
+      Volumes: [{ ContainerVolume: '/data', HostVolume: '/srv/data', BindMount: 'ro' }],
+      Dns: null,
+      Env: ['A=1'],
+      HostName: '',
+      NetworkMode: 'bridge',
+      RestartPolicy: 'always',
+      Extrahosts: null,
+      Memory: 64,
+      Links: null,
+      Ulimits: null,
+      Labels: { a: '2', z: '1' },
+      LogConfig: { Type: '', Config: null },
+    };
+    const instance = (index: number) => ({
+      ...config,
+      Id: `c${index}`,
+      Name: `CLUSTER-group-01-web-${index}`,
+      Env: [
+        'A=1',
+        'HUMPBACK_CLUSTER_GROUPID=group-0123456789',
+        'HUMPBACK_CLUSTER_METAID=meta-1',
+        `HUMPBACK_CLUSTER_CONTAINER_INDEX=${index}`,
+        'HUMPBACK_CLUSTER_CONTAINER_ORIGINALNAME=web',
+      ],
+      Status: {
+        Status: 'running',
+        Running: true,
+        Paused: false,
+        Restarting: false,
+        OOMKilled: false,
+        Dead: false,
+        Pid: 0,
+        ExitCode: 0,
+        Error: '',
+        StartedAt: '@time@',
+        FinishedAt: '@time@',
+      },
+      Labels: {},
+    });
+    const golden = goldenHook({
+      Timestamp: '@timestamp@',
+      Event: 'CreateMetaEvent',
+      MetaBase: {
+        GroupId: '@group@',
+        MetaId: '@meta@',
+        IsRemoveDelay: false,
+        IsRecovery: true,
+        Instances: 2,
+        WebHooks: [
+          { Url: 'http://x/', SecretToken: '' },
+          { Url: 'http://y/?a=1&b=<2>', SecretToken: 'other-secret' },
+        ],
+        Placement: { Constraints: ['node==n1'], Preferences: null, Platforms: null },
+        ImageTag: 'latest',
+        Config: config,
+        CreateAt: '@time@',
+        LastUpdateAt: '@time@',
+        AvailableNodesChanged: false,
+      },
+      HookContainers: [
+        { IP: '', Name: '', Container: instance(1) },
+        { IP: '10.0.0.2', Name: 'N1', Container: instance(2) },
+      ],
+    });
+    expect(normalise(body)).toBe(golden);
+    // The exact int64: ms * 10^6 written as an integer, never in float notation.
+    expect(body.startsWith('{"Timestamp":1700000000123000000,"Event":')).toBe(true);
+    expect(body).toContain('"CreateAt":1795305600,"LastUpdateAt":1795305600,');
+    expect(body).toContain('"Url":"http://y/?a=1\\u0026b=\\u003c2\\u003e"');
+    expect(body).not.toContain('s3cret');
+    // What subscribers get: the same object with no secret at all, and the same Timestamp digits.
+    expect(JSON.stringify(payload)).not.toContain('secret');
+    expect(JSON.stringify(payload.Timestamp)).toBe('1700000000123000000');
   });
 });
+
+const SPEC = JSON.parse(readFileSync(new URL('../fixtures/webhook-v1.json', import.meta.url), 'utf8')) as {
+  fields: Field[];
+  definitions: { Container: Field[] };
+};
+
+interface Field {
+  key: string;
+  type: string;
+  omitempty?: boolean;
+  fields?: Field[];
+  items?: Field[];
+  ref?: string;
+}
+
+/** Values in Go's marshal order, as humpback-center would write them, taken from webhook-v1.json. */
+function goldenValue(fields: Field[], value: Record<string, unknown>): string {
+  const known = new Set(fields.map((f) => f.key));
+  const stray = Object.keys(value).filter((k) => !known.has(k));
+  if (stray.length) throw new Error(`not in webhook-v1.json: ${stray.join(', ')}`);
+  const parts: string[] = [];
+  for (const field of fields) {
+    const v = value[field.key];
+    if (v === undefined) {
+      if (!field.omitempty) throw new Error(`${field.key} is not omitempty in webhook-v1.json`);
+      continue;
+    }
+    parts.push(`${JSON.stringify(field.key)}:${goldenOf(field, v)}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+function goldenOf(field: Field, v: unknown): string {
+  if (v === null) {
+    if (!field.type.includes('null')) throw new Error(`${field.key} may not be null`);
+    return 'null';
+  }
+  const sub = field.ref ? SPEC.definitions.Container : field.fields;
+  if (sub) return goldenValue(sub, v as Record<string, unknown>);
+  if (field.items)
+    return `[${(v as Array<Record<string, unknown>>).map((i) => goldenValue(field.items!, i)).join(',')}]`;
+  if (typeof v === 'string' && /^@.*@$/.test(v) && !field.type.startsWith('string')) return v;
+  const expected = field.type.split(/[ <|]/)[0]!;
+  const actual = Array.isArray(v) ? 'array' : typeof v === 'number' ? 'integer' : typeof v;
+  if (expected !== actual) throw new Error(`${field.key}: ${actual} where webhook-v1.json has ${field.type}`);
+  return JSON.stringify(v).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
+}
+
+function goldenHook(value: Record<string, unknown>): string {
+  return `${goldenValue(SPEC.fields, value)}\n`;
+}
+
+/** Ids and times replaced, so the golden text says only what is fixed by the format. */
+function normalise(body: string): string {
+  return body
+    .replace(/^\{"Timestamp":\d+,/, '{"Timestamp":@timestamp@,')
+    .replaceAll('"group-0123456789"', '"@group@"')
+    .replaceAll('"meta-1"', '"@meta@"')
+    .replace(/"(CreateAt|LastUpdateAt)":\d+/g, '"$1":@time@')
+    .replace(/"(StartedAt|FinishedAt)":"[^"]*"/g, '"$1":"@time@"');
+}
 
 describe('webhook dispatcher', () => {
   let dir: string;
@@ -281,10 +427,13 @@ describe('webhook dispatcher', () => {
     expect(verifySignature(req!.body, 's3cret-token', req!.headers['x-humpback-signature'] as string)).toBe(
       true,
     );
-    expect(JSON.parse(req!.body)).toMatchObject({
-      Event: 'UpgradeMetaEvent',
-      HookContainers: [{ IP: '10.0.0.1' }],
-    });
+    expect(req!.headers['content-type']).toBe('application/json;charset=utf-8');
+    const sent = JSON.parse(req!.body) as HookPayload;
+    expect([sent.Event, sent.HookContainers.map((c) => c.IP), sent.MetaBase.WebHooks]).toEqual([
+      'UpgradeMetaEvent',
+      ['10.0.0.1'],
+      [{ Url: receiver.url, SecretToken: 's3cret-token' }],
+    ]);
     await d.stop();
     const record = await store.get('webhookDeliveries', deliveries[0]!.id);
     expect(record).toMatchObject({ attempts: 1, delivered: true, statusCode: 200 });
