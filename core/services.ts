@@ -11,6 +11,7 @@ import type {
   WebhookSetting,
 } from './store/store.js';
 import type { ContainerState, NodeStatus } from './domain.js';
+import type { UsageRange, UsageSample, UsageSubject } from './store/usage.js';
 
 /**
  * What resolvers call. Services do the work (store, agents, scheduler); resolvers check access and
@@ -176,6 +177,12 @@ export interface AuditService {
   list(options: { limit: number; before?: string | undefined }): Promise<AuditEntry[]>;
 }
 
+/** Usage history of nodes, containers and metas (written by the leader's UsageRecorder). */
+export interface UsageService {
+  /** The subject's points of the range, oldest first ([] when none were recorded). */
+  history(subject: UsageSubject, range: UsageRange): Promise<UsageSample[]>;
+}
+
 export interface Services {
   auth: AuthService;
   groups: GroupService;
@@ -184,4 +191,5 @@ export interface Services {
   images: ImageService;
   metas: MetaService;
   audit: AuditService;
+  usage: UsageService;
 }

@@ -18,6 +18,8 @@ import { AlwaysLeader, openRedisLeadership } from './leader/leadership.js';
 import { type Leadership } from '../core/leadership.js';
 import { CacheNodeService } from './services/node-service.js';
 import { NodeWatcher, type NodeWatcherOptions } from './cluster/node-watcher.js';
+import { UsageRecorder, type UsageRecorderOptions } from './cluster/usage-recorder.js';
+import { StoreUsageService } from './services/usage-service.js';
 import type { MetaService, Services } from '../core/services.js';
 
 /** Everything behind the GraphQL server of one gateway, wired and running. */
@@ -57,6 +59,8 @@ export interface GatewayCoreOptions {
   leadership?: Leadership | undefined;
   /** Tuning of the node watcher (tests shorten its intervals). */
   watcher?: Partial<Omit<NodeWatcherOptions, 'cache' | 'writer' | 'pool' | 'logger'>> | undefined;
+  /** Timing of the usage history's sampling (tests pass a clock). */
+  usage?: Partial<Pick<UsageRecorderOptions, 'intervalMs' | 'now' | 'statsTimeoutMs'>> | undefined;
   /** Builds cluster mode once the single-mode services exist. */
   cluster?:
     | ((
@@ -159,18 +163,21 @@ async function followLeadership(
     store: Store;
     cache: ClusterCache;
     watcher: NodeWatcher;
+    recorder: UsageRecorder;
     leadership: Leadership;
     logger: Logger;
   },
   cleanup: Cleanup,
 ): Promise<void> {
-  const { id, store, cache, watcher, leadership, logger } = c;
+  const { id, store, cache, watcher, recorder, leadership, logger } = c;
   const follow = async (leader: boolean): Promise<void> => {
     if (leader) {
       logger.info({ gateway: id }, 'leading: watching the nodes of every group');
       await watcher.start();
+      recorder.start();
     } else {
       logger.info({ gateway: id }, 'following: another gateway watches the nodes');
+      await recorder.stop();
       await watcher.stop();
       await cache.loadFrom(store);
     }
@@ -180,9 +187,13 @@ async function followLeadership(
   });
   cleanup.push(async () => {
     offLeader();
+    await recorder.stop();
     await watcher.stop();
   });
-  if (leadership.isLeader()) await watcher.start();
+  if (leadership.isLeader()) {
+    await watcher.start();
+    recorder.start();
+  }
 }
 
 /** The services of single mode (everything but metas, which cluster mode brings). */
@@ -213,6 +224,7 @@ async function singleModeServices(
     nodes: new CacheNodeService({ cache, store }),
     containers: new AgentContainerService(deps),
     images: new AgentImageService(deps),
+    usage: new StoreUsageService(store),
   };
 }
 
@@ -246,7 +258,8 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
       metas = cluster.metas;
       cleanup.push(() => cluster.close());
     }
-    await followLeadership({ id, store, cache, watcher, leadership, logger }, cleanup);
+    const recorder = new UsageRecorder({ cache, store, pool, logger, ...options.usage });
+    await followLeadership({ id, store, cache, watcher, recorder, leadership, logger }, cleanup);
     await cluster?.start?.();
 
     return {

@@ -7,6 +7,7 @@ import { ContainerResolver } from './container.resolver.js';
 import { ImageResolver } from './image.resolver.js';
 import { AuditResolver } from './audit.resolver.js';
 import { SubscriptionResolver } from './subscription.resolver.js';
+import { ContainerUsageResolver, MetaUsageResolver, NodeUsageResolver } from './usage.resolver.js';
 
 /** Every resolver class. */
 export const resolvers = [
@@ -18,4 +19,7 @@ export const resolvers = [
   ImageResolver,
   AuditResolver,
   SubscriptionResolver,
+  NodeUsageResolver,
+  ContainerUsageResolver,
+  MetaUsageResolver,
 ] as const;

@@ -1,5 +1,6 @@
 import type { ContainerState, MetaEventType, NodeStatus } from '../domain.js';
 import type { ContainerConfig } from '../container-config.js';
+import type { UsageRange, UsageSample, UsageWrite } from './usage.js';
 
 /**
  * Desired state (users, groups, metas, node labels, webhook outbox, settings) and the cluster cache
@@ -292,6 +293,17 @@ export interface Store {
    * against it). A key that is not counted is left alone.
    */
   settleAttempt(keys: { reset: readonly string[]; release: readonly string[] }): Promise<void>;
+
+  /**
+   * Usage history (core/store/usage.ts): writes each point into its series and range, replacing a
+   * point with the same `at`; a series keeps at most its range's point count, none older than its
+   * span before its newest, and expires when it was not written for its span.
+   */
+  addUsage(points: readonly UsageWrite[]): Promise<void>;
+  /** Each series' points of `range` with `at >= since`, oldest first ([] for an unknown series). */
+  usageHistory(series: readonly string[], range: UsageRange, since: number): Promise<UsageSample[][]>;
+  /** Forgets series at every range (a removed container's). */
+  deleteUsage(series: readonly string[]): Promise<void>;
 
   close(): Promise<void>;
 }

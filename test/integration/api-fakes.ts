@@ -3,6 +3,13 @@ import type { EventBus } from '../../core/bus.js';
 import { badInput, conflict, notFound } from '../../core/errors.js';
 import { AttemptCounters } from '../../core/store/attempt-counters.js';
 import {
+  USAGE_RANGES,
+  withSample,
+  type UsageRange,
+  type UsageSample,
+  type UsageWrite,
+} from '../../core/store/usage.js';
+import {
   StoreConflictError,
   type AttemptLimit,
   type AttemptOutcome,
@@ -18,6 +25,7 @@ import {
 } from '../../core/store/store.js';
 import { StoreAuditService } from '../../gateway/services/audit-service.js';
 import { StoreAuthService } from '../../gateway/services/auth-service.js';
+import { StoreUsageService } from '../../gateway/services/usage-service.js';
 import { assertClusterOffConfirmed } from '../../gateway/services/group-service.js';
 import type {
   ContainerFilter,
@@ -101,6 +109,19 @@ export class MemoryStore implements Store {
   }
   async settleAttempt(keys: { reset: readonly string[]; release: readonly string[] }): Promise<void> {
     this.attempts.settle(keys);
+  }
+  private readonly usage = new Map<string, UsageSample[]>();
+  async addUsage(points: readonly UsageWrite[]): Promise<void> {
+    for (const p of points) {
+      const key = `${p.range}:${p.series}`;
+      this.usage.set(key, withSample(this.usage.get(key) ?? [], p.range, { ...p.sample }));
+    }
+  }
+  async usageHistory(series: readonly string[], range: UsageRange, since: number): Promise<UsageSample[][]> {
+    return series.map((s) => (this.usage.get(`${range}:${s}`) ?? []).filter((p) => p.at >= since));
+  }
+  async deleteUsage(series: readonly string[]): Promise<void> {
+    for (const s of series) for (const r of USAGE_RANGES) this.usage.delete(`${r}:${s}`);
   }
   async close(): Promise<void> {}
 }
@@ -428,6 +449,7 @@ export async function createFakeWorld(
     images: new FakeImages(),
     metas,
     audit: new StoreAuditService(store),
+    usage: new StoreUsageService(store),
   };
   return { services, store, bus: new MemoryBus(), groups, nodes, containers, metas, auth };
 }
