@@ -181,6 +181,8 @@ export interface AuditService {
 export interface UsageService {
   /** The subject's points of the range, oldest first ([] when none were recorded). */
   history(subject: UsageSubject, range: UsageRange): Promise<UsageSample[]>;
+  /** Each subject's newest HOUR point if it is at most `maxAgeMs` old (for /metrics). */
+  latest(subjects: readonly UsageSubject[], maxAgeMs: number): Promise<Array<UsageSample | undefined>>;
 }
 
 export interface Services {

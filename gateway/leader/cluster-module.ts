@@ -39,6 +39,7 @@ export function clusterModule(
   config: GatewayConfig,
   logger: Logger,
   webhookLookup: HostLookup | undefined,
+  onWebhookAttempt?: (result: 'delivered' | 'failed' | 'refused') => void,
 ): GatewayCoreOptions['cluster'] {
   return async (core) => {
     const log = logger.child({ component: 'scheduler' });
@@ -62,7 +63,7 @@ export function clusterModule(
       removeDelaySeconds: config.removeDelaySeconds,
       logger: log,
       leadership: core.leadership,
-      webhooks: { urlPolicy },
+      webhooks: { urlPolicy, onAttempt: onWebhookAttempt },
     });
     let discovery: ZookeeperDiscovery | undefined;
     if (config.clusterUris) {

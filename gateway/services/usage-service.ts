@@ -11,4 +11,10 @@ export class StoreUsageService implements UsageService {
     const [points] = await this.store.usageHistory([usageSeries(subject)], range, 0);
     return points ?? [];
   }
+
+  async latest(subjects: readonly UsageSubject[], maxAgeMs: number): Promise<Array<UsageSample | undefined>> {
+    const series = subjects.map(usageSeries);
+    const points = await this.store.usageHistory(series, 'HOUR', Date.now() - maxAgeMs);
+    return points.map((p) => p[p.length - 1]);
+  }
 }

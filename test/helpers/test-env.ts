@@ -44,6 +44,8 @@ export interface TestEnv {
   /** `humpback-test/busybox:v2`: the same files, another image ID, `HUMPBACK_TEST_VERSION=2`. */
   imageV2: string;
   engines: TestEngine[];
+  /** Prometheus (scripts/test-env/prometheus.sh): it scrapes the host:port targets of `targetsDir/*.json`. */
+  prometheus: { url: string; targetsDir: string };
 }
 
 /** Path of the file `up` writes. */
