@@ -95,6 +95,10 @@ export interface GatewayConfig {
   development: boolean;
   /** HUMPBACK_WEBHOOK_ALLOW: ranges webhooks may reach although loopback, private, ... @default [] */
   webhookAllow: string[];
+  /** HUMPBACK_SMTP_URL: smtp://[user:pass@]host:port[?from=addr] (smtps:// for TLS), for email notifications. */
+  smtpUrl?: string | undefined;
+  /** HUMPBACK_NOTIFY_DELAY: seconds a node stays down before NODE_DOWN is sent. @default 30 */
+  notifyDelaySeconds: number;
 }
 
 // Each rule turns one raw variable into a typed value or says what it expected.
@@ -200,6 +204,10 @@ const redisUrl: Rule<string> = {
   expected: 'redis://[user:password@]host:port[/db] or rediss://...',
   schema: z.string().regex(/^rediss?:\/\/[^\s]+$/),
 };
+const smtpUrl: Rule<string> = {
+  expected: 'smtp://[user:pass@]host:port[?from=addr] or smtps://...',
+  schema: z.string().refine((v) => /^smtps?:\/\/([^@/\s]+@)?[^:/\s]+:\d{1,5}\/?(\?\S*)?$/.test(v.trim())),
+};
 const path: Rule<string> = { expected: 'a directory path', schema: z.string().min(1) };
 const ipv4: Rule<string> = {
   expected: 'an IPv4 address such as 10.0.0.5',
@@ -302,5 +310,7 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     trustedProxies: read(env, 'HUMPBACK_TRUSTED_PROXIES', cidrList, []),
     development: env['NODE_ENV'] === 'development',
     webhookAllow: read(env, 'HUMPBACK_WEBHOOK_ALLOW', cidrList, []),
+    smtpUrl: read(env, 'HUMPBACK_SMTP_URL', smtpUrl),
+    notifyDelaySeconds: read(env, 'HUMPBACK_NOTIFY_DELAY', nonNegativeSeconds, 30),
   };
 }

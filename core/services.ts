@@ -6,11 +6,12 @@ import type {
   GroupRecord,
   MetaRecord,
   NodeRecord,
+  NotificationChannelRecord,
   UserRecord,
   WebhookDeliveryRecord,
   WebhookSetting,
 } from './store/store.js';
-import type { ContainerState, NodeStatus } from './domain.js';
+import type { ContainerState, NodeStatus, NotificationEvent } from './domain.js';
 import type { UsageRange, UsageSample, UsageSubject } from './store/usage.js';
 
 /**
@@ -185,6 +186,19 @@ export interface UsageService {
   latest(subjects: readonly UsageSubject[], maxAgeMs: number): Promise<Array<UsageSample | undefined>>;
 }
 
+/** Notification channels (admins add and remove them). */
+export interface NotificationService {
+  list(): Promise<NotificationChannelRecord[]>;
+  /** Checks kind, target and events (BAD_USER_INPUT naming the field). */
+  add(input: {
+    kind: string;
+    target: string;
+    events: readonly NotificationEvent[];
+    secretToken?: string | undefined;
+  }): Promise<NotificationChannelRecord>;
+  remove(id: string): Promise<boolean>;
+}
+
 export interface Services {
   auth: AuthService;
   groups: GroupService;
@@ -194,4 +208,5 @@ export interface Services {
   metas: MetaService;
   audit: AuditService;
   usage: UsageService;
+  notifications: NotificationService;
 }

@@ -20,6 +20,10 @@ import { CacheNodeService } from './services/node-service.js';
 import { NodeWatcher, type NodeWatcherOptions } from './cluster/node-watcher.js';
 import { UsageRecorder, type UsageRecorderOptions } from './cluster/usage-recorder.js';
 import { StoreUsageService } from './services/usage-service.js';
+import { StoreNotificationService } from './services/notification-service.js';
+import { Notifier, type NotifierOptions } from '../scheduler/notifier.js';
+import { smtpMailer } from './leader/smtp-mailer.js';
+import { OutboundUrlPolicy, type HostLookup } from '../core/outbound-url.js';
 import type { MetaService, Services } from '../core/services.js';
 
 /** Everything behind the GraphQL server of one gateway, wired and running. */
@@ -33,6 +37,8 @@ export interface GatewayCore {
   writer: CacheWriter;
   watcher: NodeWatcher;
   leadership: Leadership;
+  /** Notifications (run by the leader); the scheduler tells it about failed metas. */
+  notifier: Notifier;
   services: Services;
   /** true once the cache is loaded (for /readyz). */
   ready(): boolean;
@@ -61,6 +67,12 @@ export interface GatewayCoreOptions {
   watcher?: Partial<Omit<NodeWatcherOptions, 'cache' | 'writer' | 'pool' | 'logger'>> | undefined;
   /** Timing of the usage history's sampling (tests pass a clock). */
   usage?: Partial<Pick<UsageRecorderOptions, 'intervalMs' | 'now' | 'statsTimeoutMs'>> | undefined;
+  /** Notification timing and senders (tests shorten the grace, pass a clock or a lookup). */
+  notifications?:
+    | (Partial<Pick<NotifierOptions, 'graceMs' | 'pollMs' | 'policy' | 'clock' | 'mailer' | 'timeoutMs'>> & {
+        lookup?: HostLookup | undefined;
+      })
+    | undefined;
   /** Builds cluster mode once the single-mode services exist. */
   cluster?:
     | ((
@@ -164,20 +176,23 @@ async function followLeadership(
     cache: ClusterCache;
     watcher: NodeWatcher;
     recorder: UsageRecorder;
+    notifier: Notifier;
     leadership: Leadership;
     logger: Logger;
   },
   cleanup: Cleanup,
 ): Promise<void> {
-  const { id, store, cache, watcher, recorder, leadership, logger } = c;
+  const { id, store, cache, watcher, recorder, notifier, leadership, logger } = c;
   const follow = async (leader: boolean): Promise<void> => {
     if (leader) {
       logger.info({ gateway: id }, 'leading: watching the nodes of every group');
+      await notifier.start();
       await watcher.start();
       recorder.start();
     } else {
       logger.info({ gateway: id }, 'following: another gateway watches the nodes');
       await recorder.stop();
+      await notifier.stop();
       await watcher.stop();
       await cache.loadFrom(store);
     }
@@ -188,9 +203,11 @@ async function followLeadership(
   cleanup.push(async () => {
     offLeader();
     await recorder.stop();
+    await notifier.stop();
     await watcher.stop();
   });
   if (leadership.isLeader()) {
+    await notifier.start();
     await watcher.start();
     recorder.start();
   }
@@ -225,7 +242,34 @@ async function singleModeServices(
     containers: new AgentContainerService(deps),
     images: new AgentImageService(deps),
     usage: new StoreUsageService(store),
+    notifications: new StoreNotificationService(store),
   };
+}
+
+/** The leader's notifier: mails over HUMPBACK_SMTP_URL, webhooks under the meta webhooks' URL policy. */
+function openNotifier(
+  options: GatewayCoreOptions,
+  c: { store: Store; bus: EventBus; cache: ClusterCache },
+): Notifier {
+  const { config, logger } = options;
+  const { lookup, ...tuning } = options.notifications ?? {};
+  return new Notifier({
+    store: c.store,
+    bus: c.bus,
+    nodeStatus: (nodeId) => c.cache.getNode(nodeId)?.status,
+    downDelayMs: config.notifyDelaySeconds * 1000,
+    mailer: config.smtpUrl ? smtpMailer(config.smtpUrl) : undefined,
+    urlPolicy: new OutboundUrlPolicy({
+      allow: config.webhookAllow,
+      agentAddresses: () => [
+        ...c.cache.listNodes().flatMap((n) => [n.ip, n.apiAddr]),
+        ...c.cache.listGroups().flatMap((g) => g.servers),
+      ],
+      lookup,
+    }),
+    logger: logger.child({ component: 'notifier' }),
+    ...tuning,
+  });
 }
 
 export async function createGatewayCore(options: GatewayCoreOptions): Promise<GatewayCore> {
@@ -252,14 +296,15 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
       { store, config, cache, writer, pool, watcher, logger },
       () => metas,
     );
-    const parts = { id, store, bus, cache, pool, writer, watcher, leadership };
+    const notifier = openNotifier(options, { store, bus, cache });
+    const parts = { id, store, bus, cache, pool, writer, watcher, leadership, notifier };
     const cluster = await options.cluster?.({ ...parts, services: single });
     if (cluster) {
       metas = cluster.metas;
       cleanup.push(() => cluster.close());
     }
     const recorder = new UsageRecorder({ cache, store, pool, logger, ...options.usage });
-    await followLeadership({ id, store, cache, watcher, recorder, leadership, logger }, cleanup);
+    await followLeadership({ id, store, cache, watcher, recorder, notifier, leadership, logger }, cleanup);
     await cluster?.start?.();
 
     return {

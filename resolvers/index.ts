@@ -7,6 +7,7 @@ import { ContainerResolver } from './container.resolver.js';
 import { ImageResolver } from './image.resolver.js';
 import { AuditResolver } from './audit.resolver.js';
 import { SubscriptionResolver } from './subscription.resolver.js';
+import { NotificationResolver } from './notification.resolver.js';
 import { ContainerUsageResolver, MetaUsageResolver, NodeUsageResolver } from './usage.resolver.js';
 
 /** Every resolver class. */
@@ -22,4 +23,5 @@ export const resolvers = [
   NodeUsageResolver,
   ContainerUsageResolver,
   MetaUsageResolver,
+  NotificationResolver,
 ] as const;

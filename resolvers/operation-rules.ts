@@ -124,6 +124,11 @@ export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
   },
   'Subscription.nodeStatusChanged': read(group('groupId', true)),
   'Subscription.metaEvents': { ...read(group('groupId', true), meta('metaId', true)), missing: 'allow' },
+
+  // Notifications (issue 12): channels are the cluster's, so admins only.
+  'Query.notificationChannels': { access: 'admin' },
+  'Mutation.addNotificationChannel': { access: 'admin' },
+  'Mutation.removeNotificationChannel': { access: 'admin' },
 };
 
 function argAt(args: Args, path: string): unknown {

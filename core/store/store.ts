@@ -1,4 +1,4 @@
-import type { ContainerState, MetaEventType, NodeStatus } from '../domain.js';
+import type { ContainerState, MetaEventType, NodeStatus, NotificationEvent } from '../domain.js';
 import type { ContainerConfig } from '../container-config.js';
 import type { UsageRange, UsageSample, UsageWrite } from './usage.js';
 
@@ -132,6 +132,39 @@ export interface WebhookDeliveryRecord {
   createdAt: string;
 }
 
+/** Where notifications go (addNotificationChannel). */
+export interface NotificationChannelRecord {
+  id: string;
+  kind: 'webhook' | 'email';
+  /** A URL (webhook) or an email address. */
+  target: string;
+  events: NotificationEvent[];
+  /** Webhooks: the key their requests are signed with. */
+  secretToken?: string | undefined;
+  createdAt: string;
+}
+
+/** One notification to deliver to one channel, written before delivery is tried (the outbox). */
+export interface NotificationDeliveryRecord {
+  id: string;
+  channelId: string;
+  kind: NotificationChannelRecord['kind'];
+  target: string;
+  secretToken?: string | undefined;
+  event: NotificationEvent;
+  /** The mail's subject (also in the webhook body). */
+  subject: string;
+  /** The webhook's exact body (JSON); the mail's text is made from it. */
+  body: string;
+  attempts: number;
+  delivered: boolean;
+  /** Why the last attempt failed, in our own words. */
+  error?: string | undefined;
+  lastAttemptAt?: string | undefined;
+  nextAttemptAt: string;
+  createdAt: string;
+}
+
 export interface SettingRecord {
   id: string;
   value: string;
@@ -149,6 +182,9 @@ export interface Collections {
   nodes: NodeRecord;
   /** cluster cache: rebuilt from the agents, so the embedded store does not persist it */
   containers: ContainerRecord;
+  // Notifications (issue 12)
+  notificationChannels: NotificationChannelRecord;
+  notificationDeliveries: NotificationDeliveryRecord;
 }
 
 export type CollectionName = keyof Collections;

@@ -64,6 +64,7 @@ export function clusterModule(
       logger: log,
       leadership: core.leadership,
       webhooks: { urlPolicy, onAttempt: onWebhookAttempt },
+      onFailure: (event, meta, message) => void core.notifier.notify(event, { meta, message }),
     });
     let discovery: ZookeeperDiscovery | undefined;
     if (config.clusterUris) {

@@ -26,6 +26,7 @@ import {
 import { StoreAuditService } from '../../gateway/services/audit-service.js';
 import { StoreAuthService } from '../../gateway/services/auth-service.js';
 import { StoreUsageService } from '../../gateway/services/usage-service.js';
+import { StoreNotificationService } from '../../gateway/services/notification-service.js';
 import { assertClusterOffConfirmed } from '../../gateway/services/group-service.js';
 import type {
   ContainerFilter,
@@ -450,6 +451,7 @@ export async function createFakeWorld(
     metas,
     audit: new StoreAuditService(store),
     usage: new StoreUsageService(store),
+    notifications: new StoreNotificationService(store),
   };
   return { services, store, bus: new MemoryBus(), groups, nodes, containers, metas, auth };
 }
