@@ -11,6 +11,7 @@ import { ImagesPage } from './pages/images';
 import { LoginPage } from './pages/login';
 import { MetasPage } from './pages/metas';
 import { NodesPage } from './pages/nodes';
+import { NotificationsPage } from './pages/notifications';
 import { UsersPage } from './pages/users';
 import { Spinner } from './ui';
 import './styles.css';
@@ -31,6 +32,7 @@ const ROUTES: Route[] = [
   { path: 'images', label: 'Images' },
   { path: 'audit', label: 'Audit log', admin: true },
   { path: 'users', label: 'Users', admin: true },
+  { path: 'notifications', label: 'Notifications', admin: true },
 ];
 
 function App() {
@@ -176,6 +178,8 @@ function CurrentPage({ route, viewer }: { route: ReturnType<typeof readHash>; vi
       return <AuditPage />;
     case 'users':
       return <UsersPage viewer={viewer} />;
+    case 'notifications':
+      return <NotificationsPage />;
     case 'dashboard':
       return <DashboardPage />;
     default:

@@ -64,6 +64,13 @@ type Documents = {
   '\n  mutation CreateUser($input: CreateUserInput!) {\n    createUser(input: $input) {\n      id\n    }\n  }\n': typeof types.CreateUserDocument;
   '\n  mutation DeleteUser($id: ID!) {\n    deleteUser(id: $id)\n  }\n': typeof types.DeleteUserDocument;
   '\n  query AuditLog($first: Int, $before: String) {\n    auditLog(first: $first, before: $before) {\n      id\n      at\n      userId\n      operation\n      args\n      outcome\n      error\n    }\n  }\n': typeof types.AuditLogDocument;
+  '\n  fragment UsagePointFields on UsagePoint {\n    at\n    cpuPercent\n    memoryUsedBytes\n  }\n': typeof types.UsagePointFieldsFragmentDoc;
+  '\n  query NodeUsageHistory($id: ID!, $range: UsageRange!) {\n    node(id: $id) {\n      id\n      usageHistory(range: $range) {\n        ...UsagePointFields\n      }\n    }\n  }\n': typeof types.NodeUsageHistoryDocument;
+  '\n  query ContainerUsageHistory($id: ID!, $range: UsageRange!) {\n    container(id: $id) {\n      id\n      usageHistory(range: $range) {\n        ...UsagePointFields\n      }\n    }\n  }\n': typeof types.ContainerUsageHistoryDocument;
+  '\n  query MetaUsageHistory($id: ID!, $range: UsageRange!) {\n    meta(id: $id) {\n      id\n      usageHistory(range: $range) {\n        ...UsagePointFields\n      }\n    }\n  }\n': typeof types.MetaUsageHistoryDocument;
+  '\n  query NotificationChannels {\n    notificationChannels {\n      id\n      kind\n      target\n      events\n      signed\n    }\n  }\n': typeof types.NotificationChannelsDocument;
+  '\n  mutation AddNotificationChannel(\n    $kind: String!\n    $target: String!\n    $events: [NotificationEvent!]!\n    $secretToken: String\n  ) {\n    addNotificationChannel(kind: $kind, target: $target, events: $events, secretToken: $secretToken) {\n      id\n    }\n  }\n': typeof types.AddNotificationChannelDocument;
+  '\n  mutation RemoveNotificationChannel($id: ID!) {\n    removeNotificationChannel(id: $id)\n  }\n': typeof types.RemoveNotificationChannelDocument;
 };
 const documents: Documents = {
   '\n  fragment UserFields on User {\n    id\n    username\n    admin\n  }\n': types.UserFieldsFragmentDoc,
@@ -157,6 +164,20 @@ const documents: Documents = {
   '\n  mutation DeleteUser($id: ID!) {\n    deleteUser(id: $id)\n  }\n': types.DeleteUserDocument,
   '\n  query AuditLog($first: Int, $before: String) {\n    auditLog(first: $first, before: $before) {\n      id\n      at\n      userId\n      operation\n      args\n      outcome\n      error\n    }\n  }\n':
     types.AuditLogDocument,
+  '\n  fragment UsagePointFields on UsagePoint {\n    at\n    cpuPercent\n    memoryUsedBytes\n  }\n':
+    types.UsagePointFieldsFragmentDoc,
+  '\n  query NodeUsageHistory($id: ID!, $range: UsageRange!) {\n    node(id: $id) {\n      id\n      usageHistory(range: $range) {\n        ...UsagePointFields\n      }\n    }\n  }\n':
+    types.NodeUsageHistoryDocument,
+  '\n  query ContainerUsageHistory($id: ID!, $range: UsageRange!) {\n    container(id: $id) {\n      id\n      usageHistory(range: $range) {\n        ...UsagePointFields\n      }\n    }\n  }\n':
+    types.ContainerUsageHistoryDocument,
+  '\n  query MetaUsageHistory($id: ID!, $range: UsageRange!) {\n    meta(id: $id) {\n      id\n      usageHistory(range: $range) {\n        ...UsagePointFields\n      }\n    }\n  }\n':
+    types.MetaUsageHistoryDocument,
+  '\n  query NotificationChannels {\n    notificationChannels {\n      id\n      kind\n      target\n      events\n      signed\n    }\n  }\n':
+    types.NotificationChannelsDocument,
+  '\n  mutation AddNotificationChannel(\n    $kind: String!\n    $target: String!\n    $events: [NotificationEvent!]!\n    $secretToken: String\n  ) {\n    addNotificationChannel(kind: $kind, target: $target, events: $events, secretToken: $secretToken) {\n      id\n    }\n  }\n':
+    types.AddNotificationChannelDocument,
+  '\n  mutation RemoveNotificationChannel($id: ID!) {\n    removeNotificationChannel(id: $id)\n  }\n':
+    types.RemoveNotificationChannelDocument,
 };
 
 /**
@@ -459,6 +480,48 @@ export function graphql(
 export function graphql(
   source: '\n  query AuditLog($first: Int, $before: String) {\n    auditLog(first: $first, before: $before) {\n      id\n      at\n      userId\n      operation\n      args\n      outcome\n      error\n    }\n  }\n',
 ): typeof import('./graphql').AuditLogDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  fragment UsagePointFields on UsagePoint {\n    at\n    cpuPercent\n    memoryUsedBytes\n  }\n',
+): typeof import('./graphql').UsagePointFieldsFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  query NodeUsageHistory($id: ID!, $range: UsageRange!) {\n    node(id: $id) {\n      id\n      usageHistory(range: $range) {\n        ...UsagePointFields\n      }\n    }\n  }\n',
+): typeof import('./graphql').NodeUsageHistoryDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  query ContainerUsageHistory($id: ID!, $range: UsageRange!) {\n    container(id: $id) {\n      id\n      usageHistory(range: $range) {\n        ...UsagePointFields\n      }\n    }\n  }\n',
+): typeof import('./graphql').ContainerUsageHistoryDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  query MetaUsageHistory($id: ID!, $range: UsageRange!) {\n    meta(id: $id) {\n      id\n      usageHistory(range: $range) {\n        ...UsagePointFields\n      }\n    }\n  }\n',
+): typeof import('./graphql').MetaUsageHistoryDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  query NotificationChannels {\n    notificationChannels {\n      id\n      kind\n      target\n      events\n      signed\n    }\n  }\n',
+): typeof import('./graphql').NotificationChannelsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation AddNotificationChannel(\n    $kind: String!\n    $target: String!\n    $events: [NotificationEvent!]!\n    $secretToken: String\n  ) {\n    addNotificationChannel(kind: $kind, target: $target, events: $events, secretToken: $secretToken) {\n      id\n    }\n  }\n',
+): typeof import('./graphql').AddNotificationChannelDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation RemoveNotificationChannel($id: ID!) {\n    removeNotificationChannel(id: $id)\n  }\n',
+): typeof import('./graphql').RemoveNotificationChannelDocument;
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
