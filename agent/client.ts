@@ -211,6 +211,12 @@ export class AgentClient {
     );
   }
 
+  /** One sample of every running container's resource usage (`GET /containers/stats`), with its id. */
+  async allStats(): Promise<Array<AgentContainerStats & { id: string }>> {
+    const bodies = await this.request<ContainerStatsBody[]>('GET', '/containers/stats');
+    return bodies.map((b) => ({ ...toStats(b), id: b.Id }));
+  }
+
   async images(): Promise<AgentImage[]> {
     return (await this.request<ImageListItem[]>('GET', '/images')).map(toImage);
   }

@@ -201,6 +201,10 @@ export interface GatewayConfig {
   webhookAllow: string[];
   /** HUMPBACK_LOG_LEVEL (core/logger.ts applies it). @default 'info' */
   logLevel?: string | undefined;
+  /** HUMPBACK_SMTP_URL: smtp://[user:pass@]host:port[?from=addr] (smtps:// for TLS), for email notifications. */
+  smtpUrl?: string | undefined;
+  /** HUMPBACK_NOTIFY_DELAY: seconds a node stays down before NODE_DOWN is sent. @default 30 */
+  notifyDelaySeconds: number;
 }
 
 // Each rule turns one raw variable into a typed value or says what it expected.
@@ -348,6 +352,10 @@ const redisUrl: Rule<string> = {
 const logLevel: Rule<string> = {
   expected: 'one of fatal, error, warn, info, debug, trace, silent',
   schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+};
+const smtpUrl: Rule<string> = {
+  expected: 'smtp://[user:pass@]host:port[?from=addr] or smtps://...',
+  schema: z.string().refine((v) => /^smtps?:\/\/([^@/\s]+@)?[^:/\s]+:\d{1,5}\/?(\?\S*)?$/.test(v.trim())),
 };
 const path: Rule<string> = { expected: 'a directory path', schema: z.string().min(1) };
 const ipv4: Rule<string> = {
@@ -514,6 +522,8 @@ function gatewayConfig(env: Env): GatewayConfig {
     development: env['NODE_ENV'] === 'development',
     webhookAllow: read(env, 'HUMPBACK_WEBHOOK_ALLOW', cidrList, []),
     logLevel: read(env, 'HUMPBACK_LOG_LEVEL', logLevel, 'info'),
+    smtpUrl: read(env, 'HUMPBACK_SMTP_URL', smtpUrl),
+    notifyDelaySeconds: read(env, 'HUMPBACK_NOTIFY_DELAY', nonNegativeDuration, 30),
   };
 }
 

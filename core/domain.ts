@@ -39,3 +39,17 @@ export const MetaEventType = valuesOf(
   'RecoveryMetaEvent',
 );
 export type MetaEventType = keyof typeof MetaEventType;
+
+/** The ranges of a usage history, by the span each covers (samples of 10 s, 5 min, 1 h). */
+export const UsageRange = valuesOf('HOUR', 'DAY', 'WEEK');
+export type UsageRange = keyof typeof UsageRange;
+
+/** What a notification channel can be told about. */
+export const NotificationEvent = valuesOf(
+  'NODE_DOWN',
+  'NODE_UP',
+  'MIGRATION',
+  'RECOVERY_FAILED',
+  'META_FAILED',
+);
+export type NotificationEvent = keyof typeof NotificationEvent;

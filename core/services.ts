@@ -9,11 +9,13 @@ import type {
   GroupRecord,
   MetaRecord,
   NodeRecord,
+  NotificationChannelRecord,
   UserRecord,
   WebhookDeliveryRecord,
   WebhookSetting,
 } from './store/store.js';
-import type { ContainerState, NodeStatus } from './domain.js';
+import type { ContainerState, NodeStatus, NotificationEvent } from './domain.js';
+import type { UsageRange, UsageSample, UsageSubject } from './store/usage.js';
 
 /**
  * What resolvers call. Services do the work (store, agents, scheduler); resolvers check access and
@@ -225,6 +227,27 @@ export interface AuditService {
   list(options: { limit: number; before?: string | undefined }): Promise<AuditEntry[]>;
 }
 
+/** Usage history of nodes, containers and metas (written by the leader's UsageRecorder). */
+export interface UsageService {
+  /** The subject's points of the range, oldest first ([] when none were recorded). */
+  history(subject: UsageSubject, range: UsageRange): Promise<UsageSample[]>;
+  /** Each subject's newest HOUR point if it is at most `maxAgeMs` old (for /metrics). */
+  latest(subjects: readonly UsageSubject[], maxAgeMs: number): Promise<Array<UsageSample | undefined>>;
+}
+
+/** Notification channels (admins add and remove them). */
+export interface NotificationService {
+  list(): Promise<NotificationChannelRecord[]>;
+  /** Checks kind, target and events (BAD_USER_INPUT naming the field). */
+  add(input: {
+    kind: string;
+    target: string;
+    events: readonly NotificationEvent[];
+    secretToken?: string | undefined;
+  }): Promise<NotificationChannelRecord>;
+  remove(id: string): Promise<boolean>;
+}
+
 export interface Services {
   auth: AuthService;
   groups: GroupService;
@@ -235,4 +258,6 @@ export interface Services {
   audit: AuditService;
   tokens: TokenService;
   teams: TeamService;
+  usage: UsageService;
+  notifications: NotificationService;
 }

@@ -6,6 +6,7 @@ import { ConfigError, loadGatewayConfig, type GatewayConfig } from '../core/conf
 import { logger as rootLogger, type Logger } from '../core/logger.js';
 import type { HostLookup } from '../core/outbound-url.js';
 import { clusterModule, electLeader } from './leader/cluster-module.js';
+import { createMetrics } from './graphql/metrics.js';
 import { createGatewayCore, type GatewayCore, type GatewayCoreOptions } from './wiring.js';
 import { createGatewayServer, type GatewayServer, type GatewayServerOptions } from './graphql/server.js';
 import { mountWebUi } from '../web/serve.js';
@@ -37,13 +38,19 @@ export interface StartGatewayOptions extends Omit<GatewayCoreOptions, 'logger' |
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const logger = options.logger ?? rootLogger;
   const { config } = options;
+  const metrics = createMetrics();
   const leadership =
     options.leadership ?? (options.cluster !== false ? await electLeader(config, logger) : undefined);
   const core = await createGatewayCore({
     ...options,
     leadership,
     logger,
-    cluster: options.cluster === false ? undefined : clusterModule(config, logger, options.webhookLookup),
+    cluster:
+      options.cluster === false
+        ? undefined
+        : clusterModule(config, logger, options.webhookLookup, (result) =>
+            metrics.webhookDeliveries.inc({ result }),
+          ),
   });
   let server: GatewayServer;
   try {
@@ -53,6 +60,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       bus: core.bus,
       logger,
       readiness: () => core.ready(),
+      metrics,
       ...options.server,
       configureApp:
         options.webUi === false

@@ -19,6 +19,12 @@ import { AlwaysLeader, openRedisLeadership } from './leader/leadership.js';
 import { type Leadership } from '../core/leadership.js';
 import { CacheNodeService } from './services/node-service.js';
 import { NodeWatcher, type NodeWatcherOptions } from './cluster/node-watcher.js';
+import { UsageRecorder, type UsageRecorderOptions } from './cluster/usage-recorder.js';
+import { StoreUsageService } from './services/usage-service.js';
+import { StoreNotificationService } from './services/notification-service.js';
+import { Notifier, type NotifierOptions } from '../scheduler/notifier.js';
+import { smtpMailer } from './leader/smtp-mailer.js';
+import { OutboundUrlPolicy, type HostLookup } from '../core/outbound-url.js';
 import type { MetaService, Services } from '../core/services.js';
 
 /** Everything behind the GraphQL server of one gateway, wired and running. */
@@ -32,6 +38,8 @@ export interface GatewayCore {
   writer: CacheWriter;
   watcher: NodeWatcher;
   leadership: Leadership;
+  /** Notifications (run by the leader); the scheduler tells it about failed metas. */
+  notifier: Notifier;
   services: Services;
   /** true once the cache is loaded (for /readyz). */
   ready(): boolean;
@@ -58,6 +66,14 @@ export interface GatewayCoreOptions {
   leadership?: Leadership | undefined;
   /** Tuning of the node watcher (tests shorten its intervals). */
   watcher?: Partial<Omit<NodeWatcherOptions, 'cache' | 'writer' | 'pool' | 'logger'>> | undefined;
+  /** Timing of the usage history's sampling (tests pass a clock). */
+  usage?: Partial<Pick<UsageRecorderOptions, 'intervalMs' | 'now' | 'statsTimeoutMs'>> | undefined;
+  /** Notification timing and senders (tests shorten the grace, pass a clock or a lookup). */
+  notifications?:
+    | (Partial<Pick<NotifierOptions, 'graceMs' | 'pollMs' | 'policy' | 'clock' | 'mailer' | 'timeoutMs'>> & {
+        lookup?: HostLookup | undefined;
+      })
+    | undefined;
   /** Builds cluster mode once the single-mode services exist. */
   cluster?:
     | ((
@@ -160,18 +176,24 @@ async function followLeadership(
     store: Store;
     cache: ClusterCache;
     watcher: NodeWatcher;
+    recorder: UsageRecorder;
+    notifier: Notifier;
     leadership: Leadership;
     logger: Logger;
   },
   cleanup: Cleanup,
 ): Promise<void> {
-  const { id, store, cache, watcher, leadership, logger } = c;
+  const { id, store, cache, watcher, recorder, notifier, leadership, logger } = c;
   const follow = async (leader: boolean): Promise<void> => {
     if (leader) {
       logger.info({ gateway: id }, 'leading: watching the nodes of every group');
+      await notifier.start();
       await watcher.start();
+      recorder.start();
     } else {
       logger.info({ gateway: id }, 'following: another gateway watches the nodes');
+      await recorder.stop();
+      await notifier.stop();
       await watcher.stop();
       await cache.loadFrom(store);
     }
@@ -181,9 +203,15 @@ async function followLeadership(
   });
   cleanup.push(async () => {
     offLeader();
+    await recorder.stop();
+    await notifier.stop();
     await watcher.stop();
   });
-  if (leadership.isLeader()) await watcher.start();
+  if (leadership.isLeader()) {
+    await notifier.start();
+    await watcher.start();
+    recorder.start();
+  }
 }
 
 /** The services of single mode (everything but metas, which cluster mode brings). */
@@ -220,7 +248,35 @@ async function singleModeServices(
     nodes: new CacheNodeService({ cache, store }),
     containers: new AgentContainerService(deps),
     images: new AgentImageService(deps),
+    usage: new StoreUsageService(store),
+    notifications: new StoreNotificationService(store),
   };
+}
+
+/** The leader's notifier: mails over HUMPBACK_SMTP_URL, webhooks under the meta webhooks' URL policy. */
+function openNotifier(
+  options: GatewayCoreOptions,
+  c: { store: Store; bus: EventBus; cache: ClusterCache },
+): Notifier {
+  const { config, logger } = options;
+  const { lookup, ...tuning } = options.notifications ?? {};
+  return new Notifier({
+    store: c.store,
+    bus: c.bus,
+    nodeStatus: (nodeId) => c.cache.getNode(nodeId)?.status,
+    downDelayMs: config.notifyDelaySeconds * 1000,
+    mailer: config.smtpUrl ? smtpMailer(config.smtpUrl) : undefined,
+    urlPolicy: new OutboundUrlPolicy({
+      allow: config.webhookAllow,
+      agentAddresses: () => [
+        ...c.cache.listNodes().flatMap((n) => [n.ip, n.apiAddr]),
+        ...c.cache.listGroups().flatMap((g) => g.servers),
+      ],
+      lookup,
+    }),
+    logger: logger.child({ component: 'notifier' }),
+    ...tuning,
+  });
 }
 
 export async function createGatewayCore(options: GatewayCoreOptions): Promise<GatewayCore> {
@@ -247,13 +303,15 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
       { store, bus, config, cache, writer, pool, watcher, logger },
       () => metas,
     );
-    const parts = { id, store, bus, cache, pool, writer, watcher, leadership };
+    const notifier = openNotifier(options, { store, bus, cache });
+    const parts = { id, store, bus, cache, pool, writer, watcher, leadership, notifier };
     const cluster = await options.cluster?.({ ...parts, services: single });
     if (cluster) {
       metas = cluster.metas;
       cleanup.push(() => cluster.close());
     }
-    await followLeadership({ id, store, cache, watcher, leadership, logger }, cleanup);
+    const recorder = new UsageRecorder({ cache, store, pool, logger, ...options.usage });
+    await followLeadership({ id, store, cache, watcher, recorder, notifier, leadership, logger }, cleanup);
     await cluster?.start?.();
 
     return {

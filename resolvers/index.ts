@@ -9,6 +9,8 @@ import { AuditResolver } from './audit.resolver.js';
 import { SubscriptionResolver } from './subscription.resolver.js';
 import { AccountResolver } from './account.resolver.js';
 import { TeamResolver } from './team.resolver.js';
+import { NotificationResolver } from './notification.resolver.js';
+import { ContainerUsageResolver, MetaUsageResolver, NodeUsageResolver } from './usage.resolver.js';
 
 /** Every resolver class. */
 export const resolvers = [
@@ -22,4 +24,8 @@ export const resolvers = [
   SubscriptionResolver,
   AccountResolver,
   TeamResolver,
+  NodeUsageResolver,
+  ContainerUsageResolver,
+  MetaUsageResolver,
+  NotificationResolver,
 ] as const;

@@ -140,6 +140,10 @@ export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
   'Mutation.removeTeamMember': { access: 'admin' },
   'Mutation.grantGroup': { access: 'edit', on: [group('groupId')] },
   'Mutation.revokeGroup': { access: 'edit', on: [group('groupId')] },
+  // Notifications (issue 12): channels are the cluster's, so admins only.
+  'Query.notificationChannels': { access: 'admin' },
+  'Mutation.addNotificationChannel': { access: 'admin' },
+  'Mutation.removeNotificationChannel': { access: 'admin' },
 };
 
 function argAt(args: Args, path: string): unknown {

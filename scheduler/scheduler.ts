@@ -58,6 +58,12 @@ export interface SchedulerOptions {
   /** How long a follower waits for the leader to run a forwarded mutation. @default 60_000 */
   forwardTimeoutMs?: number | undefined;
   webhooks?: Omit<WebhookDispatcherOptions, 'store' | 'bus' | 'clock' | 'logger'> | undefined;
+  /**
+   * Told when a pass leaves a meta short with a new reason: RECOVERY_FAILED for a recovery or
+   * migration pass, META_FAILED for one a user's change started (notifications).
+   */
+  onFailure?:
+    ((event: 'RECOVERY_FAILED' | 'META_FAILED', meta: MetaRecord, message: string) => void) | undefined;
   logger?: Logger | undefined;
 }
 
@@ -296,6 +302,11 @@ export class Scheduler {
         if (!meta) return undefined;
         const result = await this.reconciler.reconcile(meta);
         const recorded = await this.recordFailure(meta.id, result.failures);
+        const failure = recorded?.lastFailure;
+        if (failure && failure.message !== meta.lastFailure?.message) {
+          const recovering = command.event === 'RecoveryMetaEvent' || command.event === 'MigrateMetaEvent';
+          this.o.onFailure?.(recovering ? 'RECOVERY_FAILED' : 'META_FAILED', recorded, failure.message);
+        }
         const changed = result.created.length + result.removed.length > 0;
         // Recovery and migration only speak when they did something; user operations always do.
         if (changed || (command.event !== 'RecoveryMetaEvent' && command.event !== 'MigrateMetaEvent')) {

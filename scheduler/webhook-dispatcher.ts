@@ -36,6 +36,8 @@ export interface WebhookDispatcherOptions {
    * @default new OutboundUrlPolicy() (public addresses only; it knows no agents)
    */
   urlPolicy?: OutboundUrlPolicy | undefined;
+  /** Told the result of every attempt (the gateway counts them on /metrics). */
+  onAttempt?: ((result: 'delivered' | 'failed' | 'refused') => void) | undefined;
   logger?: Logger | undefined;
 }
 
@@ -262,6 +264,7 @@ export class WebhookDispatcher {
     }
     const now = this.clock.now();
     const delivered = error === undefined;
+    this.options.onAttempt?.(delivered ? 'delivered' : result.outcome === 'refused' ? 'refused' : 'failed');
     const updated = await this.store.update('webhookDeliveries', record.id, (current) => {
       if (!current || current.delivered) return current;
       const attempts = current.attempts + 1;

@@ -3,6 +3,8 @@ import { open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node
 import { join, resolve } from 'node:path';
 import { logger as rootLogger, type Logger } from '../logger.js';
 import { AttemptCounters } from './attempt-counters.js';
+import { EmbeddedUsage } from './embedded-usage.js';
+import type { UsageRange, UsageSample, UsageWrite } from './usage.js';
 import {
   AuditEntryTooLargeError,
   auditEntryBytes,
@@ -122,6 +124,8 @@ export class EmbeddedStore implements Store {
   private auditSizes: number[] = [];
   private auditBytes = 0;
   private readonly attempts = new AttemptCounters();
+  /** Usage history (kept apart from the journal: see EmbeddedUsage). */
+  private usage!: EmbeddedUsage;
   private readonly compactBytes: number;
   private readonly auditLimit: number;
   private readonly auditMaxBytes: number;
@@ -188,6 +192,7 @@ export class EmbeddedStore implements Store {
         );
       }
       store.loadAudit(state.audit);
+      store.usage = await EmbeddedUsage.load(abs, store.log);
       store.snapshotBytes = state.snapshotBytes;
       if (size >= Math.max(store.compactBytes, store.snapshotBytes)) store.requestCompaction();
       return store;
@@ -347,6 +352,21 @@ export class EmbeddedStore implements Store {
     this.attempts.settle(keys);
   }
 
+  async addUsage(points: readonly UsageWrite[]): Promise<void> {
+    this.assertOpen();
+    this.usage.add(points);
+  }
+
+  async usageHistory(series: readonly string[], range: UsageRange, since: number): Promise<UsageSample[][]> {
+    this.assertOpen();
+    return this.usage.history(series, range, since);
+  }
+
+  async deleteUsage(series: readonly string[]): Promise<void> {
+    this.assertOpen();
+    this.usage.delete(series);
+  }
+
   /**
    * Writes what is pending, compacts, releases the directory. Does not throw for an earlier journal
    * failure: the writes it failed were rejected already.
@@ -359,6 +379,7 @@ export class EmbeddedStore implements Store {
       if (this.failure === undefined && this.journalSize > 0) this.compactRequested = true;
       this.kick();
       while (this.flushing) await this.flushing.catch(() => undefined);
+      await this.usage.close();
     } finally {
       await this.journal.close().catch(() => undefined);
       await rm(join(this.dir, LOCK_FILE), { force: true });

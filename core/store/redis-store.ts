@@ -13,6 +13,16 @@ import {
   type Collections,
   type Store,
 } from './store.js';
+import {
+  USAGE_RESOLUTION,
+  USAGE_RANGES,
+  decodeUsage,
+  encodeUsage,
+  usageSpanMs,
+  type UsageRange,
+  type UsageSample,
+  type UsageWrite,
+} from './usage.js';
 
 export interface RedisStoreOptions {
   /** Prefix of every key the store uses. @default 'hb:' */
@@ -70,6 +80,18 @@ while bytes > max do
   redis.call('HDEL', KEYS[3], oldest)
 end
 return seq
+`;
+
+// Usage: KEYS[1] a series' sorted set (score: at); ARGV[1] at, ARGV[2] the encoded point, ARGV[3] the
+// range's span in ms, ARGV[4] its point count. Mirrors withSample in usage.ts.
+const USAGE_ADD_SCRIPT = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+local newest = tonumber(redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', newest - tonumber(ARGV[3]))
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[4]) - 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
 `;
 
 // Attempts: KEYS one hash per key (n = count, at = time of the last counted attempt, exp = when it is
@@ -161,6 +183,7 @@ export class RedisStore implements Store {
     redis.defineCommand('hbCas', { numberOfKeys: 1, lua: CAS_SCRIPT });
     redis.defineCommand('hbAuditAppend', { numberOfKeys: 4, lua: AUDIT_APPEND_SCRIPT });
     redis.defineCommand('hbAuditList', { numberOfKeys: 2, lua: AUDIT_LIST_SCRIPT });
+    redis.defineCommand('hbUsageAdd', { numberOfKeys: 1, lua: USAGE_ADD_SCRIPT });
     // Key counts vary per call: given with each call.
     redis.defineCommand('hbCountAttempt', { lua: COUNT_ATTEMPT_SCRIPT });
     redis.defineCommand('hbSettleAttempt', { lua: SETTLE_ATTEMPT_SCRIPT });
@@ -329,6 +352,39 @@ export class RedisStore implements Store {
     return `${this.keyPrefix}attempt:${key}`;
   }
 
+  private usageKey(series: string, range: UsageRange): string {
+    return `${this.keyPrefix}usage:${range}:${series}`;
+  }
+
+  async addUsage(points: readonly UsageWrite[]): Promise<void> {
+    if (points.length === 0) return;
+    const pipeline = this.redis.pipeline() as unknown as UsagePipeline;
+    for (const p of points) {
+      pipeline.hbUsageAdd(
+        this.usageKey(p.series, p.range),
+        p.sample.at,
+        encodeUsage(p.sample),
+        usageSpanMs(p.range),
+        USAGE_RESOLUTION[p.range].points,
+      );
+    }
+    checkExec(await pipeline.exec());
+  }
+
+  async usageHistory(series: readonly string[], range: UsageRange, since: number): Promise<UsageSample[][]> {
+    if (series.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const s of series) pipeline.zrangebyscore(this.usageKey(s, range), since, '+inf');
+    const results = await pipeline.exec();
+    checkExec(results);
+    return results!.map(([, members]) => (members as string[]).map(decodeUsage));
+  }
+
+  async deleteUsage(series: readonly string[]): Promise<void> {
+    if (series.length === 0) return;
+    await this.redis.unlink(...series.flatMap((s) => USAGE_RANGES.map((r) => this.usageKey(s, r))));
+  }
+
   async close(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
@@ -355,6 +411,11 @@ interface CasCommands {
     limit: string,
     before: string,
   ): Promise<Array<string | null>>;
+}
+
+interface UsagePipeline {
+  hbUsageAdd(key: string, at: number, member: string, spanMs: number, points: number): UsagePipeline;
+  exec(): Promise<Array<[Error | null, unknown]> | null>;
 }
 
 function checkExec(results: Array<[Error | null, unknown]> | null): void {

@@ -1,5 +1,6 @@
-import type { ContainerState, MetaEventType, NodeStatus } from '../domain.js';
+import type { ContainerState, MetaEventType, NodeStatus, NotificationEvent } from '../domain.js';
 import type { ContainerConfig } from '../container-config.js';
+import type { UsageRange, UsageSample, UsageWrite } from './usage.js';
 
 /**
  * Desired state (users, groups, metas, node labels, webhook outbox, settings) and the cluster cache
@@ -168,6 +169,39 @@ export interface WebhookDeliveryRecord {
   createdAt: string;
 }
 
+/** Where notifications go (addNotificationChannel). */
+export interface NotificationChannelRecord {
+  id: string;
+  kind: 'webhook' | 'email';
+  /** A URL (webhook) or an email address. */
+  target: string;
+  events: NotificationEvent[];
+  /** Webhooks: the key their requests are signed with. */
+  secretToken?: string | undefined;
+  createdAt: string;
+}
+
+/** One notification to deliver to one channel, written before delivery is tried (the outbox). */
+export interface NotificationDeliveryRecord {
+  id: string;
+  channelId: string;
+  kind: NotificationChannelRecord['kind'];
+  target: string;
+  secretToken?: string | undefined;
+  event: NotificationEvent;
+  /** The mail's subject (also in the webhook body). */
+  subject: string;
+  /** The webhook's exact body (JSON); the mail's text is made from it. */
+  body: string;
+  attempts: number;
+  delivered: boolean;
+  /** Why the last attempt failed, in our own words. */
+  error?: string | undefined;
+  lastAttemptAt?: string | undefined;
+  nextAttemptAt: string;
+  createdAt: string;
+}
+
 export interface SettingRecord {
   id: string;
   value: string;
@@ -188,6 +222,9 @@ export interface Collections {
   // Accounts and tenancy (issue 13)
   teams: TeamRecord;
   apiTokens: ApiTokenRecord;
+  // Notifications (issue 12)
+  notificationChannels: NotificationChannelRecord;
+  notificationDeliveries: NotificationDeliveryRecord;
 }
 
 export type CollectionName = keyof Collections;
@@ -332,6 +369,17 @@ export interface Store {
    * against it). A key that is not counted is left alone.
    */
   settleAttempt(keys: { reset: readonly string[]; release: readonly string[] }): Promise<void>;
+
+  /**
+   * Usage history (core/store/usage.ts): writes each point into its series and range, replacing a
+   * point with the same `at`; a series keeps at most its range's point count, none older than its
+   * span before its newest, and expires when it was not written for its span.
+   */
+  addUsage(points: readonly UsageWrite[]): Promise<void>;
+  /** Each series' points of `range` with `at >= since`, oldest first ([] for an unknown series). */
+  usageHistory(series: readonly string[], range: UsageRange, since: number): Promise<UsageSample[][]>;
+  /** Forgets series at every range (a removed container's). */
+  deleteUsage(series: readonly string[]): Promise<void>;
 
   close(): Promise<void>;
 }

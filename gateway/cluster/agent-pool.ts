@@ -35,6 +35,7 @@ export type AgentApi = Pick<
   | 'removeContainer'
   | 'logs'
   | 'stats'
+  | 'allStats'
   | 'images'
   | 'pullImage'
   | 'removeImage'
@@ -279,6 +280,11 @@ export class NodeAgent {
 
   stats(id: string): Promise<AgentContainerStats> {
     return this.call(`container ${id}`, (a) => a.stats(id));
+  }
+
+  /** Every running container's usage on this node. */
+  allStats(): Promise<Array<AgentContainerStats & { id: string }>> {
+    return this.call('container stats', (a) => a.allStats());
   }
 
   async images(): Promise<ImageInfo[]> {

@@ -10,6 +10,8 @@ export interface Metrics {
   wsConnections: Gauge;
   deliveries: Counter;
   subscriptionExecutions: Gauge;
+  /** Webhook delivery attempts by result (the leader's dispatcher counts them). */
+  webhookDeliveries: Counter<'result'>;
 }
 
 export function createMetrics(): Metrics {
@@ -43,6 +45,12 @@ export function createMetrics(): Metrics {
     subscriptionExecutions: new Gauge({
       name: 'humpback_subscription_executions',
       help: 'Distinct subscription executions shared by the connected clients',
+      registers: [registry],
+    }),
+    webhookDeliveries: new Counter({
+      name: 'humpback_webhook_deliveries_total',
+      help: 'Webhook delivery attempts by this gateway, by result (delivered, failed, refused)',
+      labelNames: ['result'],
       registers: [registry],
     }),
   };

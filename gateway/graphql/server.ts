@@ -16,6 +16,7 @@ import { costLimitRule } from './guards.js';
 import { errorHandler, mountGraphqlHttp, startApollo } from './http-server.js';
 import { resolveLimits, type GatewayLimits } from './limits.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { registerClusterMetrics } from './cluster-metrics.js';
 import { SubscriptionHub } from './subscriptions.js';
 import { serveGraphqlOverWs } from './ws-server.js';
 import type { WsTransportOptions } from './ws-transport.js';
@@ -50,6 +51,8 @@ export interface GatewayServerOptions {
    * even if it only listens. @default 30000
    */
   authRecheckMillis?: number | undefined;
+  /** The gateway's metrics, when the caller feeds some of them too. @default new ones */
+  metrics?: Metrics | undefined;
 }
 
 export interface GatewayServer {
@@ -121,7 +124,8 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
   const schema = await buildGatewaySchema();
   const hub = new SubscriptionHub(bus, logger);
   await hub.start();
-  const metrics = createMetrics();
+  const metrics = options.metrics ?? createMetrics();
+  registerClusterMetrics(metrics.registry, services);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // hashing every GraphQL answer buys nothing: POST responses are not cached

@@ -56,6 +56,7 @@ export function clusterModule(
   config: GatewayConfig,
   logger: Logger,
   webhookLookup: HostLookup | undefined,
+  onWebhookAttempt?: (result: 'delivered' | 'failed' | 'refused') => void,
 ): GatewayCoreOptions['cluster'] {
   return async (core) => {
     const log = logger.child({ component: 'scheduler' });
@@ -79,7 +80,8 @@ export function clusterModule(
       removeDelaySeconds: config.removeDelaySeconds,
       logger: log,
       leadership: core.leadership,
-      webhooks: { urlPolicy },
+      webhooks: { urlPolicy, onAttempt: onWebhookAttempt },
+      onFailure: (event, meta, message) => void core.notifier.notify(event, { meta, message }),
     });
     let discovery: NodeDiscovery | undefined;
     if (config.clusterUris) {

@@ -51,6 +51,8 @@ export interface TestEnv {
    */
   zkEnsemble: { connect: string; members: Array<{ id: number; port: number; dir: string }> };
   engines: TestEngine[];
+  /** Prometheus (scripts/test-env/prometheus.sh): it scrapes the host:port targets of `targetsDir/*.json`. */
+  prometheus: { url: string; targetsDir: string };
 }
 
 /** Path of the file `up` writes. */

@@ -3,6 +3,13 @@ import type { EventBus } from '../../core/bus.js';
 import { badInput, conflict, notFound } from '../../core/errors.js';
 import { AttemptCounters } from '../../core/store/attempt-counters.js';
 import {
+  USAGE_RANGES,
+  withSample,
+  type UsageRange,
+  type UsageSample,
+  type UsageWrite,
+} from '../../core/store/usage.js';
+import {
   StoreConflictError,
   type AttemptLimit,
   type AttemptOutcome,
@@ -19,6 +26,8 @@ import {
 import { StoreAuditService } from '../../gateway/services/audit-service.js';
 import { StoreAuthService } from '../../gateway/services/auth-service.js';
 import { StoreTeamService } from '../../gateway/services/team-service.js';
+import { StoreUsageService } from '../../gateway/services/usage-service.js';
+import { StoreNotificationService } from '../../gateway/services/notification-service.js';
 import { assertClusterOffConfirmed } from '../../gateway/services/group-service.js';
 import type {
   ContainerFilter,
@@ -102,6 +111,19 @@ export class MemoryStore implements Store {
   }
   async settleAttempt(keys: { reset: readonly string[]; release: readonly string[] }): Promise<void> {
     this.attempts.settle(keys);
+  }
+  private readonly usage = new Map<string, UsageSample[]>();
+  async addUsage(points: readonly UsageWrite[]): Promise<void> {
+    for (const p of points) {
+      const key = `${p.range}:${p.series}`;
+      this.usage.set(key, withSample(this.usage.get(key) ?? [], p.range, { ...p.sample }));
+    }
+  }
+  async usageHistory(series: readonly string[], range: UsageRange, since: number): Promise<UsageSample[][]> {
+    return series.map((s) => (this.usage.get(`${range}:${s}`) ?? []).filter((p) => p.at >= since));
+  }
+  async deleteUsage(series: readonly string[]): Promise<void> {
+    for (const s of series) for (const r of USAGE_RANGES) this.usage.delete(`${r}:${s}`);
   }
   async close(): Promise<void> {}
 }
@@ -431,6 +453,8 @@ export async function createFakeWorld(
     audit: new StoreAuditService(store),
     tokens: auth.tokens,
     teams: new StoreTeamService({ store, onChange: () => auth.accessChanged() }),
+    usage: new StoreUsageService(store),
+    notifications: new StoreNotificationService(store),
   };
   return { services, store, bus: new MemoryBus(), groups, nodes, containers, metas, auth };
 }

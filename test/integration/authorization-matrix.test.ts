@@ -294,6 +294,15 @@ const ROWS: Record<string, Row> = {
   'Subscription.metaEvents': groupRow('subscription($m: ID) { metaEvents(metaId: $m) { event } }', (f) => ({
     m: f.metaId,
   })),
+
+  // Notifications (issue 12)
+  'Query.notificationChannels': adminRow('{ notificationChannels { id } }'),
+  'Mutation.addNotificationChannel': adminRow(
+    'mutation { addNotificationChannel(kind: "email", target: "matrix@example.com", events: [NODE_DOWN]) { id } }',
+  ),
+  'Mutation.removeNotificationChannel': adminRow(
+    'mutation { removeNotificationChannel(id: "no-such-channel") }',
+  ),
 };
 
 interface GqlError {

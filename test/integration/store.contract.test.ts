@@ -22,6 +22,7 @@ import {
   type SettingRecord,
   type Store,
 } from '../../core/store/store.js';
+import type { UsageSample } from '../../core/store/usage.js';
 import { loadTestEnv } from '../helpers/test-env.js';
 
 const testRedisUrl = (): string => loadTestEnv().redisUrl;
@@ -448,6 +449,54 @@ describe.each([
     });
   });
 
+  it('keeps usage points per series and range, one per time, newest span and count only', async () => {
+    await open();
+    const at = (i: number): number => t0 + i * 10_000;
+    const sample = (i: number, cpu = i): UsageSample => ({
+      at: at(i),
+      cpuPercent: cpu + 0.25,
+      memoryUsedBytes: 1000 + i,
+      networkRxBytes: 10 * i,
+      networkTxBytes: undefined,
+    });
+    expect(await store.usageHistory(['container:a'], 'HOUR', 0)).toEqual([[]]);
+    await store.addUsage([
+      { series: 'container:a', range: 'HOUR', sample: sample(2) },
+      { series: 'container:a', range: 'HOUR', sample: sample(1) },
+      { series: 'container:b', range: 'HOUR', sample: sample(1, 50) },
+      { series: 'container:a', range: 'DAY', sample: { ...sample(0), at: t0 } },
+    ]);
+    // The same time again replaces its point.
+    await store.addUsage([{ series: 'container:a', range: 'HOUR', sample: sample(2, 7) }]);
+    expect(await store.usageHistory(['container:a', 'container:b', 'node:x'], 'HOUR', 0)).toEqual([
+      [sample(1), sample(2, 7)],
+      [sample(1, 50)],
+      [],
+    ]);
+    expect(await store.usageHistory(['container:a'], 'HOUR', at(2))).toEqual([[sample(2, 7)]]);
+    expect(await store.usageHistory(['container:a'], 'DAY', 0)).toEqual([[{ ...sample(0), at: t0 }]]);
+    // 400 points of 10 s: only the last 360 (one hour) are kept.
+    await store.addUsage(
+      Array.from({ length: 400 }, (_, i) => ({
+        series: 'node:n',
+        range: 'HOUR' as const,
+        sample: sample(i),
+      })),
+    );
+    const hour = (await store.usageHistory(['node:n'], 'HOUR', 0))[0]!;
+    expect(hour).toHaveLength(360);
+    expect(hour[0]!.at).toBe(at(40));
+    // A point a week after the last drops everything older than the span before it.
+    await store.addUsage([{ series: 'node:n', range: 'HOUR', sample: sample(100_000) }]);
+    expect(await store.usageHistory(['node:n'], 'HOUR', 0)).toEqual([[sample(100_000)]]);
+    await store.deleteUsage(['container:a']);
+    expect(await store.usageHistory(['container:a', 'container:b'], 'HOUR', 0)).toEqual([
+      [],
+      [sample(1, 50)],
+    ]);
+    expect(await store.usageHistory(['container:a'], 'DAY', 0)).toEqual([[]]);
+  });
+
   it('refuses to work after close', async () => {
     await open();
     await store.put('groups', 'g1', group('g1'));
@@ -505,6 +554,22 @@ describe('EmbeddedStore persistence', () => {
     await rm(dir, { recursive: true, force: true });
   });
   const freshDir = async (): Promise<string> => mkdtemp(join(dir, 'case-'));
+
+  it('keeps usage history across close and reopen', async () => {
+    const where = await freshDir();
+    const a = await EmbeddedStore.open(where);
+    const point: UsageSample = { at: t0, cpuPercent: 1.5, memoryUsedBytes: 2048, networkRxBytes: 3 };
+    await a.addUsage([{ series: 'node:n1', range: 'WEEK', sample: point }]);
+    await a.close();
+    const b = await EmbeddedStore.open(where);
+    try {
+      expect(await b.usageHistory(['node:n1'], 'WEEK', 0)).toEqual([
+        [{ ...point, networkTxBytes: undefined }],
+      ]);
+    } finally {
+      await b.close();
+    }
+  });
 
   it('keeps desired state across close and reopen, but not the cache collections', async () => {
     const where = await freshDir();

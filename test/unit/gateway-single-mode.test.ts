@@ -167,6 +167,11 @@ class FakeAgent implements AgentApi {
     };
   }
 
+  async allStats(): Promise<never[]> {
+    this.guard();
+    return [];
+  }
+
   async images(): Promise<never[]> {
     this.guard();
     return [];

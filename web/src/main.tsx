@@ -11,6 +11,7 @@ import { ImagesPage } from './pages/images';
 import { LoginPage } from './pages/login';
 import { MetasPage } from './pages/metas';
 import { NodesPage } from './pages/nodes';
+import { NotificationsPage } from './pages/notifications';
 import { UsersPage } from './pages/users';
 import { AccountPage } from './pages/account';
 import { TeamsPage } from './pages/teams';
@@ -35,6 +36,7 @@ const ROUTES: Route[] = [
   { path: 'users', label: 'Users', admin: true },
   { path: 'teams', label: 'Teams', admin: true },
   { path: 'account', label: 'Account' },
+  { path: 'notifications', label: 'Notifications', admin: true },
 ];
 
 function App() {
@@ -184,6 +186,8 @@ function CurrentPage({ route, viewer }: { route: ReturnType<typeof readHash>; vi
       return <TeamsPage viewer={viewer} />;
     case 'account':
       return <AccountPage viewer={viewer} />;
+    case 'notifications':
+      return <NotificationsPage />;
     case 'dashboard':
       return <DashboardPage />;
     default:

@@ -680,3 +680,78 @@ export const SetGroupPublicMutation = graphql(`
     }
   }
 `);
+
+// Usage history and notifications (issue 12)
+
+/** One point of a usage history chart. */
+export const UsagePointFields = graphql(`
+  fragment UsagePointFields on UsagePoint {
+    at
+    cpuPercent
+    memoryUsedBytes
+  }
+`);
+
+export const NodeUsageHistoryQuery = graphql(`
+  query NodeUsageHistory($id: ID!, $range: UsageRange!) {
+    node(id: $id) {
+      id
+      usageHistory(range: $range) {
+        ...UsagePointFields
+      }
+    }
+  }
+`);
+
+export const ContainerUsageHistoryQuery = graphql(`
+  query ContainerUsageHistory($id: ID!, $range: UsageRange!) {
+    container(id: $id) {
+      id
+      usageHistory(range: $range) {
+        ...UsagePointFields
+      }
+    }
+  }
+`);
+
+export const MetaUsageHistoryQuery = graphql(`
+  query MetaUsageHistory($id: ID!, $range: UsageRange!) {
+    meta(id: $id) {
+      id
+      usageHistory(range: $range) {
+        ...UsagePointFields
+      }
+    }
+  }
+`);
+
+export const NotificationChannelsQuery = graphql(`
+  query NotificationChannels {
+    notificationChannels {
+      id
+      kind
+      target
+      events
+      signed
+    }
+  }
+`);
+
+export const AddNotificationChannelMutation = graphql(`
+  mutation AddNotificationChannel(
+    $kind: String!
+    $target: String!
+    $events: [NotificationEvent!]!
+    $secretToken: String
+  ) {
+    addNotificationChannel(kind: $kind, target: $target, events: $events, secretToken: $secretToken) {
+      id
+    }
+  }
+`);
+
+export const RemoveNotificationChannelMutation = graphql(`
+  mutation RemoveNotificationChannel($id: ID!) {
+    removeNotificationChannel(id: $id)
+  }
+`);

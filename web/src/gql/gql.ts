@@ -81,6 +81,13 @@ type Documents = {
   '\n  mutation GrantGroup($groupId: ID!, $teamId: ID!, $role: GroupRole!) {\n    grantGroup(groupId: $groupId, teamId: $teamId, role: $role) {\n      id\n    }\n  }\n': typeof types.GrantGroupDocument;
   '\n  mutation RevokeGroup($groupId: ID!, $teamId: ID!) {\n    revokeGroup(groupId: $groupId, teamId: $teamId) {\n      id\n    }\n  }\n': typeof types.RevokeGroupDocument;
   '\n  mutation SetGroupPublic($id: ID!, $public: Boolean!) {\n    updateGroup(id: $id, input: { public: $public }) {\n      id\n    }\n  }\n': typeof types.SetGroupPublicDocument;
+  '\n  fragment UsagePointFields on UsagePoint {\n    at\n    cpuPercent\n    memoryUsedBytes\n  }\n': typeof types.UsagePointFieldsFragmentDoc;
+  '\n  query NodeUsageHistory($id: ID!, $range: UsageRange!) {\n    node(id: $id) {\n      id\n      usageHistory(range: $range) {\n        ...UsagePointFields\n      }\n    }\n  }\n': typeof types.NodeUsageHistoryDocument;
+  '\n  query ContainerUsageHistory($id: ID!, $range: UsageRange!) {\n    container(id: $id) {\n      id\n      usageHistory(range: $range) {\n        ...UsagePointFields\n      }\n    }\n  }\n': typeof types.ContainerUsageHistoryDocument;
+  '\n  query MetaUsageHistory($id: ID!, $range: UsageRange!) {\n    meta(id: $id) {\n      id\n      usageHistory(range: $range) {\n        ...UsagePointFields\n      }\n    }\n  }\n': typeof types.MetaUsageHistoryDocument;
+  '\n  query NotificationChannels {\n    notificationChannels {\n      id\n      kind\n      target\n      events\n      signed\n    }\n  }\n': typeof types.NotificationChannelsDocument;
+  '\n  mutation AddNotificationChannel(\n    $kind: String!\n    $target: String!\n    $events: [NotificationEvent!]!\n    $secretToken: String\n  ) {\n    addNotificationChannel(kind: $kind, target: $target, events: $events, secretToken: $secretToken) {\n      id\n    }\n  }\n': typeof types.AddNotificationChannelDocument;
+  '\n  mutation RemoveNotificationChannel($id: ID!) {\n    removeNotificationChannel(id: $id)\n  }\n': typeof types.RemoveNotificationChannelDocument;
 };
 const documents: Documents = {
   '\n  fragment UserFields on User {\n    id\n    username\n    admin\n  }\n': types.UserFieldsFragmentDoc,
@@ -204,6 +211,20 @@ const documents: Documents = {
     types.RevokeGroupDocument,
   '\n  mutation SetGroupPublic($id: ID!, $public: Boolean!) {\n    updateGroup(id: $id, input: { public: $public }) {\n      id\n    }\n  }\n':
     types.SetGroupPublicDocument,
+  '\n  fragment UsagePointFields on UsagePoint {\n    at\n    cpuPercent\n    memoryUsedBytes\n  }\n':
+    types.UsagePointFieldsFragmentDoc,
+  '\n  query NodeUsageHistory($id: ID!, $range: UsageRange!) {\n    node(id: $id) {\n      id\n      usageHistory(range: $range) {\n        ...UsagePointFields\n      }\n    }\n  }\n':
+    types.NodeUsageHistoryDocument,
+  '\n  query ContainerUsageHistory($id: ID!, $range: UsageRange!) {\n    container(id: $id) {\n      id\n      usageHistory(range: $range) {\n        ...UsagePointFields\n      }\n    }\n  }\n':
+    types.ContainerUsageHistoryDocument,
+  '\n  query MetaUsageHistory($id: ID!, $range: UsageRange!) {\n    meta(id: $id) {\n      id\n      usageHistory(range: $range) {\n        ...UsagePointFields\n      }\n    }\n  }\n':
+    types.MetaUsageHistoryDocument,
+  '\n  query NotificationChannels {\n    notificationChannels {\n      id\n      kind\n      target\n      events\n      signed\n    }\n  }\n':
+    types.NotificationChannelsDocument,
+  '\n  mutation AddNotificationChannel(\n    $kind: String!\n    $target: String!\n    $events: [NotificationEvent!]!\n    $secretToken: String\n  ) {\n    addNotificationChannel(kind: $kind, target: $target, events: $events, secretToken: $secretToken) {\n      id\n    }\n  }\n':
+    types.AddNotificationChannelDocument,
+  '\n  mutation RemoveNotificationChannel($id: ID!) {\n    removeNotificationChannel(id: $id)\n  }\n':
+    types.RemoveNotificationChannelDocument,
 };
 
 /**
@@ -608,6 +629,48 @@ export function graphql(
 export function graphql(
   source: '\n  mutation SetGroupPublic($id: ID!, $public: Boolean!) {\n    updateGroup(id: $id, input: { public: $public }) {\n      id\n    }\n  }\n',
 ): typeof import('./graphql').SetGroupPublicDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  fragment UsagePointFields on UsagePoint {\n    at\n    cpuPercent\n    memoryUsedBytes\n  }\n',
+): typeof import('./graphql').UsagePointFieldsFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  query NodeUsageHistory($id: ID!, $range: UsageRange!) {\n    node(id: $id) {\n      id\n      usageHistory(range: $range) {\n        ...UsagePointFields\n      }\n    }\n  }\n',
+): typeof import('./graphql').NodeUsageHistoryDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  query ContainerUsageHistory($id: ID!, $range: UsageRange!) {\n    container(id: $id) {\n      id\n      usageHistory(range: $range) {\n        ...UsagePointFields\n      }\n    }\n  }\n',
+): typeof import('./graphql').ContainerUsageHistoryDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  query MetaUsageHistory($id: ID!, $range: UsageRange!) {\n    meta(id: $id) {\n      id\n      usageHistory(range: $range) {\n        ...UsagePointFields\n      }\n    }\n  }\n',
+): typeof import('./graphql').MetaUsageHistoryDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  query NotificationChannels {\n    notificationChannels {\n      id\n      kind\n      target\n      events\n      signed\n    }\n  }\n',
+): typeof import('./graphql').NotificationChannelsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation AddNotificationChannel(\n    $kind: String!\n    $target: String!\n    $events: [NotificationEvent!]!\n    $secretToken: String\n  ) {\n    addNotificationChannel(kind: $kind, target: $target, events: $events, secretToken: $secretToken) {\n      id\n    }\n  }\n',
+): typeof import('./graphql').AddNotificationChannelDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation RemoveNotificationChannel($id: ID!) {\n    removeNotificationChannel(id: $id)\n  }\n',
+): typeof import('./graphql').RemoveNotificationChannelDocument;
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

@@ -20,6 +20,15 @@ export type NodeStatus =
 /** A container's Docker state. */
 export type ContainerState = 'CREATED' | 'RUNNING' | 'PAUSED' | 'RESTARTING' | 'EXITED' | 'DEAD' | 'REMOVING';
 
+/** The span of a usage history and its step. */
+export type UsageRange =
+  /** The last hour, a point every 10 s. */
+  | 'HOUR'
+  /** The last day, a point every 5 min (the mean of its 10 s samples). */
+  | 'DAY'
+  /** The last week, a point every hour (the mean of its 5 min points). */
+  | 'WEEK';
+
 /** A team's role in a group. */
 export type GroupRole =
   /** Also edits the group's name, description, cluster mode, public flag and grants. */
@@ -54,6 +63,19 @@ export type TokenScope =
   | 'WRITE'
   /** Everything its user may, admin rights included (admins only). */
   | 'ADMIN';
+
+/** What a notification channel is told about. */
+export type NotificationEvent =
+  /** A node is UNHEALTHY or DISCONNECTED for longer than HUMPBACK_NOTIFY_DELAY. */
+  | 'NODE_DOWN'
+  /** A node told down is HEALTHY again. */
+  | 'NODE_UP'
+  /** A meta's instances were moved off a lost node. */
+  | 'MIGRATION'
+  /** A recovery or migration pass could not bring a meta to its instances. */
+  | 'RECOVERY_FAILED'
+  /** A change to a meta could not be completed (see Meta.lastFailure). */
+  | 'META_FAILED';
 
 /** A new user. */
 export type CreateUserInput = {
@@ -884,6 +906,71 @@ export type SetGroupPublicMutationVariables = Exact<{
 
 export type SetGroupPublicMutation = { updateGroup: { id: string } };
 
+export type UsagePointFieldsFragment = { at: string; cpuPercent: number; memoryUsedBytes: number };
+
+export type NodeUsageHistoryQueryVariables = Exact<{
+  id: string | number;
+  range: UsageRange;
+}>;
+
+export type NodeUsageHistoryQuery = {
+  node: {
+    id: string;
+    usageHistory: Array<{ at: string; cpuPercent: number; memoryUsedBytes: number }>;
+  } | null;
+};
+
+export type ContainerUsageHistoryQueryVariables = Exact<{
+  id: string | number;
+  range: UsageRange;
+}>;
+
+export type ContainerUsageHistoryQuery = {
+  container: {
+    id: string;
+    usageHistory: Array<{ at: string; cpuPercent: number; memoryUsedBytes: number }>;
+  } | null;
+};
+
+export type MetaUsageHistoryQueryVariables = Exact<{
+  id: string | number;
+  range: UsageRange;
+}>;
+
+export type MetaUsageHistoryQuery = {
+  meta: {
+    id: string;
+    usageHistory: Array<{ at: string; cpuPercent: number; memoryUsedBytes: number }>;
+  } | null;
+};
+
+export type NotificationChannelsQueryVariables = Exact<{ [key: string]: never }>;
+
+export type NotificationChannelsQuery = {
+  notificationChannels: Array<{
+    id: string;
+    kind: string;
+    target: string;
+    events: Array<NotificationEvent>;
+    signed: boolean;
+  }>;
+};
+
+export type AddNotificationChannelMutationVariables = Exact<{
+  kind: string;
+  target: string;
+  events: Array<NotificationEvent> | NotificationEvent;
+  secretToken?: string | null | undefined;
+}>;
+
+export type AddNotificationChannelMutation = { addNotificationChannel: { id: string } };
+
+export type RemoveNotificationChannelMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+export type RemoveNotificationChannelMutation = { removeNotificationChannel: boolean };
+
 export class TypedDocumentString<TResult, TVariables>
   extends String
   implements DocumentTypeDecoration<TResult, TVariables>
@@ -1193,6 +1280,16 @@ export const TeamFieldsFragmentDoc = new TypedDocumentString(
     `,
   { fragmentName: 'TeamFields' },
 ) as unknown as TypedDocumentString<TeamFieldsFragment, unknown>;
+export const UsagePointFieldsFragmentDoc = new TypedDocumentString(
+  `
+    fragment UsagePointFields on UsagePoint {
+  at
+  cpuPercent
+  memoryUsedBytes
+}
+    `,
+  { fragmentName: 'UsagePointFields' },
+) as unknown as TypedDocumentString<UsagePointFieldsFragment, unknown>;
 export const LoginDocument = new TypedDocumentString(`
     mutation Login($username: String!, $password: String!) {
   login(username: $username, password: $password) {
@@ -1892,3 +1989,79 @@ export const SetGroupPublicDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<SetGroupPublicMutation, SetGroupPublicMutationVariables>;
+export const NodeUsageHistoryDocument = new TypedDocumentString(`
+    query NodeUsageHistory($id: ID!, $range: UsageRange!) {
+  node(id: $id) {
+    id
+    usageHistory(range: $range) {
+      ...UsagePointFields
+    }
+  }
+}
+    fragment UsagePointFields on UsagePoint {
+  at
+  cpuPercent
+  memoryUsedBytes
+}`) as unknown as TypedDocumentString<NodeUsageHistoryQuery, NodeUsageHistoryQueryVariables>;
+export const ContainerUsageHistoryDocument = new TypedDocumentString(`
+    query ContainerUsageHistory($id: ID!, $range: UsageRange!) {
+  container(id: $id) {
+    id
+    usageHistory(range: $range) {
+      ...UsagePointFields
+    }
+  }
+}
+    fragment UsagePointFields on UsagePoint {
+  at
+  cpuPercent
+  memoryUsedBytes
+}`) as unknown as TypedDocumentString<ContainerUsageHistoryQuery, ContainerUsageHistoryQueryVariables>;
+export const MetaUsageHistoryDocument = new TypedDocumentString(`
+    query MetaUsageHistory($id: ID!, $range: UsageRange!) {
+  meta(id: $id) {
+    id
+    usageHistory(range: $range) {
+      ...UsagePointFields
+    }
+  }
+}
+    fragment UsagePointFields on UsagePoint {
+  at
+  cpuPercent
+  memoryUsedBytes
+}`) as unknown as TypedDocumentString<MetaUsageHistoryQuery, MetaUsageHistoryQueryVariables>;
+export const NotificationChannelsDocument = new TypedDocumentString(`
+    query NotificationChannels {
+  notificationChannels {
+    id
+    kind
+    target
+    events
+    signed
+  }
+}
+    `) as unknown as TypedDocumentString<NotificationChannelsQuery, NotificationChannelsQueryVariables>;
+export const AddNotificationChannelDocument = new TypedDocumentString(`
+    mutation AddNotificationChannel($kind: String!, $target: String!, $events: [NotificationEvent!]!, $secretToken: String) {
+  addNotificationChannel(
+    kind: $kind
+    target: $target
+    events: $events
+    secretToken: $secretToken
+  ) {
+    id
+  }
+}
+    `) as unknown as TypedDocumentString<
+  AddNotificationChannelMutation,
+  AddNotificationChannelMutationVariables
+>;
+export const RemoveNotificationChannelDocument = new TypedDocumentString(`
+    mutation RemoveNotificationChannel($id: ID!) {
+  removeNotificationChannel(id: $id)
+}
+    `) as unknown as TypedDocumentString<
+  RemoveNotificationChannelMutation,
+  RemoveNotificationChannelMutationVariables
+>;

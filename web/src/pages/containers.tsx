@@ -16,7 +16,7 @@ import { setParams } from '../nav';
 import { BusyButton, ErrorMessage, LiveIndicator, Spinner, StatusBadge, formatTime } from '../ui';
 import { ContainerActions } from './container-actions';
 import { CreateContainerForm } from './container-form';
-import { UsageChart } from './usage-chart';
+import { UsageHistory } from './usage-history';
 import { GroupSelect } from './group-select';
 import { NodeSelect } from './node-select';
 
@@ -286,7 +286,7 @@ function ContainerDetail({
             }}
             onRemoved={onClose}
           />
-          {c.state === 'RUNNING' ? <UsageChart containerId={c.id} /> : null}
+          <UsageHistory subject={{ kind: 'container', id: c.id }} title="Usage" />
           <ContainerLogs logs={logs} tail={tail} onTail={setTail} />
         </>
       ) : null}

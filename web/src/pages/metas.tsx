@@ -28,6 +28,7 @@ import { ACTIONS } from './container-actions';
 import { GroupSelect } from './group-select';
 import { CreateMetaForm } from './meta-form';
 import { WebhookDeliveries } from './webhook-deliveries';
+import { UsageHistory } from './usage-history';
 
 export function MetasPage({ params }: { params: URLSearchParams }) {
   const groupId = params.get('groupId') ?? '';
@@ -125,6 +126,7 @@ function MetaCard({ meta, onChanged }: { meta: Meta; onChanged: () => void }) {
 
       <h3>Instances</h3>
       <InstancesTable meta={meta} />
+      <UsageHistory subject={{ kind: 'meta', id: meta.id }} title="Usage of all instances" />
 
       <WebhookDeliveries metaId={meta.id} />
       <p className="muted">Updated {formatTime(meta.updatedAt)}</p>

@@ -15,6 +15,7 @@ import {
 } from '../ui';
 import { GroupSelect } from './group-select';
 import type { Viewer } from '../viewer';
+import { UsageHistory } from './usage-history';
 
 export function NodesPage({ params, viewer }: { params: URLSearchParams; viewer: Viewer }) {
   const groupId = params.get('groupId') ?? '';
@@ -61,6 +62,7 @@ function NodeCard({ node, viewer, onChanged }: { node: Node; viewer: Viewer; onC
         {node.dockerVersion ? ` · Docker ${node.dockerVersion}` : ''}
       </p>
       <NodeUsage node={node} />
+      <UsageHistory subject={{ kind: 'node', id: node.id }} title="Usage" />
       <h3>Labels</h3>
       <NodeLabels node={node} viewer={viewer} onChanged={onChanged} />
       {node.engineLabels.length > 0 ? (
