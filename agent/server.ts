@@ -15,11 +15,14 @@ import { containerRoutes } from './routes/containers.js';
 import { eventRoutes } from './routes/events.js';
 import { imageRoutes } from './routes/images.js';
 import { nodeRoutes } from './routes/node.js';
+import { volumeRoutes } from './routes/volumes.js';
+import type { VolumeOps } from './volume-ops.js';
 
 export interface AgentAppOptions {
   containers: ContainerOps;
   images: ImageOps;
   node: NodeOps;
+  volumes: VolumeOps;
   token: string;
   /** HUMPBACK_AGENT_TOKEN_PREVIOUS: also accepted (and proved) while the token is being rotated. */
   previousToken?: string | undefined;
@@ -53,6 +56,7 @@ export function createAgentApp(o: AgentAppOptions): express.Express {
   api.use(nodeRoutes(o.node));
   api.use(imageRoutes(o.images));
   api.use(containerRoutes(o.containers));
+  api.use(volumeRoutes(o.volumes));
   api.use(eventRoutes(o.containers, o.eventsKeepAliveMs ?? 15_000));
   for (const prefix of ROUTE_PREFIXES) app.use(prefix, api);
   app.use((req: Request) => {

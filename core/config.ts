@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { isImageRef } from './image-ref.js';
 
 /** A configuration problem, reported at start as one line naming the variable. */
 export class ConfigError extends Error {
@@ -64,6 +65,8 @@ export interface AgentConfig {
   dataDir: string;
   /** The node's IP as it registers. @default the host's first non-loopback IPv4 address */
   ipAddress?: string | undefined;
+  /** HUMPBACK_HELPER_IMAGE: what the short-lived volume helpers run (needs find, rm, mkdir). @default 'busybox:latest' */
+  helperImage?: string | undefined;
 }
 
 export interface GatewayConfig {
@@ -282,6 +285,10 @@ export function loadAgentConfig(env: Env = process.env): AgentConfig {
     advertisedAddresses: read(env, 'HUMPBACK_AGENT_ADDRESSES', addressList),
     dataDir: read(env, 'HUMPBACK_DATA_DIR', path, DEFAULT_DATA_DIR),
     ipAddress: read(env, 'DOCKER_AGENT_IPADDR', ipv4),
+    helperImage: read(env, 'HUMPBACK_HELPER_IMAGE', {
+      expected: 'an image reference such as busybox:latest',
+      schema: z.string().refine(isImageRef),
+    }),
   };
 }
 

@@ -13,6 +13,7 @@ import { CacheWriter, followCacheSync } from './cluster/cache-writer.js';
 import { ClusterCache } from './cluster/cluster-cache.js';
 import { AgentContainerService } from './services/container-service.js';
 import { StoreGroupService } from './services/group-service.js';
+import { AgentVolumeService } from './services/volume-service.js';
 import { AgentImageService } from './services/image-service.js';
 import { AlwaysLeader, openRedisLeadership } from './leader/leadership.js';
 import { type Leadership } from '../core/leadership.js';
@@ -213,6 +214,7 @@ async function singleModeServices(
     nodes: new CacheNodeService({ cache, store }),
     containers: new AgentContainerService(deps),
     images: new AgentImageService(deps),
+    volumes: new AgentVolumeService(deps),
   };
 }
 

@@ -12,6 +12,7 @@ import type { GatewayConfig } from '../../core/config.js';
 import type { Logger } from '../../core/logger.js';
 import type { Services } from '../../core/services.js';
 import { buildGatewaySchema } from './build-schema.js';
+import { mountVolumeArchive } from '../volumes/archive-route.js';
 import { costLimitRule } from './guards.js';
 import { errorHandler, mountGraphqlHttp, startApollo } from './http-server.js';
 import { resolveLimits, type GatewayLimits } from './limits.js';
@@ -152,6 +153,7 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
     drainWs: () => ws.dispose(),
   });
   mountGraphqlHttp(app, apollo, deps);
+  mountVolumeArchive(app, { services, logger });
   options.configureApp?.(app);
   app.use(errorHandler(logger, limits.maxBodyBytes));
 

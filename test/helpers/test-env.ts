@@ -44,6 +44,8 @@ export interface TestEnv {
   /** `humpback-test/busybox:v2`: the same files, another image ID, `HUMPBACK_TEST_VERSION=2`. */
   imageV2: string;
   engines: TestEngine[];
+  /** The NFS server of scripts/test-env/nfs.sh, when it runs (nfs-ganesha on the bridge). */
+  nfs?: { server: string; port: number; exportPath: string } | undefined;
 }
 
 /** Path of the file `up` writes. */

@@ -25,6 +25,9 @@ import type {
   GroupService,
   ImageInfo,
   ImageService,
+  NewVolume,
+  VolumeInfo,
+  VolumeService,
   MetaService,
   NodeService,
   Services,
@@ -335,6 +338,34 @@ export class FakeImages implements ImageService {
   }
 }
 
+/** Volumes per node in memory; a volume `used-<group>` is used by a container of that group. */
+export class FakeVolumes implements VolumeService {
+  readonly volumes = new Map<string, VolumeInfo>();
+  async list(nodeId: string): Promise<VolumeInfo[]> {
+    return [...this.volumes.values()].filter((v) => v.nodeId === nodeId);
+  }
+  async get(nodeId: string, name: string): Promise<VolumeInfo | undefined> {
+    return this.volumes.get(`${nodeId}/${name}`);
+  }
+  async create(nodeId: string, input: NewVolume): Promise<VolumeInfo> {
+    const v: VolumeInfo = { name: input.name, nodeId, driver: 'local', options: {}, labels: {}, usedBy: [] };
+    this.volumes.set(`${nodeId}/${input.name}`, v);
+    return v;
+  }
+  async remove(nodeId: string, name: string): Promise<boolean> {
+    return this.volumes.delete(`${nodeId}/${name}`);
+  }
+  async clear(): Promise<boolean> {
+    return true;
+  }
+  async archive(): Promise<ReadableStream<Uint8Array>> {
+    return new Blob([]).stream();
+  }
+  async restore(): Promise<boolean> {
+    return true;
+  }
+}
+
 export class FakeMetas implements MetaService {
   readonly metas = new Map<string, MetaRecord>();
   readonly deliveryRecords: WebhookDeliveryRecord[] = [];
@@ -426,6 +457,7 @@ export async function createFakeWorld(
     nodes,
     containers,
     images: new FakeImages(),
+    volumes: new FakeVolumes(),
     metas,
     audit: new StoreAuditService(store),
   };
