@@ -64,6 +64,10 @@ type Documents = {
   '\n  mutation CreateUser($input: CreateUserInput!) {\n    createUser(input: $input) {\n      id\n    }\n  }\n': typeof types.CreateUserDocument;
   '\n  mutation DeleteUser($id: ID!) {\n    deleteUser(id: $id)\n  }\n': typeof types.DeleteUserDocument;
   '\n  query AuditLog($first: Int, $before: String) {\n    auditLog(first: $first, before: $before) {\n      id\n      at\n      userId\n      operation\n      args\n      outcome\n      error\n    }\n  }\n': typeof types.AuditLogDocument;
+  '\n  query Volumes($nodeId: ID!) {\n    volumes(nodeId: $nodeId) {\n      name\n      nodeId\n      driver\n      options {\n        key\n        value\n      }\n      sizeBytes\n      usedBy {\n        id\n        name\n      }\n      createdAt\n    }\n  }\n': typeof types.VolumesDocument;
+  '\n  mutation CreateVolume($nodeId: ID!, $input: CreateVolumeInput!) {\n    createVolume(nodeId: $nodeId, input: $input) {\n      name\n    }\n  }\n': typeof types.CreateVolumeDocument;
+  '\n  mutation RemoveVolume($nodeId: ID!, $name: String!, $force: Boolean) {\n    removeVolume(nodeId: $nodeId, name: $name, force: $force)\n  }\n': typeof types.RemoveVolumeDocument;
+  '\n  mutation ClearVolume($nodeId: ID!, $name: String!) {\n    clearVolume(nodeId: $nodeId, name: $name)\n  }\n': typeof types.ClearVolumeDocument;
 };
 const documents: Documents = {
   '\n  fragment UserFields on User {\n    id\n    username\n    admin\n  }\n': types.UserFieldsFragmentDoc,
@@ -157,6 +161,14 @@ const documents: Documents = {
   '\n  mutation DeleteUser($id: ID!) {\n    deleteUser(id: $id)\n  }\n': types.DeleteUserDocument,
   '\n  query AuditLog($first: Int, $before: String) {\n    auditLog(first: $first, before: $before) {\n      id\n      at\n      userId\n      operation\n      args\n      outcome\n      error\n    }\n  }\n':
     types.AuditLogDocument,
+  '\n  query Volumes($nodeId: ID!) {\n    volumes(nodeId: $nodeId) {\n      name\n      nodeId\n      driver\n      options {\n        key\n        value\n      }\n      sizeBytes\n      usedBy {\n        id\n        name\n      }\n      createdAt\n    }\n  }\n':
+    types.VolumesDocument,
+  '\n  mutation CreateVolume($nodeId: ID!, $input: CreateVolumeInput!) {\n    createVolume(nodeId: $nodeId, input: $input) {\n      name\n    }\n  }\n':
+    types.CreateVolumeDocument,
+  '\n  mutation RemoveVolume($nodeId: ID!, $name: String!, $force: Boolean) {\n    removeVolume(nodeId: $nodeId, name: $name, force: $force)\n  }\n':
+    types.RemoveVolumeDocument,
+  '\n  mutation ClearVolume($nodeId: ID!, $name: String!) {\n    clearVolume(nodeId: $nodeId, name: $name)\n  }\n':
+    types.ClearVolumeDocument,
 };
 
 /**
@@ -459,6 +471,30 @@ export function graphql(
 export function graphql(
   source: '\n  query AuditLog($first: Int, $before: String) {\n    auditLog(first: $first, before: $before) {\n      id\n      at\n      userId\n      operation\n      args\n      outcome\n      error\n    }\n  }\n',
 ): typeof import('./graphql').AuditLogDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  query Volumes($nodeId: ID!) {\n    volumes(nodeId: $nodeId) {\n      name\n      nodeId\n      driver\n      options {\n        key\n        value\n      }\n      sizeBytes\n      usedBy {\n        id\n        name\n      }\n      createdAt\n    }\n  }\n',
+): typeof import('./graphql').VolumesDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation CreateVolume($nodeId: ID!, $input: CreateVolumeInput!) {\n    createVolume(nodeId: $nodeId, input: $input) {\n      name\n    }\n  }\n',
+): typeof import('./graphql').CreateVolumeDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation RemoveVolume($nodeId: ID!, $name: String!, $force: Boolean) {\n    removeVolume(nodeId: $nodeId, name: $name, force: $force)\n  }\n',
+): typeof import('./graphql').RemoveVolumeDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation ClearVolume($nodeId: ID!, $name: String!) {\n    clearVolume(nodeId: $nodeId, name: $name)\n  }\n',
+): typeof import('./graphql').ClearVolumeDocument;
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
