@@ -44,6 +44,11 @@ export interface TestEnv {
   /** `humpback-test/busybox:v2`: the same files, another image ID, `HUMPBACK_TEST_VERSION=2`. */
   imageV2: string;
   engines: TestEngine[];
+  /**
+   * The private registry (scripts/test-env/registry.sh): plain HTTP on the bridge, which every engine
+   * treats as insecure, with basic auth for `username`/`password`.
+   */
+  registry: { address: string; username: string; password: string };
 }
 
 /** Path of the file `up` writes. */
