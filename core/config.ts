@@ -98,6 +98,8 @@ export interface GatewayConfig {
   development: boolean;
   /** HUMPBACK_WEBHOOK_ALLOW: ranges webhooks may reach although loopback, private, ... @default [] */
   webhookAllow: string[];
+  /** HUMPBACK_UPLOAD_MAX_MB: the largest `POST /uploads` body, in MiB. @default 2048 */
+  uploadMaxMb: number;
 }
 
 // Each rule turns one raw variable into a typed value or says what it expected.
@@ -202,6 +204,10 @@ const password: Rule<string> = {
 const redisUrl: Rule<string> = {
   expected: 'redis://[user:password@]host:port[/db] or rediss://...',
   schema: z.string().regex(/^rediss?:\/\/[^\s]+$/),
+};
+const megabytes: Rule<number> = {
+  expected: 'a whole number of MiB >= 1',
+  schema: z.coerce.number().int().min(1),
 };
 const path: Rule<string> = { expected: 'a directory path', schema: z.string().min(1) };
 const ipv4: Rule<string> = {
@@ -309,5 +315,6 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     trustedProxies: read(env, 'HUMPBACK_TRUSTED_PROXIES', cidrList, []),
     development: env['NODE_ENV'] === 'development',
     webhookAllow: read(env, 'HUMPBACK_WEBHOOK_ALLOW', cidrList, []),
+    uploadMaxMb: read(env, 'HUMPBACK_UPLOAD_MAX_MB', megabytes, 2048),
   };
 }

@@ -52,6 +52,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       bus: core.bus,
       logger,
       readiness: () => core.ready(),
+      uploads: core.uploads,
       ...options.server,
       configureApp:
         options.webUi === false

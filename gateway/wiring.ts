@@ -20,6 +20,8 @@ import { type Leadership } from '../core/leadership.js';
 import { CacheNodeService } from './services/node-service.js';
 import { NodeWatcher, type NodeWatcherOptions } from './cluster/node-watcher.js';
 import type { MetaService, Services } from '../core/services.js';
+import path from 'node:path';
+import { DiskUploadStore } from './uploads/disk-upload-store.js';
 
 /** Everything behind the GraphQL server of one gateway, wired and running. */
 export interface GatewayCore {
@@ -33,6 +35,8 @@ export interface GatewayCore {
   watcher: NodeWatcher;
   leadership: Leadership;
   services: Services;
+  /** Files users sent to `POST /uploads`, under `<dataDir>/uploads`. */
+  uploads: DiskUploadStore;
   /** true once the cache is loaded (for /readyz). */
   ready(): boolean;
   /** Stops the watcher, gives up leadership, closes bus and store (in that order). */
@@ -231,6 +235,12 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
     const leadership = options.leadership ?? (await defaultLeadership(options, id));
     cleanup.push(() => leadership.close());
 
+    const uploads = await DiskUploadStore.open({
+      dir: path.join(config.dataDir, 'uploads'),
+      maxBytes: config.uploadMaxMb * 1024 * 1024,
+      logger,
+    });
+    cleanup.push(async () => uploads.close());
     const cache = new ClusterCache();
     const pool = new AgentPool(options.agentFactory ?? agentClientFactory(config.agentToken));
     const writer = new CacheWriter({ cache, store, bus, origin: id, logger });
@@ -242,7 +252,7 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
       { store, config, cache, writer, pool, watcher, logger },
       () => metas,
     );
-    const parts = { id, store, bus, cache, pool, writer, watcher, leadership };
+    const parts = { id, store, bus, cache, pool, writer, watcher, leadership, uploads };
     const cluster = await options.cluster?.({ ...parts, services: single });
     if (cluster) {
       metas = cluster.metas;
