@@ -173,12 +173,15 @@ export interface VolumeService {
     path: string | undefined,
     signal: AbortSignal,
   ): Promise<ReadableStream<Uint8Array>>;
-  /** Unpacks the tar `body` into the volume (or into `path` in it). */
+  /**
+   * Unpacks the upload `uploadId` of user `userId` (a tar from `POST /uploads`) into the volume (or
+   * into `path` in it); the upload is deleted once it is in.
+   */
   restore(
     nodeId: string,
     name: string,
+    upload: { uploadId: string; userId: string },
     path: string | undefined,
-    body: ReadableStream<Uint8Array>,
   ): Promise<boolean>;
 }
 

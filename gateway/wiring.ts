@@ -14,6 +14,7 @@ import { ClusterCache } from './cluster/cluster-cache.js';
 import { AgentContainerService } from './services/container-service.js';
 import { StoreGroupService } from './services/group-service.js';
 import { AgentVolumeService } from './services/volume-service.js';
+import type { UploadStore } from '../core/uploads.js';
 import { AgentImageService } from './services/image-service.js';
 import { AlwaysLeader, openRedisLeadership } from './leader/leadership.js';
 import { type Leadership } from '../core/leadership.js';
@@ -200,6 +201,7 @@ async function singleModeServices(
     pool: AgentPool;
     watcher: NodeWatcher;
     logger: Logger;
+    uploads: UploadStore;
   },
   metas: () => MetaService,
 ): Promise<Omit<Services, 'metas'>> {
@@ -218,7 +220,7 @@ async function singleModeServices(
     nodes: new CacheNodeService({ cache, store }),
     containers: new AgentContainerService(deps),
     images: new AgentImageService(deps),
-    volumes: new AgentVolumeService(deps),
+    volumes: new AgentVolumeService(deps, c.uploads),
   };
 }
 
@@ -249,7 +251,7 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
 
     let metas: MetaService = unavailableMetaService();
     const single = await singleModeServices(
-      { store, config, cache, writer, pool, watcher, logger },
+      { store, config, cache, writer, pool, watcher, logger, uploads },
       () => metas,
     );
     const parts = { id, store, bus, cache, pool, writer, watcher, leadership, uploads };

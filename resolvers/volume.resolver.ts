@@ -83,4 +83,29 @@ export class VolumeResolver {
     const node = await found(ctx.services.nodes.get(nodeId), 'node', nodeId);
     return ctx.services.volumes.clear(node.id, name);
   }
+
+  @Mutation(() => Boolean, {
+    description:
+      'Unpacks an upload (a tar sent to POST /uploads) into a volume, or into `path` in it; the upload is deleted once it is in.',
+  })
+  async restoreVolume(
+    @Arg('nodeId', () => ID, nodeArg) nodeId: string,
+    @Arg('name', () => String, { description: 'The volume name.' }) name: string,
+    @Arg('uploadId', () => ID, { description: 'The uploadId POST /uploads answered.' }) uploadId: string,
+    @Arg('path', () => String, {
+      nullable: true,
+      description: 'A directory inside the volume. Default: its root.',
+    })
+    path: string | undefined,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<boolean> {
+    const viewer = ctx.access.requireViewer();
+    const node = await found(ctx.services.nodes.get(nodeId), 'node', nodeId);
+    return ctx.services.volumes.restore(
+      node.id,
+      name,
+      { uploadId, userId: viewer.userId },
+      path ?? undefined,
+    );
+  }
 }

@@ -1,4 +1,6 @@
+import { Readable } from 'node:stream';
 import { VOLUME_NAME } from '../../core/agent-wire.js';
+import type { UploadStore } from '../../core/uploads.js';
 import { badInput } from '../../core/errors.js';
 import type { NewVolume, VolumeInfo, VolumeService } from '../../core/services.js';
 import type { ContainerRecord } from '../../core/store/store.js';
@@ -21,7 +23,10 @@ function checkPath(path: string | undefined): string | undefined {
 
 /** Volumes of one node, through its agent; `usedBy` in the cluster cache's records. */
 export class AgentVolumeService implements VolumeService {
-  constructor(private readonly deps: ServiceDeps) {}
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly uploads: UploadStore,
+  ) {}
 
   private info(nodeId: string, v: AgentVolume): VolumeInfo {
     const usedBy = v.usedBy
@@ -89,14 +94,18 @@ export class AgentVolumeService implements VolumeService {
   async restore(
     nodeId: string,
     name: string,
+    upload: { uploadId: string; userId: string },
     path: string | undefined,
-    body: ReadableStream<Uint8Array>,
   ): Promise<boolean> {
     checkName(name);
     const inner = checkPath(path);
     const { node, agent } = usableNode(this.deps, nodeId);
+    const file = await this.uploads.open(upload.uploadId, upload.userId);
+    // The tar goes to the agent as it is read from disk; an hour is the most a restore may take.
+    const body = Readable.toWeb(file.read()) as ReadableStream<Uint8Array>;
     const signal = AbortSignal.timeout(60 * 60_000);
     await callAgent(this.deps, node, () => agent.restoreVolume(name, inner, body, signal));
+    await this.uploads.discard(upload.uploadId);
     return true;
   }
 }

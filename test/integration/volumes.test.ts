@@ -346,12 +346,52 @@ describe('volumes on the real engines', () => {
     expect((await fetch(archiveUrl(n1, name))).status).toBe(401);
     expect((await download(n1, name, 'not-a-token')).status).toBe(401);
     expect((await download(n1, `${prefix}-missing`)).status).toBe(404);
-    // No helper container is left behind.
-    const helpers = await dockerFor(engineNamed(env, 'n1')).listContainers({
-      all: true,
-      filters: { label: ['humpback.volume-helper'] },
+    // No helper container is left behind (each goes as its stream ends).
+    const docker = dockerFor(engineNamed(env, 'n1'));
+    await waitFor(
+      async () =>
+        (await docker.listContainers({ all: true, filters: { label: ['humpback.volume-helper'] } }))
+          .length === 0 || undefined,
+      { description: 'helper containers removed' },
+    );
+  });
+
+  it('restores a downloaded tar byte for byte into a new volume (restoreVolume from POST /uploads)', async () => {
+    const source = `${prefix}-src`;
+    await runOnce(
+      n1,
+      source,
+      'mkdir -p /data/d/e && dd if=/dev/urandom of=/data/d/e/blob bs=1024 count=300 2>/dev/null && echo note > /data/n.txt',
+    );
+    const tarBytes = Buffer.from(await (await download(n1, source)).arrayBuffer());
+    const base = gateway!.url.replace(/\/graphql$/, '');
+    const up = await fetch(`${base}/uploads`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin.token}`, 'content-type': 'application/x-tar' },
+      body: tarBytes,
     });
-    expect(helpers).toEqual([]);
+    expect(up.status).toBe(201);
+    const { uploadId } = (await up.json()) as { uploadId: string };
+    const target = `${prefix}-dst`;
+    await admin.request(
+      'mutation($n: ID!, $i: CreateVolumeInput!) { createVolume(nodeId: $n, input: $i) { name } }',
+      {
+        n: nodeOf('n2'),
+        i: { name: target },
+      },
+    );
+    const restore =
+      'mutation($n: ID!, $v: String!, $u: ID!, $p: String) { restoreVolume(nodeId: $n, name: $v, uploadId: $u, path: $p) }';
+    expect(await admin.request(restore, { n: nodeOf('n2'), v: target, u: uploadId })).toEqual({
+      restoreVolume: true,
+    });
+    const want = await tarDigests(new Blob([tarBytes]).stream());
+    expect([...want.keys()].sort()).toEqual(['d/e/blob', 'n.txt']);
+    expect(await tarDigests((await download(nodeOf('n2'), target)).body!)).toEqual(want);
+    // The upload is used up: a second restore names it.
+    const again = await admin.raw(restore, { n: nodeOf('n2'), v: target, u: uploadId, p: 'copy' });
+    expect(again.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(again.errors?.[0]?.message).toContain(uploadId);
   });
 
   it('downloads a 50 MB volume with the gateway process growing by less than 20 MB', async () => {
