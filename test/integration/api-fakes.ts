@@ -344,8 +344,18 @@ export class FakeVolumes implements VolumeService {
   async list(nodeId: string): Promise<VolumeInfo[]> {
     return [...this.volumes.values()].filter((v) => v.nodeId === nodeId);
   }
+  /** Every name is a volume of nobody's (unless made): the rules, not the fake, decide. */
   async get(nodeId: string, name: string): Promise<VolumeInfo | undefined> {
-    return this.volumes.get(`${nodeId}/${name}`);
+    return (
+      this.volumes.get(`${nodeId}/${name}`) ?? {
+        name,
+        nodeId,
+        driver: 'local',
+        options: {},
+        labels: {},
+        usedBy: [],
+      }
+    );
   }
   async create(nodeId: string, input: NewVolume): Promise<VolumeInfo> {
     const v: VolumeInfo = { name: input.name, nodeId, driver: 'local', options: {}, labels: {}, usedBy: [] };
