@@ -12,6 +12,7 @@ import type {
   AgentEvent,
   AgentImage,
   AgentPort,
+  AgentVolume,
 } from './client-types.js';
 import type {
   ContainerBody,
@@ -19,6 +20,7 @@ import type {
   ContainerStatsBody,
   EventBody,
   ImageListItem,
+  VolumeListItem,
 } from '../core/agent-wire.js';
 
 /** The agent's container body back in the gateway's terms, its config as toCreateBody's inverse. */
@@ -59,9 +61,10 @@ function toConfig(b: ContainerBody, ports: AgentPort[]): ContainerConfig {
     }));
   }
   if (b.Volumes.length) {
+    // A bind source starting with `/` is a host path; anything else names a volume.
     config.volumes = b.Volumes.map((v): VolumeBinding => ({
       containerPath: v.ContainerVolume,
-      hostPath: v.HostVolume,
+      ...(v.HostVolume.startsWith('/') ? { hostPath: v.HostVolume } : { volume: v.HostVolume }),
       readOnly: v.ReadOnly,
     }));
   }
@@ -117,5 +120,18 @@ export function toEvent(e: EventBody): AgentEvent {
     attributes,
     time: e.time,
     timeNano: e.timeNano,
+  };
+}
+
+export function toVolume(v: VolumeListItem): AgentVolume {
+  return {
+    name: v.Name,
+    driver: v.Driver,
+    mountpoint: v.Mountpoint,
+    options: v.Options ?? {},
+    labels: v.Labels ?? {},
+    createdAt: v.CreatedAt ?? undefined,
+    sizeBytes: v.Size ?? undefined,
+    usedBy: v.UsedBy,
   };
 }

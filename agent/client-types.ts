@@ -68,3 +68,27 @@ export interface AgentEvent {
 }
 
 export type ContainerOperation = 'start' | 'stop' | 'restart' | 'kill' | 'pause' | 'unpause' | 'rename';
+
+/** A volume on a node (`volumes`, `createVolume`). */
+export interface AgentVolume {
+  name: string;
+  driver: string;
+  mountpoint: string;
+  options: Record<string, string>;
+  labels: Record<string, string>;
+  /** ISO 8601, when Docker says. */
+  createdAt: string | undefined;
+  /** Bytes, where Docker reports it. */
+  sizeBytes: number | undefined;
+  /** Full ids of the containers that mount it. */
+  usedBy: string[];
+}
+
+/** What `createVolume` makes: `nfs` becomes Docker's local driver with type=nfs. */
+export interface NewVolume {
+  name: string;
+  driver?: string | undefined;
+  options?: Record<string, string> | undefined;
+  labels?: Record<string, string> | undefined;
+  nfs?: { server: string; path: string; options?: string | undefined } | undefined;
+}

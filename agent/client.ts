@@ -8,7 +8,7 @@ import type { ContainerConfig } from '../core/container-config.js';
 import { decodeNodeValue, type NodeData, type NodeRegistration } from '../core/node-data.js';
 import { agentAddress } from './auth.js';
 import { AgentError, AgentUnreachableError, AgentUnverifiedError } from './client-errors.js';
-import { toContainer, toEvent, toImage, toStats, toSummary } from './client-mapping.js';
+import { toContainer, toEvent, toImage, toStats, toSummary, toVolume } from './client-mapping.js';
 import { toCreateBody } from '../core/container-config.js';
 import { AgentProof } from './client-proof.js';
 import type {
@@ -17,7 +17,9 @@ import type {
   AgentContainerSummary,
   AgentEvent,
   AgentImage,
+  AgentVolume,
   ContainerOperation,
+  NewVolume,
 } from './client-types.js';
 import type {
   ContainerBody,
@@ -27,6 +29,7 @@ import type {
   EventBody,
   ImageListItem,
   PingBody,
+  VolumeListItem,
 } from '../core/agent-wire.js';
 import { ndjsonValues } from './ndjson.js';
 
@@ -230,6 +233,65 @@ export class AgentClient {
     await this.request('DELETE', `/images/${encodeImageRef(ref)}?force=${force}`);
   }
 
+  async volumes(): Promise<AgentVolume[]> {
+    return (await this.request<VolumeListItem[]>('GET', '/volumes')).map(toVolume);
+  }
+
+  async createVolume(v: NewVolume): Promise<AgentVolume> {
+    const body = {
+      Name: v.name,
+      ...(v.driver ? { Driver: v.driver } : {}),
+      ...(v.options ? { DriverOpts: v.options } : {}),
+      ...(v.labels ? { Labels: v.labels } : {}),
+      ...(v.nfs
+        ? {
+            Nfs: {
+              Server: v.nfs.server,
+              Path: v.nfs.path,
+              ...(v.nfs.options ? { Options: v.nfs.options } : {}),
+            },
+          }
+        : {}),
+    };
+    return toVolume(await this.request<VolumeListItem>('POST', '/volumes', body));
+  }
+
+  /** AgentError 409 while a container uses it (unless `force`, then as Docker decides). */
+  async removeVolume(name: string, force = false): Promise<void> {
+    await this.request('DELETE', `/volumes/${encodeURIComponent(name)}?force=${force}`);
+  }
+
+  /** Deletes the volume's content; AgentError 409 while a container uses it. */
+  async clearVolume(name: string): Promise<void> {
+    await this.request('POST', `/volumes/${encodeURIComponent(name)}/clear`, undefined, 6);
+  }
+
+  /**
+   * The volume's content as a tar stream, read as the agent sends it (nothing is buffered whole).
+   * Aborting `signal` ends it (and the agent's helper container).
+   */
+  async volumeArchive(
+    name: string,
+    path: string | undefined,
+    signal: AbortSignal,
+  ): Promise<ReadableStream<Uint8Array>> {
+    const q = path ? `?path=${encodeURIComponent(path)}` : '';
+    const res = await this.open('GET', `/volumes/${encodeURIComponent(name)}/archive${q}`, signal);
+    return res.body!;
+  }
+
+  /** Unpacks the tar `body` into the volume (or into `path` in it). */
+  async restoreVolume(
+    name: string,
+    path: string | undefined,
+    body: ReadableStream<Uint8Array>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const q = path ? `?path=${encodeURIComponent(path)}` : '';
+    const res = await this.open('PUT', `/volumes/${encodeURIComponent(name)}/archive${q}`, signal, body);
+    await res.text();
+  }
+
   /**
    * Follows the node's container events from `since` (unix seconds, or undefined for "from now")
    * until `signal` aborts. After a lost connection it reconnects and resumes from the last event seen,
@@ -277,13 +339,15 @@ export class AgentClient {
       authorization: `Bearer ${this.token}`,
       accept: 'application/json',
     };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    const stream = body instanceof ReadableStream;
+    if (body !== undefined) headers['content-type'] = stream ? 'application/x-tar' : 'application/json';
     let res: Response;
     try {
       res = await fetch(url, {
         method,
         headers,
-        body: body === undefined ? null : JSON.stringify(body),
+        body: body === undefined ? null : stream ? body : JSON.stringify(body),
+        ...(stream ? { duplex: 'half' } : {}),
         // The token never follows a redirect.
         redirect: 'error',
         ...(signal ? { signal } : {}),

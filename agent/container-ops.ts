@@ -29,6 +29,7 @@ import type {
 } from '../core/agent-wire.js';
 import { ndjsonLines } from './ndjson.js';
 import type { PortAllocator, PortProtocol, PortReservation } from './port-allocator.js';
+import type { VolumeOps } from './volume-ops.js';
 
 /** Seconds Docker waits after SIGTERM before SIGKILL on stop, restart and upgrade. @default 10 */
 const DEFAULT_STOP_TIMEOUT = 10;
@@ -38,6 +39,8 @@ export class ContainerOps {
     private readonly docker: Docker,
     private readonly ports: PortAllocator | undefined,
     private readonly log: Logger,
+    /** Makes the NFS volumes a container mounts (on this node) before it is created. */
+    private readonly volumes?: Pick<VolumeOps, 'ensureNfs'> | undefined,
   ) {}
 
   async inspect(id: string): Promise<Docker.ContainerInspectInfo> {
@@ -67,6 +70,7 @@ export class ContainerOps {
   async create(body: CreateContainerBody): Promise<ContainerBody> {
     const reservations: PortReservation[] = [];
     try {
+      for (const v of body.Volumes ?? []) if (v.Nfs) await this.volumes?.ensureNfs(v.HostVolume, v.Nfs);
       const allocated = await this.allocatePorts(body, reservations);
       const options = toCreateOptions(body, allocated);
       const container = await this.createPulling(options, body.Image);

@@ -13,6 +13,7 @@ import { ImageOps } from './image-ops.js';
 import { loadNodeKey } from './node-key.js';
 import { collectNodeData, CpuSampler, detectNodeIp } from './node-info.js';
 import { NodeOps } from './node-ops.js';
+import { VolumeOps } from './volume-ops.js';
 import { PortAllocator, portsInUse } from './port-allocator.js';
 import { closeServer, createAgentApp } from './server.js';
 import type { V1PingConfig } from './v1-compat.js';
@@ -61,8 +62,10 @@ export async function startAgent(
   const nodeData = (withoutDocker = false): Promise<NodeData> =>
     collectNodeData({ docker, ip, port: () => port, cpu }, { withoutDocker });
 
+  const volumes = new VolumeOps(docker, config.helperImage ?? 'busybox:latest', log);
   const app = createAgentApp({
-    containers: new ContainerOps(docker, ports, log),
+    containers: new ContainerOps(docker, ports, log, volumes),
+    volumes,
     images: new ImageOps(docker),
     node: new NodeOps(
       docker,

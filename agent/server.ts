@@ -16,11 +16,14 @@ import { eventRoutes } from './routes/events.js';
 import { imageRoutes } from './routes/images.js';
 import { nodeRoutes } from './routes/node.js';
 import { v1ServiceRoutes } from './routes/v1-services.js';
+import { volumeRoutes } from './routes/volumes.js';
+import type { VolumeOps } from './volume-ops.js';
 
 export interface AgentAppOptions {
   containers: ContainerOps;
   images: ImageOps;
   node: NodeOps;
+  volumes: VolumeOps;
   token: string;
   /** ENABLE_AUTHORIZATION: `false` serves every request without a token. @default true */
   authorization?: boolean | undefined;
@@ -56,6 +59,7 @@ export function createAgentApp(o: AgentAppOptions): express.Express {
   api.use(nodeRoutes(o.node));
   api.use(imageRoutes(o.images));
   api.use(containerRoutes(o.containers));
+  api.use(volumeRoutes(o.volumes));
   api.use(eventRoutes(o.containers, o.eventsKeepAliveMs ?? 15_000));
   api.use(v1ServiceRoutes());
   for (const prefix of ROUTE_PREFIXES) app.use(prefix, api);

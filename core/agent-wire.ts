@@ -46,11 +46,44 @@ const portSchema = z.object({
     .optional(),
 });
 
-const volumeSchema = z.object({
-  ContainerVolume: absolutePath,
-  HostVolume: hostVolume,
-  ReadOnly: z.boolean().optional(),
+/** Docker's rule for volume names. */
+export const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/;
+export const volumeNameSchema = z
+  .string()
+  .regex(VOLUME_NAME, 'letters, digits, _ . - (starting with a letter or digit)');
+
+/** An NFS export, mounted by Docker's local driver (`type=nfs`). */
+export const nfsSchema = z.object({
+  /** Host name or IP address of the NFS server. */
+  Server: z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(/^[a-zA-Z0-9.:-]+$/, 'a host name or IP address'),
+  /** The exported path. */
+  Path: absolutePath,
+  /** Mount options beside `addr=`, e.g. `vers=4,soft`. */
+  Options: z
+    .string()
+    .max(1024)
+    .regex(/^[a-zA-Z0-9_.=,-]*$/, 'comma-separated mount options such as vers=4,soft')
+    .optional(),
 });
+export type NfsBody = z.infer<typeof nfsSchema>;
+
+const volumeSchema = z
+  .object({
+    ContainerVolume: absolutePath,
+    /** A host path, or a volume's name (with Nfs: the name of the NFS volume made on this node). */
+    HostVolume: hostVolume,
+    ReadOnly: z.boolean().optional(),
+    /** Made on the node (local driver, type=nfs) unless a volume of that name exists there. */
+    Nfs: nfsSchema.optional(),
+  })
+  .refine((v) => !v.Nfs || VOLUME_NAME.test(v.HostVolume), {
+    path: ['HostVolume'],
+    message: 'an NFS mount needs a volume name',
+  });
 
 const ulimitSchema = z.object({
   Name: z.string().regex(/^[a-z]+$/),
@@ -199,6 +232,27 @@ export const containerIdParam = z
   .string()
   .regex(/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/, 'a container id or name');
 
+/** `POST /volumes`. Options and labels as Docker takes them. */
+export const createVolumeBody = z.object({
+  Name: volumeNameSchema,
+  Driver: z
+    .string()
+    .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.:/-]{0,127}$/, 'a volume driver name')
+    .optional(),
+  DriverOpts: z.record(z.string().min(1).max(256), z.string().max(4096)).optional(),
+  Labels: labels.optional(),
+  Nfs: nfsSchema.optional(),
+});
+export type CreateVolumeBody = z.infer<typeof createVolumeBody>;
+/** `/volumes/:name/archive?path=`: a path inside the volume (relative to its root). */
+export const archiveQuery = z.object({
+  path: z
+    .string()
+    .max(4096)
+    .refine((p) => noNul(p) && !p.split('/').includes('..'), 'a path inside the volume, without ..')
+    .optional(),
+});
+
 // ---- responses ------------------------------------------------------------------------------
 
 /** Every error: `{Code, Detail, Message}`; Code repeats the HTTP status. */
@@ -219,6 +273,21 @@ export interface VolumeBody {
   ContainerVolume: string;
   HostVolume: string;
   ReadOnly: boolean;
+}
+
+/** One row of `GET /volumes`: Docker's volume, its size when Docker reports it, the containers using it. */
+export interface VolumeListItem {
+  Name: string;
+  Driver: string;
+  Mountpoint: string;
+  Options: Record<string, string> | null;
+  Labels: Record<string, string> | null;
+  /** ISO 8601, when Docker says. */
+  CreatedAt: string | null;
+  /** Bytes; null when Docker does not report it (other drivers, or not computed). */
+  Size: number | null;
+  /** Ids of the containers (any state) that mount it. */
+  UsedBy: string[];
 }
 
 /** A container, parsed back into Humpback's model (`GET /containers/:id`, create, operate). */

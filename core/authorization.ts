@@ -2,8 +2,8 @@ import { badInput, ErrorCode, forbidden, HumpbackError, notFound } from './error
 import { containerGroupIds } from './labels.js';
 import type { ContainerConfig } from './container-config.js';
 import type { ContainerRecord, GroupRecord, MetaRecord, NodeRecord } from './store/store.js';
-import { containerPolicyProblems, reservedLabelProblems } from './container-policy.js';
-import type { Services, TokenScope, Viewer } from './services.js';
+import { containerPolicyProblems, reservedLabelProblems, volumeNamePattern } from './container-policy.js';
+import type { Services, TokenScope, VolumeInfo, Viewer } from './services.js';
 
 /**
  * Who may do what: the one authorization module. Every resolver, subscription, route and socket asks
@@ -91,7 +91,7 @@ const denied = (what: string, action: GroupAction): HumpbackError =>
   forbidden(`you may not ${action === 'read' ? 'see' : action} ${what}`);
 
 /** What an Access reads. */
-export type AccessServices = Pick<Services, 'groups' | 'nodes' | 'containers' | 'metas'>;
+export type AccessServices = Pick<Services, 'groups' | 'nodes' | 'containers' | 'metas' | 'volumes'>;
 
 /**
  * One viewer's access, for one request or one graphql-ws operation. Lookups of things the viewer may
@@ -216,6 +216,66 @@ export class Access {
     const problems = containerPolicyProblems(config, { allowedHostPaths });
     if (problems.length > 0) {
       throw new HumpbackError(ErrorCode.FORBIDDEN, `only admins may: ${problems.join('; ')}`, {
+        fields: problems,
+      });
+    }
+  }
+
+  // ---- volumes: a volume a container of another group uses is that group's, not the viewer's ----
+
+  /** The containers of `volume` that are in no group where the viewer may operate. */
+  private async foreignUsers(volume: VolumeInfo): Promise<ContainerRecord[]> {
+    const foreign: ContainerRecord[] = [];
+    for (const c of volume.usedBy) {
+      if (!(await this.mayInAny(await this.groupsOfContainer(c), 'operate'))) foreign.push(c);
+    }
+    return foreign;
+  }
+
+  /**
+   * The volume on the node, if the viewer may touch its content (clear, remove, download, restore):
+   * FORBIDDEN while a container of a group where they may not operate uses it. NOT_FOUND when the
+   * node has no such volume.
+   */
+  async volume(nodeId: string, name: string): Promise<VolumeInfo> {
+    const viewer = this.requireViewer();
+    const volume = await this.services.volumes.get(nodeId, name);
+    if (!volume) throw notFound('volume', name);
+    if (viewer.admin) return volume;
+    if ((await this.foreignUsers(volume)).length > 0)
+      throw forbidden(`volume ${name} is used by a container of a group you may not operate`);
+    return volume;
+  }
+
+  /**
+   * FORBIDDEN when `config` mounts a named volume that a container of another group uses on one of
+   * `nodeIds` (the node of a single-mode container, the group's nodes for a meta). `{index}` in a
+   * name stands for every instance index. Admins may mount every volume.
+   */
+  async checkVolumeMounts(config: ContainerConfig, nodeIds: readonly string[]): Promise<void> {
+    const viewer = this.requireViewer();
+    const named = (config.volumes ?? [])
+      .map((v, i) => ({ i, name: v.volume }))
+      .filter((v): v is { i: number; name: string } => v.name !== undefined);
+    if (viewer.admin || named.length === 0) return;
+    const problems: string[] = [];
+    for (const nodeId of new Set(nodeIds)) {
+      let volumes: VolumeInfo[];
+      try {
+        volumes = await this.services.volumes.list(nodeId);
+      } catch {
+        continue; // a node that does not answer runs nothing now; its volumes are checked when it is asked
+      }
+      for (const { i, name } of named) {
+        const pattern = volumeNamePattern(name);
+        for (const v of volumes.filter((x) => pattern.test(x.name))) {
+          if ((await this.foreignUsers(v)).length > 0)
+            problems.push(`config.volumes.${i}.volume: ${v.name} is used by a container of another group`);
+        }
+      }
+    }
+    if (problems.length > 0) {
+      throw new HumpbackError(ErrorCode.FORBIDDEN, `you may not: ${problems.join('; ')}`, {
         fields: problems,
       });
     }

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { isImageRef } from './image-ref.js';
 
 /**
  * A configuration problem, reported at start as one line naming the variable. A ConfigError may
@@ -166,6 +167,8 @@ export interface AgentConfig {
   ipAddress?: string | undefined;
   /** HUMPBACK_LOG_LEVEL (core/logger.ts applies it). @default 'info' */
   logLevel?: string | undefined;
+  /** HUMPBACK_HELPER_IMAGE: what the short-lived volume helpers run (needs find, rm, mkdir). @default 'busybox:latest' */
+  helperImage?: string | undefined;
 }
 
 export interface GatewayConfig {
@@ -205,6 +208,8 @@ export interface GatewayConfig {
   smtpUrl?: string | undefined;
   /** HUMPBACK_NOTIFY_DELAY: seconds a node stays down before NODE_DOWN is sent. @default 30 */
   notifyDelaySeconds: number;
+  /** HUMPBACK_UPLOAD_MAX_MB: the largest `POST /uploads` body, in MiB. @default 2048 */
+  uploadMaxMb: number;
 }
 
 // Each rule turns one raw variable into a typed value or says what it expected.
@@ -357,6 +362,10 @@ const smtpUrl: Rule<string> = {
   expected: 'smtp://[user:pass@]host:port[?from=addr] or smtps://...',
   schema: z.string().refine((v) => /^smtps?:\/\/([^@/\s]+@)?[^:/\s]+:\d{1,5}\/?(\?\S*)?$/.test(v.trim())),
 };
+const megabytes: Rule<number> = {
+  expected: 'a whole number of MiB >= 1',
+  schema: z.coerce.number().int().min(1),
+};
 const path: Rule<string> = { expected: 'a directory path', schema: z.string().min(1) };
 const ipv4: Rule<string> = {
   expected: 'an IPv4 address such as 10.0.0.5',
@@ -488,6 +497,10 @@ function agentConfig(env: Env): AgentConfig {
     dataDir: read(env, 'HUMPBACK_DATA_DIR', path, DEFAULT_DATA_DIR),
     ipAddress: read(env, 'DOCKER_AGENT_IPADDR', ipv4),
     logLevel: read(env, 'HUMPBACK_LOG_LEVEL', logLevel, 'info'),
+    helperImage: read(env, 'HUMPBACK_HELPER_IMAGE', {
+      expected: 'an image reference such as busybox:latest',
+      schema: z.string().refine(isImageRef),
+    }),
   };
 }
 
@@ -524,6 +537,7 @@ function gatewayConfig(env: Env): GatewayConfig {
     logLevel: read(env, 'HUMPBACK_LOG_LEVEL', logLevel, 'info'),
     smtpUrl: read(env, 'HUMPBACK_SMTP_URL', smtpUrl),
     notifyDelaySeconds: read(env, 'HUMPBACK_NOTIFY_DELAY', nonNegativeDuration, 30),
+    uploadMaxMb: read(env, 'HUMPBACK_UPLOAD_MAX_MB', megabytes, 2048),
   };
 }
 

@@ -4,6 +4,7 @@
  * one check of its validity: the agent's own validation of that body, which the gateway and the
  * scheduler run before they store or send anything.
  */
+import { createHash } from 'node:crypto';
 import { createContainerBody, type CreateContainerInput } from './agent-wire.js';
 
 export interface ContainerConfig {
@@ -33,10 +34,72 @@ export interface PortMapping {
   type?: string | undefined;
 }
 
+/**
+ * A mount: exactly one of `hostPath` (a bind of the host's files), `volume` (a named Docker volume)
+ * and `nfs` (an NFS export, made a local volume of type nfs on each node the container runs on).
+ */
 export interface VolumeBinding {
   containerPath: string;
-  hostPath: string;
+  hostPath?: string | undefined;
+  /** A named volume; in a meta, `{index}` in it is the instance's index. */
+  volume?: string | undefined;
+  nfs?: NfsVolume | undefined;
   readOnly?: boolean | undefined;
+}
+
+/** An NFS export: Docker's local driver with `type=nfs`, `o=addr=<server>[,<options>]`, `device=:<path>`. */
+export interface NfsVolume {
+  server: string;
+  path: string;
+  /** Mount options beside addr, e.g. `vers=4,soft`. */
+  options?: string | undefined;
+}
+
+/** The placeholder in a meta's volume names (and NFS paths) for the instance's index. */
+export const INDEX_PLACEHOLDER = '{index}';
+
+/**
+ * The volume name an NFS mount gets on a node: `nfs-` and a digest of server, path and options, so
+ * every instance with the same export shares one volume per node and finds it again when recreated.
+ */
+export function nfsVolumeName(nfs: NfsVolume): string {
+  const digest = createHash('sha256')
+    .update(`${nfs.server}\0${nfs.path}\0${nfs.options ?? ''}`)
+    .digest('hex');
+  return `nfs-${digest.slice(0, 16)}`;
+}
+
+/** Docker's local-driver options for an NFS export. */
+export function nfsDriverOptions(nfs: NfsVolume): Record<string, string> {
+  return {
+    type: 'nfs',
+    o: [`addr=${nfs.server}`, ...(nfs.options ? [nfs.options] : [])].join(','),
+    device: `:${nfs.path}`,
+  };
+}
+
+/** The config with `{index}` in its volume names and NFS paths replaced by `index` (a meta's instance). */
+export function withVolumeIndex(config: ContainerConfig, index: number): ContainerConfig {
+  if (
+    !config.volumes?.some(
+      (v) => v.volume?.includes(INDEX_PLACEHOLDER) || v.nfs?.path.includes(INDEX_PLACEHOLDER),
+    )
+  )
+    return config;
+  const put = (s: string): string => s.split(INDEX_PLACEHOLDER).join(String(index));
+  return {
+    ...config,
+    volumes: config.volumes.map((v) => ({
+      ...v,
+      ...(v.volume !== undefined ? { volume: put(v.volume) } : {}),
+      ...(v.nfs ? { nfs: { ...v.nfs, path: put(v.nfs.path) } } : {}),
+    })),
+  };
+}
+
+/** What the mount binds on the host side: the host path, the volume's name, or the NFS volume's. */
+export function mountSource(v: VolumeBinding): string {
+  return v.hostPath ?? v.volume ?? (v.nfs ? nfsVolumeName(v.nfs) : '');
 }
 
 /** Turns the gateway's container config into the agent's (Humpback's) request body. */
@@ -56,8 +119,17 @@ export function toCreateBody(config: ContainerConfig): CreateContainerInput {
   if (config.volumes?.length) {
     body.Volumes = config.volumes.map((v) => ({
       ContainerVolume: v.containerPath,
-      HostVolume: v.hostPath,
+      HostVolume: mountSource(v),
       ReadOnly: v.readOnly ?? false,
+      ...(v.nfs
+        ? {
+            Nfs: {
+              Server: v.nfs.server,
+              Path: v.nfs.path,
+              ...(v.nfs.options ? { Options: v.nfs.options } : {}),
+            },
+          }
+        : {}),
     }));
   }
   if (config.dns?.length) body.Dns = config.dns;
@@ -85,6 +157,10 @@ const CONFIG_FIELD: Record<string, string> = {
   Volumes: 'volumes',
   ContainerVolume: 'containerPath',
   HostVolume: 'hostPath',
+  Nfs: 'nfs',
+  Server: 'server',
+  Path: 'path',
+  Options: 'options',
   Dns: 'dns',
   Extrahosts: 'extraHosts',
   RestartPolicy: 'restartPolicy',
@@ -99,6 +175,11 @@ const CONFIG_FIELD: Record<string, string> = {
  * anything.
  */
 export function containerConfigProblems(config: ContainerConfig): string[] {
+  const mounts = (config.volumes ?? []).flatMap((v, i) => {
+    const given = [v.hostPath, v.volume, v.nfs].filter((x) => x !== undefined).length;
+    return given === 1 ? [] : [`config.volumes.${i}: give exactly one of hostPath, volume and nfs`];
+  });
+  if (mounts.length) return mounts;
   const result = createContainerBody.safeParse(toCreateBody(config));
   if (result.success) return [];
   return result.error.issues.map((issue) => {

@@ -37,8 +37,10 @@ export function containerPolicyProblems(config: ContainerConfig, policy: Contain
     problems.push(`config.networkMode: join another container's network ("${config.networkMode}")`);
   }
   (config.volumes ?? []).forEach((v, i) => {
+    // An NFS export is a mount of another server: admins choose which (volumes: only admins make them).
+    if (v.nfs) problems.push(`config.volumes.${i}.nfs: mount an NFS export (${v.nfs.server}:${v.nfs.path})`);
     // Named volumes (no leading /) live in Docker's volume store, not in the host's files.
-    if (!v.hostPath.startsWith('/')) return;
+    if (v.hostPath === undefined || !v.hostPath.startsWith('/')) return;
     const field = `config.volumes.${i}.hostPath`;
     const normalised = posix.normalize(v.hostPath);
     if (ENGINE_SOCKET.test(normalised)) {
@@ -64,4 +66,28 @@ export function reservedLabelProblems(config: ContainerConfig): string[] {
       (key) =>
         `config.labels: ${key} is reserved (labels starting with ${RESERVED_LABEL_PREFIX} are set by Humpback)`,
     );
+}
+
+/**
+ * Volume settings only admins may use, each naming the field: an NFS export, another driver than
+ * `local`, or driver options (the local driver's `type=none,o=bind,device=/etc` binds any host path).
+ */
+export function volumePolicyProblems(input: {
+  driver?: string | null | undefined;
+  options?: readonly unknown[] | null | undefined;
+  nfs?: unknown;
+}): string[] {
+  const problems: string[] = [];
+  if (input.nfs != null) problems.push('input.nfs: make an NFS volume');
+  if (input.driver != null && input.driver !== '' && input.driver !== 'local')
+    problems.push(`input.driver: use the volume driver ${input.driver}`);
+  if (input.options != null && input.options.length > 0)
+    problems.push('input.options: give driver options (they can bind host paths)');
+  return problems;
+}
+
+/** A volume name of a config, as a pattern: `{index}` stands for any instance index. */
+export function volumeNamePattern(name: string): RegExp {
+  const parts = name.split('{index}').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^${parts.join('\\d+')}$`);
 }

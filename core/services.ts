@@ -185,6 +185,57 @@ export interface ImageService {
   remove(nodeId: string, image: string, force: boolean): Promise<boolean>;
 }
 
+/** A volume on a node, as Docker reports it; `usedBy` the containers that mount it. */
+export interface VolumeInfo {
+  name: string;
+  nodeId: string;
+  driver: string;
+  options: Record<string, string>;
+  labels: Record<string, string>;
+  mountpoint?: string | undefined;
+  sizeBytes?: number | undefined;
+  usedBy: ContainerRecord[];
+  createdAt?: string | undefined;
+}
+
+export interface NewVolume {
+  name: string;
+  driver?: string | undefined;
+  options?: Record<string, string> | undefined;
+  labels?: Record<string, string> | undefined;
+  /** An NFS export: Docker's local driver with type=nfs. */
+  nfs?: { server: string; path: string; options?: string | undefined } | undefined;
+}
+
+export interface VolumeService {
+  /** Every volume on the node's engine, also those made outside Humpback. */
+  list(nodeId: string): Promise<VolumeInfo[]>;
+  /** undefined when the node has no volume of that name. */
+  get(nodeId: string, name: string): Promise<VolumeInfo | undefined>;
+  create(nodeId: string, input: NewVolume): Promise<VolumeInfo>;
+  /** CONFLICT while a container uses it, unless `force` (then as Docker allows). */
+  remove(nodeId: string, name: string, force: boolean): Promise<boolean>;
+  /** Deletes its content; CONFLICT while a container uses it. */
+  clear(nodeId: string, name: string): Promise<boolean>;
+  /** A tar of the volume (or of `path` in it), streamed from the node; abort `signal` to stop. */
+  archive(
+    nodeId: string,
+    name: string,
+    path: string | undefined,
+    signal: AbortSignal,
+  ): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * Unpacks the upload `uploadId` of user `userId` (a tar from `POST /uploads`) into the volume (or
+   * into `path` in it); the upload is deleted once it is in.
+   */
+  restore(
+    nodeId: string,
+    name: string,
+    upload: { uploadId: string; userId: string },
+    path: string | undefined,
+  ): Promise<boolean>;
+}
+
 export interface CreateMetaInput {
   groupId: string;
   instances: number;
@@ -254,6 +305,7 @@ export interface Services {
   nodes: NodeService;
   containers: ContainerService;
   images: ImageService;
+  volumes: VolumeService;
   metas: MetaService;
   audit: AuditService;
   tokens: TokenService;

@@ -61,6 +61,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       logger,
       readiness: () => core.ready(),
       metrics,
+      uploads: core.uploads,
       ...options.server,
       configureApp:
         options.webUi === false

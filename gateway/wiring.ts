@@ -14,6 +14,8 @@ import { CacheWriter, followCacheSync } from './cluster/cache-writer.js';
 import { ClusterCache } from './cluster/cluster-cache.js';
 import { AgentContainerService } from './services/container-service.js';
 import { StoreGroupService } from './services/group-service.js';
+import { AgentVolumeService } from './services/volume-service.js';
+import type { UploadStore } from '../core/uploads.js';
 import { AgentImageService } from './services/image-service.js';
 import { AlwaysLeader, openRedisLeadership } from './leader/leadership.js';
 import { type Leadership } from '../core/leadership.js';
@@ -26,6 +28,8 @@ import { Notifier, type NotifierOptions } from '../scheduler/notifier.js';
 import { smtpMailer } from './leader/smtp-mailer.js';
 import { OutboundUrlPolicy, type HostLookup } from '../core/outbound-url.js';
 import type { MetaService, Services } from '../core/services.js';
+import path from 'node:path';
+import { DiskUploadStore } from './uploads/disk-upload-store.js';
 
 /** Everything behind the GraphQL server of one gateway, wired and running. */
 export interface GatewayCore {
@@ -41,6 +45,8 @@ export interface GatewayCore {
   /** Notifications (run by the leader); the scheduler tells it about failed metas. */
   notifier: Notifier;
   services: Services;
+  /** Files users sent to `POST /uploads`, under `<dataDir>/uploads`. */
+  uploads: DiskUploadStore;
   /** true once the cache is loaded (for /readyz). */
   ready(): boolean;
   /** Stops the watcher, gives up leadership, closes bus and store (in that order). */
@@ -225,6 +231,7 @@ async function singleModeServices(
     pool: AgentPool;
     watcher: NodeWatcher;
     logger: Logger;
+    uploads: UploadStore;
   },
   metas: () => MetaService,
 ): Promise<Omit<Services, 'metas'>> {
@@ -250,6 +257,7 @@ async function singleModeServices(
     images: new AgentImageService(deps),
     usage: new StoreUsageService(store),
     notifications: new StoreNotificationService(store),
+    volumes: new AgentVolumeService(deps, c.uploads),
   };
 }
 
@@ -292,6 +300,12 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
     const leadership = options.leadership ?? (await defaultLeadership(options, id));
     cleanup.push(() => leadership.close());
 
+    const uploads = await DiskUploadStore.open({
+      dir: path.join(config.dataDir, 'uploads'),
+      maxBytes: config.uploadMaxMb * 1024 * 1024,
+      logger,
+    });
+    cleanup.push(async () => uploads.close());
     const cache = new ClusterCache();
     const pool = new AgentPool(options.agentFactory ?? agentClientFactory(config.agentToken));
     const writer = new CacheWriter({ cache, store, bus, origin: id, logger });
@@ -300,11 +314,11 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
 
     let metas: MetaService = unavailableMetaService();
     const single = await singleModeServices(
-      { store, bus, config, cache, writer, pool, watcher, logger },
+      { store, bus, config, cache, writer, pool, watcher, logger, uploads },
       () => metas,
     );
     const notifier = openNotifier(options, { store, bus, cache });
-    const parts = { id, store, bus, cache, pool, writer, watcher, leadership, notifier };
+    const parts = { id, store, bus, cache, pool, writer, watcher, leadership, notifier, uploads };
     const cluster = await options.cluster?.({ ...parts, services: single });
     if (cluster) {
       metas = cluster.metas;

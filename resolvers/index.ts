@@ -5,6 +5,7 @@ import { NodeResolver } from './node.resolver.js';
 import { MetaResolver } from './meta.resolver.js';
 import { ContainerResolver } from './container.resolver.js';
 import { ImageResolver } from './image.resolver.js';
+import { VolumeResolver } from './volume.resolver.js';
 import { AuditResolver } from './audit.resolver.js';
 import { SubscriptionResolver } from './subscription.resolver.js';
 import { AccountResolver } from './account.resolver.js';
@@ -20,6 +21,7 @@ export const resolvers = [
   MetaResolver,
   ContainerResolver,
   ImageResolver,
+  VolumeResolver,
   AuditResolver,
   SubscriptionResolver,
   AccountResolver,

@@ -10,6 +10,8 @@ import type {
   WebhookDeliveryRecord,
 } from '../core/store/store.js';
 import type { AuditEntry } from '../schema/audit-entry.type.js';
+import type { VolumeInfo } from '../core/services.js';
+import type { Volume } from '../schema/volume.type.js';
 import type { Container } from '../schema/container.type.js';
 import { AuditOutcome, type ContainerState } from '../schema/enums.js';
 import type { Group } from '../schema/group.type.js';
@@ -115,6 +117,18 @@ class ContainerObject implements Container {
 }
 
 export const toContainer = (c: ContainerRecord): Container => new ContainerObject(c);
+
+export const toVolume = (v: VolumeInfo): Volume => ({
+  name: v.name,
+  nodeId: v.nodeId,
+  driver: v.driver,
+  options: toLabels(v.options),
+  labels: toLabels(v.labels),
+  mountpoint: v.mountpoint,
+  sizeBytes: v.sizeBytes,
+  usedBy: v.usedBy.map(toContainer),
+  createdAt: v.createdAt,
+});
 
 export const toMeta = (m: MetaRecord): Meta => ({
   id: m.id,

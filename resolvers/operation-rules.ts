@@ -4,6 +4,7 @@ import type { GroupAction } from '../core/authorization.js';
 import type { GatewayContext } from './context.js';
 import { Audited } from './audit.middleware.js';
 import { toContainerConfig, type ContainerConfigInput } from '../schema/container-config.input.js';
+import { volumePolicyProblems } from '../core/container-policy.js';
 
 /**
  * The rule of every GraphQL operation (root field of Query, Mutation and Subscription), applied before
@@ -30,6 +31,8 @@ interface GroupRule {
   adminOnly?: AdminOnly;
   /** The container config the call runs, checked against the container policy. */
   config?: (args: Args) => ContainerConfigInput | null | undefined;
+  /** The node and volume (argument paths) whose content the call touches (Access.volume). */
+  volume?: { node: string; name: string };
   /**
    * When a target does not exist or may not be seen: `null` answers null (nullable lookups);
    * `allow` lets admins watch what does not exist yet (subscriptions). Default: an error.
@@ -118,6 +121,21 @@ export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
   'Mutation.pullImage': operate(node('nodeId')),
   'Mutation.removeImage': operate(node('nodeId')),
 
+  // Volumes (issue 11): reading a node's volumes is reading the node; making one with NFS, another
+  // driver or driver options is the admins' (the local driver's options can bind host paths);
+  // touching a volume's content also needs that no other group's container uses it.
+  'Query.volumes': read(node('nodeId')),
+  'Mutation.createVolume': {
+    ...operate(node('nodeId')),
+    adminOnly: (args) => {
+      const problems = volumePolicyProblems(input(args));
+      return problems.length ? `only admins may: ${problems.join('; ')}` : undefined;
+    },
+  },
+  'Mutation.removeVolume': { ...operate(node('nodeId')), volume: { node: 'nodeId', name: 'name' } },
+  'Mutation.clearVolume': { ...operate(node('nodeId')), volume: { node: 'nodeId', name: 'name' } },
+  'Mutation.restoreVolume': { ...operate(node('nodeId')), volume: { node: 'nodeId', name: 'name' } },
+
   'Subscription.containerStatusChanged': {
     ...read(group('groupId', true), node('nodeId', true), meta('metaId', true)),
     missing: 'allow',
@@ -186,8 +204,34 @@ export async function authorize(
     }
   }
   const config = rule.config?.(args);
-  if (config) await access.checkContainerConfig(toContainerConfig(config), groupIds);
+  if (config) {
+    const parsed = toContainerConfig(config);
+    await access.checkContainerConfig(parsed, groupIds);
+    if (parsed.volumes?.some((v) => v.volume !== undefined))
+      await access.checkVolumeMounts(parsed, await mountNodes(ctx, rule, args, groupIds));
+  }
+  if (rule.volume) {
+    const nodeId = String(argAt(args, rule.volume.node));
+    const node = await ctx.services.nodes.get(nodeId);
+    await access.volume(node?.id ?? nodeId, String(argAt(args, rule.volume.name)));
+  }
   return 'allow';
+}
+
+/** Where a config's named volumes would be mounted: the node of the call, else its groups' nodes. */
+async function mountNodes(
+  ctx: GatewayContext,
+  rule: GroupRule,
+  args: Args,
+  groupIds: readonly string[],
+): Promise<string[]> {
+  const target = rule.on.find((t) => t.kind === 'node');
+  if (target) {
+    const node = await ctx.services.nodes.get(String(argAt(args, target.arg)));
+    return node ? [node.id] : [];
+  }
+  const lists = await Promise.all(groupIds.map((groupId) => ctx.services.nodes.list({ groupId })));
+  return lists.flat().map((n) => n.id);
 }
 
 const isRefusal = (err: unknown): boolean =>

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { containerConfigProblems } from '../core/container-config.js';
+import { containerConfigProblems, withVolumeIndex } from '../core/container-config.js';
 import type { ContainerConfig } from '../core/container-config.js';
 import { badInput, conflict, notFound } from '../core/errors.js';
 import { imageName, parseImageRef } from '../core/image-ref.js';
@@ -37,7 +37,8 @@ function validateConfig(config: ContainerConfig): { image: string; imageTag: str
     throw badInput(`config.image: ${(err as Error).message}`, 'config.image');
   }
   // Whatever an agent would refuse is refused now, before the meta is stored and scheduled.
-  const problems = containerConfigProblems(config);
+  // `{index}` in volume names stands for each instance's index: checked as instance 1 would be.
+  const problems = containerConfigProblems(withVolumeIndex(config, 1));
   if (problems.length > 0) throw badInput(problems.join('; '), 'config');
   return { image: imageName(ref), imageTag: ref.tag ?? 'latest' };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ContainerConfig } from '../core/container-config.js';
+import { withVolumeIndex, type ContainerConfig } from '../core/container-config.js';
 import { clusterMarks } from '../core/labels.js';
 import type { MetaRecord } from '../core/store/store.js';
 import { instanceName } from './index-allocation.js';
@@ -37,7 +37,8 @@ export function instanceConfig(
 ): ContainerConfig {
   const marks = clusterMarks({ groupId: meta.groupId, metaId: meta.id, index }, meta.name);
   return {
-    ...config,
+    // `{index}` in a volume name: each instance its own volume, found again when it is recreated.
+    ...withVolumeIndex(config, index),
     name: instanceName(meta.groupId, meta.name, index),
     labels: {
       ...config.labels,

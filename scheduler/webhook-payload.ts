@@ -122,7 +122,8 @@ export function v1Container(config: ContainerConfig, id = ''): V1Container {
     Volumes:
       config.volumes?.map((v) => ({
         ContainerVolume: v.containerPath,
-        HostVolume: v.hostPath,
+        // v1 knew host paths and named volumes; an NFS mount shows as its export.
+        HostVolume: v.hostPath ?? v.volume ?? (v.nfs ? `${v.nfs.server}:${v.nfs.path}` : ''),
         ...(v.readOnly ? { BindMount: 'ro' } : {}),
       })) ?? null,
     Dns: config.dns ?? null,

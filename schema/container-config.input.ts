@@ -31,7 +31,10 @@ export class ContainerConfigInput {
   @ValidateNested()
   ports?: PortInput[] | undefined;
 
-  @Field(() => [VolumeInput], { nullable: true, description: 'Bind mounts.' })
+  @Field(() => [VolumeInput], {
+    nullable: true,
+    description: 'Mounts: host paths, named volumes or NFS exports.',
+  })
   @ValidateNested()
   volumes?: VolumeInput[] | undefined;
 
@@ -73,7 +76,17 @@ export function toContainerConfig(input: ContainerConfigInput): ContainerConfig 
   if (input.volumes != null)
     config.volumes = input.volumes.map((v) => ({
       containerPath: v.containerPath,
-      hostPath: v.hostPath,
+      ...(v.hostPath != null ? { hostPath: v.hostPath } : {}),
+      ...(v.volume != null ? { volume: v.volume } : {}),
+      ...(v.nfs != null
+        ? {
+            nfs: {
+              server: v.nfs.server,
+              path: v.nfs.path,
+              ...(v.nfs.options != null ? { options: v.nfs.options } : {}),
+            },
+          }
+        : {}),
       ...(v.readOnly != null ? { readOnly: v.readOnly } : {}),
     }));
   if (input.dns != null) config.dns = input.dns;

@@ -9,6 +9,8 @@ import type {
   AgentContainerSummary,
   AgentEvent,
   AgentImage,
+  AgentVolume,
+  NewVolume,
 } from '../../agent/client-types.js';
 import type { ImageInfo } from '../../core/services.js';
 import {
@@ -40,6 +42,12 @@ export type AgentApi = Pick<
   | 'pullImage'
   | 'removeImage'
   | 'events'
+  | 'volumes'
+  | 'createVolume'
+  | 'removeVolume'
+  | 'clearVolume'
+  | 'volumeArchive'
+  | 'restoreVolume'
 >;
 
 /** Builds the client of one agent (`host:port`). */
@@ -297,6 +305,39 @@ export class NodeAgent {
 
   async removeImage(image: string, force: boolean): Promise<void> {
     await this.call(`image ${image}`, (a) => a.removeImage(image, force));
+  }
+
+  volumes(): Promise<AgentVolume[]> {
+    return this.call('volumes', (a) => a.volumes());
+  }
+
+  createVolume(volume: NewVolume): Promise<AgentVolume> {
+    return this.call(`volume ${volume.name}`, (a) => a.createVolume(volume));
+  }
+
+  removeVolume(name: string, force: boolean): Promise<void> {
+    return this.call(`volume ${name}`, (a) => a.removeVolume(name, force));
+  }
+
+  clearVolume(name: string): Promise<void> {
+    return this.call(`volume ${name}`, (a) => a.clearVolume(name));
+  }
+
+  volumeArchive(
+    name: string,
+    path: string | undefined,
+    signal: AbortSignal,
+  ): Promise<ReadableStream<Uint8Array>> {
+    return this.call(`volume ${name}`, (a) => a.volumeArchive(name, path, signal));
+  }
+
+  restoreVolume(
+    name: string,
+    path: string | undefined,
+    body: ReadableStream<Uint8Array>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    return this.call(`volume ${name}`, (a) => a.restoreVolume(name, path, body, signal));
   }
 
   /** Follows the node's container events until `signal` aborts; reconnects by itself. */

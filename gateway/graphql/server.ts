@@ -11,7 +11,10 @@ import type { EventBus } from '../../core/bus.js';
 import type { GatewayConfig } from '../../core/config.js';
 import type { Logger } from '../../core/logger.js';
 import type { Services } from '../../core/services.js';
+import type { UploadStore } from '../../core/uploads.js';
+import { mountUploads } from '../uploads/upload-route.js';
 import { buildGatewaySchema } from './build-schema.js';
+import { mountVolumeArchive } from '../volumes/archive-route.js';
 import { costLimitRule } from './guards.js';
 import { errorHandler, mountGraphqlHttp, startApollo } from './http-server.js';
 import { resolveLimits, type GatewayLimits } from './limits.js';
@@ -39,6 +42,8 @@ export interface GatewayServerOptions {
    * @default [] ('*' when config.development)
    */
   allowedOrigins?: readonly string[] | '*' | undefined;
+  /** Serves `POST /uploads` into this store. @default no upload route */
+  uploads?: UploadStore | undefined;
   /** Mounts more routes (the web UI's static files) after the API routes. */
   configureApp?: ((app: Express) => void) | undefined;
   /** graphql-ws transport tuning (write coalescing, keep-alive, slow clients). */
@@ -161,6 +166,8 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
     drainWs: () => ws.dispose(),
   });
   mountGraphqlHttp(app, apollo, deps);
+  mountVolumeArchive(app, { services, logger });
+  if (options.uploads) mountUploads(app, { uploads: options.uploads, auth: services.auth, logger });
   options.configureApp?.(app);
   app.use(errorHandler(logger, limits.maxBodyBytes));
 

@@ -26,13 +26,17 @@ export interface RealUi {
  * Starts a gateway with the web UI, agents on n1..n3 and Chromium, for one browser spec file. `env`
  * adds gateway variables (HUMPBACK_DATA_DIR is set here).
  */
-export async function startRealUi(options: { env?: Record<string, string> } = {}): Promise<RealUi> {
+export async function startRealUi(
+  options: { env?: Record<string, string>; agentEnv?: Record<string, string> } = {},
+): Promise<RealUi> {
   const env = loadTestEnv();
   const tmp = new TempDirs();
   const suffix = randomBytes(3).toString('hex');
   const agents: RealUi['agents'] = [];
   for (const name of ['n1', 'n2', 'n3'])
-    agents.push(await startTestAgent(engineNamed(env, name), tmp.make(`hb-ui-agent-${name}-`)));
+    agents.push(
+      await startTestAgent(engineNamed(env, name), tmp.make(`hb-ui-agent-${name}-`), options.agentEnv),
+    );
   const gateway = await startTestGateway({
     config: gatewayConfig({ HUMPBACK_DATA_DIR: tmp.make('hb-ui-gw-'), ...options.env }),
     webUi: true,

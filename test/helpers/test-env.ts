@@ -53,6 +53,13 @@ export interface TestEnv {
   engines: TestEngine[];
   /** Prometheus (scripts/test-env/prometheus.sh): it scrapes the host:port targets of `targetsDir/*.json`. */
   prometheus: { url: string; targetsDir: string };
+  /** The NFS server of scripts/test-env/nfs.sh, when it runs (nfs-ganesha on the bridge). */
+  nfs?: { server: string; port: number; exportPath: string } | undefined;
+  /**
+   * The private registry (scripts/test-env/registry.sh): plain HTTP on the bridge, which every engine
+   * treats as insecure, with basic auth for `username`/`password`.
+   */
+  registry: { address: string; username: string; password: string };
 }
 
 /** Path of the file `up` writes. */

@@ -1,7 +1,6 @@
 // "Image missing → pull" against a real private registry (Docker Distribution from Debian's
 // docker-registry package). It runs inside the engine's network namespace on 127.0.0.1, which Docker
-// trusts over plain HTTP without --insecure-registry. Skipped when docker-registry is not installed.
-import { existsSync } from 'node:fs';
+// trusts over plain HTTP without --insecure-registry. The test environment installs docker-registry.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -51,7 +50,7 @@ async function publish(source: string, tag: string): Promise<void> {
   await docker.getImage(`${repo}:${tag}`).remove();
 }
 
-describe.skipIf(!existsSync(REGISTRY_BIN))('pulling from a private registry', () => {
+describe('pulling from a private registry', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'hbagent-registry-'));
     const config = path.join(dir, 'config.yml');

@@ -35,6 +35,9 @@ import type {
   GroupService,
   ImageInfo,
   ImageService,
+  NewVolume,
+  VolumeInfo,
+  VolumeService,
   MetaService,
   NodeService,
   Services,
@@ -358,6 +361,44 @@ export class FakeImages implements ImageService {
   }
 }
 
+/** Volumes per node in memory; a volume `used-<group>` is used by a container of that group. */
+export class FakeVolumes implements VolumeService {
+  readonly volumes = new Map<string, VolumeInfo>();
+  async list(nodeId: string): Promise<VolumeInfo[]> {
+    return [...this.volumes.values()].filter((v) => v.nodeId === nodeId);
+  }
+  /** Every name is a volume of nobody's (unless made): the rules, not the fake, decide. */
+  async get(nodeId: string, name: string): Promise<VolumeInfo | undefined> {
+    return (
+      this.volumes.get(`${nodeId}/${name}`) ?? {
+        name,
+        nodeId,
+        driver: 'local',
+        options: {},
+        labels: {},
+        usedBy: [],
+      }
+    );
+  }
+  async create(nodeId: string, input: NewVolume): Promise<VolumeInfo> {
+    const v: VolumeInfo = { name: input.name, nodeId, driver: 'local', options: {}, labels: {}, usedBy: [] };
+    this.volumes.set(`${nodeId}/${input.name}`, v);
+    return v;
+  }
+  async remove(nodeId: string, name: string): Promise<boolean> {
+    return this.volumes.delete(`${nodeId}/${name}`);
+  }
+  async clear(): Promise<boolean> {
+    return true;
+  }
+  async archive(): Promise<ReadableStream<Uint8Array>> {
+    return new Blob([]).stream();
+  }
+  async restore(): Promise<boolean> {
+    return true;
+  }
+}
+
 export class FakeMetas implements MetaService {
   readonly metas = new Map<string, MetaRecord>();
   readonly deliveryRecords: WebhookDeliveryRecord[] = [];
@@ -449,6 +490,7 @@ export async function createFakeWorld(
     nodes,
     containers,
     images: new FakeImages(),
+    volumes: new FakeVolumes(),
     metas,
     audit: new StoreAuditService(store),
     tokens: auth.tokens,

@@ -246,6 +246,28 @@ const ROWS: Record<string, Row> = {
     'mutation($n: ID!) { removeImage(nodeId: $n, image: "humpback-test/no-such-image:1") }',
     (f) => ({ n: f.nodeId }),
   ),
+  // Volumes (issue 11)
+  'Query.volumes': groupRow('query($n: ID!) { volumes(nodeId: $n) { name } }', (f) => ({ n: f.nodeId })),
+  'Mutation.createVolume': groupRow(
+    'mutation($n: ID!) { createVolume(nodeId: $n, input: { name: "matrix-v" }) { name } }',
+    (f) => ({ n: f.nodeId }),
+  ),
+  'Mutation.removeVolume': groupRow(
+    'mutation($n: ID!) { removeVolume(nodeId: $n, name: "matrix-v") }',
+    (f) => ({
+      n: f.nodeId,
+    }),
+  ),
+  'Mutation.clearVolume': groupRow(
+    'mutation($n: ID!) { clearVolume(nodeId: $n, name: "matrix-v") }',
+    (f) => ({
+      n: f.nodeId,
+    }),
+  ),
+  'Mutation.restoreVolume': groupRow(
+    'mutation($n: ID!) { restoreVolume(nodeId: $n, name: "matrix-v", uploadId: "u1") }',
+    (f) => ({ n: f.nodeId }),
+  ),
 
   'Query.apiTokens': userRow('{ apiTokens { id } }'),
   'Query.teams': userRow('{ teams { id } }'),

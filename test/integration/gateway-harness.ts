@@ -30,6 +30,7 @@ export class TempDirs {
 export async function startTestAgent(
   engine: TestEngine,
   dataDir: string,
+  env: Record<string, string> = {},
 ): Promise<RunningAgent & { address: string }> {
   const config = loadAgentConfig({
     DOCKER_ENDPOINT: engine.dockerEndpoint,
@@ -37,6 +38,7 @@ export async function startTestAgent(
     HUMPBACK_AGENT_TOKEN: AGENT_TOKEN,
     HUMPBACK_DATA_DIR: dataDir,
     DOCKER_AGENT_IPADDR: engine.ip,
+    ...env,
   });
   const agent = await startAgent(config);
   return Object.assign(agent, { address: new URL(agent.url).host });

@@ -183,6 +183,20 @@ class FakeAgent implements AgentApi {
 
   async removeImage(): Promise<void> {}
 
+  // Volumes are not part of these tests: the real agent's volume routes are in volumes.test.ts.
+  async volumes(): Promise<never[]> {
+    return [];
+  }
+  createVolume(): Promise<never> {
+    throw new Error('not used');
+  }
+  async removeVolume(): Promise<void> {}
+  async clearVolume(): Promise<void> {}
+  volumeArchive(): Promise<never> {
+    throw new Error('not used');
+  }
+  async restoreVolume(): Promise<void> {}
+
   async events(
     _since: number | Date | undefined,
     onEvent: (event: AgentEvent) => void,

@@ -249,10 +249,18 @@ const CONTRACT = /* GraphQL */ `
     publicPort: Int
     type: String
   }
+  # API.md "Volumes": hostPath became optional (exactly one of hostPath, volume and nfs).
   input VolumeInput {
     containerPath: String!
-    hostPath: String!
+    hostPath: String
+    volume: String
+    nfs: NfsVolumeInput
     readOnly: Boolean
+  }
+  input NfsVolumeInput {
+    server: String!
+    path: String!
+    options: String
   }
   input WebhookInput {
     url: String!

@@ -8,6 +8,7 @@ import { ContainersPage } from './pages/containers';
 import { DashboardPage } from './pages/dashboard';
 import { GroupsPage } from './pages/groups';
 import { ImagesPage } from './pages/images';
+import { VolumesPage } from './pages/volumes';
 import { LoginPage } from './pages/login';
 import { MetasPage } from './pages/metas';
 import { NodesPage } from './pages/nodes';
@@ -32,6 +33,7 @@ const ROUTES: Route[] = [
   { path: 'containers', label: 'Containers' },
   { path: 'metas', label: 'Services' },
   { path: 'images', label: 'Images' },
+  { path: 'volumes', label: 'Volumes' },
   { path: 'audit', label: 'Audit log', admin: true },
   { path: 'users', label: 'Users', admin: true },
   { path: 'teams', label: 'Teams', admin: true },
@@ -178,6 +180,8 @@ function CurrentPage({ route, viewer }: { route: ReturnType<typeof readHash>; vi
       return <MetasPage params={route.params} />;
     case 'images':
       return <ImagesPage params={route.params} />;
+    case 'volumes':
+      return <VolumesPage params={route.params} />;
     case 'audit':
       return <AuditPage />;
     case 'users':

@@ -755,3 +755,45 @@ export const RemoveNotificationChannelMutation = graphql(`
     removeNotificationChannel(id: $id)
   }
 `);
+
+// ---- volumes (issue 11) ----
+
+export const VolumesQuery = graphql(`
+  query Volumes($nodeId: ID!) {
+    volumes(nodeId: $nodeId) {
+      name
+      nodeId
+      driver
+      options {
+        key
+        value
+      }
+      sizeBytes
+      usedBy {
+        id
+        name
+      }
+      createdAt
+    }
+  }
+`);
+
+export const CreateVolumeMutation = graphql(`
+  mutation CreateVolume($nodeId: ID!, $input: CreateVolumeInput!) {
+    createVolume(nodeId: $nodeId, input: $input) {
+      name
+    }
+  }
+`);
+
+export const RemoveVolumeMutation = graphql(`
+  mutation RemoveVolume($nodeId: ID!, $name: String!, $force: Boolean) {
+    removeVolume(nodeId: $nodeId, name: $name, force: $force)
+  }
+`);
+
+export const ClearVolumeMutation = graphql(`
+  mutation ClearVolume($nodeId: ID!, $name: String!) {
+    clearVolume(nodeId: $nodeId, name: $name)
+  }
+`);

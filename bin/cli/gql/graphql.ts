@@ -44,7 +44,7 @@ export type ContainerConfigInput = {
   networkMode?: string | null | undefined;
   /** Published ports. */
   ports?: Array<PortInput> | null | undefined;
-  /** Bind mounts. */
+  /** Mounts: host paths, named volumes or NFS exports. */
   volumes?: Array<VolumeInput> | null | undefined;
   /** DNS servers. */
   dns?: Array<string> | null | undefined;
@@ -70,14 +70,28 @@ export type PortInput = {
   type?: string | null | undefined;
 };
 
-/** A bind mount. */
+/** A mount: exactly one of hostPath (a bind of the host’s files), volume (a named volume) and nfs (an NFS export). */
 export type VolumeInput = {
   /** The path inside the container. */
   containerPath: string;
-  /** The path on the host. */
-  hostPath: string;
+  /** The path on the host (a bind mount). */
+  hostPath?: string | null | undefined;
+  /** A named volume (made on the node when missing). In a meta, `{index}` in it is the instance’s index, so each instance has its own volume (e.g. `data-{index}`). */
+  volume?: string | null | undefined;
+  /** An NFS export, mounted by Docker’s local driver (type=nfs); the volume is made on every node the container runs on. In a meta, `{index}` in its path is the instance’s index. */
+  nfs?: NfsVolumeInput | null | undefined;
   /** Mount read-only. */
   readOnly?: boolean | null | undefined;
+};
+
+/** An NFS export: Docker’s local driver with type=nfs. */
+export type NfsVolumeInput = {
+  /** The NFS server’s host name or IP address. */
+  server: string;
+  /** The exported path on the server, e.g. /export/data. */
+  path: string;
+  /** Mount options beside addr, e.g. `vers=4,soft`. */
+  options?: string | null | undefined;
 };
 
 export type CliLoginMutationVariables = Exact<{

@@ -88,6 +88,10 @@ type Documents = {
   '\n  query NotificationChannels {\n    notificationChannels {\n      id\n      kind\n      target\n      events\n      signed\n    }\n  }\n': typeof types.NotificationChannelsDocument;
   '\n  mutation AddNotificationChannel(\n    $kind: String!\n    $target: String!\n    $events: [NotificationEvent!]!\n    $secretToken: String\n  ) {\n    addNotificationChannel(kind: $kind, target: $target, events: $events, secretToken: $secretToken) {\n      id\n    }\n  }\n': typeof types.AddNotificationChannelDocument;
   '\n  mutation RemoveNotificationChannel($id: ID!) {\n    removeNotificationChannel(id: $id)\n  }\n': typeof types.RemoveNotificationChannelDocument;
+  '\n  query Volumes($nodeId: ID!) {\n    volumes(nodeId: $nodeId) {\n      name\n      nodeId\n      driver\n      options {\n        key\n        value\n      }\n      sizeBytes\n      usedBy {\n        id\n        name\n      }\n      createdAt\n    }\n  }\n': typeof types.VolumesDocument;
+  '\n  mutation CreateVolume($nodeId: ID!, $input: CreateVolumeInput!) {\n    createVolume(nodeId: $nodeId, input: $input) {\n      name\n    }\n  }\n': typeof types.CreateVolumeDocument;
+  '\n  mutation RemoveVolume($nodeId: ID!, $name: String!, $force: Boolean) {\n    removeVolume(nodeId: $nodeId, name: $name, force: $force)\n  }\n': typeof types.RemoveVolumeDocument;
+  '\n  mutation ClearVolume($nodeId: ID!, $name: String!) {\n    clearVolume(nodeId: $nodeId, name: $name)\n  }\n': typeof types.ClearVolumeDocument;
 };
 const documents: Documents = {
   '\n  fragment UserFields on User {\n    id\n    username\n    admin\n  }\n': types.UserFieldsFragmentDoc,
@@ -225,6 +229,14 @@ const documents: Documents = {
     types.AddNotificationChannelDocument,
   '\n  mutation RemoveNotificationChannel($id: ID!) {\n    removeNotificationChannel(id: $id)\n  }\n':
     types.RemoveNotificationChannelDocument,
+  '\n  query Volumes($nodeId: ID!) {\n    volumes(nodeId: $nodeId) {\n      name\n      nodeId\n      driver\n      options {\n        key\n        value\n      }\n      sizeBytes\n      usedBy {\n        id\n        name\n      }\n      createdAt\n    }\n  }\n':
+    types.VolumesDocument,
+  '\n  mutation CreateVolume($nodeId: ID!, $input: CreateVolumeInput!) {\n    createVolume(nodeId: $nodeId, input: $input) {\n      name\n    }\n  }\n':
+    types.CreateVolumeDocument,
+  '\n  mutation RemoveVolume($nodeId: ID!, $name: String!, $force: Boolean) {\n    removeVolume(nodeId: $nodeId, name: $name, force: $force)\n  }\n':
+    types.RemoveVolumeDocument,
+  '\n  mutation ClearVolume($nodeId: ID!, $name: String!) {\n    clearVolume(nodeId: $nodeId, name: $name)\n  }\n':
+    types.ClearVolumeDocument,
 };
 
 /**
@@ -671,6 +683,30 @@ export function graphql(
 export function graphql(
   source: '\n  mutation RemoveNotificationChannel($id: ID!) {\n    removeNotificationChannel(id: $id)\n  }\n',
 ): typeof import('./graphql').RemoveNotificationChannelDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  query Volumes($nodeId: ID!) {\n    volumes(nodeId: $nodeId) {\n      name\n      nodeId\n      driver\n      options {\n        key\n        value\n      }\n      sizeBytes\n      usedBy {\n        id\n        name\n      }\n      createdAt\n    }\n  }\n',
+): typeof import('./graphql').VolumesDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation CreateVolume($nodeId: ID!, $input: CreateVolumeInput!) {\n    createVolume(nodeId: $nodeId, input: $input) {\n      name\n    }\n  }\n',
+): typeof import('./graphql').CreateVolumeDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation RemoveVolume($nodeId: ID!, $name: String!, $force: Boolean) {\n    removeVolume(nodeId: $nodeId, name: $name, force: $force)\n  }\n',
+): typeof import('./graphql').RemoveVolumeDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation ClearVolume($nodeId: ID!, $name: String!) {\n    clearVolume(nodeId: $nodeId, name: $name)\n  }\n',
+): typeof import('./graphql').ClearVolumeDocument;
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

@@ -165,7 +165,7 @@ export type ContainerConfigInput = {
   networkMode?: string | null | undefined;
   /** Published ports. */
   ports?: Array<PortInput> | null | undefined;
-  /** Bind mounts. */
+  /** Mounts: host paths, named volumes or NFS exports. */
   volumes?: Array<VolumeInput> | null | undefined;
   /** DNS servers. */
   dns?: Array<string> | null | undefined;
@@ -191,14 +191,28 @@ export type PortInput = {
   type?: string | null | undefined;
 };
 
-/** A bind mount. */
+/** A mount: exactly one of hostPath (a bind of the host’s files), volume (a named volume) and nfs (an NFS export). */
 export type VolumeInput = {
   /** The path inside the container. */
   containerPath: string;
-  /** The path on the host. */
-  hostPath: string;
+  /** The path on the host (a bind mount). */
+  hostPath?: string | null | undefined;
+  /** A named volume (made on the node when missing). In a meta, `{index}` in it is the instance’s index, so each instance has its own volume (e.g. `data-{index}`). */
+  volume?: string | null | undefined;
+  /** An NFS export, mounted by Docker’s local driver (type=nfs); the volume is made on every node the container runs on. In a meta, `{index}` in its path is the instance’s index. */
+  nfs?: NfsVolumeInput | null | undefined;
   /** Mount read-only. */
   readOnly?: boolean | null | undefined;
+};
+
+/** An NFS export: Docker’s local driver with type=nfs. */
+export type NfsVolumeInput = {
+  /** The NFS server’s host name or IP address. */
+  server: string;
+  /** The exported path on the server, e.g. /export/data. */
+  path: string;
+  /** Mount options beside addr, e.g. `vers=4,soft`. */
+  options?: string | null | undefined;
 };
 
 /** A webhook to call on every meta event. */
@@ -227,6 +241,20 @@ export type UpdateMetaInput = {
 
 /** An operation on a container (or on every container of a meta). */
 export type ContainerAction = 'START' | 'STOP' | 'RESTART' | 'KILL' | 'PAUSE' | 'UNPAUSE';
+
+/** A volume to make on a node. */
+export type CreateVolumeInput = {
+  /** The volume name: letters, digits, _ . - (starting with a letter or digit). */
+  name: string;
+  /** The volume driver. Default: local. */
+  driver?: string | null | undefined;
+  /** Driver options (docker volume create -o). */
+  options?: Array<LabelInput> | null | undefined;
+  /** Docker labels. */
+  labels?: Array<LabelInput> | null | undefined;
+  /** Make it an NFS volume (local driver, type=nfs). */
+  nfs?: NfsVolumeInput | null | undefined;
+};
 
 export type UserFieldsFragment = { id: string; username: string; admin: boolean };
 
@@ -970,6 +998,44 @@ export type RemoveNotificationChannelMutationVariables = Exact<{
 }>;
 
 export type RemoveNotificationChannelMutation = { removeNotificationChannel: boolean };
+
+export type VolumesQueryVariables = Exact<{
+  nodeId: string | number;
+}>;
+
+export type VolumesQuery = {
+  volumes: Array<{
+    name: string;
+    nodeId: string;
+    driver: string;
+    sizeBytes: number | null;
+    createdAt: string | null;
+    options: Array<{ key: string; value: string }>;
+    usedBy: Array<{ id: string; name: string }>;
+  }>;
+};
+
+export type CreateVolumeMutationVariables = Exact<{
+  nodeId: string | number;
+  input: CreateVolumeInput;
+}>;
+
+export type CreateVolumeMutation = { createVolume: { name: string } };
+
+export type RemoveVolumeMutationVariables = Exact<{
+  nodeId: string | number;
+  name: string;
+  force?: boolean | null | undefined;
+}>;
+
+export type RemoveVolumeMutation = { removeVolume: boolean };
+
+export type ClearVolumeMutationVariables = Exact<{
+  nodeId: string | number;
+  name: string;
+}>;
+
+export type ClearVolumeMutation = { clearVolume: boolean };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -2065,3 +2131,39 @@ export const RemoveNotificationChannelDocument = new TypedDocumentString(`
   RemoveNotificationChannelMutation,
   RemoveNotificationChannelMutationVariables
 >;
+export const VolumesDocument = new TypedDocumentString(`
+    query Volumes($nodeId: ID!) {
+  volumes(nodeId: $nodeId) {
+    name
+    nodeId
+    driver
+    options {
+      key
+      value
+    }
+    sizeBytes
+    usedBy {
+      id
+      name
+    }
+    createdAt
+  }
+}
+    `) as unknown as TypedDocumentString<VolumesQuery, VolumesQueryVariables>;
+export const CreateVolumeDocument = new TypedDocumentString(`
+    mutation CreateVolume($nodeId: ID!, $input: CreateVolumeInput!) {
+  createVolume(nodeId: $nodeId, input: $input) {
+    name
+  }
+}
+    `) as unknown as TypedDocumentString<CreateVolumeMutation, CreateVolumeMutationVariables>;
+export const RemoveVolumeDocument = new TypedDocumentString(`
+    mutation RemoveVolume($nodeId: ID!, $name: String!, $force: Boolean) {
+  removeVolume(nodeId: $nodeId, name: $name, force: $force)
+}
+    `) as unknown as TypedDocumentString<RemoveVolumeMutation, RemoveVolumeMutationVariables>;
+export const ClearVolumeDocument = new TypedDocumentString(`
+    mutation ClearVolume($nodeId: ID!, $name: String!) {
+  clearVolume(nodeId: $nodeId, name: $name)
+}
+    `) as unknown as TypedDocumentString<ClearVolumeMutation, ClearVolumeMutationVariables>;

@@ -1,9 +1,11 @@
-import { useState, type FormEvent } from 'react';
+import { useState, type FormEvent, type ReactNode } from 'react';
 import { request, useMutation } from '../api';
 import type { ContainerConfigInput } from '../gql/graphql';
 import { CreateContainerMutation } from '../operations';
 import { BusyButton, ErrorMessage, InputError, lines, parseLabels } from '../ui';
 import { NodeSelect } from './node-select';
+import { parseVolumeLine } from './volume-lines';
+import { VolumePicker } from './volume-picker';
 
 /** The editable form of a ContainerConfigInput: text fields, parsed on submit. */
 export interface ConfigDraft {
@@ -64,13 +66,7 @@ export function toConfigInput(d: ConfigDraft): ContainerConfigInput {
       type: m[3] ?? null,
     };
   });
-  const volumes = lines(d.volumes).map((line) => {
-    // "/host:/container" or "/host:/container:ro"
-    const [hostPath, containerPath, mode] = line.split(':');
-    if (!hostPath || !containerPath)
-      throw new Error(`Volume "${line}" should look like /host/path:/container/path[:ro]`);
-    return { hostPath, containerPath, readOnly: mode === 'ro' };
-  });
+  const volumes = lines(d.volumes).map(parseVolumeLine);
   return {
     name: d.name.trim(),
     image: d.image.trim(),
@@ -100,10 +96,15 @@ type Field = (key: keyof ConfigDraft) => {
 export function ConfigFields({
   draft,
   onChange,
+  nodeId,
 }: {
   draft: ConfigDraft;
   onChange: (d: ConfigDraft) => void;
+  /** The node the container goes to (its volumes are offered); none for a service. */
+  nodeId?: string | undefined;
 }) {
+  const addVolume = (line: string) =>
+    onChange({ ...draft, volumes: draft.volumes.trim() ? `${draft.volumes.trimEnd()}\n${line}` : line });
   const field: Field = (key) => ({
     name: key,
     value: draft[key],
@@ -113,7 +114,7 @@ export function ConfigFields({
     <>
       <ContainerFieldset field={field} />
       <NetworkFieldset field={field} />
-      <StorageFieldset field={field} />
+      <StorageFieldset field={field} picker={<VolumePicker nodeId={nodeId} onAdd={addVolume} />} />
     </>
   );
 }
@@ -185,18 +186,19 @@ function NetworkFieldset({ field }: { field: Field }) {
   );
 }
 
-function StorageFieldset({ field }: { field: Field }) {
+function StorageFieldset({ field, picker }: { field: Field; picker: ReactNode }) {
   return (
     <fieldset>
       <legend>Storage, labels and limits</legend>
       <label>
         Volumes{' '}
         <span className="hint">
-          (/host/path:/container/path[:ro] or volume:/path, one a line; host paths within the group’s allowed
-          host paths)
+          (/host/path:/container/path[:ro], volume:/path or nfs://server/export:/path, one a line; host paths
+          within the group’s allowed host paths)
         </span>
         <textarea rows={2} {...field('volumes')} />
       </label>
+      {picker}
       <label>
         Labels <span className="hint">(key=value, one a line)</span>
         <textarea rows={2} {...field('labels')} />
@@ -245,7 +247,7 @@ export function CreateContainerForm({
     <form className="card form config-form" aria-label="Create a container" onSubmit={submit}>
       <h2>Create a container</h2>
       <NodeSelect required groupId={groupId} value={nodeId} onChange={setNodeId} />
-      <ConfigFields draft={draft} onChange={setDraft} />
+      <ConfigFields draft={draft} onChange={setDraft} nodeId={nodeId || undefined} />
       <InputError message={inputError} />
       <ErrorMessage error={create.error} />
       <BusyButton type="submit" className="primary" busy={create.busy} busyText="Creating and starting…">
