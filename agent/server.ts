@@ -14,11 +14,15 @@ import { challengeRoutes } from './routes/auth.js';
 import { containerRoutes } from './routes/containers.js';
 import { eventRoutes } from './routes/events.js';
 import { imageRoutes } from './routes/images.js';
+import type { ImageJobOps } from './image-job-ops.js';
+import { imageJobRoutes } from './routes/image-jobs.js';
 import { nodeRoutes } from './routes/node.js';
 
 export interface AgentAppOptions {
   containers: ContainerOps;
   images: ImageOps;
+  /** Builds, loads, commits, pushes and pulls with their progress (routes/image-jobs.ts). */
+  imageJobs?: ImageJobOps | undefined;
   node: NodeOps;
   token: string;
   /** HUMPBACK_AGENT_TOKEN_PREVIOUS: also accepted (and proved) while the token is being rotated. */
@@ -52,6 +56,7 @@ export function createAgentApp(o: AgentAppOptions): express.Express {
   const api = Router();
   api.use(nodeRoutes(o.node));
   api.use(imageRoutes(o.images));
+  if (o.imageJobs) api.use(imageJobRoutes(o.imageJobs));
   api.use(containerRoutes(o.containers));
   api.use(eventRoutes(o.containers, o.eventsKeepAliveMs ?? 15_000));
   for (const prefix of ROUTE_PREFIXES) app.use(prefix, api);

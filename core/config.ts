@@ -97,6 +97,8 @@ export interface GatewayConfig {
   webhookAllow: string[];
   /** HUMPBACK_UPLOAD_MAX_MB: the largest `POST /uploads` body, in MiB. @default 2048 */
   uploadMaxMb: number;
+  /** HUMPBACK_SECRET_KEY: encrypts registry passwords at rest; generated and kept in the store when unset. */
+  secretKey: string | undefined;
 }
 
 // Each rule turns one raw variable into a typed value or says what it expected.
@@ -309,5 +311,6 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     development: env['NODE_ENV'] === 'development',
     webhookAllow: read(env, 'HUMPBACK_WEBHOOK_ALLOW', cidrList, []),
     uploadMaxMb: read(env, 'HUMPBACK_UPLOAD_MAX_MB', megabytes, 2048),
+    secretKey: read(env, 'HUMPBACK_SECRET_KEY', token),
   };
 }

@@ -21,6 +21,9 @@ import { NodeWatcher, type NodeWatcherOptions } from './cluster/node-watcher.js'
 import type { MetaService, Services } from '../core/services.js';
 import path from 'node:path';
 import { DiskUploadStore } from './uploads/disk-upload-store.js';
+import { SecretBox } from './registry/secret-box.js';
+import { StoreRegistryService } from './services/registry-service.js';
+import { AgentImageJobService } from './services/image-job-service.js';
 
 /** Everything behind the GraphQL server of one gateway, wired and running. */
 export interface GatewayCore {
@@ -199,10 +202,13 @@ async function singleModeServices(
     pool: AgentPool;
     watcher: NodeWatcher;
     logger: Logger;
+    bus: EventBus;
+    uploads: DiskUploadStore;
   },
   metas: () => MetaService,
+  cleanup: Cleanup,
 ): Promise<Omit<Services, 'metas'>> {
-  const { store, config, cache, writer, pool, watcher, logger } = c;
+  const { store, config, cache, writer, pool, watcher, logger, bus, uploads } = c;
   const deps = {
     cache,
     writer,
@@ -210,7 +216,17 @@ async function singleModeServices(
     logger,
     feedback: { unreachable: (nodeId: string) => void watcher.checkNow(nodeId) },
   };
+  const registries = new StoreRegistryService({
+    store,
+    secrets: await SecretBox.open(store, config.secretKey),
+    logger,
+  });
+  pool.useRegistryAuth(registries.credentialsFor);
+  const imageJobs = await AgentImageJobService.open({ store, bus, deps, uploads, registries });
+  cleanup.push(() => imageJobs.close());
   return {
+    registries,
+    imageJobs,
     auth: await StoreAuthService.open({ store, config, logger }),
     audit: new StoreAuditService(store),
     groups: new StoreGroupService({ store, writer, metas, onChange: () => void watcher.refresh() }),
@@ -247,8 +263,9 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
 
     let metas: MetaService = unavailableMetaService();
     const single = await singleModeServices(
-      { store, config, cache, writer, pool, watcher, logger },
+      { store, config, cache, writer, pool, watcher, logger, bus, uploads },
       () => metas,
+      cleanup,
     );
     const parts = { id, store, bus, cache, pool, writer, watcher, leadership, uploads };
     const cluster = await options.cluster?.({ ...parts, services: single });

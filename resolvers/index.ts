@@ -7,6 +7,8 @@ import { ContainerResolver } from './container.resolver.js';
 import { ImageResolver } from './image.resolver.js';
 import { AuditResolver } from './audit.resolver.js';
 import { SubscriptionResolver } from './subscription.resolver.js';
+import { RegistryResolver } from './registry.resolver.js';
+import { ImageJobResolver } from './image-job.resolver.js';
 
 /** Every resolver class. */
 export const resolvers = [
@@ -18,4 +20,6 @@ export const resolvers = [
   ImageResolver,
   AuditResolver,
   SubscriptionResolver,
+  RegistryResolver,
+  ImageJobResolver,
 ] as const;

@@ -118,6 +118,23 @@ export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
   'Mutation.pullImage': operate(node('nodeId')),
   'Mutation.removeImage': operate(node('nodeId')),
 
+  // registries and image jobs (issue 10): registries are the cluster's (admins change them, users
+  // browse them); a job runs with the operate rights on its node; a job of a node the viewer may
+  // not read is as none (the resolvers check).
+  'Query.registries': { access: 'user' },
+  'Query.registryRepositories': { access: 'user' },
+  'Query.imageJobs': read(node('nodeId', true)),
+  'Query.imageJob': { access: 'user' },
+  'Mutation.addRegistry': { access: 'admin' },
+  'Mutation.updateRegistry': { access: 'admin' },
+  'Mutation.removeRegistry': { access: 'admin' },
+  'Mutation.deleteRegistryTag': { access: 'admin' },
+  'Mutation.buildImage': operate(node('nodeId')),
+  'Mutation.loadImage': operate(node('nodeId')),
+  'Mutation.commitContainer': operate(container('containerId')),
+  'Mutation.pushImage': operate(node('nodeId')),
+  'Subscription.imageJobProgress': { access: 'user' },
+
   'Subscription.containerStatusChanged': {
     ...read(group('groupId', true), node('nodeId', true), meta('metaId', true)),
     missing: 'allow',

@@ -13,6 +13,7 @@ import {
   originalQuery,
 } from '../../core/agent-wire.js';
 import { idParam, parse, parseQuery } from './params.js';
+import { decodeRegistryAuth, REGISTRY_AUTH_HEADER } from '../../core/registry-auth.js';
 
 export function containerRoutes(containers: ContainerOps): Router {
   const r = Router();
@@ -21,11 +22,13 @@ export function containerRoutes(containers: ContainerOps): Router {
     res.json(await containers.list(all));
   });
   r.post('/containers', async (req, res) => {
-    res.json(await containers.create(parse(createContainerBody, req.body, 'body')));
+    const auth = decodeRegistryAuth(req.headers[REGISTRY_AUTH_HEADER]);
+    res.json(await containers.create(parse(createContainerBody, req.body, 'body'), auth));
   });
   r.put('/containers', async (req, res) => {
     const body = parse(operateContainerBody, req.body, 'body');
-    res.json(await containers.operate({ ...body, Container: body.Container.replace(/^\//, '') }));
+    const auth = decodeRegistryAuth(req.headers[REGISTRY_AUTH_HEADER]);
+    res.json(await containers.operate({ ...body, Container: body.Container.replace(/^\//, '') }, auth));
   });
   // Before `/containers/:id`, which would take `stats` for a name.
   r.get('/containers/stats', async (_req, res) => {
