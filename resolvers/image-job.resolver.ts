@@ -79,7 +79,10 @@ export class ImageJobResolver {
   }
 
   @Query(() => ImageJob, { nullable: true, description: 'One image job, with its log.' })
-  async imageJob(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<ImageJob | null> {
+  async imageJob(
+    @Arg('id', () => ID, { description: 'The job.' }) id: string,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<ImageJob | null> {
     const job = await visibleJob(ctx, id);
     return job ? toImageJob(job) : null;
   }

@@ -53,7 +53,8 @@ export class RegistryResolver {
 
   @Mutation(() => Registry, { description: 'Adds a registry once it accepted the credentials.' })
   async addRegistry(
-    @Arg('input', () => RegistryInput) input: RegistryInput,
+    @Arg('input', () => RegistryInput, { description: 'The registry and its credentials.' })
+    input: RegistryInput,
     @Ctx() ctx: GatewayContext,
   ): Promise<Registry> {
     return toRegistry(await ctx.services.registries.add(input));
@@ -61,15 +62,19 @@ export class RegistryResolver {
 
   @Mutation(() => Registry, { description: 'Changes a registry once it accepted the credentials.' })
   async updateRegistry(
-    @Arg('id', () => ID) id: string,
-    @Arg('input', () => RegistryInput) input: RegistryInput,
+    @Arg('id', () => ID, { description: 'The registry.' }) id: string,
+    @Arg('input', () => RegistryInput, { description: 'The registry and its credentials.' })
+    input: RegistryInput,
     @Ctx() ctx: GatewayContext,
   ): Promise<Registry> {
     return toRegistry(await ctx.services.registries.update(id, input));
   }
 
   @Mutation(() => Boolean, { description: 'Forgets a registry and its credentials.' })
-  async removeRegistry(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<boolean> {
+  async removeRegistry(
+    @Arg('id', () => ID, { description: 'The registry.' }) id: string,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<boolean> {
     return ctx.services.registries.remove(id);
   }
 
@@ -78,9 +83,9 @@ export class RegistryResolver {
       "Deletes a tag's manifest from the registry (tags of the same manifest go with it). False: no such tag.",
   })
   async deleteRegistryTag(
-    @Arg('registryId', () => ID) registryId: string,
-    @Arg('repository', () => String) repository: string,
-    @Arg('tag', () => String) tag: string,
+    @Arg('registryId', () => ID, { description: 'The registry.' }) registryId: string,
+    @Arg('repository', () => String, { description: 'The repository, e.g. team/app.' }) repository: string,
+    @Arg('tag', () => String, { description: 'The tag.' }) tag: string,
     @Ctx() ctx: GatewayContext,
   ): Promise<boolean> {
     return ctx.services.registries.deleteTag(registryId, repository, tag);
