@@ -4,6 +4,7 @@
  * mapped to the gateway's terms (client-mapping.ts, client-types.ts); failures are the errors of
  * client-errors.ts. The event stream is followed across reconnects without losing or repeating events.
  */
+import { Readable } from 'node:stream';
 import type { ContainerConfig } from '../core/container-config.js';
 import { decodeNodeValue, type NodeData, type NodeRegistration } from '../core/node-data.js';
 import { agentAddress } from './auth.js';
@@ -32,6 +33,18 @@ import type {
   VolumeListItem,
 } from '../core/agent-wire.js';
 import { ndjsonValues } from './ndjson.js';
+import { encodeRegistryAuth, REGISTRY_AUTH_HEADER, type RegistryCredentials } from '../core/registry-auth.js';
+
+/** X-Registry-Auth for Docker's pull of the image, when the gateway has credentials for its registry. */
+const authHeaders = (auth: RegistryCredentials | undefined): Record<string, string> =>
+  auth ? { [REGISTRY_AUTH_HEADER]: encodeRegistryAuth(auth) } : {};
+
+/** A request of the image job routes: a tar body (streamed) or JSON, and headers of its own. */
+export interface StreamRequest {
+  body?: NodeJS.ReadableStream | Record<string, unknown> | undefined;
+  headers?: Record<string, string> | undefined;
+  signal?: AbortSignal | undefined;
+}
 
 export interface AgentClientOptions {
   /** `http://host:port`; or give `address`. */
@@ -167,8 +180,10 @@ export class AgentClient {
   }
 
   /** Creates and starts (pulling a missing image); AgentError 409 on a name conflict. */
-  async createContainer(config: ContainerConfig): Promise<AgentContainer> {
-    return toContainer(await this.request<ContainerBody>('POST', '/containers', toCreateBody(config), 10));
+  async createContainer(config: ContainerConfig, auth?: RegistryCredentials): Promise<AgentContainer> {
+    return toContainer(
+      await this.request<ContainerBody>('POST', '/containers', toCreateBody(config), 10, authHeaders(auth)),
+    );
   }
 
   async operateContainer(
@@ -189,10 +204,12 @@ export class AgentClient {
   async upgradeContainer(
     id: string,
     imageTag: string,
-    opts: { timeoutSeconds?: number | undefined } = {},
+    opts: { timeoutSeconds?: number | undefined; auth?: RegistryCredentials | undefined } = {},
   ): Promise<AgentContainer> {
     const body = { Action: 'upgrade', Container: id, ImageTag: imageTag, Timeout: opts.timeoutSeconds };
-    return toContainer(await this.request<ContainerBody>('PUT', '/containers', body, 10));
+    return toContainer(
+      await this.request<ContainerBody>('PUT', '/containers', body, 10, authHeaders(opts.auth)),
+    );
   }
 
   async removeContainer(id: string, force = false): Promise<void> {
@@ -225,8 +242,10 @@ export class AgentClient {
   }
 
   /** Pulls unless the image is present; resolves to the image. */
-  async pullImage(ref: string): Promise<AgentImage> {
-    return toImage(await this.request<ImageListItem>('POST', '/images', { Image: ref }, 10));
+  async pullImage(ref: string, auth?: RegistryCredentials): Promise<AgentImage> {
+    return toImage(
+      await this.request<ImageListItem>('POST', '/images', { Image: ref }, 10, authHeaders(auth)),
+    );
   }
 
   async removeImage(ref: string, force = false): Promise<void> {
@@ -327,27 +346,44 @@ export class AgentClient {
     }
   }
 
+  /**
+   * An image job route (agent/routes/image-jobs.ts): the response, whose body is the NDJSON progress.
+   * A stream body is sent as it is read (a tar), never buffered. No deadline but `signal`.
+   */
+  stream(path: string, r: StreamRequest = {}): Promise<Response> {
+    return this.open('POST', path, r.signal, r.body, r.headers);
+  }
+
   private async open(
     method: string,
     path: string,
     signal: AbortSignal | undefined,
     body?: unknown,
+    extraHeaders: Record<string, string> = {},
   ): Promise<Response> {
     if (!this.proof.fresh) await abortable(this.proof.prove(), signal);
     const url = `${this.baseUrl}/v1${path}`;
     const headers: Record<string, string> = {
       authorization: `Bearer ${this.token}`,
       accept: 'application/json',
+      ...extraHeaders,
     };
-    const stream = body instanceof ReadableStream;
-    if (body !== undefined) headers['content-type'] = stream ? 'application/x-tar' : 'application/json';
+    const streamed = isReadable(body) || body instanceof ReadableStream;
+    if (body !== undefined) headers['content-type'] = streamed ? 'application/x-tar' : 'application/json';
     let res: Response;
     try {
       res = await fetch(url, {
         method,
         headers,
-        body: body === undefined ? null : stream ? body : JSON.stringify(body),
-        ...(stream ? { duplex: 'half' } : {}),
+        body:
+          body === undefined
+            ? null
+            : body instanceof ReadableStream
+              ? body
+              : streamed
+                ? (Readable.toWeb(body as Readable) as ReadableStream)
+                : JSON.stringify(body),
+        ...(streamed ? { duplex: 'half' } : {}),
         // The token never follows a redirect.
         redirect: 'error',
         ...(signal ? { signal } : {}),
@@ -372,10 +408,16 @@ export class AgentClient {
     return res;
   }
 
-  private async request<T>(method: string, path: string, body?: unknown, timeoutFactor = 1): Promise<T> {
+  private async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    timeoutFactor = 1,
+    headers: Record<string, string> = {},
+  ): Promise<T> {
     const signal = AbortSignal.timeout(this.timeoutMs * timeoutFactor);
     try {
-      const res = await this.open(method, path, signal, body);
+      const res = await this.open(method, path, signal, body, headers);
       const text = await res.text();
       return (text ? JSON.parse(text) : undefined) as T;
     } catch (err) {
@@ -385,6 +427,10 @@ export class AgentClient {
       throw new AgentUnreachableError(`${this.baseUrl}/v1${path}`, err);
     }
   }
+}
+
+function isReadable(v: unknown): v is NodeJS.ReadableStream {
+  return typeof (v as { pipe?: unknown } | null)?.pipe === 'function';
 }
 
 /** Image references keep their `/` and `:` in the path (`/images/reg:5000/ns/img:tag`). */

@@ -3,6 +3,7 @@
  * create-and-start with pull, port allocation and cleanup; operations; upgrade with rollback; logs;
  * stats; the container event stream. Docker's errors leave here as HttpErrors.
  */
+import type { RegistryCredentials } from '../core/registry-auth.js';
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { withTag } from '../core/image-ref.js';
@@ -67,13 +68,14 @@ export class ContainerOps {
   }
 
   /** Creates and starts; pulls a missing image; removes the container again if it does not start. */
-  async create(body: CreateContainerBody): Promise<ContainerBody> {
+  /** `auth`: the credentials for the image's registry (X-Registry-Auth), for the pull. */
+  async create(body: CreateContainerBody, auth?: RegistryCredentials): Promise<ContainerBody> {
     const reservations: PortReservation[] = [];
     try {
       for (const v of body.Volumes ?? []) if (v.Nfs) await this.volumes?.ensureNfs(v.HostVolume, v.Nfs);
       const allocated = await this.allocatePorts(body, reservations);
       const options = toCreateOptions(body, allocated);
-      const container = await this.createPulling(options, body.Image);
+      const container = await this.createPulling(options, body.Image, auth);
       try {
         await container.start();
       } catch (err) {
@@ -156,6 +158,7 @@ export class ContainerOps {
   private async createPulling(
     options: Docker.ContainerCreateOptions,
     image: string,
+    auth: RegistryCredentials | undefined,
   ): Promise<Docker.Container> {
     try {
       return await this.docker.createContainer(options);
@@ -166,7 +169,7 @@ export class ContainerOps {
     }
     try {
       this.log.info({ image }, 'image missing; pulling');
-      await pullImage(this.docker, image);
+      await pullImage(this.docker, image, auth);
     } catch (err) {
       throw toHttpError(err, `pulling image ${image}`);
     }
@@ -178,7 +181,10 @@ export class ContainerOps {
   }
 
   /** `PUT /containers`: returns the container after the action (the new one for an upgrade). */
-  async operate(body: OperateContainerBody & { Timeout?: number | undefined }): Promise<ContainerBody> {
+  async operate(
+    body: OperateContainerBody & { Timeout?: number | undefined },
+    auth?: RegistryCredentials,
+  ): Promise<ContainerBody> {
     const info = await this.inspect(body.Container);
     const c = this.docker.getContainer(info.Id);
     const t = body.Timeout ?? DEFAULT_STOP_TIMEOUT;
@@ -207,7 +213,7 @@ export class ContainerOps {
           await c.rename({ name: body.NewName! });
           break;
         case 'upgrade':
-          return await this.upgrade(info, body.ImageTag!, t);
+          return await this.upgrade(info, body.ImageTag!, t, auth);
         default: {
           const never: never = body.Action;
           throw badRequest(`unknown action ${String(never)}`);
@@ -228,6 +234,7 @@ export class ContainerOps {
     old: Docker.ContainerInspectInfo,
     tag: string,
     stopTimeout: number,
+    auth: RegistryCredentials | undefined,
   ): Promise<ContainerBody> {
     const name = old.Name.replace(/^\//, '');
     const image = withTag(old.Config.Image, tag);
@@ -247,7 +254,7 @@ export class ContainerOps {
     let created: Docker.Container | undefined;
     let step = 'pulling the image';
     try {
-      await ensureImage(this.docker, image);
+      await ensureImage(this.docker, image, auth);
       step = 'stopping the old container';
       if (wasRunning) await ignore304(oldC.stop({ t: stopTimeout }));
       step = 'creating the new container';

@@ -3,6 +3,7 @@
  * turned into HttpErrors, and the few stream helpers the ops need (pull, logs).
  */
 import Docker from 'dockerode';
+import type { RegistryCredentials } from '../core/registry-auth.js';
 import { imageName, parseImageRef } from '../core/image-ref.js';
 import { HttpError } from './http-error.js';
 
@@ -93,13 +94,14 @@ export async function dockerCall<T>(what: string, fn: () => Promise<T>): Promise
  * has no such image (or will not say, as Docker Hub does for private repositories), 502 when the
  * registry failed or cannot be reached; an unreachable engine stays Docker's error (503 upstream).
  */
-export async function pullImage(docker: Docker, ref: string): Promise<void> {
+export async function pullImage(docker: Docker, ref: string, auth?: RegistryCredentials): Promise<void> {
   const parsed = parseImageRef(ref);
   try {
-    const stream = (await docker.createImage({
-      fromImage: imageName(parsed),
-      tag: parsed.digest ?? parsed.tag ?? 'latest',
-    })) as NodeJS.ReadableStream;
+    const from = { fromImage: imageName(parsed), tag: parsed.digest ?? parsed.tag ?? 'latest' };
+    // `auth` (the gateway's X-Registry-Auth) goes to Docker as its own X-Registry-Auth
+    const stream = (await (auth
+      ? docker.createImage(auth, from)
+      : docker.createImage(from))) as NodeJS.ReadableStream;
     await new Promise<void>((resolve, reject) => {
       docker.modem.followProgress(
         stream,
@@ -128,14 +130,14 @@ function pullFailure(ref: string, err: unknown): HttpError {
 }
 
 /** Pulls the image unless the engine has it. */
-export async function ensureImage(docker: Docker, ref: string): Promise<void> {
+export async function ensureImage(docker: Docker, ref: string, auth?: RegistryCredentials): Promise<void> {
   try {
     await docker.getImage(ref).inspect();
     return;
   } catch (err) {
     if (dockerStatus(err) !== 404) throw err;
   }
-  await pullImage(docker, ref);
+  await pullImage(docker, ref, auth);
 }
 
 /** Splits Docker's multiplexed log format (8-byte frame headers) into text; a TTY log is plain text. */

@@ -5,6 +5,7 @@
 import type Docker from 'dockerode';
 import { dockerCall, ensureImage } from './docker-runtime.js';
 import type { ImageListItem } from '../core/agent-wire.js';
+import type { RegistryCredentials } from '../core/registry-auth.js';
 
 export class ImageOps {
   constructor(private readonly docker: Docker) {}
@@ -24,8 +25,8 @@ export class ImageOps {
   }
 
   /** `POST /images`: pulls unless the engine has it; the image in the list format. */
-  async pull(ref: string): Promise<ImageListItem> {
-    await dockerCall(`pulling image ${ref}`, () => ensureImage(this.docker, ref));
+  async pull(ref: string, auth?: RegistryCredentials): Promise<ImageListItem> {
+    await dockerCall(`pulling image ${ref}`, () => ensureImage(this.docker, ref, auth));
     return listItem(await this.inspect(ref));
   }
 

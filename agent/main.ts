@@ -10,6 +10,7 @@ import { ownAddresses, warnWithoutAuthorization } from './auth.js';
 import { ContainerOps } from './container-ops.js';
 import { createDocker } from './docker-runtime.js';
 import { ImageOps } from './image-ops.js';
+import { ImageJobOps } from './image-job-ops.js';
 import { loadNodeKey } from './node-key.js';
 import { collectNodeData, CpuSampler, detectNodeIp } from './node-info.js';
 import { NodeOps } from './node-ops.js';
@@ -67,6 +68,7 @@ export async function startAgent(
     containers: new ContainerOps(docker, ports, log, volumes),
     volumes,
     images: new ImageOps(docker),
+    imageJobs: new ImageJobOps(docker),
     node: new NodeOps(
       docker,
       async () => ({ key, data: await nodeData(false) }),

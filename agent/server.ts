@@ -14,6 +14,8 @@ import { challengeRoutes } from './routes/auth.js';
 import { containerRoutes } from './routes/containers.js';
 import { eventRoutes } from './routes/events.js';
 import { imageRoutes } from './routes/images.js';
+import type { ImageJobOps } from './image-job-ops.js';
+import { imageJobRoutes } from './routes/image-jobs.js';
 import { nodeRoutes } from './routes/node.js';
 import { v1ServiceRoutes } from './routes/v1-services.js';
 import { volumeRoutes } from './routes/volumes.js';
@@ -22,6 +24,8 @@ import type { VolumeOps } from './volume-ops.js';
 export interface AgentAppOptions {
   containers: ContainerOps;
   images: ImageOps;
+  /** Builds, loads, commits, pushes and pulls with their progress (routes/image-jobs.ts). */
+  imageJobs?: ImageJobOps | undefined;
   node: NodeOps;
   volumes: VolumeOps;
   token: string;
@@ -58,6 +62,7 @@ export function createAgentApp(o: AgentAppOptions): express.Express {
   const api = Router();
   api.use(nodeRoutes(o.node));
   api.use(imageRoutes(o.images));
+  if (o.imageJobs) api.use(imageJobRoutes(o.imageJobs));
   api.use(containerRoutes(o.containers));
   api.use(volumeRoutes(o.volumes));
   api.use(eventRoutes(o.containers, o.eventsKeepAliveMs ?? 15_000));

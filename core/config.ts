@@ -210,6 +210,8 @@ export interface GatewayConfig {
   notifyDelaySeconds: number;
   /** HUMPBACK_UPLOAD_MAX_MB: the largest `POST /uploads` body, in MiB. @default 2048 */
   uploadMaxMb: number;
+  /** HUMPBACK_SECRET_KEY: encrypts registry passwords at rest; generated and kept in the store when unset. */
+  secretKey: string | undefined;
 }
 
 // Each rule turns one raw variable into a typed value or says what it expected.
@@ -538,6 +540,7 @@ function gatewayConfig(env: Env): GatewayConfig {
     smtpUrl: read(env, 'HUMPBACK_SMTP_URL', smtpUrl),
     notifyDelaySeconds: read(env, 'HUMPBACK_NOTIFY_DELAY', nonNegativeDuration, 30),
     uploadMaxMb: read(env, 'HUMPBACK_UPLOAD_MAX_MB', megabytes, 2048),
+    secretKey: read(env, 'HUMPBACK_SECRET_KEY', token),
   };
 }
 

@@ -7,6 +7,8 @@ import type {
   TeamRecord,
   ContainerRecord,
   GroupRecord,
+  ImageJobRecord,
+  RegistryRecord,
   MetaRecord,
   NodeRecord,
   NotificationChannelRecord,
@@ -15,6 +17,7 @@ import type {
   WebhookSetting,
 } from './store/store.js';
 import type { ContainerState, NodeStatus, NotificationEvent } from './domain.js';
+import type { RegistryAuthLookup } from './registry-auth.js';
 import type { UsageRange, UsageSample, UsageSubject } from './store/usage.js';
 
 /**
@@ -299,6 +302,82 @@ export interface NotificationService {
   remove(id: string): Promise<boolean>;
 }
 
+// ---- registries and image jobs (issue 10)
+
+/** What addRegistry / updateRegistry take; on update an absent username or password stays as stored. */
+export interface RegistryInput {
+  name: string;
+  url: string;
+  username?: string | null | undefined;
+  password?: string | null | undefined;
+  insecure?: boolean | null | undefined;
+}
+
+/** A registry as clients see it: never its password. */
+export type RegistryInfo = Omit<RegistryRecord, 'secret'>;
+
+export interface RegistryTagInfo {
+  name: string;
+  digest: string;
+  sizeBytes: number | undefined;
+  /** ISO time. */
+  created: string | undefined;
+}
+
+export interface RegistryRepositoryInfo {
+  name: string;
+  tags: RegistryTagInfo[];
+}
+
+export interface RegistryService {
+  list(): Promise<RegistryInfo[]>;
+  /** Checks the credentials against the registry's `/v2/` first: BAD_USER_INPUT (nothing stored) when refused. */
+  add(input: RegistryInput): Promise<RegistryInfo>;
+  update(id: string, input: RegistryInput): Promise<RegistryInfo>;
+  remove(id: string): Promise<boolean>;
+  /** The catalog, filtered by `search` (in the name, case-insensitive), at most `first` repositories. */
+  repositories(
+    id: string,
+    options: { search?: string | undefined; first: number },
+  ): Promise<RegistryRepositoryInfo[]>;
+  /** Deletes the tag's manifest (the registry must allow deletes). false when there is no such tag. */
+  deleteTag(id: string, repository: string, tag: string): Promise<boolean>;
+  /** The stored credentials of the registry an image's name starts with. */
+  credentialsFor: RegistryAuthLookup;
+}
+
+/** One event of a job: the job as it stands, with the log line or progress that changed. */
+export interface ImageJobEvent {
+  job: ImageJobRecord;
+  line?: string | undefined;
+  progress?: number | undefined;
+}
+
+export interface BuildInput {
+  uploadId: string;
+  tag: string;
+  dockerfile?: string | undefined;
+  buildArgs?: Record<string, string> | undefined;
+}
+
+/** Image jobs run on a node's agent; each start answers the job (QUEUED or RUNNING) at once. */
+export interface ImageJobService {
+  /** Newest first; `nodeIds` restricts to those nodes (what the viewer may read). */
+  list(filter: {
+    nodeId?: string | undefined;
+    nodeIds?: ReadonlySet<string> | undefined;
+    first: number;
+  }): Promise<ImageJobRecord[]>;
+  get(id: string): Promise<ImageJobRecord | undefined>;
+  build(nodeId: string, input: BuildInput, viewer: Viewer): Promise<ImageJobRecord>;
+  load(nodeId: string, uploadId: string, viewer: Viewer): Promise<ImageJobRecord>;
+  commit(containerId: string, tag: string, viewer: Viewer): Promise<ImageJobRecord>;
+  push(nodeId: string, image: string, viewer: Viewer): Promise<ImageJobRecord>;
+  pull(nodeId: string, image: string, viewer: Viewer): Promise<ImageJobRecord>;
+  /** The job as it stands first (its log so far), then live events; ends after SUCCEEDED or FAILED. */
+  watch(id: string): AsyncIterableIterator<ImageJobEvent>;
+}
+
 export interface Services {
   auth: AuthService;
   groups: GroupService;
@@ -312,4 +391,6 @@ export interface Services {
   teams: TeamService;
   usage: UsageService;
   notifications: NotificationService;
+  registries: RegistryService;
+  imageJobs: ImageJobService;
 }

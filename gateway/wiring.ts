@@ -30,6 +30,9 @@ import { OutboundUrlPolicy, type HostLookup } from '../core/outbound-url.js';
 import type { MetaService, Services } from '../core/services.js';
 import path from 'node:path';
 import { DiskUploadStore } from './uploads/disk-upload-store.js';
+import { SecretBox } from './registry/secret-box.js';
+import { StoreRegistryService } from './services/registry-service.js';
+import { AgentImageJobService } from './services/image-job-service.js';
 
 /** Everything behind the GraphQL server of one gateway, wired and running. */
 export interface GatewayCore {
@@ -231,11 +234,12 @@ async function singleModeServices(
     pool: AgentPool;
     watcher: NodeWatcher;
     logger: Logger;
-    uploads: UploadStore;
+    uploads: DiskUploadStore;
   },
   metas: () => MetaService,
+  cleanup: Cleanup,
 ): Promise<Omit<Services, 'metas'>> {
-  const { store, bus, config, cache, writer, pool, watcher, logger } = c;
+  const { store, bus, config, cache, writer, pool, watcher, logger, uploads } = c;
   const deps = {
     cache,
     writer,
@@ -243,10 +247,20 @@ async function singleModeServices(
     logger,
     feedback: { unreachable: (nodeId: string) => void watcher.checkNow(nodeId) },
   };
+  const registries = new StoreRegistryService({
+    store,
+    secrets: await SecretBox.open(store, config.secretKey),
+    logger,
+  });
+  pool.useRegistryAuth(registries.credentialsFor);
+  const imageJobs = await AgentImageJobService.open({ store, bus, deps, uploads, registries });
+  cleanup.push(() => imageJobs.close());
   // Accounts and tenancy: group owners of an older store become OWNER grants first.
   await migrateGroupOwners(store, { logger });
   const auth = await StoreAuthService.open({ store, config, logger, bus });
   return {
+    registries,
+    imageJobs,
     auth,
     tokens: auth.tokens,
     teams: new StoreTeamService({ store, onChange: () => auth.accessChanged() }),
@@ -316,6 +330,7 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
     const single = await singleModeServices(
       { store, bus, config, cache, writer, pool, watcher, logger, uploads },
       () => metas,
+      cleanup,
     );
     const notifier = openNotifier(options, { store, bus, cache });
     const parts = { id, store, bus, cache, pool, writer, watcher, leadership, notifier, uploads };

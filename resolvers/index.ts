@@ -12,6 +12,8 @@ import { AccountResolver } from './account.resolver.js';
 import { TeamResolver } from './team.resolver.js';
 import { NotificationResolver } from './notification.resolver.js';
 import { ContainerUsageResolver, MetaUsageResolver, NodeUsageResolver } from './usage.resolver.js';
+import { RegistryResolver } from './registry.resolver.js';
+import { ImageJobResolver } from './image-job.resolver.js';
 
 /** Every resolver class. */
 export const resolvers = [
@@ -30,4 +32,6 @@ export const resolvers = [
   ContainerUsageResolver,
   MetaUsageResolver,
   NotificationResolver,
+  RegistryResolver,
+  ImageJobResolver,
 ] as const;

@@ -135,6 +135,22 @@ export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
   'Mutation.removeVolume': { ...operate(node('nodeId')), volume: { node: 'nodeId', name: 'name' } },
   'Mutation.clearVolume': { ...operate(node('nodeId')), volume: { node: 'nodeId', name: 'name' } },
   'Mutation.restoreVolume': { ...operate(node('nodeId')), volume: { node: 'nodeId', name: 'name' } },
+  // registries and image jobs (issue 10): registries are the cluster's (admins change them, users
+  // browse them); a job runs with the operate rights on its node; a job of a node the viewer may
+  // not read is as none (the resolvers check).
+  'Query.registries': { access: 'user' },
+  'Query.registryRepositories': { access: 'user' },
+  'Query.imageJobs': read(node('nodeId', true)),
+  'Query.imageJob': { access: 'user' },
+  'Mutation.addRegistry': { access: 'admin' },
+  'Mutation.updateRegistry': { access: 'admin' },
+  'Mutation.removeRegistry': { access: 'admin' },
+  'Mutation.deleteRegistryTag': { access: 'admin' },
+  'Mutation.buildImage': operate(node('nodeId')),
+  'Mutation.loadImage': operate(node('nodeId')),
+  'Mutation.commitContainer': operate(container('containerId')),
+  'Mutation.pushImage': operate(node('nodeId')),
+  'Subscription.imageJobProgress': { access: 'user' },
 
   'Subscription.containerStatusChanged': {
     ...read(group('groupId', true), node('nodeId', true), meta('metaId', true)),

@@ -14,6 +14,7 @@ import {
 } from '../../core/agent-wire.js';
 import { idParam, parse, parseQuery } from './params.js';
 import { v1LogsSince, v1UpdateTarget } from '../v1-compat.js';
+import { decodeRegistryAuth, REGISTRY_AUTH_HEADER } from '../../core/registry-auth.js';
 
 export function containerRoutes(containers: ContainerOps): Router {
   const r = Router();
@@ -23,13 +24,15 @@ export function containerRoutes(containers: ContainerOps): Router {
   });
   r.post('/containers', async (req, res) => {
     const body = parse(createContainerBody, req.body, 'body');
+    const auth = decodeRegistryAuth(req.headers[REGISTRY_AUTH_HEADER]);
     // A non-empty `Id` is humpback-agent v1's in-place update of that container.
     const target = v1UpdateTarget(req.body);
-    res.json(await (target ? containers.replace(target, body) : containers.create(body)));
+    res.json(await (target ? containers.replace(target, body) : containers.create(body, auth)));
   });
   r.put('/containers', async (req, res) => {
     const body = parse(operateContainerBody, req.body, 'body');
-    res.json(await containers.operate({ ...body, Container: body.Container.replace(/^\//, '') }));
+    const auth = decodeRegistryAuth(req.headers[REGISTRY_AUTH_HEADER]);
+    res.json(await containers.operate({ ...body, Container: body.Container.replace(/^\//, '') }, auth));
   });
   // Before `/containers/:id`, which would take `stats` for a name.
   r.get('/containers/stats', async (_req, res) => {

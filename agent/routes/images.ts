@@ -3,6 +3,7 @@ import { Router } from 'express';
 import type { ImageOps } from '../image-ops.js';
 import { forceQuery, pullImageBody } from '../../core/agent-wire.js';
 import { imageParam, parse, parseQuery } from './params.js';
+import { decodeRegistryAuth, REGISTRY_AUTH_HEADER } from '../../core/registry-auth.js';
 
 export function imageRoutes(images: ImageOps): Router {
   const r = Router();
@@ -11,7 +12,7 @@ export function imageRoutes(images: ImageOps): Router {
   });
   r.post('/images', async (req, res) => {
     const { Image } = parse(pullImageBody, req.body, 'body');
-    res.json(await images.pull(Image));
+    res.json(await images.pull(Image, decodeRegistryAuth(req.headers[REGISTRY_AUTH_HEADER])));
   });
   // `*ref`: a reference may hold `/` and a registry port (`/images/reg:5000/ns/img:1`).
   r.get('/images/*ref', async (req, res) => {

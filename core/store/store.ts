@@ -207,6 +207,45 @@ export interface SettingRecord {
   value: string;
 }
 
+// ---- registries and image jobs (issue 10)
+
+/** A private registry; `secret` is the password encrypted with the gateway's secret key. */
+export interface RegistryRecord {
+  id: string;
+  name: string;
+  /** As given: `http(s)://host[:port]` or `host[:port]`. */
+  url: string;
+  /** `host[:port]`, lower case: what image names start with. */
+  host: string;
+  username?: string | undefined;
+  /** AES-256-GCM of the password (gateway/registry/secret-box.ts); never leaves the gateway. */
+  secret?: string | undefined;
+  insecure: boolean;
+  createdAt: string;
+}
+
+export type ImageJobKind = 'BUILD' | 'LOAD' | 'COMMIT' | 'PUSH' | 'PULL';
+export type ImageJobStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+
+/** One build, load, commit, push or pull on a node, with its log. */
+export interface ImageJobRecord {
+  id: string;
+  kind: ImageJobKind;
+  status: ImageJobStatus;
+  nodeId: string;
+  /** The image made, pushed or pulled (a build's or commit's tag, a load's first loaded image). */
+  image?: string | undefined;
+  /** Who started it. */
+  userId: string;
+  log: string[];
+  /** Docker's words when it failed. */
+  error?: string | undefined;
+  /** 0..1, the last progress reported. */
+  progress?: number | undefined;
+  createdAt: string;
+  finishedAt?: string | undefined;
+}
+
 /** Documents by collection. */
 export interface Collections {
   users: UserRecord;
@@ -225,6 +264,9 @@ export interface Collections {
   // Notifications (issue 12)
   notificationChannels: NotificationChannelRecord;
   notificationDeliveries: NotificationDeliveryRecord;
+  // registries and image jobs (issue 10)
+  registries: RegistryRecord;
+  imageJobs: ImageJobRecord;
 }
 
 export type CollectionName = keyof Collections;

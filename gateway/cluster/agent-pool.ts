@@ -2,7 +2,8 @@ import type { ContainerConfig } from '../../core/container-config.js';
 import type { ContainerRecord, NodeRecord } from '../../core/store/store.js';
 import type { ContainerAction, ContainerState } from '../../core/domain.js';
 import type { NodeRegistration } from '../../core/node-data.js';
-import { AgentClient, type EventsOptions } from '../../agent/client.js';
+import { AgentClient, type EventsOptions, type StreamRequest } from '../../agent/client.js';
+import type { RegistryAuthLookup } from '../../core/registry-auth.js';
 import { AgentError, AgentUnverifiedError } from '../../agent/client-errors.js';
 import type {
   AgentContainerStats,
@@ -48,7 +49,9 @@ export type AgentApi = Pick<
   | 'clearVolume'
   | 'volumeArchive'
   | 'restoreVolume'
->;
+> &
+  // image jobs (issue 10); fakes of tests without image jobs leave it out
+  Partial<Pick<AgentClient, 'stream'>>;
 
 /** Builds the client of one agent (`host:port`). */
 export type AgentApiFactory = (address: string) => AgentApi;
@@ -215,7 +218,21 @@ export class NodeAgent {
   constructor(
     readonly address: string,
     private readonly api: AgentApi,
+    /** The stored credentials for an image's registry, sent with every pull the agent may make. */
+    private readonly registryAuth: () => RegistryAuthLookup | undefined = () => undefined,
   ) {}
+
+  private async authFor(image: string): Promise<Awaited<ReturnType<RegistryAuthLookup>>> {
+    return this.registryAuth()?.(image);
+  }
+
+  /** An image job route's NDJSON response (agent/routes/image-jobs.ts); errors as the other calls'. */
+  stream(what: string, path: string, r: StreamRequest): Promise<Response> {
+    return this.call(what, (a) => {
+      if (!a.stream) throw new Error('this agent client has no image jobs');
+      return a.stream(path, r);
+    });
+  }
 
   private async call<T>(what: string, fn: (api: AgentApi) => Promise<T>): Promise<T> {
     try {
@@ -263,7 +280,8 @@ export class NodeAgent {
   }
 
   async createContainer(nodeId: string, config: ContainerConfig): Promise<ContainerRecord> {
-    const c = await this.call(`container ${config.name}`, (a) => a.createContainer(config));
+    const auth = await this.authFor(config.image);
+    const c = await this.call(`container ${config.name}`, (a) => a.createContainer(config, auth));
     return containerFromAgent(nodeId, c);
   }
 
@@ -300,7 +318,8 @@ export class NodeAgent {
   }
 
   async pullImage(image: string): Promise<ImageInfo> {
-    return imageFromAgent(await this.call(`image ${image}`, (a) => a.pullImage(image)));
+    const auth = await this.authFor(image);
+    return imageFromAgent(await this.call(`image ${image}`, (a) => a.pullImage(image, auth)));
   }
 
   async removeImage(image: string, force: boolean): Promise<void> {
@@ -355,7 +374,14 @@ export class NodeAgent {
 export class AgentPool {
   private readonly agents = new Map<string, NodeAgent>();
 
+  private registryAuth: RegistryAuthLookup | undefined;
+
   constructor(private readonly factory: AgentApiFactory) {}
+
+  /** Where the agents' pulls get their registry credentials (the registry service, once it exists). */
+  useRegistryAuth(lookup: RegistryAuthLookup): void {
+    this.registryAuth = lookup;
+  }
 
   /** `address` is a group server or a node's apiAddr; the default port is added when missing. */
   get(address: string): NodeAgent {
@@ -364,7 +390,7 @@ export class AgentPool {
       throw new HumpbackError(ErrorCode.BAD_USER_INPUT, `${JSON.stringify(address)} is not an agent address`);
     let agent = this.agents.get(parsed.key);
     if (!agent) {
-      agent = new NodeAgent(parsed.key, this.factory(parsed.key));
+      agent = new NodeAgent(parsed.key, this.factory(parsed.key), () => this.registryAuth);
       this.agents.set(parsed.key, agent);
     }
     return agent;

@@ -466,6 +466,15 @@ export interface FakeWorld {
   auth: StoreAuthService;
 }
 
+/** A service the fakes do not have: every call says so (tests/integration/registries.test.ts has the real ones). */
+function notInFakes<T extends object>(what: string): T {
+  return new Proxy({} as T, {
+    get: () => async () => {
+      throw new Error(`${what} are not part of the fake world`);
+    },
+  });
+}
+
 /** Fake services with a real StoreAuthService and StoreAuditService on a MemoryStore. */
 export async function createFakeWorld(
   options: { adminPassword?: string; maxFailedLogins?: number; tokenTtlSeconds?: number } = {},
@@ -497,6 +506,8 @@ export async function createFakeWorld(
     teams: new StoreTeamService({ store, onChange: () => auth.accessChanged() }),
     usage: new StoreUsageService(store),
     notifications: new StoreNotificationService(store),
+    registries: notInFakes<Services['registries']>('registries'),
+    imageJobs: notInFakes<Services['imageJobs']>('image jobs'),
   };
   return { services, store, bus: new MemoryBus(), groups, nodes, containers, metas, auth };
 }
