@@ -317,6 +317,45 @@ const ROWS: Record<string, Row> = {
     m: f.metaId,
   })),
 
+  // Registries and image jobs (issue 10). Invalid tags and uploads: what is allowed fails on its input
+  // after the access check, so nothing is built, committed or pushed.
+  'Query.registries': userRow('{ registries { id } }'),
+  'Query.registryRepositories': userRow('{ registryRepositories(registryId: "no-such-registry") { name } }'),
+  'Query.imageJobs': groupRow('query($n: ID) { imageJobs(nodeId: $n) { id } }', (f) => ({ n: f.nodeId })),
+  'Query.imageJob': {
+    doc: '{ imageJob(id: "no-such-job") { id } }',
+    ...allowed('null', 'null', 'null', 'null', 'null'),
+  },
+  'Mutation.addRegistry': adminRow(
+    'mutation { addRegistry(input: { name: "matrix", url: "not a url at all" }) { id } }',
+  ),
+  'Mutation.updateRegistry': adminRow(
+    'mutation { updateRegistry(id: "no-such-registry", input: { name: "matrix", url: "127.0.0.1:9" }) { id } }',
+  ),
+  'Mutation.removeRegistry': adminRow('mutation { removeRegistry(id: "no-such-registry") }'),
+  'Mutation.deleteRegistryTag': adminRow(
+    'mutation { deleteRegistryTag(registryId: "no-such-registry", repository: "x", tag: "y") }',
+  ),
+  'Mutation.buildImage': operateRow(
+    'mutation($n: ID!) { buildImage(nodeId: $n, uploadId: "no-such-upload", tag: "matrix:1") { id } }',
+    (f) => ({ n: f.nodeId }),
+  ),
+  'Mutation.loadImage': operateRow(
+    'mutation($n: ID!) { loadImage(nodeId: $n, uploadId: "no-such-upload") { id } }',
+    (f) => ({ n: f.nodeId }),
+  ),
+  'Mutation.commitContainer': operateRow(
+    'mutation($c: ID!) { commitContainer(containerId: $c, tag: "NOT A TAG") { id } }',
+    (f) => ({ c: f.containerId }),
+  ),
+  'Mutation.pushImage': operateRow(
+    'mutation($n: ID!) { pushImage(nodeId: $n, image: "NOT AN IMAGE") { id } }',
+    (f) => ({ n: f.nodeId }),
+  ),
+  'Subscription.imageJobProgress': userRow(
+    'subscription { imageJobProgress(jobId: "no-such-job") { line } }',
+  ),
+
   // Notifications (issue 12)
   'Query.notificationChannels': adminRow('{ notificationChannels { id } }'),
   'Mutation.addNotificationChannel': adminRow(
