@@ -15,6 +15,8 @@ import { collectNodeData, CpuSampler, detectNodeIp } from './node-info.js';
 import { NodeOps } from './node-ops.js';
 import { PortAllocator, portsInUse } from './port-allocator.js';
 import { closeServer, createAgentApp } from './server.js';
+import { serveExecSocket } from './exec-socket.js';
+import { StreamOps } from './stream-ops.js';
 import { nodesPath } from '../core/zookeeper.js';
 import { ZookeeperRegistration, type RegistrationState } from './zookeeper-registration.js';
 
@@ -60,6 +62,7 @@ export async function startAgent(
 
   const app = createAgentApp({
     containers: new ContainerOps(docker, ports, log),
+    streams: new StreamOps(docker),
     images: new ImageOps(docker),
     node: new NodeOps(docker, async () => ({ key, data: await nodeData(false) })),
     token: config.agentToken,
@@ -74,6 +77,11 @@ export async function startAgent(
     log,
   });
   const server = app.listen(config.listen.port, config.listen.host);
+  const execSocket = serveExecSocket(server, {
+    docker,
+    tokens: config.previousAgentToken ? [config.agentToken, config.previousAgentToken] : [config.agentToken],
+    log,
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -110,6 +118,7 @@ export async function startAgent(
     close: () =>
       (closing ??= (async () => {
         await registration?.close();
+        execSocket.close();
         await closeServer(server);
       })()),
   };

@@ -15,9 +15,13 @@ import { containerRoutes } from './routes/containers.js';
 import { eventRoutes } from './routes/events.js';
 import { imageRoutes } from './routes/images.js';
 import { nodeRoutes } from './routes/node.js';
+import { streamRoutes } from './routes/streams.js';
+import type { StreamOps } from './stream-ops.js';
 
 export interface AgentAppOptions {
   containers: ContainerOps;
+  /** Live logs, stats and exec sessions. */
+  streams: StreamOps;
   images: ImageOps;
   node: NodeOps;
   token: string;
@@ -52,6 +56,8 @@ export function createAgentApp(o: AgentAppOptions): express.Express {
   const api = Router();
   api.use(nodeRoutes(o.node));
   api.use(imageRoutes(o.images));
+  // Before containerRoutes' `/containers/:id`: these are longer paths under it.
+  api.use(streamRoutes(o.streams, o.eventsKeepAliveMs ?? 15_000));
   api.use(containerRoutes(o.containers));
   api.use(eventRoutes(o.containers, o.eventsKeepAliveMs ?? 15_000));
   for (const prefix of ROUTE_PREFIXES) app.use(prefix, api);

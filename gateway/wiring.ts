@@ -17,6 +17,8 @@ import { AgentImageService } from './services/image-service.js';
 import { AlwaysLeader, openRedisLeadership } from './leader/leadership.js';
 import { type Leadership } from '../core/leadership.js';
 import { CacheNodeService } from './services/node-service.js';
+import { ContainerStreams } from './services/container-streams.js';
+import { ExecTickets } from './services/exec-service.js';
 import { NodeWatcher, type NodeWatcherOptions } from './cluster/node-watcher.js';
 import type { MetaService, Services } from '../core/services.js';
 
@@ -206,13 +208,27 @@ async function singleModeServices(
     logger,
     feedback: { unreachable: (nodeId: string) => void watcher.checkNow(nodeId) },
   };
+  const groups = new StoreGroupService({ store, writer, metas, onChange: () => void watcher.refresh() });
+  const nodes = new CacheNodeService({ cache, store });
+  const containers = new AgentContainerService(deps);
+  const exec = new ExecTickets(deps);
+  exec.access = {
+    groups,
+    nodes,
+    containers,
+    get metas() {
+      return metas();
+    },
+  };
   return {
     auth: await StoreAuthService.open({ store, config, logger }),
     audit: new StoreAuditService(store),
-    groups: new StoreGroupService({ store, writer, metas, onChange: () => void watcher.refresh() }),
-    nodes: new CacheNodeService({ cache, store }),
-    containers: new AgentContainerService(deps),
+    groups,
+    nodes,
+    containers,
     images: new AgentImageService(deps),
+    streams: new ContainerStreams(deps),
+    exec,
   };
 }
 

@@ -124,6 +124,13 @@ export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
   },
   'Subscription.nodeStatusChanged': read(group('groupId', true)),
   'Subscription.metaEvents': { ...read(group('groupId', true), meta('metaId', true)), missing: 'allow' },
+
+  // Observability and container operations: live logs and stats, the console, rename and upgrade.
+  'Subscription.containerLogs': read(container('id')),
+  'Subscription.containerStats': read(container('id')),
+  'Mutation.startExec': operate(container('containerId')),
+  'Mutation.renameContainer': operate(container('id')),
+  'Mutation.upgradeContainer': operate(container('id')),
 };
 
 function argAt(args: Args, path: string): unknown {
