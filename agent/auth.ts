@@ -17,18 +17,12 @@ const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').dig
  * the same length and every token is compared, so the time taken says nothing about what was sent.
  */
 export function requireToken(tokens: readonly string[], enabled = true): RequestHandler {
-  const expected = tokens.map(digest);
+  const matches = tokenCheck(tokens);
   return (req, res, next) => {
     // ENABLE_AUTHORIZATION=false (humpback-agent 1.4's switch): every request is served.
     if (!enabled) return next();
     const header = req.headers.authorization;
-    const given = header?.replace(/^Bearer\s+/i, '').trim();
-    if (given) {
-      const d = digest(given);
-      let ok = false;
-      for (const e of expected) ok = timingSafeEqual(d, e) || ok;
-      if (ok) return next();
-    }
+    if (matches(header)) return next();
     res.setHeader('WWW-Authenticate', 'Bearer realm="humpback-agent"');
     next(
       new HttpError(
@@ -59,6 +53,22 @@ export function warnWithoutAuthorization(
   const t = setInterval(warn, everyMs);
   t.unref();
   return () => clearInterval(t);
+}
+
+/**
+ * Whether an `Authorization` header carries one of `tokens` (`Bearer <token>` or the bare token), in
+ * constant time: requireToken's check, also used where express does not run (WebSocket upgrades).
+ */
+export function tokenCheck(tokens: readonly string[]): (header: string | undefined) => boolean {
+  const expected = tokens.map(digest);
+  return (header) => {
+    const given = header?.replace(/^Bearer\s+/i, '').trim();
+    if (!given) return false;
+    const d = digest(given);
+    let ok = false;
+    for (const e of expected) ok = timingSafeEqual(d, e) || ok;
+    return ok;
+  };
 }
 
 // ---- the proof

@@ -3,7 +3,9 @@
  * agent's answers (Humpback's PascalCase, core/agent-wire.ts) to the gateway's terms (client-types.ts). The
  * agent's own side, wire body to Docker, is container-mapping.ts. Pure functions.
  */
+import type Docker from 'dockerode';
 import type { ContainerConfig, PortMapping, VolumeBinding } from '../core/container-config.js';
+import type { ContainerDetails, PortBinding } from '../core/services.js';
 import type {
   AgentContainer,
   AgentContainerState,
@@ -11,6 +13,7 @@ import type {
   AgentContainerSummary,
   AgentEvent,
   AgentImage,
+  AgentLogLine,
   AgentPort,
   AgentVolume,
 } from './client-types.js';
@@ -21,6 +24,7 @@ import type {
   EventBody,
   ImageListItem,
   VolumeListItem,
+  LogLineBody,
 } from '../core/agent-wire.js';
 
 /** The agent's container body back in the gateway's terms, its config as toCreateBody's inverse. */
@@ -100,6 +104,10 @@ export function toStats(s: ContainerStatsBody): AgentContainerStats {
   };
 }
 
+export function toLogLine(l: LogLineBody): AgentLogLine {
+  return { at: l.At, stream: l.Stream === 'stderr' ? 'STDERR' : 'STDOUT', line: l.Line };
+}
+
 export function toImage(i: ImageListItem): AgentImage {
   return {
     id: i.Id,
@@ -133,5 +141,51 @@ export function toVolume(v: VolumeListItem): AgentVolume {
     createdAt: v.CreatedAt ?? undefined,
     sizeBytes: v.Size ?? undefined,
     usedBy: v.UsedBy,
+  };
+}
+
+const ZERO_TIME = /^0001-01-01/;
+
+/**
+ * The details of a container from Docker's inspect: ports as Docker bound them while it runs (the
+ * ones asked for otherwise), mounts, command, restart count and times (null while they never were).
+ */
+export function toDetails(info: Docker.ContainerInspectInfo): ContainerDetails {
+  const running = info.State.Running || info.State.Paused || info.State.Restarting;
+  const bound = (info.NetworkSettings?.Ports ?? {}) as Record<
+    string,
+    Array<{ HostIp?: string; HostPort?: string }> | null
+  >;
+  const asked = (info.HostConfig.PortBindings ?? {}) as typeof bound;
+  const ports: PortBinding[] = [];
+  for (const [key, binds] of Object.entries(running && Object.keys(bound).length ? bound : asked)) {
+    const [priv = '0', type = 'tcp'] = key.split('/');
+    if (!binds?.length) {
+      ports.push({ privatePort: Number(priv), publicPort: null, type, ip: null });
+      continue;
+    }
+    for (const b of binds) {
+      const publicPort = Number(b.HostPort || 0);
+      ports.push({ privatePort: Number(priv), publicPort: publicPort || null, type, ip: b.HostIp || null });
+    }
+  }
+  const time = (t: string | undefined): string | null => (!t || ZERO_TIME.test(t) ? null : t);
+  const started = time(info.State.StartedAt);
+  return {
+    command: [...((info.Path ? [info.Path] : []) as string[]), ...(info.Args ?? [])],
+    env: info.Config.Env ?? [],
+    ports,
+    mounts: (info.Mounts ?? []).map((m) => ({
+      source: m.Source ?? m.Name ?? '',
+      destination: m.Destination,
+      readOnly: !m.RW,
+      type: m.Type ?? 'bind',
+    })),
+    restartCount: info.RestartCount ?? 0,
+    startedAt: started,
+    finishedAt: time(info.State.FinishedAt),
+    exitCode: started ? info.State.ExitCode : null,
+    hostname: info.Config.Hostname || null,
+    networkMode: info.HostConfig.NetworkMode || null,
   };
 }

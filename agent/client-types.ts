@@ -2,12 +2,15 @@
  * What AgentClient answers, in the gateway's camelCase terms (the wire's PascalCase bodies are in
  * core/agent-wire.ts; client-mapping.ts maps one to the other).
  */
-import type { ContainerStats } from '../core/services.js';
+import type { ContainerStats, LogLine } from '../core/services.js';
 import type { ContainerConfig } from '../core/container-config.js';
 
 /** Docker's lower-case container state. */
 export type AgentContainerState =
   'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'dead' | 'removing';
+
+/** One line of a container's output (`logLines`). */
+export type AgentLogLine = LogLine;
 
 /** One sample of a container's resource usage (`stats`). */
 export type AgentContainerStats = ContainerStats;

@@ -9,7 +9,7 @@ import type { ContainerConfig } from '../core/container-config.js';
 import { decodeNodeValue, type NodeData, type NodeRegistration } from '../core/node-data.js';
 import { agentAddress } from './auth.js';
 import { AgentError, AgentUnreachableError, AgentUnverifiedError } from './client-errors.js';
-import { toContainer, toEvent, toImage, toStats, toSummary, toVolume } from './client-mapping.js';
+import { toContainer, toEvent, toImage, toLogLine, toStats, toSummary, toVolume } from './client-mapping.js';
 import { toCreateBody } from '../core/container-config.js';
 import { AgentProof } from './client-proof.js';
 import type {
@@ -45,6 +45,10 @@ export interface StreamRequest {
   headers?: Record<string, string> | undefined;
   signal?: AbortSignal | undefined;
 }
+import type Docker from 'dockerode';
+import WebSocket from 'ws';
+import type { AgentLogLine } from './client-types.js';
+import type { LogLineBody } from '../core/agent-wire.js';
 
 export interface AgentClientOptions {
   /** `http://host:port`; or give `address`. */
@@ -352,6 +356,88 @@ export class AgentClient {
    */
   stream(path: string, r: StreamRequest = {}): Promise<Response> {
     return this.open('POST', path, r.signal, r.body, r.headers);
+  }
+
+  // ---- live streams, details and exec (the container page) ---------------------------------
+
+  /** Docker's inspect of the container as Docker gives it (`?originaldata=true`). */
+  async inspectContainer(id: string): Promise<Docker.ContainerInspectInfo> {
+    return this.request<Docker.ContainerInspectInfo>(
+      'GET',
+      `/containers/${encodeURIComponent(id)}?originaldata=true`,
+    );
+  }
+
+  /**
+   * The container's output lines from `tail`/`since` (unix seconds), then, with `follow`, new ones as
+   * they are printed until `signal` aborts or the container stops. Opening fails as AgentError.
+   */
+  async logLines(
+    id: string,
+    from: { tail?: number | undefined; since?: number | undefined; follow: boolean },
+    signal: AbortSignal,
+  ): Promise<AsyncIterable<AgentLogLine>> {
+    const q = new URLSearchParams({ follow: String(from.follow) });
+    if (from.tail !== undefined) q.set('tail', String(Math.max(0, Math.floor(from.tail))));
+    if (from.since !== undefined) q.set('since', from.since.toFixed(3));
+    const res = await this.streamOpen(`/containers/${encodeURIComponent(id)}/logs/stream?${q}`, signal);
+    return (async function* () {
+      for await (const l of ndjsonValues<LogLineBody>(res.body!)) yield toLogLine(l);
+    })();
+  }
+
+  /** A running container's usage, one sample per engine reading, until `signal` aborts. */
+  async statsStream(id: string, signal: AbortSignal): Promise<AsyncIterable<AgentContainerStats>> {
+    const res = await this.streamOpen(`/containers/${encodeURIComponent(id)}/stats/stream`, signal);
+    return (async function* () {
+      for await (const s of ndjsonValues<ContainerStatsBody>(res.body!)) yield toStats(s);
+    })();
+  }
+
+  /** Makes an exec session in a running container; attach it once with `attachExec`. */
+  async createExec(id: string, command: string[], tty: boolean): Promise<string> {
+    const b = await this.request<{ Id: string }>('POST', `/containers/${encodeURIComponent(id)}/exec`, {
+      Cmd: command,
+      Tty: tty,
+    });
+    return b.Id;
+  }
+
+  /**
+   * The exec session's WebSocket on the agent (binary frames both ways, resize text frames), open.
+   * The token goes only to an agent that proved it holds it.
+   */
+  async attachExec(execId: string): Promise<WebSocket> {
+    if (!this.proof.fresh) await this.proof.prove();
+    const url = `${this.baseUrl.replace(/^http/, 'ws')}/v1/exec/${encodeURIComponent(execId)}`;
+    const ws = new WebSocket(url, {
+      headers: { authorization: `Bearer ${this.token}` },
+      followRedirects: false,
+      handshakeTimeout: this.timeoutMs,
+    });
+    return new Promise<WebSocket>((resolve, reject) => {
+      ws.once('open', () => resolve(ws));
+      ws.once('unexpected-response', (_req, res) => {
+        ws.terminate();
+        reject(
+          new AgentError(res.statusCode ?? 502, { Message: `exec attach answered ${res.statusCode}` }, url),
+        );
+      });
+      ws.once('error', (err) => reject(new AgentUnreachableError(url, err)));
+    });
+  }
+
+  /** A long-lived GET (no deadline but `signal`); failures as request() reports them. */
+  private async streamOpen(path: string, signal: AbortSignal): Promise<Response> {
+    try {
+      return await this.open('GET', path, signal);
+    } catch (err) {
+      if (err instanceof AgentError || err instanceof AgentUnverifiedError) throw err;
+      if (err instanceof Error && err.name === 'AbortError') throw err;
+      this.proof.forget();
+      if (err instanceof AgentUnreachableError) throw err;
+      throw new AgentUnreachableError(`${this.baseUrl}/v1${path}`, err);
+    }
   }
 
   private async open(

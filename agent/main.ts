@@ -18,6 +18,8 @@ import { VolumeOps } from './volume-ops.js';
 import { PortAllocator, portsInUse } from './port-allocator.js';
 import { closeServer, createAgentApp } from './server.js';
 import type { V1PingConfig } from './v1-compat.js';
+import { serveExecSocket } from './exec-socket.js';
+import { StreamOps } from './stream-ops.js';
 import { nodesPath } from '../core/zookeeper.js';
 import { EtcdRegistration } from './etcd-registration.js';
 import { ZookeeperRegistration, type RegistrationState } from './zookeeper-registration.js';
@@ -67,6 +69,7 @@ export async function startAgent(
   const app = createAgentApp({
     containers: new ContainerOps(docker, ports, log, volumes),
     volumes,
+    streams: new StreamOps(docker),
     images: new ImageOps(docker),
     imageJobs: new ImageJobOps(docker),
     node: new NodeOps(
@@ -87,6 +90,11 @@ export async function startAgent(
     log,
   });
   const server = app.listen(config.listen.port, config.listen.host);
+  const execSocket = serveExecSocket(server, {
+    docker,
+    tokens: config.previousAgentToken ? [config.agentToken, config.previousAgentToken] : [config.agentToken],
+    log,
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -126,6 +134,7 @@ export async function startAgent(
       (closing ??= (async () => {
         stopWarning();
         await registration?.close();
+        execSocket.close();
         await closeServer(server);
       })()),
   };

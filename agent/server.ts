@@ -20,9 +20,13 @@ import { nodeRoutes } from './routes/node.js';
 import { v1ServiceRoutes } from './routes/v1-services.js';
 import { volumeRoutes } from './routes/volumes.js';
 import type { VolumeOps } from './volume-ops.js';
+import { streamRoutes } from './routes/streams.js';
+import type { StreamOps } from './stream-ops.js';
 
 export interface AgentAppOptions {
   containers: ContainerOps;
+  /** Live logs, stats and exec sessions. */
+  streams: StreamOps;
   images: ImageOps;
   /** Builds, loads, commits, pushes and pulls with their progress (routes/image-jobs.ts). */
   imageJobs?: ImageJobOps | undefined;
@@ -62,6 +66,8 @@ export function createAgentApp(o: AgentAppOptions): express.Express {
   const api = Router();
   api.use(nodeRoutes(o.node));
   api.use(imageRoutes(o.images));
+  // Before containerRoutes' `/containers/:id`: these are longer paths under it.
+  api.use(streamRoutes(o.streams, o.eventsKeepAliveMs ?? 15_000));
   if (o.imageJobs) api.use(imageJobRoutes(o.imageJobs));
   api.use(containerRoutes(o.containers));
   api.use(volumeRoutes(o.volumes));

@@ -85,11 +85,16 @@ const volumeSchema = z
     message: 'an NFS mount needs a volume name',
   });
 
-const ulimitSchema = z.object({
-  Name: z.string().regex(/^[a-z]+$/),
-  Soft: z.number().int(),
-  Hard: z.number().int(),
-});
+const ulimitSchema = z
+  .object({
+    Name: z.string().regex(/^[a-z]{1,32}$/, 'a limit name such as nofile'),
+    Soft: z.number().int().min(-1),
+    Hard: z.number().int().min(-1),
+  })
+  .refine((u) => u.Hard === -1 || (u.Soft !== -1 && u.Soft <= u.Hard), {
+    message: 'soft must not be above hard',
+    path: ['Soft'],
+  });
 
 const envEntry = z
   .string()
@@ -405,3 +410,25 @@ export interface PingBody {
   HumpbackVersion?: string;
   DockerVersion: string;
 }
+
+// ---- live streams and exec (the container page's logs, stats and console) ------------------
+
+/** `GET /containers/:id/logs/stream`: NDJSON of LogLineBody; `follow` keeps it open for new lines. */
+export const logStreamQuery = logsQuery.extend({ follow: boolQuery });
+
+/** One line of `GET /containers/:id/logs/stream`. */
+export interface LogLineBody {
+  /** Docker's timestamp (RFC 3339 with nanoseconds). */
+  At: string;
+  Stream: 'stdout' | 'stderr';
+  Line: string;
+}
+
+/** `POST /containers/:id/exec`: a process to run in the container, attached at `/exec/<Id>`. */
+export const createExecBody = z.object({
+  Cmd: z.array(z.string().min(1).max(4096).refine(noNul, 'no NUL characters')).min(1).max(256),
+  Tty: z.boolean().optional().default(false),
+});
+
+/** An exec session id as Docker makes it. */
+export const EXEC_ID = /^[0-9a-f]{64}$/;

@@ -24,6 +24,17 @@ export interface ContainerConfig {
   labels?: Record<string, string> | undefined;
   cpuShares?: number | undefined;
   memoryMB?: number | undefined;
+  ulimits?: Ulimit[] | undefined;
+  /** `name[:alias]` */
+  links?: string[] | undefined;
+  logConfig?: { type: string; options?: Record<string, string> | undefined } | undefined;
+  shmSizeMB?: number | undefined;
+}
+
+export interface Ulimit {
+  name: string;
+  soft: number;
+  hard: number;
 }
 
 export interface PortMapping {
@@ -139,6 +150,12 @@ export function toCreateBody(config: ContainerConfig): CreateContainerInput {
   if (config.labels && Object.keys(config.labels).length) body.Labels = config.labels;
   if (config.cpuShares) body.CPUShares = config.cpuShares;
   if (config.memoryMB) body.Memory = config.memoryMB;
+  if (config.ulimits?.length)
+    body.Ulimits = config.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard }));
+  if (config.links?.length) body.Links = config.links;
+  if (config.logConfig?.type)
+    body.LogConfig = { Type: config.logConfig.type, Config: config.logConfig.options ?? {} };
+  if (config.shmSizeMB) body.SHMSize = config.shmSizeMB;
   return body;
 }
 
@@ -167,6 +184,13 @@ const CONFIG_FIELD: Record<string, string> = {
   Labels: 'labels',
   CPUShares: 'cpuShares',
   Memory: 'memoryMB',
+  Ulimits: 'ulimits',
+  Soft: 'soft',
+  Hard: 'hard',
+  Links: 'links',
+  LogConfig: 'logConfig',
+  Config: 'options',
+  SHMSize: 'shmSizeMB',
 };
 
 /**

@@ -52,8 +52,19 @@ export function containerPolicyProblems(config: ContainerConfig, policy: Contain
       problems.push(`${field}: bind the host path ${v.hostPath}${allowed}`);
     }
   });
+  // Legacy links show the linked container's environment; log drivers other than the local ones
+  // send the output to an address of the user's choosing.
+  if (config.links?.length) problems.push('config.links: link other containers (their environment shows)');
+  const driver = config.logConfig?.type;
+  if (driver && !LOCAL_LOG_DRIVERS.has(driver)) {
+    problems.push(
+      `config.logConfig.type: use the log driver ${JSON.stringify(driver)} (others may use json-file, local, none)`,
+    );
+  }
   return problems;
 }
+
+const LOCAL_LOG_DRIVERS = new Set(['json-file', 'local', 'none']);
 
 /**
  * Labels under `humpback.` say which meta and group a container is an instance of; the scheduler

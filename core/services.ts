@@ -76,6 +76,93 @@ export interface ContainerStats {
   networkTxBytes: number;
 }
 
+/** One line of a container's output. */
+export interface LogLine {
+  /** Docker's timestamp (RFC 3339, nanoseconds kept). */
+  at: string;
+  stream: 'STDOUT' | 'STDERR';
+  line: string;
+}
+
+/** A port binding: the one Docker made for a running container, else the one asked for. */
+export interface PortBinding {
+  privatePort: number;
+  /** null while Docker has not bound one (a port asked with 0 on a container not running). */
+  publicPort: number | null;
+  type: string;
+  ip: string | null;
+}
+
+export interface MountInfo {
+  source: string;
+  destination: string;
+  readOnly: boolean;
+  /** bind, volume, tmpfs, ... */
+  type: string;
+}
+
+/** What the engine's inspect says of a container beyond the cache's record. */
+export interface ContainerDetails {
+  command: string[];
+  env: string[];
+  ports: PortBinding[];
+  mounts: MountInfo[];
+  restartCount: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  exitCode: number | null;
+  hostname: string | null;
+  networkMode: string | null;
+}
+
+/** An exec session ready to be attached once at `url`. */
+export interface ExecSessionInfo {
+  id: string;
+  url: string;
+  expiresAt: string;
+}
+
+/**
+ * Live container streams, one engine stream per container however many clients follow it (closed
+ * when the last leaves): what the `containerLogs` and `containerStats` subscriptions read.
+ */
+export interface ContainerStreamService {
+  /** The lines from `tail`/`since`, then new lines as they are printed, until the iterator returns. */
+  logs(
+    containerId: string,
+    from: { tail?: number | undefined; since?: string | undefined },
+  ): Promise<AsyncIterableIterator<LogLine>>;
+  /** One sample per engine reading until the iterator returns. */
+  stats(containerId: string): Promise<AsyncIterableIterator<ContainerStats>>;
+  /** Engine streams open now and ever opened, of each kind (for tests and metrics). */
+  counts(): Record<'logs' | 'stats', { open: number; opened: number }>;
+}
+
+/** An attached exec session, as the exec WebSocket carries it. */
+export interface ExecConnection {
+  /** Bytes to the process's stdin. */
+  input(data: Buffer): void;
+  /** Resizes the process's TTY. */
+  resize(cols: number, rows: number): void;
+  /** Bytes from the process's stdout and stderr. */
+  onOutput(fn: (data: Buffer) => void): void;
+  /** The session ended (`exit <code>` when the process exited). */
+  onEnd(fn: (reason: string) => void): void;
+  close(): void;
+}
+
+/** Console sessions: one-time tickets for the exec WebSocket, bound to the user who asked. */
+export interface ExecService {
+  /** `baseUrl`: the gateway as the client reached it (`http(s)://host`), for the session's URL. */
+  start(
+    viewer: Viewer,
+    containerId: string,
+    options: { command: string[]; tty: boolean; baseUrl: string },
+  ): Promise<ExecSessionInfo>;
+  /** Uses session `id`'s ticket (once); `presentedBy`: the user of other credentials sent along. */
+  connect(id: string, ticket: string, presentedBy?: string): Promise<ExecConnection>;
+}
+
 export interface AuthService {
   /** Throws UNAUTHENTICATED on a bad pair, RATE_LIMITED when tried too often. */
   login(username: string, password: string, clientKey: string): Promise<{ token: string; user: UserRecord }>;
@@ -180,6 +267,12 @@ export interface ContainerService {
   logs(id: string, tail: number): Promise<string[]>;
   /** One sample of a running container's CPU, memory and network use, from its agent. */
   stats(id: string): Promise<ContainerStats>;
+  /** The engine's inspect of the container (cached for a moment: fields of one query share it). */
+  details(id: string): Promise<ContainerDetails>;
+  /** Single mode: renames the container (the name must be free on its node). */
+  rename(id: string, name: string): Promise<ContainerRecord>;
+  /** Single mode: recreates the container on another tag of its image with the same config. */
+  upgrade(id: string, imageTag: string): Promise<ContainerRecord>;
 }
 
 export interface ImageService {
@@ -393,4 +486,6 @@ export interface Services {
   notifications: NotificationService;
   registries: RegistryService;
   imageJobs: ImageJobService;
+  streams: ContainerStreamService;
+  exec: ExecService;
 }

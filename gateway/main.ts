@@ -27,7 +27,7 @@ export interface StartGatewayOptions extends Omit<GatewayCoreOptions, 'logger' |
   /** Cluster mode (scheduler). @default on */
   cluster?: boolean | undefined;
   /** Passed to the server (limits, origins). */
-  server?: Pick<GatewayServerOptions, 'limits' | 'allowedOrigins' | 'drainMillis'> | undefined;
+  server?: Pick<GatewayServerOptions, 'limits' | 'allowedOrigins' | 'drainMillis' | 'execIdleMs'> | undefined;
   /** Serve the web UI from web/dist when it is built. @default true */
   webUi?: boolean | undefined;
   /** How webhook hosts are resolved (tests answer names themselves). @default the system resolver */

@@ -20,6 +20,8 @@ import { AgentImageService } from './services/image-service.js';
 import { AlwaysLeader, openRedisLeadership } from './leader/leadership.js';
 import { type Leadership } from '../core/leadership.js';
 import { CacheNodeService } from './services/node-service.js';
+import { ContainerStreams } from './services/container-streams.js';
+import { ExecTickets } from './services/exec-service.js';
 import { NodeWatcher, type NodeWatcherOptions } from './cluster/node-watcher.js';
 import { UsageRecorder, type UsageRecorderOptions } from './cluster/usage-recorder.js';
 import { StoreUsageService } from './services/usage-service.js';
@@ -258,6 +260,20 @@ async function singleModeServices(
   // Accounts and tenancy: group owners of an older store become OWNER grants first.
   await migrateGroupOwners(store, { logger });
   const auth = await StoreAuthService.open({ store, config, logger, bus });
+  const groups = new StoreGroupService({ store, writer, metas, onChange: () => void watcher.refresh() });
+  const nodes = new CacheNodeService({ cache, store });
+  const containers = new AgentContainerService(deps);
+  const volumes = new AgentVolumeService(deps, c.uploads);
+  const exec = new ExecTickets(deps);
+  exec.access = {
+    groups,
+    nodes,
+    containers,
+    volumes,
+    get metas() {
+      return metas();
+    },
+  };
   return {
     registries,
     imageJobs,
@@ -265,13 +281,15 @@ async function singleModeServices(
     tokens: auth.tokens,
     teams: new StoreTeamService({ store, onChange: () => auth.accessChanged() }),
     audit: new StoreAuditService(store),
-    groups: new StoreGroupService({ store, writer, metas, onChange: () => void watcher.refresh() }),
-    nodes: new CacheNodeService({ cache, store }),
-    containers: new AgentContainerService(deps),
+    groups,
+    nodes,
+    containers,
     images: new AgentImageService(deps),
     usage: new StoreUsageService(store),
     notifications: new StoreNotificationService(store),
-    volumes: new AgentVolumeService(deps, c.uploads),
+    volumes,
+    streams: new ContainerStreams(deps),
+    exec,
   };
 }
 

@@ -14,6 +14,8 @@ export interface GatewayContext {
   logger: Logger;
   /** What the viewer may do (core/authorization.ts); every resolver asks it. */
   access: Access;
+  /** The gateway as this client reached it (`http(s)://host[:port]`), for URLs it is given. */
+  baseUrl?: string | undefined;
 }
 
 /** Builds a context; the transports call this. */
@@ -23,6 +25,7 @@ export function createContext(input: {
   hub: ChannelListener;
   clientKey: string;
   logger: Logger;
+  baseUrl?: string | undefined;
 }): GatewayContext {
   return { ...input, access: new Access(input.viewer, input.services) };
 }

@@ -4,6 +4,7 @@ import { GroupResolver } from './group.resolver.js';
 import { NodeResolver } from './node.resolver.js';
 import { MetaResolver } from './meta.resolver.js';
 import { ContainerResolver } from './container.resolver.js';
+import { ContainerLiveResolver } from './container-live.resolver.js';
 import { ImageResolver } from './image.resolver.js';
 import { VolumeResolver } from './volume.resolver.js';
 import { AuditResolver } from './audit.resolver.js';
@@ -22,6 +23,7 @@ export const resolvers = [
   NodeResolver,
   MetaResolver,
   ContainerResolver,
+  ContainerLiveResolver,
   ImageResolver,
   VolumeResolver,
   AuditResolver,

@@ -178,6 +178,12 @@ export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
   'Query.notificationChannels': { access: 'admin' },
   'Mutation.addNotificationChannel': { access: 'admin' },
   'Mutation.removeNotificationChannel': { access: 'admin' },
+  // Observability and container operations: live logs and stats, the console, rename and upgrade.
+  'Subscription.containerLogs': read(container('id')),
+  'Subscription.containerStats': read(container('id')),
+  'Mutation.startExec': operate(container('containerId')),
+  'Mutation.renameContainer': operate(container('id')),
+  'Mutation.upgradeContainer': operate(container('id')),
 };
 
 function argAt(args: Args, path: string): unknown {

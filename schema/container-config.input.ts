@@ -4,6 +4,7 @@ import type { ContainerConfig } from '../core/container-config.js';
 import { LabelInput, labelRecord } from './label.input.js';
 import { PortInput } from './port.input.js';
 import { VolumeInput } from './volume.input.js';
+import { LogConfigInput, UlimitInput } from './container-limits.input.js';
 
 @InputType({ description: 'A container spec.' })
 export class ContainerConfigInput {
@@ -58,6 +59,25 @@ export class ContainerConfigInput {
   @Field(() => Int, { nullable: true, description: 'Memory limit in MiB.' })
   @Min(0)
   memoryMB?: number | undefined;
+
+  // Container operations (limits, links, logging):
+  @Field(() => [UlimitInput], { nullable: true, description: 'Resource limits (`ulimit`).' })
+  @ValidateNested()
+  ulimits?: UlimitInput[] | undefined;
+
+  @Field(() => [String], {
+    nullable: true,
+    description: 'Links to other containers on the node, `name[:alias]`.',
+  })
+  links?: string[] | undefined;
+
+  @Field(() => LogConfigInput, { nullable: true, description: 'The log driver and its options.' })
+  @ValidateNested()
+  logConfig?: LogConfigInput | undefined;
+
+  @Field(() => Int, { nullable: true, description: 'Size of /dev/shm in MiB (default: Docker’s 64).' })
+  @Min(0)
+  shmSizeMB?: number | undefined;
 }
 
 /** The input as the services take it. */
@@ -95,5 +115,15 @@ export function toContainerConfig(input: ContainerConfigInput): ContainerConfig 
   if (input.labels != null) config.labels = labelRecord(input.labels, 'config.labels');
   if (input.cpuShares != null) config.cpuShares = input.cpuShares;
   if (input.memoryMB != null) config.memoryMB = input.memoryMB;
+  if (input.ulimits != null)
+    config.ulimits = input.ulimits.map(({ name, soft, hard }) => ({ name, soft, hard }));
+  if (input.links != null) config.links = input.links;
+  if (input.logConfig != null) {
+    config.logConfig = {
+      type: input.logConfig.type,
+      options: labelRecord(input.logConfig.options ?? [], 'config.logConfig.options'),
+    };
+  }
+  if (input.shmSizeMB != null) config.shmSizeMB = input.shmSizeMB;
   return config;
 }

@@ -12,8 +12,10 @@ import type {
   AgentImage,
   AgentVolume,
   NewVolume,
+  AgentLogLine,
 } from '../../agent/client-types.js';
-import type { ImageInfo } from '../../core/services.js';
+import { toDetails } from '../../agent/client-mapping.js';
+import type { ContainerDetails, ImageInfo } from '../../core/services.js';
 import {
   clusterIdentity,
   clusterIdentityFromEnv,
@@ -49,6 +51,12 @@ export type AgentApi = Pick<
   | 'clearVolume'
   | 'volumeArchive'
   | 'restoreVolume'
+  | 'upgradeContainer'
+  | 'inspectContainer'
+  | 'logLines'
+  | 'statsStream'
+  | 'createExec'
+  | 'attachExec'
 > &
   // image jobs (issue 10); fakes of tests without image jobs leave it out
   Partial<Pick<AgentClient, 'stream'>>;
@@ -357,6 +365,42 @@ export class NodeAgent {
     signal: AbortSignal,
   ): Promise<void> {
     return this.call(`volume ${name}`, (a) => a.restoreVolume(name, path, body, signal));
+  }
+
+  // ---- the container page: rename, upgrade, details, live streams, exec
+
+  async rename(nodeId: string, id: string, name: string): Promise<ContainerRecord> {
+    const c = await this.call(`container ${id}`, (a) => a.operateContainer(id, 'rename', { newName: name }));
+    return containerFromAgent(nodeId, c);
+  }
+
+  async upgrade(nodeId: string, id: string, imageTag: string): Promise<ContainerRecord> {
+    const c = await this.call(`container ${id}`, (a) => a.upgradeContainer(id, imageTag));
+    return containerFromAgent(nodeId, c);
+  }
+
+  async details(id: string): Promise<ContainerDetails> {
+    return toDetails(await this.call(`container ${id}`, (a) => a.inspectContainer(id)));
+  }
+
+  logLines(
+    id: string,
+    from: { tail?: number | undefined; since?: number | undefined; follow: boolean },
+    signal: AbortSignal,
+  ): Promise<AsyncIterable<AgentLogLine>> {
+    return this.call(`logs of container ${id}`, (a) => a.logLines(id, from, signal));
+  }
+
+  statsStream(id: string, signal: AbortSignal): Promise<AsyncIterable<AgentContainerStats>> {
+    return this.call(`stats of container ${id}`, (a) => a.statsStream(id, signal));
+  }
+
+  createExec(id: string, command: string[], tty: boolean): Promise<string> {
+    return this.call(`exec in container ${id}`, (a) => a.createExec(id, command, tty));
+  }
+
+  attachExec(execId: string): ReturnType<AgentApi['attachExec']> {
+    return this.call(`exec ${execId}`, (a) => a.attachExec(execId));
   }
 
   /** Follows the node's container events until `signal` aborts; reconnects by itself. */

@@ -101,6 +101,7 @@ export function mountGraphqlHttp(
           hub: d.hub,
           clientKey: clientAddress(req, d.config),
           logger: d.logger,
+          baseUrl: `${req.protocol}://${req.get('host') ?? 'localhost'}`,
         });
       },
     }),

@@ -5,6 +5,7 @@
 import 'reflect-metadata';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import express, { type Express } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import type { EventBus } from '../../core/bus.js';
@@ -21,7 +22,8 @@ import { resolveLimits, type GatewayLimits } from './limits.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { registerClusterMetrics } from './cluster-metrics.js';
 import { SubscriptionHub } from './subscriptions.js';
-import { serveGraphqlOverWs } from './ws-server.js';
+import { serveGraphqlOverWs, type GraphqlWs } from './ws-server.js';
+import { serveExecSocket, type ExecSocket } from './exec-socket.js';
 import type { WsTransportOptions } from './ws-transport.js';
 
 export { WS_CLOSE } from './ws-server.js';
@@ -48,6 +50,8 @@ export interface GatewayServerOptions {
   configureApp?: ((app: Express) => void) | undefined;
   /** graphql-ws transport tuning (write coalescing, keep-alive, slow clients). */
   ws?: Omit<WsTransportOptions, 'logger' | 'maxMessageDepth' | 'tooDeep'> | undefined;
+  /** Closes a console (exec) WebSocket idle this long. @default 900000 (15 min) */
+  execIdleMs?: number | undefined;
   /** How long close() waits for in-flight HTTP requests. @default 10000 */
   drainMillis?: number | undefined;
   /**
@@ -105,6 +109,16 @@ function probeRoutes(
   });
 }
 
+/** WebSocket upgrades by path: graphql-ws at /graphql, the console at /exec/<id>; others get 400. */
+function routeUpgrades(httpServer: http.Server, graphql: GraphqlWs, exec: ExecSocket): void {
+  httpServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    if (path === '/graphql') graphql.handleUpgrade(req, socket, head);
+    else if (path.startsWith('/exec/')) exec.handleUpgrade(req, socket, head);
+    else socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
+}
+
 /** Listens; the GraphQL endpoint's URL. */
 async function listen(httpServer: http.Server, at: GatewayConfig['listen'], logger: Logger): Promise<string> {
   await new Promise<void>((resolve, reject) => {
@@ -151,6 +165,8 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
     authRecheckMillis: options.authRecheckMillis ?? 30_000,
     ws: options.ws,
   });
+  const exec = serveExecSocket({ services, logger, idleMs: options.execIdleMs });
+  routeUpgrades(httpServer, ws, exec);
   probeRoutes(
     app,
     () => phase,
@@ -184,6 +200,7 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
       closing ??= (async () => {
         phase = 'draining';
         ws.sessions.stop();
+        exec.close();
         await apollo.stop(); // drains WebSockets (1001) and HTTP, then closes the server
         await hub.close();
       })();

@@ -3,6 +3,7 @@
  * runs, and subscriptions shared by clients with the same document, variables and access.
  */
 import type http from 'node:http';
+import type { Duplex } from 'node:stream';
 import {
   execute as graphqlExecute,
   getOperationAST,
@@ -52,6 +53,8 @@ export interface WsDeps extends TransportDeps {
 export interface GraphqlWs {
   shared: SharedSubscriptions;
   sessions: WsSessions;
+  /** Takes an upgrade request for /graphql. */
+  handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Closes every connection (1001) and the WebSocket server. */
   dispose(): Promise<void>;
 }
@@ -70,11 +73,8 @@ export function serveGraphqlOverWs(d: WsDeps): GraphqlWs {
     d.logger,
   );
   const sessions = new WsSessions(services, d.authRecheckMillis, d.logger);
-  const wsServer = new WebSocketServer({
-    server: d.httpServer,
-    path: '/graphql',
-    maxPayload: limits.maxBodyBytes,
-  });
+  // The HTTP server's upgrades are routed by path in server.ts (/graphql here, /exec/ the console).
+  const wsServer = new WebSocketServer({ noServer: true, maxPayload: limits.maxBodyBytes });
   const cleanup = serveGraphqlWs(
     makeServer<Record<string, unknown> | undefined, WsExtra>({
       schema: d.schema,
@@ -112,7 +112,13 @@ export function serveGraphqlOverWs(d: WsDeps): GraphqlWs {
         extra['viewer'] ? [variablesTooDeep(limits.maxVariablesDepth).toJSON()] : undefined,
     },
   );
-  return { shared, sessions, dispose: () => cleanup.dispose() };
+  return {
+    shared,
+    sessions,
+    handleUpgrade: (req, socket, head) =>
+      wsServer.handleUpgrade(req, socket, head, (ws) => wsServer.emit('connection', ws, req)),
+    dispose: () => cleanup.dispose(),
+  };
 }
 
 function originAllowed(request: http.IncomingMessage, allowed: readonly string[] | '*'): boolean {
@@ -231,6 +237,7 @@ function sharedArgs(
     hub: d.hub,
     clientKey: clientAddress(ctx.extra.request, d.config),
     logger: d.logger,
+    baseUrl: `${'encrypted' in ctx.extra.request.socket ? 'https' : 'http'}://${ctx.extra.request.headers.host ?? 'localhost'}`,
   });
   const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
   const sendRaw = ctx.extra.sendRaw;

@@ -12,7 +12,7 @@ import {
   notFound,
 } from '../../core/errors.js';
 import { LABEL } from '../../core/labels.js';
-import type { ContainerFilter, ContainerService, Page } from '../../core/services.js';
+import type { ContainerDetails, ContainerFilter, ContainerService, Page } from '../../core/services.js';
 import type { ContainerAction } from '../../core/domain.js';
 import type { AgentPool, NodeAgent } from '../cluster/agent-pool.js';
 import type { CacheWriter } from '../cluster/cache-writer.js';
@@ -133,4 +133,67 @@ export class AgentContainerService implements ContainerService {
     const { node, agent } = usableNode(this.deps, container.nodeId);
     return callAgent(this.deps, node, () => agent.stats(container.id));
   }
+
+  // ---- details, rename and upgrade (the container page)
+
+  /** In-flight and recent inspects: the detail fields of one query (or of a page) share one. */
+  private readonly inspected = new Map<string, { at: number; details: Promise<ContainerDetails> }>();
+
+  async details(id: string): Promise<ContainerDetails> {
+    const container = this.known(id);
+    const now = Date.now();
+    const hit = this.inspected.get(container.id);
+    if (hit && now - hit.at < DETAILS_TTL_MS) return hit.details;
+    for (const [k, v] of this.inspected) if (now - v.at >= DETAILS_TTL_MS) this.inspected.delete(k);
+    const { node, agent } = usableNode(this.deps, container.nodeId);
+    const details = callAgent(this.deps, node, () => agent.details(container.id));
+    this.inspected.set(container.id, { at: now, details });
+    details.catch(() => this.inspected.delete(container.id));
+    return details;
+  }
+
+  async rename(id: string, name: string): Promise<ContainerRecord> {
+    const container = this.single(id, 'rename');
+    const problems = containerConfigProblems({ name, image: container.image });
+    if (problems.length > 0) throw badInput(problems.join('; ').replace('config.name', 'name'), 'name');
+    const wanted = name.replace(/^\//, '');
+    if (
+      this.deps.cache
+        .containersOfNode(container.nodeId)
+        .some((c) => c.name === wanted && c.id !== container.id)
+    ) {
+      throw conflict(`a container named ${JSON.stringify(wanted)} exists on its node already`);
+    }
+    const { node, agent } = usableNode(this.deps, container.nodeId);
+    const after = await callAgent(this.deps, node, () => agent.rename(node.id, container.id, wanted));
+    this.inspected.delete(container.id);
+    await this.deps.writer.containers([after], []);
+    return this.deps.cache.getContainer(after.id) ?? after;
+  }
+
+  async upgrade(id: string, imageTag: string): Promise<ContainerRecord> {
+    const container = this.single(id, 'upgrade');
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(imageTag))
+      throw badInput('imageTag: not a valid image tag', 'imageTag');
+    const { node, agent } = usableNode(this.deps, container.nodeId);
+    const after = await callAgent(this.deps, node, () => agent.upgrade(node.id, container.id, imageTag));
+    this.inspected.delete(container.id);
+    await this.deps.writer.containers([after], after.id === container.id ? [] : [container.id]);
+    return this.deps.cache.getContainer(after.id) ?? after;
+  }
+
+  /** A single-mode container: a meta's instances are renamed and upgraded through their meta. */
+  private single(id: string, what: string): ContainerRecord {
+    const container = this.known(id);
+    if (container.metaId) {
+      throw badInput(
+        `${what}: container ${container.name} is an instance of a service; change the service instead`,
+        'id',
+      );
+    }
+    return container;
+  }
 }
+
+/** How long an inspect answers the detail fields of a container. */
+const DETAILS_TTL_MS = 2000;

@@ -30,6 +30,7 @@ import { StoreUsageService } from '../../gateway/services/usage-service.js';
 import { StoreNotificationService } from '../../gateway/services/notification-service.js';
 import { assertClusterOffConfirmed } from '../../gateway/services/group-service.js';
 import type {
+  ContainerDetails,
   ContainerFilter,
   ContainerService,
   GroupService,
@@ -347,7 +348,27 @@ export class FakeContainers implements ContainerService {
       networkTxBytes: 0,
     };
   }
+  async details(): Promise<ContainerDetails> {
+    throw new Error('not in this fake');
+  }
+  async rename(): Promise<ContainerRecord> {
+    throw new Error('not in this fake');
+  }
+  async upgrade(): Promise<ContainerRecord> {
+    throw new Error('not in this fake');
+  }
 }
+
+/** The live streams and the console are not in the fakes: they need real engines. */
+const noStreams: Services['streams'] = {
+  logs: () => Promise.reject(new Error('not in this fake')),
+  stats: () => Promise.reject(new Error('not in this fake')),
+  counts: () => ({ logs: { open: 0, opened: 0 }, stats: { open: 0, opened: 0 } }),
+};
+const noExec: Services['exec'] = {
+  start: () => Promise.reject(new Error('not in this fake')),
+  connect: () => Promise.reject(new Error('not in this fake')),
+};
 
 export class FakeImages implements ImageService {
   async list(): Promise<ImageInfo[]> {
@@ -508,6 +529,8 @@ export async function createFakeWorld(
     notifications: new StoreNotificationService(store),
     registries: notInFakes<Services['registries']>('registries'),
     imageJobs: notInFakes<Services['imageJobs']>('image jobs'),
+    streams: noStreams,
+    exec: noExec,
   };
   return { services, store, bus: new MemoryBus(), groups, nodes, containers, metas, auth };
 }

@@ -364,6 +364,28 @@ const ROWS: Record<string, Row> = {
   'Mutation.removeNotificationChannel': adminRow(
     'mutation { removeNotificationChannel(id: "no-such-channel") }',
   ),
+
+  // Observability and container operations.
+  'Subscription.containerLogs': groupRow(
+    'subscription($id: ID!) { containerLogs(id: $id, tail: 1) { line } }',
+    (f) => ({ id: f.containerId }),
+  ),
+  'Subscription.containerStats': groupRow(
+    'subscription($id: ID!) { containerStats(id: $id) { cpuPercent } }',
+    (f) => ({ id: f.containerId }),
+  ),
+  'Mutation.startExec': groupRow(
+    'mutation($id: ID!) { startExec(containerId: $id, command: ["true"]) { id } }',
+    (f) => ({ id: f.containerId }),
+  ),
+  'Mutation.renameContainer': groupRow(
+    'mutation($id: ID!, $n: String!) { renameContainer(id: $id, name: $n) { id } }',
+    async (f) => ({ id: await f.freshContainer(), n: uniq('renamed') }),
+  ),
+  'Mutation.upgradeContainer': groupRow(
+    'mutation($id: ID!) { upgradeContainer(id: $id, imageTag: "v2") { id } }',
+    async (f) => ({ id: await f.freshContainer() }),
+  ),
 };
 
 interface GqlError {

@@ -20,6 +20,8 @@ import { AgentContainerService } from '../../gateway/services/container-service.
 import { CHANNEL, type ContainerStatusMessage, type NodeStatusMessage } from '../../core/bus/channels.js';
 import type { NodeRegistration } from '../../core/node-data.js';
 
+const notInFake = (): Promise<never> => Promise.reject(new Error('not in this fake'));
+
 /** An agent with an in-memory "engine": enough Docker for the watcher and the services. */
 class FakeAgent implements AgentApi {
   down = false;
@@ -149,6 +151,14 @@ class FakeAgent implements AgentApi {
     this.containers.delete(id);
     this.emit('destroy', c);
   }
+
+  // The live streams, details and exec need a real engine (test/integration/container-live.test.ts).
+  upgradeContainer = notInFake;
+  inspectContainer = notInFake;
+  logLines = notInFake;
+  statsStream = notInFake;
+  createExec = notInFake;
+  attachExec = notInFake;
 
   async logs(): Promise<string[]> {
     this.guard();

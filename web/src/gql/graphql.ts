@@ -179,6 +179,14 @@ export type ContainerConfigInput = {
   cpuShares?: number | null | undefined;
   /** Memory limit in MiB. */
   memoryMB?: number | null | undefined;
+  /** Resource limits (`ulimit`). */
+  ulimits?: Array<UlimitInput> | null | undefined;
+  /** Links to other containers on the node, `name[:alias]`. */
+  links?: Array<string> | null | undefined;
+  /** The log driver and its options. */
+  logConfig?: LogConfigInput | null | undefined;
+  /** Size of /dev/shm in MiB (default: Docker’s 64). */
+  shmSizeMB?: number | null | undefined;
 };
 
 /** A published port. */
@@ -213,6 +221,24 @@ export type NfsVolumeInput = {
   path: string;
   /** Mount options beside addr, e.g. `vers=4,soft`. */
   options?: string | null | undefined;
+};
+
+/** A resource limit of the container (`ulimit`). */
+export type UlimitInput = {
+  /** The limit, e.g. `nofile`, `nproc`, `memlock`. */
+  name: string;
+  /** The soft limit (-1: unlimited). */
+  soft: number;
+  /** The hard limit, at least the soft one (-1: unlimited). */
+  hard: number;
+};
+
+/** Where Docker sends the container's output. */
+export type LogConfigInput = {
+  /** The log driver, e.g. `json-file`, `local`, `syslog`, `none`. */
+  type: string;
+  /** The driver's options, e.g. `max-size=10m`. */
+  options?: Array<LabelInput> | null | undefined;
 };
 
 /** A webhook to call on every meta event. */
