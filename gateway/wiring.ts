@@ -15,7 +15,6 @@ import { ClusterCache } from './cluster/cluster-cache.js';
 import { AgentContainerService } from './services/container-service.js';
 import { StoreGroupService } from './services/group-service.js';
 import { AgentVolumeService } from './services/volume-service.js';
-import type { UploadStore } from '../core/uploads.js';
 import { AgentImageService } from './services/image-service.js';
 import { AlwaysLeader, openRedisLeadership } from './leader/leadership.js';
 import { type Leadership } from '../core/leadership.js';
