@@ -40,9 +40,17 @@ async function main(): Promise<void> {
     await client.request('mutation($input: CreateGroupInput!) { createGroup(input: $input) { id } }', {
       input: { name, clusterMode: false, servers: [agent.address] },
     });
+    let nodeId: string | undefined;
+    while (!nodeId) {
+      const { nodes } = await client.request<{ nodes: Array<{ id: string }> }>(
+        '{ nodes(status: HEALTHY) { id } }',
+      );
+      nodeId = nodes[0]?.id;
+      if (!nodeId) await new Promise((r) => setTimeout(r, 100));
+    }
     const c = await client.request<{ createContainer: { id: string } }>(
-      'mutation($input: CreateContainerInput!) { createContainer(input: $input) { id } }',
-      { input: { nodeId: agent.address, config: idleContainer(name, env.image) } },
+      'mutation($n: ID!, $c: ContainerConfigInput!) { createContainer(nodeId: $n, config: $c) { id } }',
+      { n: nodeId, c: idleContainer(name, env.image) },
     );
     const id = c.createContainer.id;
     // Docker's own event times, by action, in order.
