@@ -3,6 +3,7 @@
  * cluster mode.
  */
 import type { AddressInfo } from 'node:net';
+import type Docker from 'dockerode';
 import { ConfigError, loadAgentConfig, type AgentConfig } from '../core/config.js';
 import { logger as rootLogger, type Logger } from '../core/logger.js';
 import type { NodeData } from '../core/node-data.js';
@@ -30,6 +31,8 @@ export interface StartAgentOptions {
   zkSessionTimeoutMs?: number | undefined;
   /** @default the process logger */
   log?: Logger | undefined;
+  /** The engine to drive. @default a dockerode client for DOCKER_ENDPOINT (the cluster simulator passes its in-memory engine) */
+  docker?: Docker | undefined;
 }
 
 export interface RunningAgent {
@@ -56,7 +59,7 @@ export async function startAgent(
   const log = (options.log ?? rootLogger).child({ component: 'agent' });
   const ip = config.ipAddress ?? detectNodeIp();
   const key = await loadNodeKey(config.dataDir);
-  const docker = createDocker(config.dockerEndpoint, config.dockerApiVersion);
+  const docker = options.docker ?? createDocker(config.dockerEndpoint, config.dockerApiVersion);
   const ports = config.portsRange
     ? new PortAllocator({ range: config.portsRange, inUse: () => portsInUse(docker) })
     : undefined;

@@ -50,6 +50,7 @@ ZK_CLASSPATH="/etc/zookeeper/conf:/usr/share/java/zookeeper.jar"
 #   X_status       prints one status line per process
 #   X_teardown     stops anything whose command line does not name the run dir (those are killed anyway)
 SERVICES=()
+TORN_RUNS=()
 for module in "$ROOT"/scripts/test-env/*.sh; do
   # shellcheck disable=SC1090
   [ -e "$module" ] && source "$module"
@@ -557,6 +558,7 @@ teardown() {
   done
   kill_matching pids_with_cmdline "redis-server $BRIDGE_IP:"
   teardown_network
+  TORN_RUNS=("${runs[@]}")
   for r in "${runs[@]}"; do
     unmount_under "$r"
     rm -rf --one-file-system "$r"
@@ -575,7 +577,30 @@ cmd_down() {
     return 0
   fi
   teardown
+  check_nothing_left
   log "down in $(($(now_ms) - t0)) ms"
+}
+
+# Fails loudly, naming each one, if a process of the environment outlived the teardown: anything whose
+# command line names a run dir (dockerd, containerd, shims, java), the engines' containers (cgroups)
+# and our redis-server.
+check_nothing_left() {
+  local r pids=() pid
+  for r in "${TORN_RUNS[@]}"; do
+    mapfile -t -O ${#pids[@]} pids < <(pids_with_cmdline "$r/")
+    mapfile -t -O ${#pids[@]} pids < <(pids_in_cgroup "$(basename "$r")-")
+  done
+  mapfile -t -O ${#pids[@]} pids < <(pids_with_cmdline "redis-server $BRIDGE_IP:")
+  mapfile -t pids < <(printf '%s\n' "${pids[@]}" | grep -v '^$' | sort -un)
+  local left=()
+  for pid in "${pids[@]}"; do
+    [ -e "/proc/$pid" ] || continue
+    grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null && continue
+    left+=("$pid $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-160)")
+  done
+  [ ${#left[@]} -eq 0 ] && return 0
+  printf 'test-env: still running after down: %s\n' "${left[@]}" >&2
+  die "down left ${#left[@]} process(es) of the environment running"
 }
 
 cmd_status() {
