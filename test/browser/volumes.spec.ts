@@ -49,7 +49,7 @@ describe.skipIf(!existsSync(testEnvFile))('volumes in the web UI', () => {
     }
   });
 
-  it('creates a volume, runs a container using it and downloads it', async () => {
+  it('creates a volume, runs a container using it, downloads it and restores the tar into another', async () => {
     const { page } = real.ui;
     const { env, baseUrl, suffix } = real;
     const admin = new TestClient(real.gateway.url);
@@ -101,9 +101,29 @@ describe.skipIf(!existsSync(testEnvFile))('volumes in the web UI', () => {
     ]);
     expect(download.suggestedFilename()).toBe(`${volume}.tar`);
     const saved = await download.path();
-    expect(await tarFiles(saved)).toEqual({
-      'hello.txt': createHash('sha256').update('from-the-ui\n').digest('hex'),
-    });
+    const files = { 'hello.txt': createHash('sha256').update('from-the-ui\n').digest('hex') };
+    expect(await tarFiles(saved)).toEqual(files);
+
+    // Restore: the downloaded tar into a new, empty volume, which then downloads the same files.
+    const copy = `ui-vol-copy-${suffix}`;
+    await admin.request(
+      'mutation($n: ID!, $i: CreateVolumeInput!) { createVolume(nodeId: $n, input: $i) { name } }',
+      {
+        n: await optionValue(page, 'Node', `(${n1.ip})`),
+        i: { name: copy },
+      },
+    );
+    await page.reload();
+    await page.getByLabel(`tar to restore into volume ${copy}`).setInputFiles(saved);
+    await expect
+      .poll(() => page.getByRole('status', { name: 'Restore result' }).textContent(), LIVE)
+      .toContain(`into ${copy}`);
+    await real.ui.screenshot('volumes-02-restored');
+    const [again] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: `download volume ${copy}` }).click(),
+    ]);
+    expect(await tarFiles(await again.path())).toEqual(files);
     await admin.close();
   });
 });

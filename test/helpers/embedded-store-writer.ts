@@ -11,7 +11,19 @@ const store = await EmbeddedStore.open(dir, {
   compactIntervalMs: 0,
 });
 // fd 1 is a pipe: writeSync returns once the line is in the pipe, so an ack printed is an ack seen.
-const say = (line: string): void => void writeSync(1, `${line}\n`);
+// The pipe may be non-blocking: while it is full (a busy reader), wait a millisecond and go on.
+const pause = new Int32Array(new SharedArrayBuffer(4));
+const say = (line: string): void => {
+  const bytes = Buffer.from(`${line}\n`);
+  for (let done = 0; done < bytes.length;) {
+    try {
+      done += writeSync(1, bytes, done);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+};
 say(`ready ${process.pid}`);
 
 let next = 0;

@@ -792,6 +792,12 @@ export const RemoveVolumeMutation = graphql(`
   }
 `);
 
+export const RestoreVolumeMutation = graphql(`
+  mutation RestoreVolume($nodeId: ID!, $name: String!, $uploadId: ID!) {
+    restoreVolume(nodeId: $nodeId, name: $name, uploadId: $uploadId)
+  }
+`);
+
 export const ClearVolumeMutation = graphql(`
   mutation ClearVolume($nodeId: ID!, $name: String!) {
     clearVolume(nodeId: $nodeId, name: $name)

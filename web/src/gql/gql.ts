@@ -91,6 +91,7 @@ type Documents = {
   '\n  query Volumes($nodeId: ID!) {\n    volumes(nodeId: $nodeId) {\n      name\n      nodeId\n      driver\n      options {\n        key\n        value\n      }\n      sizeBytes\n      usedBy {\n        id\n        name\n      }\n      createdAt\n    }\n  }\n': typeof types.VolumesDocument;
   '\n  mutation CreateVolume($nodeId: ID!, $input: CreateVolumeInput!) {\n    createVolume(nodeId: $nodeId, input: $input) {\n      name\n    }\n  }\n': typeof types.CreateVolumeDocument;
   '\n  mutation RemoveVolume($nodeId: ID!, $name: String!, $force: Boolean) {\n    removeVolume(nodeId: $nodeId, name: $name, force: $force)\n  }\n': typeof types.RemoveVolumeDocument;
+  '\n  mutation RestoreVolume($nodeId: ID!, $name: String!, $uploadId: ID!) {\n    restoreVolume(nodeId: $nodeId, name: $name, uploadId: $uploadId)\n  }\n': typeof types.RestoreVolumeDocument;
   '\n  mutation ClearVolume($nodeId: ID!, $name: String!) {\n    clearVolume(nodeId: $nodeId, name: $name)\n  }\n': typeof types.ClearVolumeDocument;
 };
 const documents: Documents = {
@@ -235,6 +236,8 @@ const documents: Documents = {
     types.CreateVolumeDocument,
   '\n  mutation RemoveVolume($nodeId: ID!, $name: String!, $force: Boolean) {\n    removeVolume(nodeId: $nodeId, name: $name, force: $force)\n  }\n':
     types.RemoveVolumeDocument,
+  '\n  mutation RestoreVolume($nodeId: ID!, $name: String!, $uploadId: ID!) {\n    restoreVolume(nodeId: $nodeId, name: $name, uploadId: $uploadId)\n  }\n':
+    types.RestoreVolumeDocument,
   '\n  mutation ClearVolume($nodeId: ID!, $name: String!) {\n    clearVolume(nodeId: $nodeId, name: $name)\n  }\n':
     types.ClearVolumeDocument,
 };
@@ -701,6 +704,12 @@ export function graphql(
 export function graphql(
   source: '\n  mutation RemoveVolume($nodeId: ID!, $name: String!, $force: Boolean) {\n    removeVolume(nodeId: $nodeId, name: $name, force: $force)\n  }\n',
 ): typeof import('./graphql').RemoveVolumeDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation RestoreVolume($nodeId: ID!, $name: String!, $uploadId: ID!) {\n    restoreVolume(nodeId: $nodeId, name: $name, uploadId: $uploadId)\n  }\n',
+): typeof import('./graphql').RestoreVolumeDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

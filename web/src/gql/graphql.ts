@@ -1056,6 +1056,14 @@ export type RemoveVolumeMutationVariables = Exact<{
 
 export type RemoveVolumeMutation = { removeVolume: boolean };
 
+export type RestoreVolumeMutationVariables = Exact<{
+  nodeId: string | number;
+  name: string;
+  uploadId: string | number;
+}>;
+
+export type RestoreVolumeMutation = { restoreVolume: boolean };
+
 export type ClearVolumeMutationVariables = Exact<{
   nodeId: string | number;
   name: string;
@@ -2188,6 +2196,11 @@ export const RemoveVolumeDocument = new TypedDocumentString(`
   removeVolume(nodeId: $nodeId, name: $name, force: $force)
 }
     `) as unknown as TypedDocumentString<RemoveVolumeMutation, RemoveVolumeMutationVariables>;
+export const RestoreVolumeDocument = new TypedDocumentString(`
+    mutation RestoreVolume($nodeId: ID!, $name: String!, $uploadId: ID!) {
+  restoreVolume(nodeId: $nodeId, name: $name, uploadId: $uploadId)
+}
+    `) as unknown as TypedDocumentString<RestoreVolumeMutation, RestoreVolumeMutationVariables>;
 export const ClearVolumeDocument = new TypedDocumentString(`
     mutation ClearVolume($nodeId: ID!, $name: String!) {
   clearVolume(nodeId: $nodeId, name: $name)

@@ -6,16 +6,18 @@ import { setParams } from '../nav';
 import { ConfirmDialog, ErrorMessage, Spinner, formatBytes } from '../ui';
 import { NodeSelect } from './node-select';
 import { CreateVolumeForm } from './volume-create-form';
+import { RestoreVolumeButton } from './volume-restore';
 
 type Volume = VolumesData['volumes'][number];
 type Pending = { volume: Volume; action: 'remove' | 'clear' } | null;
 
-/** The volumes of one node: create (also NFS), who uses each, clear, remove, download. */
+/** The volumes of one node: create (also NFS), who uses each, clear, remove, download, restore. */
 export function VolumesPage({ params }: { params: URLSearchParams }) {
   const nodeId = params.get('nodeId') ?? '';
   const { data, error, loading, refetch } = useQuery(VolumesQuery, { nodeId }, { skip: !nodeId });
   const [pending, setPending] = useState<Pending>(null);
   const [download, setDownload] = useState<string | undefined>();
+  const [notice, setNotice] = useState<string | undefined>();
   return (
     <section>
       <div className="page-head">
@@ -32,6 +34,11 @@ export function VolumesPage({ params }: { params: URLSearchParams }) {
           {download}
         </p>
       ) : null}
+      {notice ? (
+        <p role="status" aria-label="Restore result">
+          {notice}
+        </p>
+      ) : null}
       {loading && !data ? <Spinner label="Loading volumes…" /> : null}
       {data ? (
         <VolumesTable
@@ -43,6 +50,17 @@ export function VolumesPage({ params }: { params: URLSearchParams }) {
               (e: Error) => setDownload(e.message),
             )
           }
+          onRestore={(result) => {
+            setNotice(undefined);
+            result.then(
+              (text) => {
+                setDownload(undefined);
+                setNotice(text);
+                refetch();
+              },
+              (e: Error) => setDownload(e.message),
+            );
+          }}
         />
       ) : null}
       <VolumeActionDialog pending={pending} onClose={() => setPending(null)} onDone={refetch} />
@@ -71,6 +89,7 @@ function VolumesTable(props: {
   volumes: Volume[];
   onAction: (v: Volume, action: 'remove' | 'clear') => void;
   onDownload: (v: Volume) => void;
+  onRestore: (result: Promise<string>) => void;
 }) {
   return (
     <div className="table-wrap">
@@ -110,6 +129,7 @@ function VolumesTable(props: {
                 >
                   Download
                 </button>
+                <RestoreVolumeButton nodeId={v.nodeId} name={v.name} onResult={props.onRestore} />
                 <button
                   type="button"
                   className="small"
