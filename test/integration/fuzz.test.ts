@@ -495,6 +495,11 @@ const SAFE_IMAGES = [
   '\u0000',
   ':tag',
 ];
+/**
+ * Hostile strings that name no container or image of the engine: Docker takes a hex string such as
+ * "a" or "0" for an id prefix, and the fuzz would stop or remove whatever of the engine starts with it.
+ */
+const NOT_AN_ID_PREFIX = HOSTILE_STRINGS.filter((s) => !/^[0-9a-f]+$/i.test(s));
 const SAFE_TAGS = ['v2', 'latest', '', 'a/b', 'x y', '..', '-x', '\u0000', 'z'.repeat(200)];
 
 function agentBody(rng: Rng, i: number): Record<string, unknown> {
@@ -538,7 +543,7 @@ function agentCase(
   i: number,
 ): { describe: string; url: string; init: RequestInit; token: boolean } {
   const prefix = rng.pick(['/v1', '/dockerapi/v2']);
-  const id = rng.chance(0.3) ? `hbfz-${run}-${rng.int(50)}` : uri(rng.pick(HOSTILE_STRINGS).slice(0, 300));
+  const id = rng.chance(0.3) ? `hbfz-${run}-${rng.int(50)}` : uri(rng.pick(NOT_AN_ID_PREFIX).slice(0, 300));
   const routes: Array<[string, string, () => unknown]> = [
     [
       'GET',
@@ -562,7 +567,7 @@ function agentCase(
           'STOP',
           ...HOSTILE_STRINGS,
         ]),
-        Container: rng.chance(0.5) ? `hbfz-${run}-${rng.int(50)}` : rng.pick(HOSTILE_STRINGS),
+        Container: rng.chance(0.5) ? `hbfz-${run}-${rng.int(50)}` : rng.pick(NOT_AN_ID_PREFIX),
         ImageTag: rng.pick(SAFE_TAGS),
         NewName: rng.chance(0.5) ? `hbfz-${run}-r${i}` : rng.pick(HOSTILE_STRINGS),
         Timeout: rng.pick([0, 1, ...EXTREME_NUMBERS]),
