@@ -5,6 +5,9 @@ import { ADMIN_PASSWORD } from '../integration/gateway-harness.js';
 import { signIn, type UiBrowser } from './browser.js';
 import { LIVE, optionValue, startRealUi, type RealUi } from './real-gateway.js';
 
+/** The one browser global these tests read (the repo's tsconfig has no DOM lib). */
+type BrowserWindow = { getComputedStyle(el: unknown): { whiteSpace: string; wordBreak: string } };
+
 const IDLE_COMMAND = `sh -c "trap 'exit 0' TERM; while true; do sleep 1; done"`;
 
 /** The rough edges of a new operator's first hour (issue 15), against a real gateway and agents. */
@@ -73,8 +76,10 @@ describe.skipIf(!existsSync(testEnvFile))('the first hour in the web UI', () => 
     await expect.poll(() => row.getAttribute('data-state'), LIVE).toBe('RUNNING');
     const image = row.locator('code.image-name');
     expect(await image.textContent()).toBe(env.image);
-    expect(await image.evaluate((el) => getComputedStyle(el).whiteSpace)).toBe('nowrap');
-    expect(await image.evaluate((el) => getComputedStyle(el).wordBreak)).toBe('normal');
+    const style = (prop: 'whiteSpace' | 'wordBreak') =>
+      image.evaluate((el, p) => (globalThis as unknown as BrowserWindow).getComputedStyle(el)[p], prop);
+    expect(await style('whiteSpace')).toBe('nowrap');
+    expect(await style('wordBreak')).toBe('normal');
     await expect.poll(() => row.locator('time').textContent(), LIVE).toMatch(/^(just now|\d+ s ago)$/);
     await ui.screenshot('first-hour-01-container');
   });
@@ -123,5 +128,27 @@ describe.skipIf(!existsSync(testEnvFile))('the first hour in the web UI', () => 
     } finally {
       await dash.close();
     }
+  });
+
+  it('shows every bad field of a form at once', async () => {
+    const { page } = ui;
+    await page.goto(`${baseUrl}/#/containers`);
+    await page.getByRole('button', { name: 'Create container' }).click();
+    const form = page.getByRole('form', { name: 'Create a container' });
+    await form
+      .getByLabel('Node')
+      .selectOption(await optionValue(form, 'Node', `(${engineNamed(env, 'n2').ip})`));
+    await form.getByLabel('Name', { exact: true }).fill(`fh-bad-${suffix}`);
+    await form.getByLabel('Image').fill(env.image);
+    await form.getByLabel(/^Ports/).fill('80:x\n8080');
+    await form.getByLabel(/^Volumes/).fill('/only-one-path');
+    await form.getByRole('button', { name: 'Create and start' }).click();
+    const alert = form.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.locator('p').allTextContents()).toEqual([
+      'Port "80:x" should look like 8080, 80:8080 or 0:53/udp',
+      'Volume "/only-one-path" should look like /host/path:/container/path[:ro]',
+    ]);
+    await ui.screenshot('first-hour-03-all-errors');
   });
 });
