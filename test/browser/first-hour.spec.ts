@@ -151,4 +151,18 @@ describe.skipIf(!existsSync(testEnvFile))('the first hour in the web UI', () => 
     ]);
     await ui.screenshot('first-hour-03-all-errors');
   });
+
+  it('says why a node is UNHEALTHY', async () => {
+    const { page } = ui;
+    await page.goto(`${baseUrl}/#/nodes`);
+    const card = page.locator('article[data-node]', { hasText: `${engineNamed(env, 'n1').ip} ·` });
+    await expect.poll(() => card.getByText('HEALTHY', { exact: true }).count(), LIVE).toBe(1);
+    expect(await card.getByTestId('status-reason').count()).toBe(0);
+    await real.agents[0]!.close();
+    await expect.poll(() => card.getByText('UNHEALTHY', { exact: true }).count(), LIVE).toBe(1);
+    expect(await card.getByTestId('status-reason').textContent()).toMatch(
+      /^\d+ checks failed in a row, the last: .+/,
+    );
+    await ui.screenshot('first-hour-04-unhealthy');
+  });
 });

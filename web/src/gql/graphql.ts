@@ -212,7 +212,12 @@ export type LabelFieldsFragment = { key: string; value: string };
 
 export type NodePlacementFieldsFragment = { id: string; name: string; ip: string };
 
-export type NodeStatusFieldsFragment = { id: string; name: string; status: NodeStatus };
+export type NodeStatusFieldsFragment = {
+  id: string;
+  name: string;
+  status: NodeStatus;
+  statusReason: string | null;
+};
 
 export type ServerNodeFieldsFragment = {
   ip: string;
@@ -220,6 +225,7 @@ export type ServerNodeFieldsFragment = {
   id: string;
   name: string;
   status: NodeStatus;
+  statusReason: string | null;
 };
 
 export type NodeCardFieldsFragment = {
@@ -232,6 +238,7 @@ export type NodeCardFieldsFragment = {
   id: string;
   name: string;
   status: NodeStatus;
+  statusReason: string | null;
   labels: Array<{ key: string; value: string }>;
   engineLabels: Array<{ key: string; value: string }>;
 };
@@ -314,7 +321,14 @@ export type GroupCardFieldsFragment = {
   id: string;
   name: string;
   clusterMode: boolean;
-  nodes: Array<{ ip: string; apiAddr: string; id: string; name: string; status: NodeStatus }>;
+  nodes: Array<{
+    ip: string;
+    apiAddr: string;
+    id: string;
+    name: string;
+    status: NodeStatus;
+    statusReason: string | null;
+  }>;
   metas: Array<{ id: string; name: string; instances: number }>;
 };
 
@@ -335,7 +349,7 @@ export type DashboardQueryVariables = Exact<{ [key: string]: never }>;
 
 export type DashboardQuery = {
   groups: Array<{ id: string; name: string; clusterMode: boolean }>;
-  nodes: Array<{ id: string; name: string; status: NodeStatus }>;
+  nodes: Array<{ id: string; name: string; status: NodeStatus; statusReason: string | null }>;
   all: { totalCount: number };
   RUNNING: { totalCount: number };
   CREATED: { totalCount: number };
@@ -357,7 +371,14 @@ export type GroupsQuery = {
     id: string;
     name: string;
     clusterMode: boolean;
-    nodes: Array<{ ip: string; apiAddr: string; id: string; name: string; status: NodeStatus }>;
+    nodes: Array<{
+      ip: string;
+      apiAddr: string;
+      id: string;
+      name: string;
+      status: NodeStatus;
+      statusReason: string | null;
+    }>;
     metas: Array<{ id: string; name: string; instances: number }>;
   }>;
 };
@@ -445,6 +466,7 @@ export type NodesQuery = {
     id: string;
     name: string;
     status: NodeStatus;
+    statusReason: string | null;
     labels: Array<{ key: string; value: string }>;
     engineLabels: Array<{ key: string; value: string }>;
   }>;
@@ -692,7 +714,7 @@ export type NodeStatusSubscription = {
   nodeStatusChanged: {
     at: string;
     previousStatus: NodeStatus | null;
-    node: { id: string; name: string; status: NodeStatus };
+    node: { id: string; name: string; status: NodeStatus; statusReason: string | null };
   };
 };
 
@@ -918,6 +940,7 @@ export const NodeStatusFieldsFragmentDoc = new TypedDocumentString(
   id
   name
   status
+  statusReason
 }
     `,
   { fragmentName: 'NodeStatusFields' },
@@ -956,6 +979,7 @@ fragment NodeStatusFields on Node {
   id
   name
   status
+  statusReason
 }`,
   { fragmentName: 'NodeCardFields' },
 ) as unknown as TypedDocumentString<NodeCardFieldsFragment, unknown>;
@@ -1124,6 +1148,7 @@ export const ServerNodeFieldsFragmentDoc = new TypedDocumentString(
   id
   name
   status
+  statusReason
 }`,
   { fragmentName: 'ServerNodeFields' },
 ) as unknown as TypedDocumentString<ServerNodeFieldsFragment, unknown>;
@@ -1142,6 +1167,7 @@ export const GroupCardFieldsFragmentDoc = new TypedDocumentString(
   id
   name
   status
+  statusReason
 }
 fragment ServerNodeFields on Node {
   ...NodeStatusFields
@@ -1255,6 +1281,7 @@ export const DashboardDocument = new TypedDocumentString(`
   id
   name
   status
+  statusReason
 }
 fragment GroupNameFields on Group {
   id
@@ -1271,6 +1298,7 @@ export const GroupsDocument = new TypedDocumentString(`
   id
   name
   status
+  statusReason
 }
 fragment ServerNodeFields on Node {
   ...NodeStatusFields
@@ -1398,6 +1426,7 @@ fragment NodeStatusFields on Node {
   id
   name
   status
+  statusReason
 }
 fragment NodeCardFields on Node {
   ...NodeStatusFields
@@ -1701,6 +1730,7 @@ export const NodeStatusDocument = new TypedDocumentString(`
   id
   name
   status
+  statusReason
 }`) as unknown as TypedDocumentString<NodeStatusSubscription, NodeStatusSubscriptionVariables>;
 export const MetaEventsDocument = new TypedDocumentString(`
     subscription MetaEvents($groupId: ID, $metaId: ID) {
