@@ -30,7 +30,10 @@ function useNow(): number {
     timer ??= setInterval(() => listeners.forEach((l) => l(Date.now())), 10_000);
     return () => {
       listeners.delete(setNow);
-      if (listeners.size === 0) (clearInterval(timer), (timer = undefined));
+      if (listeners.size === 0) {
+        clearInterval(timer);
+        timer = undefined;
+      }
     };
   }, []);
   return now;
