@@ -5,7 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import type Docker from 'dockerode';
 import { ConfigError, loadAgentConfig, type AgentConfig } from '../core/config.js';
-import { logger as rootLogger, type Logger } from '../core/logger.js';
+import { componentLogger, logger as rootLogger, type Logger } from '../core/logger.js';
 import type { NodeData } from '../core/node-data.js';
 import { ownAddresses, warnWithoutAuthorization } from './auth.js';
 import { ContainerOps } from './container-ops.js';
@@ -56,7 +56,7 @@ export async function startAgent(
   options: StartAgentOptions = {},
 ): Promise<RunningAgent> {
   checkTokens(config);
-  const log = (options.log ?? rootLogger).child({ component: 'agent' });
+  const log = componentLogger(options.log ?? rootLogger, 'agent');
   const ip = config.ipAddress ?? detectNodeIp();
   const key = await loadNodeKey(config.dataDir);
   const docker = options.docker ?? createDocker(config.dockerEndpoint, config.dockerApiVersion);

@@ -40,6 +40,10 @@ export class HumpbackError extends Error {
 
 export const badInput = (message: string, field?: string): HumpbackError =>
   new HumpbackError(ErrorCode.BAD_USER_INPUT, message, field ? { field } : {});
+
+/** Bad input in several fields at once: all of them in the message and in `extensions.fields`. */
+export const badFields = (problems: readonly string[], field: string): HumpbackError =>
+  new HumpbackError(ErrorCode.BAD_USER_INPUT, problems.join('; '), { field, fields: [...problems] });
 export const notFound = (what: string, id: string): HumpbackError =>
   new HumpbackError(ErrorCode.NOT_FOUND, `${what} ${JSON.stringify(id)} not found`);
 export const conflict = (message: string): HumpbackError => new HumpbackError(ErrorCode.CONFLICT, message);

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline/promises';
 import { createDocker } from '../agent/docker-runtime.js';
 import { engineUnreachable, startAgent, type RunningAgent } from '../agent/main.js';
 import { engineHasNoImage, FIRST_IMAGE, importFirstImage, networkModes } from './first-image.js';
-import { logger as rootLogger, type Logger } from '../core/logger.js';
+import { componentLogger, logger as rootLogger, type Logger } from '../core/logger.js';
 import { openStore } from '../core/store/open-store.js';
 import type { Store } from '../core/store/store.js';
 import { FIRST_ADMIN } from './services/auth-service.js';
@@ -90,7 +90,7 @@ async function firstStart(
  */
 export async function startUp(options: StartUpOptions = {}): Promise<RunningUp> {
   const env = options.env ?? process.env;
-  const logger = options.logger ?? rootLogger.child({ component: 'up' });
+  const logger = options.logger ?? componentLogger(rootLogger, 'up');
   if (env['HUMPBACK_REDIS_URL']) {
     logger.warn(
       'humpback up always uses the embedded store: HUMPBACK_REDIS_URL is ignored (use humpback gateway for Redis)',

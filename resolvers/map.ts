@@ -74,6 +74,7 @@ export const toNode = (n: NodeRecord): NodeObject => ({
   ip: n.ip,
   apiAddr: n.apiAddr,
   status: n.status,
+  statusReason: n.statusReason ?? null,
   cpus: n.cpus,
   memoryBytes: n.memoryBytes,
   cpuPercent: n.cpuPercent,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { containerConfigProblems, withVolumeIndex } from '../core/container-config.js';
 import type { ContainerConfig } from '../core/container-config.js';
-import { badInput, conflict, notFound } from '../core/errors.js';
+import { badFields, badInput, conflict, notFound } from '../core/errors.js';
 import { imageName, parseImageRef } from '../core/image-ref.js';
 import { OutboundUrlPolicy } from '../core/outbound-url.js';
 import type { MetaRecord, Store, WebhookDeliveryRecord, WebhookSetting } from '../core/store/store.js';
@@ -39,7 +39,7 @@ function validateConfig(config: ContainerConfig): { image: string; imageTag: str
   // Whatever an agent would refuse is refused now, before the meta is stored and scheduled.
   // `{index}` in volume names stands for each instance's index: checked as instance 1 would be.
   const problems = containerConfigProblems(withVolumeIndex(config, 1));
-  if (problems.length > 0) throw badInput(problems.join('; '), 'config');
+  if (problems.length > 0) throw badFields(problems, 'config');
   return { image: imageName(ref), imageTag: ref.tag ?? 'latest' };
 }
 

@@ -20,6 +20,12 @@ export class Node {
   @Field(() => NodeStatus, { description: 'Health as the gateway sees it.' })
   status!: NodeStatus;
 
+  @Field(() => String, {
+    nullable: true,
+    description: "Why the node is UNHEALTHY (the gateway's last failed check of its agent); null otherwise.",
+  })
+  statusReason?: string | null;
+
   @Field(() => Int, { description: 'CPU count.' })
   cpus!: number;
 

@@ -1,4 +1,4 @@
-import { logger as rootLogger, type Logger } from '../logger.js';
+import { componentLogger, logger as rootLogger, type Logger } from '../logger.js';
 import type { EventBus } from '../bus.js';
 
 type Handler = (message: unknown) => void;
@@ -14,7 +14,7 @@ export class LocalBus implements EventBus {
   private closed = false;
 
   constructor(options: { logger?: Logger | undefined } = {}) {
-    this.log = (options.logger ?? rootLogger).child({ component: 'local-bus' });
+    this.log = componentLogger(options.logger ?? rootLogger, 'local-bus');
   }
 
   async publish(channel: string, message: unknown): Promise<void> {

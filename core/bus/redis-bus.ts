@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { logger as rootLogger, type Logger } from '../logger.js';
+import { componentLogger, logger as rootLogger, type Logger } from '../logger.js';
 import { REDIS_CLIENT_OPTIONS } from '../redis-client.js';
 import type { EventBus } from '../bus.js';
 import { redactUrl } from '../store/redis-store.js';
@@ -44,7 +44,7 @@ export class RedisBus implements EventBus {
     options: RedisBusOptions,
   ) {
     this.prefix = options.channelPrefix ?? 'hb:';
-    this.log = (options.logger ?? rootLogger).child({ component: 'redis-bus' });
+    this.log = componentLogger(options.logger ?? rootLogger, 'redis-bus');
     sub.on('message', (channel: string, text: string) => this.deliver(channel, text));
     let connected = true;
     sub.on('close', () => {
@@ -68,7 +68,7 @@ export class RedisBus implements EventBus {
 
   /** Opens both connections; fails if Redis cannot be reached. */
   static async open(url: string, options: RedisBusOptions = {}): Promise<RedisBus> {
-    const log = (options.logger ?? rootLogger).child({ component: 'redis-bus' });
+    const log = componentLogger(options.logger ?? rootLogger, 'redis-bus');
     const pub = new Redis(url, { ...REDIS_CLIENT_OPTIONS, ...options.redisOptions });
     const sub = new Redis(url, {
       ...REDIS_CLIENT_OPTIONS,

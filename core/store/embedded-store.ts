@@ -1,7 +1,7 @@
 import { mkdirSync, realpathSync } from 'node:fs';
 import { open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { logger as rootLogger, type Logger } from '../logger.js';
+import { componentLogger, logger as rootLogger, type Logger } from '../logger.js';
 import { AttemptCounters } from './attempt-counters.js';
 import { EmbeddedUsage } from './embedded-usage.js';
 import type { UsageRange, UsageSample, UsageWrite } from './usage.js';
@@ -157,7 +157,7 @@ export class EmbeddedStore implements Store {
     this.compactBytes = options.compactBytes ?? 8 * 1024 * 1024;
     this.auditLimit = options.auditLimit ?? DEFAULT_AUDIT_LIMIT;
     this.auditMaxBytes = options.auditMaxBytes ?? DEFAULT_AUDIT_MAX_BYTES;
-    this.log = (options.logger ?? rootLogger).child({ component: 'embedded-store', dir });
+    this.log = componentLogger(options.logger ?? rootLogger, 'embedded-store', { dir });
     const interval = options.compactIntervalMs ?? 300_000;
     if (interval > 0) {
       this.timer = setInterval(() => {

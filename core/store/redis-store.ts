@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { logger as rootLogger, type Logger } from '../logger.js';
+import { componentLogger, logger as rootLogger, type Logger } from '../logger.js';
 import { REDIS_CLIENT_OPTIONS } from '../redis-client.js';
 import {
   AuditEntryTooLargeError,
@@ -191,7 +191,7 @@ export class RedisStore implements Store {
 
   /** Connects (failing if Redis cannot be reached) and checks the persistence setting. */
   static async open(url: string, options: RedisStoreOptions = {}): Promise<RedisStore> {
-    const log = (options.logger ?? rootLogger).child({ component: 'redis-store' });
+    const log = componentLogger(options.logger ?? rootLogger, 'redis-store');
     const redis = new Redis(url, { ...REDIS_CLIENT_OPTIONS, ...options.redisOptions });
     let lastError: Error | undefined;
     redis.on('error', (err: Error) => {

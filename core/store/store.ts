@@ -128,6 +128,8 @@ export interface NodeRecord {
    * leader counts a lost node's migration delay from here, not from its own start.
    */
   statusSince?: string | undefined;
+  /** Why the node is UNHEALTHY (the node watcher's last failed check); absent otherwise. */
+  statusReason?: string | undefined;
 }
 
 /** A container as the cluster cache knows it. */

@@ -84,10 +84,10 @@ export class CacheWriter {
   }
 
   /** Sets a node's status (no-op when the node is unknown or already has it). */
-  async nodeStatus(nodeId: string, status: NodeStatus): Promise<void> {
+  async nodeStatus(nodeId: string, status: NodeStatus, statusReason?: string): Promise<void> {
     const current = this.options.cache.getNode(nodeId);
     if (!current || current.status === status) return;
-    await this.node({ ...current, status, updatedAt: this.now().toISOString() });
+    await this.node({ ...current, status, statusReason, updatedAt: this.now().toISOString() });
   }
 
   /**

@@ -171,7 +171,8 @@ class AddressWatch {
         this.o.logger.warn({ address: this.address, node: nodeId, err }, 'node is unhealthy');
         this.state = { phase: 'unhealthy', nodeId };
         this.closeStream();
-        await this.enqueue(() => this.o.writer.nodeStatus(nodeId, 'UNHEALTHY'));
+        const reason = `${this.failures} checks failed in a row, the last: ${(err as Error).message}`;
+        await this.enqueue(() => this.o.writer.nodeStatus(nodeId, 'UNHEALTHY', reason));
       }
       return;
     }

@@ -5,7 +5,7 @@
  */
 import type { GatewayConfig } from '../../core/config.js';
 import type { Leadership } from '../../core/leadership.js';
-import type { Logger } from '../../core/logger.js';
+import { componentLogger, type Logger } from '../../core/logger.js';
 import { OutboundUrlPolicy, type HostLookup } from '../../core/outbound-url.js';
 import { electionPath, nodesPath, type NodeDiscovery } from '../../core/discovery.js';
 import { ClusterMetaService } from '../../scheduler/meta-service.js';
@@ -59,7 +59,7 @@ export function clusterModule(
   onWebhookAttempt?: (result: 'delivered' | 'failed' | 'refused') => void,
 ): GatewayCoreOptions['cluster'] {
   return async (core) => {
-    const log = logger.child({ component: 'scheduler' });
+    const log = componentLogger(logger, 'scheduler');
     // Webhooks never reach an agent: its nodes' IPs, and the agent addresses named as servers.
     const urlPolicy = new OutboundUrlPolicy({
       allow: config.webhookAllow,

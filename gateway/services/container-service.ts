@@ -6,6 +6,7 @@ import type { Logger } from '../../core/logger.js';
 import {
   ErrorCode,
   HumpbackError,
+  badFields,
   badInput,
   conflict,
   nodeUnavailable,
@@ -90,7 +91,7 @@ export class AgentContainerService implements ContainerService {
     const reserved = Object.keys(config.labels ?? {}).find((k) => RESERVED_LABELS.has(k));
     if (reserved) throw badInput(`label ${reserved} is reserved for cluster containers`, 'labels');
     const problems = containerConfigProblems({ ...config, name });
-    if (problems.length > 0) throw badInput(problems.join('; '), 'config');
+    if (problems.length > 0) throw badFields(problems, 'config');
     if (this.deps.cache.containersOfNode(node.id).some((c) => c.name === name)) {
       throw conflict(`a container named ${JSON.stringify(name)} exists on node ${node.name} already`);
     }

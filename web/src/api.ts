@@ -35,6 +35,8 @@ export class ApiError extends Error {
   constructor(
     readonly code: string,
     readonly detail: string,
+    /** Every bad field of a BAD_USER_INPUT, as `field: why` (the gateway's extensions.fields). */
+    readonly fields: readonly string[] = [],
   ) {
     super(friendlyMessage(code, detail));
     this.name = 'ApiError';
@@ -54,7 +56,7 @@ function friendlyMessage(code: string, detail: string): string {
 
 interface GraphQLErrorLike {
   message: string;
-  extensions?: { code?: string };
+  extensions?: { code?: string; fields?: unknown };
 }
 
 function toApiError(errors: readonly GraphQLErrorLike[]): ApiError {
@@ -68,7 +70,8 @@ function toApiError(errors: readonly GraphQLErrorLike[]): ApiError {
   ) {
     return new ApiError('GRAPHQL_VALIDATION_FAILED', detail);
   }
-  return new ApiError(code, detail);
+  const fields = first?.extensions?.fields;
+  return new ApiError(code, detail, Array.isArray(fields) ? fields.map(String) : []);
 }
 
 /** Called when the gateway says the token is no longer good. */

@@ -70,8 +70,8 @@ function App() {
 
   useEffect(() => {
     const current = ROUTES.find((r) => r.path === route.path);
-    document.title = `${current?.label ?? 'Humpback'} · Humpback`;
-  }, [route.path]);
+    document.title = viewer === null ? 'Sign in · Humpback' : `${current?.label ?? 'Humpback'} · Humpback`;
+  }, [route.path, viewer]);
 
   if (viewer === undefined) {
     return (

@@ -38,6 +38,7 @@ export const NodeStatusFields = graphql(`
     id
     name
     status
+    statusReason
   }
 `);
 

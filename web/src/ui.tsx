@@ -5,9 +5,16 @@ import type { ApiError } from './api';
 export function ErrorMessage({ error }: { error: ApiError | undefined }) {
   if (!error) return null;
   return (
-    <p className="error" role="alert" data-code={error.code}>
-      {error.message}
-    </p>
+    <div className="error" role="alert" data-code={error.code}>
+      <p>{error.message}</p>
+      {error.fields.length > 1 ? (
+        <ul>
+          {error.fields.map((f) => (
+            <li key={f}>{f}</li>
+          ))}
+        </ul>
+      ) : null}
+    </div>
   );
 }
 
@@ -15,9 +22,11 @@ export function ErrorMessage({ error }: { error: ApiError | undefined }) {
 export function InputError({ message }: { message: string | undefined }) {
   if (!message) return null;
   return (
-    <p className="error" role="alert">
-      {message}
-    </p>
+    <div className="error" role="alert">
+      {message.split('\n').map((line) => (
+        <p key={line}>{line}</p>
+      ))}
+    </div>
   );
 }
 

@@ -17,7 +17,7 @@ type Documents = {
   '\n  fragment UserFields on User {\n    id\n    username\n    admin\n  }\n': typeof types.UserFieldsFragmentDoc;
   '\n  fragment LabelFields on Label {\n    key\n    value\n  }\n': typeof types.LabelFieldsFragmentDoc;
   '\n  fragment NodePlacementFields on Node {\n    id\n    name\n    ip\n  }\n': typeof types.NodePlacementFieldsFragmentDoc;
-  '\n  fragment NodeStatusFields on Node {\n    id\n    name\n    status\n  }\n': typeof types.NodeStatusFieldsFragmentDoc;
+  '\n  fragment NodeStatusFields on Node {\n    id\n    name\n    status\n    statusReason\n  }\n': typeof types.NodeStatusFieldsFragmentDoc;
   '\n  fragment ServerNodeFields on Node {\n    ...NodeStatusFields\n    ip\n    apiAddr\n  }\n': typeof types.ServerNodeFieldsFragmentDoc;
   '\n  fragment NodeCardFields on Node {\n    ...NodeStatusFields\n    ip\n    cpus\n    memoryBytes\n    cpuPercent\n    memoryUsedBytes\n    dockerVersion\n    labels {\n      ...LabelFields\n    }\n    engineLabels {\n      ...LabelFields\n    }\n  }\n': typeof types.NodeCardFieldsFragmentDoc;
   '\n  fragment ContainerStatusFields on Container {\n    id\n    name\n    state\n    status\n    nodeId\n    metaId\n  }\n': typeof types.ContainerStatusFieldsFragmentDoc;
@@ -99,7 +99,7 @@ const documents: Documents = {
   '\n  fragment LabelFields on Label {\n    key\n    value\n  }\n': types.LabelFieldsFragmentDoc,
   '\n  fragment NodePlacementFields on Node {\n    id\n    name\n    ip\n  }\n':
     types.NodePlacementFieldsFragmentDoc,
-  '\n  fragment NodeStatusFields on Node {\n    id\n    name\n    status\n  }\n':
+  '\n  fragment NodeStatusFields on Node {\n    id\n    name\n    status\n    statusReason\n  }\n':
     types.NodeStatusFieldsFragmentDoc,
   '\n  fragment ServerNodeFields on Node {\n    ...NodeStatusFields\n    ip\n    apiAddr\n  }\n':
     types.ServerNodeFieldsFragmentDoc,
@@ -264,7 +264,7 @@ export function graphql(
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(
-  source: '\n  fragment NodeStatusFields on Node {\n    id\n    name\n    status\n  }\n',
+  source: '\n  fragment NodeStatusFields on Node {\n    id\n    name\n    status\n    statusReason\n  }\n',
 ): typeof import('./graphql').NodeStatusFieldsFragmentDoc;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.

@@ -288,7 +288,12 @@ export type LabelFieldsFragment = { key: string; value: string };
 
 export type NodePlacementFieldsFragment = { id: string; name: string; ip: string };
 
-export type NodeStatusFieldsFragment = { id: string; name: string; status: NodeStatus };
+export type NodeStatusFieldsFragment = {
+  id: string;
+  name: string;
+  status: NodeStatus;
+  statusReason: string | null;
+};
 
 export type ServerNodeFieldsFragment = {
   ip: string;
@@ -296,6 +301,7 @@ export type ServerNodeFieldsFragment = {
   id: string;
   name: string;
   status: NodeStatus;
+  statusReason: string | null;
 };
 
 export type NodeCardFieldsFragment = {
@@ -308,6 +314,7 @@ export type NodeCardFieldsFragment = {
   id: string;
   name: string;
   status: NodeStatus;
+  statusReason: string | null;
   labels: Array<{ key: string; value: string }>;
   engineLabels: Array<{ key: string; value: string }>;
 };
@@ -390,7 +397,14 @@ export type GroupCardFieldsFragment = {
   id: string;
   name: string;
   clusterMode: boolean;
-  nodes: Array<{ ip: string; apiAddr: string; id: string; name: string; status: NodeStatus }>;
+  nodes: Array<{
+    ip: string;
+    apiAddr: string;
+    id: string;
+    name: string;
+    status: NodeStatus;
+    statusReason: string | null;
+  }>;
   metas: Array<{ id: string; name: string; instances: number }>;
 };
 
@@ -411,7 +425,7 @@ export type DashboardQueryVariables = Exact<{ [key: string]: never }>;
 
 export type DashboardQuery = {
   groups: Array<{ id: string; name: string; clusterMode: boolean }>;
-  nodes: Array<{ id: string; name: string; status: NodeStatus }>;
+  nodes: Array<{ id: string; name: string; status: NodeStatus; statusReason: string | null }>;
   all: { totalCount: number };
   RUNNING: { totalCount: number };
   CREATED: { totalCount: number };
@@ -433,7 +447,14 @@ export type GroupsQuery = {
     id: string;
     name: string;
     clusterMode: boolean;
-    nodes: Array<{ ip: string; apiAddr: string; id: string; name: string; status: NodeStatus }>;
+    nodes: Array<{
+      ip: string;
+      apiAddr: string;
+      id: string;
+      name: string;
+      status: NodeStatus;
+      statusReason: string | null;
+    }>;
     metas: Array<{ id: string; name: string; instances: number }>;
   }>;
 };
@@ -521,6 +542,7 @@ export type NodesQuery = {
     id: string;
     name: string;
     status: NodeStatus;
+    statusReason: string | null;
     labels: Array<{ key: string; value: string }>;
     engineLabels: Array<{ key: string; value: string }>;
   }>;
@@ -768,7 +790,7 @@ export type NodeStatusSubscription = {
   nodeStatusChanged: {
     at: string;
     previousStatus: NodeStatus | null;
-    node: { id: string; name: string; status: NodeStatus };
+    node: { id: string; name: string; status: NodeStatus; statusReason: string | null };
   };
 };
 
@@ -1105,6 +1127,7 @@ export const NodeStatusFieldsFragmentDoc = new TypedDocumentString(
   id
   name
   status
+  statusReason
 }
     `,
   { fragmentName: 'NodeStatusFields' },
@@ -1143,6 +1166,7 @@ fragment NodeStatusFields on Node {
   id
   name
   status
+  statusReason
 }`,
   { fragmentName: 'NodeCardFields' },
 ) as unknown as TypedDocumentString<NodeCardFieldsFragment, unknown>;
@@ -1311,6 +1335,7 @@ export const ServerNodeFieldsFragmentDoc = new TypedDocumentString(
   id
   name
   status
+  statusReason
 }`,
   { fragmentName: 'ServerNodeFields' },
 ) as unknown as TypedDocumentString<ServerNodeFieldsFragment, unknown>;
@@ -1329,6 +1354,7 @@ export const GroupCardFieldsFragmentDoc = new TypedDocumentString(
   id
   name
   status
+  statusReason
 }
 fragment ServerNodeFields on Node {
   ...NodeStatusFields
@@ -1452,6 +1478,7 @@ export const DashboardDocument = new TypedDocumentString(`
   id
   name
   status
+  statusReason
 }
 fragment GroupNameFields on Group {
   id
@@ -1468,6 +1495,7 @@ export const GroupsDocument = new TypedDocumentString(`
   id
   name
   status
+  statusReason
 }
 fragment ServerNodeFields on Node {
   ...NodeStatusFields
@@ -1595,6 +1623,7 @@ fragment NodeStatusFields on Node {
   id
   name
   status
+  statusReason
 }
 fragment NodeCardFields on Node {
   ...NodeStatusFields
@@ -1898,6 +1927,7 @@ export const NodeStatusDocument = new TypedDocumentString(`
   id
   name
   status
+  statusReason
 }`) as unknown as TypedDocumentString<NodeStatusSubscription, NodeStatusSubscriptionVariables>;
 export const MetaEventsDocument = new TypedDocumentString(`
     subscription MetaEvents($groupId: ID, $metaId: ID) {

@@ -54,19 +54,36 @@ function optionalInt(text: string, field: string): number | null {
   return n;
 }
 
-/** Turns the draft into the API input; throws Error with a plain message on bad input. */
+/**
+ * Turns the draft into the API input; on bad input throws one Error naming every bad field at once,
+ * a line each.
+ */
 export function toConfigInput(d: ConfigDraft): ContainerConfigInput {
-  const ports = lines(d.ports).map((line) => {
+  const problems: string[] = [];
+  const check = <T,>(parse: () => T): T | null => {
+    try {
+      return parse();
+    } catch (err) {
+      problems.push((err as Error).message);
+      return null;
+    }
+  };
+  const ports = lines(d.ports).flatMap((line) => {
     // "8080", "80:8080", "0:8080/udp" (public:private/type; public 0 or absent: allocate)
     const m = /^(?:(\d+):)?(\d+)(?:\/(tcp|udp))?$/.exec(line);
-    if (!m) throw new Error(`Port "${line}" should look like 8080, 80:8080 or 0:53/udp`);
-    return {
-      privatePort: Number(m[2]),
-      publicPort: m[1] === undefined ? null : Number(m[1]),
-      type: m[3] ?? null,
-    };
+    if (!m) return (problems.push(`Port "${line}" should look like 8080, 80:8080 or 0:53/udp`), []);
+    return [
+      { privatePort: Number(m[2]), publicPort: m[1] === undefined ? null : Number(m[1]), type: m[3] ?? null },
+    ];
   });
-  const volumes = lines(d.volumes).map(parseVolumeLine);
+  const volumes = lines(d.volumes).flatMap((line) => {
+    const volume = check(() => parseVolumeLine(line));
+    return volume ? [volume] : [];
+  });
+  const labels = check(() => parseLabels(d.labels)) ?? [];
+  const cpuShares = check(() => optionalInt(d.cpuShares, 'CPU shares'));
+  const memoryMB = check(() => optionalInt(d.memoryMB, 'Memory limit'));
+  if (problems.length > 0) throw new Error(problems.join('\n'));
   return {
     name: d.name.trim(),
     image: d.image.trim(),
@@ -79,9 +96,9 @@ export function toConfigInput(d: ConfigDraft): ContainerConfigInput {
     dns: lines(d.dns),
     extraHosts: lines(d.extraHosts),
     restartPolicy: d.restartPolicy || null,
-    labels: parseLabels(d.labels),
-    cpuShares: optionalInt(d.cpuShares, 'CPU shares'),
-    memoryMB: optionalInt(d.memoryMB, 'Memory limit'),
+    labels,
+    cpuShares,
+    memoryMB,
   };
 }
 

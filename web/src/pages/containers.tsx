@@ -14,6 +14,7 @@ import {
 import { ContainerState as STATE_VALUES } from '../../../core/domain';
 import { setParams } from '../nav';
 import { BusyButton, ErrorMessage, LiveIndicator, Spinner, StatusBadge, formatTime } from '../ui';
+import { RelativeTime } from './relative-time';
 import { ContainerActions } from './container-actions';
 import { CreateContainerForm } from './container-form';
 import { UsageHistory } from './usage-history';
@@ -228,10 +229,12 @@ function ContainerRow({
         <StatusBadge value={c.state} />
       </td>
       <td>
-        <code>{c.image}</code>
+        <code className="image-name">{c.image}</code>
       </td>
       <td>{c.node ? `${c.node.name} (${c.node.ip})` : c.nodeId.slice(0, 12)}</td>
-      <td className="muted">{c.status}</td>
+      <td className="muted" title={c.status}>
+        created <RelativeTime at={c.createdAt} />
+      </td>
       <td>
         <ContainerActions id={c.id} name={c.name} state={c.state} onChanged={onChanged} />
       </td>
@@ -303,14 +306,14 @@ function ContainerFacts({ container: c }: { container: Container }) {
       </dd>
       <dt>Image</dt>
       <dd>
-        <code>{c.image}</code>
+        <code className="image-name">{c.image}</code>
       </dd>
       <dt>Node</dt>
       <dd>{c.node ? `${c.node.name} (${c.node.ip})` : c.nodeId}</dd>
-      <dt>Status</dt>
-      <dd>{c.status}</dd>
       <dt>Created</dt>
-      <dd>{formatTime(c.createdAt)}</dd>
+      <dd>
+        {formatTime(c.createdAt)} (<RelativeTime at={c.createdAt} />)
+      </dd>
       {c.metaId ? (
         <>
           <dt>Service</dt>

@@ -8,9 +8,11 @@ import {
   ContainerStatusSubscription,
   DashboardQuery,
   MetaEventsSubscription,
+  MetasQuery,
   NodeStatusSubscription,
 } from '../operations';
-import { ErrorMessage, LiveIndicator, Spinner, StatusBadge, formatTime } from '../ui';
+import { ErrorMessage, LiveIndicator, Spinner, StatusBadge } from '../ui';
+import { RelativeTime, toMs } from './relative-time';
 
 const NODE_STATUSES = ['HEALTHY', 'UNHEALTHY', 'PENDING', 'DISCONNECTED'] as const;
 const CONTAINER_STATES = [
@@ -132,12 +134,11 @@ function RecentEvents({ events, groups }: { events: MetaEvent[]; groups: Dashboa
         <ol className="events" aria-live="polite">
           {events.map((e, i) => (
             <li key={`${e.timestamp}-${i}`}>
-              <time>{formatTime(e.timestamp < 1e12 ? e.timestamp * 1000 : e.timestamp)}</time>{' '}
-              <strong>{e.event}</strong>{' '}
+              <RelativeTime at={toMs(e.timestamp)} /> <strong>{e.event}</strong>{' '}
               <a
                 href={`#/metas?groupId=${encodeURIComponent(e.groupId)}&metaId=${encodeURIComponent(e.metaId)}`}
               >
-                {e.metaId.slice(0, 12)}
+                <MetaName groupId={e.groupId} metaId={e.metaId} />
               </a>{' '}
               in {groupNames.get(e.groupId) ?? e.groupId}
             </li>
@@ -146,4 +147,10 @@ function RecentEvents({ events, groups }: { events: MetaEvent[]; groups: Dashboa
       )}
     </article>
   );
+}
+
+/** A service's name, from its group's services (the id until they have loaded, or if it is gone). */
+function MetaName({ groupId, metaId }: { groupId: string; metaId: string }) {
+  const { data } = useQuery(MetasQuery, { groupId });
+  return <>{data?.metas.find((m) => m.id === metaId)?.name ?? metaId.slice(0, 12)}</>;
 }

@@ -1,3 +1,4 @@
+import { useEffect } from 'react';
 import { useQuery } from '../api';
 import { GroupNamesQuery } from '../operations';
 
@@ -17,6 +18,11 @@ export function GroupSelect({
 }) {
   const { data } = useQuery(GroupNamesQuery, {});
   const groups = (data?.groups ?? []).filter((g) => !clusterOnly || g.clusterMode);
+  const only = groups.length === 1 ? groups[0]!.id : undefined;
+  // The only group is the choice: preselect it rather than make the user pick it.
+  useEffect(() => {
+    if (only && !allowAll && !value) onChange(only);
+  }, [only, allowAll, value, onChange]);
   return (
     <label>
       {label}

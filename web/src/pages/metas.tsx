@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { request, useDebounced, useMutation, useQuery, useSubscription, type Mutation } from '../api';
 import type {
   ContainerAction,
@@ -30,8 +30,22 @@ import { CreateMetaForm } from './meta-form';
 import { WebhookDeliveries } from './webhook-deliveries';
 import { UsageHistory } from './usage-history';
 
+const GROUP_KEY = 'humpback.services.groupId';
+
+/** The services page comes back to the last chosen group: kept in localStorage, restored to the URL. */
+function useRememberedGroup(groupId: string): void {
+  useEffect(() => {
+    if (groupId) localStorage.setItem(GROUP_KEY, groupId);
+    else {
+      const last = localStorage.getItem(GROUP_KEY);
+      if (last) setParams({ groupId: last });
+    }
+  }, [groupId]);
+}
+
 export function MetasPage({ params }: { params: URLSearchParams }) {
   const groupId = params.get('groupId') ?? '';
+  useRememberedGroup(groupId);
   const [creating, setCreating] = useState(false);
   const { data, error, loading, refetch } = useQuery(MetasQuery, { groupId }, { skip: !groupId });
   const refresh = useDebounced(refetch, 300);
@@ -107,7 +121,7 @@ function MetaCard({ meta, onChanged }: { meta: Meta; onChanged: () => void }) {
     <article className="card" aria-labelledby={`meta-${meta.id}`} data-meta={meta.name}>
       <div className="card-head">
         <h2 id={`meta-${meta.id}`}>{meta.name}</h2>
-        <code>
+        <code className="image-name">
           {meta.image}:{meta.imageTag}
         </code>
       </div>

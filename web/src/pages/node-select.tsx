@@ -1,3 +1,4 @@
+import { useEffect } from 'react';
 import { useQuery } from '../api';
 import { NodesQuery } from '../operations';
 
@@ -18,6 +19,11 @@ export function NodeSelect({
   label?: string;
 }) {
   const { data } = useQuery(NodesQuery, { groupId: groupId || null });
+  const only = data?.nodes.length === 1 ? data.nodes[0]!.id : undefined;
+  // The only node is the choice: preselect it rather than make the user pick it.
+  useEffect(() => {
+    if (only && !allowAll && !value) onChange(only);
+  }, [only, allowAll, value, onChange]);
   return (
     <label>
       {label}

@@ -57,6 +57,11 @@ function NodeCard({ node, viewer, onChanged }: { node: Node; viewer: Viewer; onC
         <h2 id={`node-${node.id}`}>{node.name}</h2>
         <StatusBadge value={node.status} />
       </div>
+      {node.statusReason ? (
+        <p className="error" data-testid="status-reason">
+          {node.statusReason}
+        </p>
+      ) : null}
       <p className="muted">
         {node.ip} · {node.cpus} CPU · {formatBytes(node.memoryBytes)}
         {node.dockerVersion ? ` · Docker ${node.dockerVersion}` : ''}
