@@ -306,8 +306,10 @@ export function applyOperationRules(schema: GraphQLSchema): GraphQLSchema {
         ctx,
         info,
       ) => {
+        // A READ token changes nothing (issue 13): refused before any lookup the rule makes, so that
+        // what a lookup finds (or does not) never answers a READ token's mutation instead.
+        if (mutation) ctx.access.requireWriteScope();
         const verdict = await authorize(ctx, rule, args);
-        if (mutation) ctx.access.requireWriteScope(); // a READ token changes nothing (issue 13)
         return verdict === 'null' ? null : inner(source, args, ctx, info);
       };
       // Every mutation is audited, refusals by its rule included.

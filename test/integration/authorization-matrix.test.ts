@@ -248,23 +248,23 @@ const ROWS: Record<string, Row> = {
   ),
   // Volumes (issue 11)
   'Query.volumes': groupRow('query($n: ID!) { volumes(nodeId: $n) { name } }', (f) => ({ n: f.nodeId })),
-  'Mutation.createVolume': groupRow(
+  'Mutation.createVolume': operateRow(
     'mutation($n: ID!) { createVolume(nodeId: $n, input: { name: "matrix-v" }) { name } }',
     (f) => ({ n: f.nodeId }),
   ),
-  'Mutation.removeVolume': groupRow(
+  'Mutation.removeVolume': operateRow(
     'mutation($n: ID!) { removeVolume(nodeId: $n, name: "matrix-v") }',
     (f) => ({
       n: f.nodeId,
     }),
   ),
-  'Mutation.clearVolume': groupRow(
+  'Mutation.clearVolume': operateRow(
     'mutation($n: ID!) { clearVolume(nodeId: $n, name: "matrix-v") }',
     (f) => ({
       n: f.nodeId,
     }),
   ),
-  'Mutation.restoreVolume': groupRow(
+  'Mutation.restoreVolume': operateRow(
     'mutation($n: ID!) { restoreVolume(nodeId: $n, name: "matrix-v", uploadId: "u1") }',
     (f) => ({ n: f.nodeId }),
   ),
@@ -374,15 +374,15 @@ const ROWS: Record<string, Row> = {
     'subscription($id: ID!) { containerStats(id: $id) { cpuPercent } }',
     (f) => ({ id: f.containerId }),
   ),
-  'Mutation.startExec': groupRow(
+  'Mutation.startExec': operateRow(
     'mutation($id: ID!) { startExec(containerId: $id, command: ["true"]) { id } }',
     (f) => ({ id: f.containerId }),
   ),
-  'Mutation.renameContainer': groupRow(
+  'Mutation.renameContainer': operateRow(
     'mutation($id: ID!, $n: String!) { renameContainer(id: $id, name: $n) { id } }',
     async (f) => ({ id: await f.freshContainer(), n: uniq('renamed') }),
   ),
-  'Mutation.upgradeContainer': groupRow(
+  'Mutation.upgradeContainer': operateRow(
     'mutation($id: ID!) { upgradeContainer(id: $id, imageTag: "v2") { id } }',
     async (f) => ({ id: await f.freshContainer() }),
   ),
