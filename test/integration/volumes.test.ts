@@ -424,6 +424,8 @@ describe('volumes on the real engines', () => {
         },
         { timeoutMs: 20_000, description: 'the node HEALTHY on the second gateway' },
       );
+      // One whole download first: the code paths it loads and compiles once are not what is measured.
+      await tarDigests((await get()).body!, () => undefined);
       const baseline = rssOf(child.proc.pid!);
       let peak = baseline;
       const digests = await tarDigests((await get()).body!, () => {
