@@ -17,7 +17,7 @@ registerEnumType(NotificationEvent, {
 
 @ObjectType({ description: 'Where notifications go: a signed webhook or an email address.' })
 export class NotificationChannel {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The channel’s id, for removeNotificationChannel.' })
   id!: string;
 
   @Field(() => String, { description: '`webhook` or `email`.' })
