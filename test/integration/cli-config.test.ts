@@ -49,7 +49,7 @@ describe('configuration errors at start (the real CLI)', () => {
     expect(lines(run.stderr)).toEqual([
       'humpback gateway: HUMPBACK_LISTEN: expected host:port with a port from 0 to 65535, e.g. 0.0.0.0:8100, got "nowhere"',
       'humpback gateway: HUMPBACK_AGENT_TOKEN: expected a secret of at least 16 characters, got "short"',
-      'humpback gateway: CENTER_MIGRATE_DELAY: expected a whole number of seconds >= 0, got "-1"',
+      'humpback gateway: CENTER_MIGRATE_DELAY: expected a duration of at least 0 s, in seconds (45) or Go\'s form (8s, 1m, 1m30s), got "-1"',
       'humpback gateway: HUMPBACK_LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"',
     ]);
   });
@@ -65,7 +65,7 @@ describe('configuration errors at start (the real CLI)', () => {
     expect(lines(run.stderr)).toEqual([
       'humpback up: HUMPBACK_LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"',
       'humpback up: DOCKER_NODE_HTTPADDR: expected host:port with a port from 0 to 65535, e.g. 0.0.0.0:8100, got "localhost"',
-      'humpback up: DOCKER_CLUSTER_HEARTBEAT: expected a whole number of seconds >= 1, got "ten"',
+      'humpback up: DOCKER_CLUSTER_HEARTBEAT: expected a duration of at least 1 s, in seconds (45) or Go\'s form (8s, 1m, 1m30s), got "ten"',
     ]);
   });
 
@@ -110,7 +110,7 @@ describe('humpback --version and --help', () => {
       /\n {2}DOCKER_ENDPOINT +unix:\/\/\/path.* \(default: unix:\/\/\/var\/run\/docker\.sock\)\n/,
     );
     expect(run.stdout).toMatch(
-      /\n {2}HUMPBACK_AGENT_TOKEN +a secret of at least 16 characters \(required\)\n/,
+      /\n {2}HUMPBACK_AGENT_TOKEN +a secret of at least 16 characters \(unset\)\n {2}AUTHORIZATION_TOKEN +a secret of at least 16 characters \(unset\)\n/,
     );
   });
 
