@@ -147,7 +147,7 @@ describe.skipIf(!existsSync(testEnvFile))('the first hour in the web UI', () => 
     await alert.waitFor();
     expect(await alert.locator('p').allTextContents()).toEqual([
       'Port "80:x" should look like 8080, 80:8080 or 0:53/udp',
-      'Volume "/only-one-path" should look like /host/path:/container/path[:ro]',
+      'Volume "/only-one-path" should look like /host/path:/container/path[:ro], name:/path or nfs://server/export:/path',
     ]);
     await ui.screenshot('first-hour-03-all-errors');
   });

@@ -95,10 +95,10 @@ describe.skipIf(!existsSync(testEnvFile))('web UI against a real gateway', () =>
 
     const row = page.locator(`tr[data-container="${name}"]`);
     await expect.poll(() => row.getAttribute('data-state'), LIVE).toBe('RUNNING');
-    // Its detail opens with a live usage chart fed by the engine's stats.
-    await expect
-      .poll(() => page.locator('figure.chart figcaption').textContent(), LIVE)
-      .toMatch(/memory \d+(\.\d+)? [KMG]?i?B/);
+    // Its detail opens with its usage history (the leader's samples), hour by default.
+    const chart = page.locator('figure.chart.history');
+    await expect.poll(() => chart.getAttribute('data-range'), LIVE).toBe('HOUR');
+    expect(await chart.locator('figcaption').textContent()).toContain('CPU % · memory');
     await ui.screenshot('real-03-container-running');
 
     const docker = dockerFor(engine);

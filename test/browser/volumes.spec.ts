@@ -80,9 +80,7 @@ describe.skipIf(!existsSync(testEnvFile))('volumes in the web UI', () => {
       .getByLabel('Command')
       .fill(`sh -c "echo from-the-ui > /data/hello.txt; trap 'exit 0' TERM; while true; do sleep 1; done"`);
     await form.getByLabel(/^Network mode/).fill('none');
-    await form
-      .getByLabel('Volume of this node')
-      .selectOption(await optionValue(form, 'Volume of this node', volume));
+    await form.getByLabel('Named volume').selectOption(await optionValue(form, 'Named volume', volume));
     await form.getByRole('button', { name: 'Add volume' }).click();
     await expect.poll(() => form.getByLabel(/^Volumes/).inputValue()).toBe(`${volume}:/data`);
     await form.getByRole('button', { name: 'Create and start' }).click();

@@ -25,7 +25,7 @@ export function VolumePicker({
     <div className="inline" role="group" aria-label="Add a volume">
       {nodeId ? (
         <label>
-          Volume of this node
+          Named volume
           <select value={name} onChange={(e) => setName(e.target.value)}>
             <option value="">choose…</option>
             {(data?.volumes ?? []).map((v) => (
