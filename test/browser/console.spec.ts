@@ -158,7 +158,7 @@ describe.skipIf(!existsSync(testEnvFile))('the container page: details, live log
     expect(await fact('Network mode')).toBe('none');
     expect(await fact('Restarts')).toBe('0');
     expect(await fact('Command')).toBe(
-      `sh -c echo started-${real.suffix}; trap 'exit 0' TERM; while true; do sleep 1; done`,
+      `sh -c "echo started-${real.suffix}; trap 'exit 0' TERM; while true; do sleep 1; done"`,
     );
     expect(await fact('Mounts')).toBe('none');
     expect(await detail.getByRole('list', { name: 'Environment' }).locator('li').allTextContents()).toEqual(
@@ -230,6 +230,45 @@ describe.skipIf(!existsSync(testEnvFile))('the container page: details, live log
     await run(page, 'exit', /\[console ended \(exit 0\)\]/);
     await page.getByText('The console ended (exit 0).').waitFor();
     await ui.screenshot('console-06-console-ended');
+  });
+
+  it('creates a service whose instances have the ulimits, shm size and log driver of its form', async () => {
+    const { page } = ui;
+    const client = new TestClient(real.gateway.url);
+    await client.login();
+    const group = `ui-con-cluster-${real.suffix}`;
+    const { createGroup } = await client.request<{ createGroup: { id: string } }>(
+      'mutation($input: CreateGroupInput!) { createGroup(input: $input) { id } }',
+      { input: { name: group, clusterMode: true, servers: [real.agents[1]!.address] } },
+    );
+    await healthyNodes(client, createGroup.id);
+    await client.close();
+    await page.goto(`${real.baseUrl}/#/metas`);
+    await page.getByLabel('Cluster group').selectOption(await optionValue(page, 'Cluster group', group));
+    await page.getByRole('button', { name: 'Create service' }).click();
+    const form = page.getByRole('form', { name: 'Create a service' });
+    const service = `conm${real.suffix}`;
+    await form.getByLabel('Instances', { exact: true }).fill('1');
+    await form.getByLabel('Name', { exact: true }).fill(service);
+    await form.getByLabel('Image').fill(env.image);
+    await form.getByLabel('Command').fill(`sh -c "trap 'exit 0' TERM; while true; do sleep 1; done"`);
+    await form.getByLabel(/^Network mode/).fill('none');
+    await form.getByLabel(/^Ulimits/).fill('nproc=512:1024');
+    await form.getByLabel(/^Shared memory/).fill('16');
+    await form.getByLabel(/^Log driver/).fill('local');
+    await form.getByRole('button', { name: 'Create service' }).click();
+    const running = page.locator(`[data-meta="${service}"] [data-testid="meta-running"]`);
+    await expect.poll(() => running.textContent(), LIVE).toBe('1 of 1 running');
+    const docker = dockerFor(engineNamed(env, 'n2'));
+    const [instance] = await docker.listContainers({ filters: { name: [service] } });
+    const info = await docker.getContainer(instance!.Id).inspect();
+    expect(info.HostConfig.Ulimits).toEqual([{ Name: 'nproc', Soft: 512, Hard: 1024 }]);
+    expect(info.HostConfig.ShmSize).toBe(16 * 2 ** 20);
+    expect(info.HostConfig.LogConfig).toEqual({ Type: 'local', Config: {} });
+    await ui.screenshot('console-09-service-limits');
+    // Back to the container of the single-mode group.
+    await page.goto(`${real.baseUrl}/#/containers?id=${(await inspect(name))!.Id}`);
+    await expect.poll(() => detail.getAttribute('data-detail'), LIVE).toBe(name);
   });
 
   it('renames and upgrades the container from its page', async () => {

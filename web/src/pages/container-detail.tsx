@@ -84,7 +84,7 @@ export function ContainerDetail({
           <UsageHistory subject={{ kind: 'container', id: c.id }} title="Usage" />
           {/* A start begins a new process and log stream: the logs follow it from its start. */}
           <ContainerLogs key={`${c.id}-${starts}`} id={c.id} name={c.name} running={running} />
-          <ContainerConsole id={c.id} running={running} />
+          <ContainerConsole key={c.id} id={c.id} running={running} />
         </>
       ) : null}
     </article>

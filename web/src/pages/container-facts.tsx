@@ -15,6 +15,11 @@ export function portText(p: Details['ports'][number]): string {
   return `${p.ip ? `${p.ip}:` : ''}${p.publicPort} → ${inside}`;
 }
 
+/** A command line as one would type it: words with spaces quoted. */
+function commandText(words: string[]): string {
+  return words.map((w) => (/[\s"]/.test(w) || w === '' ? JSON.stringify(w) : w)).join(' ');
+}
+
 function mountText(m: Details['mounts'][number]): string {
   return `${m.source} → ${m.destination} (${m.type}, ${m.readOnly ? 'read-only' : 'read-write'})`;
 }
@@ -71,7 +76,7 @@ export function ContainerFacts({ container: c, details: d }: { container: Contai
 function EngineFacts({ details: d }: { details: Details }) {
   return (
     <>
-      <Fact term="Command">{d.command.length ? <code>{d.command.join(' ')}</code> : null}</Fact>
+      <Fact term="Command">{d.command.length ? <code>{commandText(d.command)}</code> : null}</Fact>
       <Fact term="Started">{d.startedAt ? formatTime(d.startedAt) : null}</Fact>
       <Fact term="Finished">{d.finishedAt ? formatTime(d.finishedAt) : null}</Fact>
       {/* The engine says 0 until the process ends. */}
