@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { useQuery } from '../api';
 import { ContainerDetailQuery, ContainerQuery } from '../operations';
 import { ErrorMessage, StatusBadge } from '../ui';
@@ -27,21 +27,10 @@ export function ContainerDetail({
   /** An upgrade made a new container in its place. */
   onReplaced: (newId: string) => void;
 }) {
-  const { data, error, refetch } = useQuery(ContainerQuery, { id });
-  // The engine's details are asked apart: a node that cannot be reached still leaves the rest.
-  const details = useQuery(ContainerDetailQuery, { id });
-  const refetchDetails = details.refetch;
-  const [seenEvents, setSeenEvents] = useState(eventCount);
-  useEffect(() => {
-    if (eventCount !== seenEvents) {
-      setSeenEvents(eventCount);
-      refetch();
-      refetchDetails();
-    }
-  }, [eventCount, seenEvents, refetch, refetchDetails]);
+  const { summary, details, refetch } = useContainer(id, eventCount);
+  const { data, error } = summary;
   const changed = () => {
     refetch();
-    refetchDetails();
     onChanged();
   };
   const c = data?.container;
@@ -100,4 +89,27 @@ function useStarts(state: string | undefined): number {
     if (state === 'RUNNING' && last !== undefined) setStarts((n) => n + 1);
   }
   return starts;
+}
+
+/**
+ * The container and, asked apart, the engine's details of it (a node that cannot be reached still
+ * leaves the rest); both are refetched when `eventCount` changes.
+ */
+function useContainer(id: string, eventCount: number) {
+  const summary = useQuery(ContainerQuery, { id });
+  const details = useQuery(ContainerDetailQuery, { id });
+  const { refetch: refetchSummary } = summary;
+  const { refetch: refetchDetails } = details;
+  const refetch = useCallback(() => {
+    refetchSummary();
+    refetchDetails();
+  }, [refetchSummary, refetchDetails]);
+  const [seenEvents, setSeenEvents] = useState(eventCount);
+  useEffect(() => {
+    if (eventCount !== seenEvents) {
+      setSeenEvents(eventCount);
+      refetch();
+    }
+  }, [eventCount, seenEvents, refetch]);
+  return { summary, details, refetch };
 }
