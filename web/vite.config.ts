@@ -11,6 +11,10 @@ export default defineConfig({
   plugins: [react()],
   build: { outDir: 'dist', emptyOutDir: true, sourcemap: true, chunkSizeWarningLimit: 1000 },
   server: {
-    proxy: { '/graphql': { target: 'http://127.0.0.1:8100', ws: true } },
+    proxy: {
+      '/graphql': { target: 'http://127.0.0.1:8100', ws: true },
+      // The console's WebSocket (startExec's URL, opened at the page's own origin).
+      '/exec': { target: 'http://127.0.0.1:8100', ws: true },
+    },
   },
 });

@@ -112,6 +112,17 @@ export async function startMockGateway(options: { password: string }): Promise<M
   const containerObj = (c: MockContainer) => ({
     ...c,
     node: () => nodeObj(nodes.find((n) => n.id === c.nodeId)!),
+    // What the engine's inspect would say.
+    command: ['sh'],
+    env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+    ports: [],
+    mounts: [],
+    restartCount: 0,
+    startedAt: c.createdAt,
+    finishedAt: null,
+    exitCode: null,
+    hostname: c.id.slice(0, 12),
+    networkMode: 'none',
   });
   const groupNodes = (g: (typeof groups)[number]) => nodes.filter((n) => g.servers.includes(n.ip));
   const groupObj = (g: (typeof groups)[number]) => ({
@@ -414,6 +425,10 @@ export async function startMockGateway(options: { password: string }): Promise<M
           containerStatusChanged: () => stream('containerStatusChanged'),
           nodeStatusChanged: () => stream('nodeStatusChanged'),
           metaEvents: () => stream('metaEvents'),
+          containerLogs: async function* () {
+            for (const line of ['hello from the mock gateway', 'line 2'])
+              yield { containerLogs: { at: now(), stream: 'STDOUT', line } };
+          },
         },
       },
       onConnect: (ctx) =>

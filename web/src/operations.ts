@@ -804,3 +804,80 @@ export const ClearVolumeMutation = graphql(`
     clearVolume(nodeId: $nodeId, name: $name)
   }
 `);
+
+// ---- the container page: details, live logs, console, rename and upgrade (issue 12) ----
+
+/** ContainerDetails: what the engine's inspect says of a container. */
+export const ContainerDetailFields = graphql(`
+  fragment ContainerDetailFields on Container {
+    id
+    command
+    env
+    hostname
+    networkMode
+    restartCount
+    startedAt
+    finishedAt
+    exitCode
+    ports {
+      privatePort
+      publicPort
+      type
+      ip
+    }
+    mounts {
+      source
+      destination
+      readOnly
+      type
+    }
+    labels {
+      ...LabelFields
+    }
+  }
+`);
+
+export const ContainerDetailQuery = graphql(`
+  query ContainerDetail($id: ID!) {
+    container(id: $id) {
+      ...ContainerDetailFields
+    }
+  }
+`);
+
+export const ContainerLogsSubscription = graphql(`
+  subscription ContainerLogLines($id: ID!, $tail: Int) {
+    containerLogs(id: $id, tail: $tail) {
+      at
+      stream
+      line
+    }
+  }
+`);
+
+export const StartExecMutation = graphql(`
+  mutation StartExec($containerId: ID!, $command: [String!], $tty: Boolean) {
+    startExec(containerId: $containerId, command: $command, tty: $tty) {
+      id
+      url
+      expiresAt
+    }
+  }
+`);
+
+export const RenameContainerMutation = graphql(`
+  mutation RenameContainer($id: ID!, $name: String!) {
+    renameContainer(id: $id, name: $name) {
+      ...ContainerStatusFields
+    }
+  }
+`);
+
+export const UpgradeContainerMutation = graphql(`
+  mutation UpgradeContainer($id: ID!, $imageTag: String!) {
+    upgradeContainer(id: $id, imageTag: $imageTag) {
+      ...ContainerStatusFields
+      image
+    }
+  }
+`);

@@ -93,6 +93,12 @@ type Documents = {
   '\n  mutation RemoveVolume($nodeId: ID!, $name: String!, $force: Boolean) {\n    removeVolume(nodeId: $nodeId, name: $name, force: $force)\n  }\n': typeof types.RemoveVolumeDocument;
   '\n  mutation RestoreVolume($nodeId: ID!, $name: String!, $uploadId: ID!) {\n    restoreVolume(nodeId: $nodeId, name: $name, uploadId: $uploadId)\n  }\n': typeof types.RestoreVolumeDocument;
   '\n  mutation ClearVolume($nodeId: ID!, $name: String!) {\n    clearVolume(nodeId: $nodeId, name: $name)\n  }\n': typeof types.ClearVolumeDocument;
+  '\n  fragment ContainerDetailFields on Container {\n    id\n    command\n    env\n    hostname\n    networkMode\n    restartCount\n    startedAt\n    finishedAt\n    exitCode\n    ports {\n      privatePort\n      publicPort\n      type\n      ip\n    }\n    mounts {\n      source\n      destination\n      readOnly\n      type\n    }\n    labels {\n      ...LabelFields\n    }\n  }\n': typeof types.ContainerDetailFieldsFragmentDoc;
+  '\n  query ContainerDetail($id: ID!) {\n    container(id: $id) {\n      ...ContainerDetailFields\n    }\n  }\n': typeof types.ContainerDetailDocument;
+  '\n  subscription ContainerLogLines($id: ID!, $tail: Int) {\n    containerLogs(id: $id, tail: $tail) {\n      at\n      stream\n      line\n    }\n  }\n': typeof types.ContainerLogLinesDocument;
+  '\n  mutation StartExec($containerId: ID!, $command: [String!], $tty: Boolean) {\n    startExec(containerId: $containerId, command: $command, tty: $tty) {\n      id\n      url\n      expiresAt\n    }\n  }\n': typeof types.StartExecDocument;
+  '\n  mutation RenameContainer($id: ID!, $name: String!) {\n    renameContainer(id: $id, name: $name) {\n      ...ContainerStatusFields\n    }\n  }\n': typeof types.RenameContainerDocument;
+  '\n  mutation UpgradeContainer($id: ID!, $imageTag: String!) {\n    upgradeContainer(id: $id, imageTag: $imageTag) {\n      ...ContainerStatusFields\n      image\n    }\n  }\n': typeof types.UpgradeContainerDocument;
 };
 const documents: Documents = {
   '\n  fragment UserFields on User {\n    id\n    username\n    admin\n  }\n': types.UserFieldsFragmentDoc,
@@ -240,6 +246,18 @@ const documents: Documents = {
     types.RestoreVolumeDocument,
   '\n  mutation ClearVolume($nodeId: ID!, $name: String!) {\n    clearVolume(nodeId: $nodeId, name: $name)\n  }\n':
     types.ClearVolumeDocument,
+  '\n  fragment ContainerDetailFields on Container {\n    id\n    command\n    env\n    hostname\n    networkMode\n    restartCount\n    startedAt\n    finishedAt\n    exitCode\n    ports {\n      privatePort\n      publicPort\n      type\n      ip\n    }\n    mounts {\n      source\n      destination\n      readOnly\n      type\n    }\n    labels {\n      ...LabelFields\n    }\n  }\n':
+    types.ContainerDetailFieldsFragmentDoc,
+  '\n  query ContainerDetail($id: ID!) {\n    container(id: $id) {\n      ...ContainerDetailFields\n    }\n  }\n':
+    types.ContainerDetailDocument,
+  '\n  subscription ContainerLogLines($id: ID!, $tail: Int) {\n    containerLogs(id: $id, tail: $tail) {\n      at\n      stream\n      line\n    }\n  }\n':
+    types.ContainerLogLinesDocument,
+  '\n  mutation StartExec($containerId: ID!, $command: [String!], $tty: Boolean) {\n    startExec(containerId: $containerId, command: $command, tty: $tty) {\n      id\n      url\n      expiresAt\n    }\n  }\n':
+    types.StartExecDocument,
+  '\n  mutation RenameContainer($id: ID!, $name: String!) {\n    renameContainer(id: $id, name: $name) {\n      ...ContainerStatusFields\n    }\n  }\n':
+    types.RenameContainerDocument,
+  '\n  mutation UpgradeContainer($id: ID!, $imageTag: String!) {\n    upgradeContainer(id: $id, imageTag: $imageTag) {\n      ...ContainerStatusFields\n      image\n    }\n  }\n':
+    types.UpgradeContainerDocument,
 };
 
 /**
@@ -716,6 +734,42 @@ export function graphql(
 export function graphql(
   source: '\n  mutation ClearVolume($nodeId: ID!, $name: String!) {\n    clearVolume(nodeId: $nodeId, name: $name)\n  }\n',
 ): typeof import('./graphql').ClearVolumeDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  fragment ContainerDetailFields on Container {\n    id\n    command\n    env\n    hostname\n    networkMode\n    restartCount\n    startedAt\n    finishedAt\n    exitCode\n    ports {\n      privatePort\n      publicPort\n      type\n      ip\n    }\n    mounts {\n      source\n      destination\n      readOnly\n      type\n    }\n    labels {\n      ...LabelFields\n    }\n  }\n',
+): typeof import('./graphql').ContainerDetailFieldsFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  query ContainerDetail($id: ID!) {\n    container(id: $id) {\n      ...ContainerDetailFields\n    }\n  }\n',
+): typeof import('./graphql').ContainerDetailDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  subscription ContainerLogLines($id: ID!, $tail: Int) {\n    containerLogs(id: $id, tail: $tail) {\n      at\n      stream\n      line\n    }\n  }\n',
+): typeof import('./graphql').ContainerLogLinesDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation StartExec($containerId: ID!, $command: [String!], $tty: Boolean) {\n    startExec(containerId: $containerId, command: $command, tty: $tty) {\n      id\n      url\n      expiresAt\n    }\n  }\n',
+): typeof import('./graphql').StartExecDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation RenameContainer($id: ID!, $name: String!) {\n    renameContainer(id: $id, name: $name) {\n      ...ContainerStatusFields\n    }\n  }\n',
+): typeof import('./graphql').RenameContainerDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation UpgradeContainer($id: ID!, $imageTag: String!) {\n    upgradeContainer(id: $id, imageTag: $imageTag) {\n      ...ContainerStatusFields\n      image\n    }\n  }\n',
+): typeof import('./graphql').UpgradeContainerDocument;
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

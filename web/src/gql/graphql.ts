@@ -282,6 +282,9 @@ export type CreateVolumeInput = {
   nfs?: NfsVolumeInput | null | undefined;
 };
 
+/** Which of a container's outputs. */
+export type LogStream = 'STDOUT' | 'STDERR';
+
 export type UserFieldsFragment = { id: string; username: string; admin: boolean };
 
 export type LabelFieldsFragment = { key: string; value: string };
@@ -1093,6 +1096,92 @@ export type ClearVolumeMutationVariables = Exact<{
 
 export type ClearVolumeMutation = { clearVolume: boolean };
 
+export type ContainerDetailFieldsFragment = {
+  id: string;
+  command: Array<string>;
+  env: Array<string>;
+  hostname: string | null;
+  networkMode: string | null;
+  restartCount: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  exitCode: number | null;
+  ports: Array<{ privatePort: number; publicPort: number | null; type: string; ip: string | null }>;
+  mounts: Array<{ source: string; destination: string; readOnly: boolean; type: string }>;
+  labels: Array<{ key: string; value: string }>;
+};
+
+export type ContainerDetailQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+export type ContainerDetailQuery = {
+  container: {
+    id: string;
+    command: Array<string>;
+    env: Array<string>;
+    hostname: string | null;
+    networkMode: string | null;
+    restartCount: number;
+    startedAt: string | null;
+    finishedAt: string | null;
+    exitCode: number | null;
+    ports: Array<{ privatePort: number; publicPort: number | null; type: string; ip: string | null }>;
+    mounts: Array<{ source: string; destination: string; readOnly: boolean; type: string }>;
+    labels: Array<{ key: string; value: string }>;
+  } | null;
+};
+
+export type ContainerLogLinesSubscriptionVariables = Exact<{
+  id: string | number;
+  tail?: number | null | undefined;
+}>;
+
+export type ContainerLogLinesSubscription = {
+  containerLogs: { at: string; stream: LogStream; line: string };
+};
+
+export type StartExecMutationVariables = Exact<{
+  containerId: string | number;
+  command?: Array<string> | string | null | undefined;
+  tty?: boolean | null | undefined;
+}>;
+
+export type StartExecMutation = { startExec: { id: string; url: string; expiresAt: string } };
+
+export type RenameContainerMutationVariables = Exact<{
+  id: string | number;
+  name: string;
+}>;
+
+export type RenameContainerMutation = {
+  renameContainer: {
+    id: string;
+    name: string;
+    state: ContainerState;
+    status: string;
+    nodeId: string;
+    metaId: string | null;
+  };
+};
+
+export type UpgradeContainerMutationVariables = Exact<{
+  id: string | number;
+  imageTag: string;
+}>;
+
+export type UpgradeContainerMutation = {
+  upgradeContainer: {
+    image: string;
+    id: string;
+    name: string;
+    state: ContainerState;
+    status: string;
+    nodeId: string;
+    metaId: string | null;
+  };
+};
+
 export class TypedDocumentString<TResult, TVariables>
   extends String
   implements DocumentTypeDecoration<TResult, TVariables>
@@ -1416,6 +1505,40 @@ export const UsagePointFieldsFragmentDoc = new TypedDocumentString(
     `,
   { fragmentName: 'UsagePointFields' },
 ) as unknown as TypedDocumentString<UsagePointFieldsFragment, unknown>;
+export const ContainerDetailFieldsFragmentDoc = new TypedDocumentString(
+  `
+    fragment ContainerDetailFields on Container {
+  id
+  command
+  env
+  hostname
+  networkMode
+  restartCount
+  startedAt
+  finishedAt
+  exitCode
+  ports {
+    privatePort
+    publicPort
+    type
+    ip
+  }
+  mounts {
+    source
+    destination
+    readOnly
+    type
+  }
+  labels {
+    ...LabelFields
+  }
+}
+    fragment LabelFields on Label {
+  key
+  value
+}`,
+  { fragmentName: 'ContainerDetailFields' },
+) as unknown as TypedDocumentString<ContainerDetailFieldsFragment, unknown>;
 export const LoginDocument = new TypedDocumentString(`
     mutation Login($username: String!, $password: String!) {
   login(username: $username, password: $password) {
@@ -2236,3 +2359,89 @@ export const ClearVolumeDocument = new TypedDocumentString(`
   clearVolume(nodeId: $nodeId, name: $name)
 }
     `) as unknown as TypedDocumentString<ClearVolumeMutation, ClearVolumeMutationVariables>;
+export const ContainerDetailDocument = new TypedDocumentString(`
+    query ContainerDetail($id: ID!) {
+  container(id: $id) {
+    ...ContainerDetailFields
+  }
+}
+    fragment LabelFields on Label {
+  key
+  value
+}
+fragment ContainerDetailFields on Container {
+  id
+  command
+  env
+  hostname
+  networkMode
+  restartCount
+  startedAt
+  finishedAt
+  exitCode
+  ports {
+    privatePort
+    publicPort
+    type
+    ip
+  }
+  mounts {
+    source
+    destination
+    readOnly
+    type
+  }
+  labels {
+    ...LabelFields
+  }
+}`) as unknown as TypedDocumentString<ContainerDetailQuery, ContainerDetailQueryVariables>;
+export const ContainerLogLinesDocument = new TypedDocumentString(`
+    subscription ContainerLogLines($id: ID!, $tail: Int) {
+  containerLogs(id: $id, tail: $tail) {
+    at
+    stream
+    line
+  }
+}
+    `) as unknown as TypedDocumentString<
+  ContainerLogLinesSubscription,
+  ContainerLogLinesSubscriptionVariables
+>;
+export const StartExecDocument = new TypedDocumentString(`
+    mutation StartExec($containerId: ID!, $command: [String!], $tty: Boolean) {
+  startExec(containerId: $containerId, command: $command, tty: $tty) {
+    id
+    url
+    expiresAt
+  }
+}
+    `) as unknown as TypedDocumentString<StartExecMutation, StartExecMutationVariables>;
+export const RenameContainerDocument = new TypedDocumentString(`
+    mutation RenameContainer($id: ID!, $name: String!) {
+  renameContainer(id: $id, name: $name) {
+    ...ContainerStatusFields
+  }
+}
+    fragment ContainerStatusFields on Container {
+  id
+  name
+  state
+  status
+  nodeId
+  metaId
+}`) as unknown as TypedDocumentString<RenameContainerMutation, RenameContainerMutationVariables>;
+export const UpgradeContainerDocument = new TypedDocumentString(`
+    mutation UpgradeContainer($id: ID!, $imageTag: String!) {
+  upgradeContainer(id: $id, imageTag: $imageTag) {
+    ...ContainerStatusFields
+    image
+  }
+}
+    fragment ContainerStatusFields on Container {
+  id
+  name
+  state
+  status
+  nodeId
+  metaId
+}`) as unknown as TypedDocumentString<UpgradeContainerMutation, UpgradeContainerMutationVariables>;

@@ -3,12 +3,14 @@ import { request, useMutation } from '../api';
 import type { ContainerConfigInput } from '../gql/graphql';
 import { CreateContainerMutation } from '../operations';
 import { BusyButton, ErrorMessage, InputError, lines, parseLabels } from '../ui';
+import { emptyLimits, toLimitsInput, type LimitsDraft } from './config-limits';
+import { LimitsFieldset } from './limits-fieldset';
 import { NodeSelect } from './node-select';
 import { parseVolumeLine } from './volume-lines';
 import { VolumePicker } from './volume-picker';
 
 /** The editable form of a ContainerConfigInput: text fields, parsed on submit. */
-export interface ConfigDraft {
+export interface ConfigDraft extends LimitsDraft {
   name: string;
   image: string;
   command: string;
@@ -40,10 +42,11 @@ export const emptyDraft: ConfigDraft = {
   labels: '',
   cpuShares: '',
   memoryMB: '',
+  ...emptyLimits,
 };
 
 /** Splits a command line on spaces, keeping "quoted parts" together. */
-function splitCommand(text: string): string[] {
+export function splitCommand(text: string): string[] {
   return [...text.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3] ?? '');
 }
 
@@ -83,6 +86,7 @@ export function toConfigInput(d: ConfigDraft): ContainerConfigInput {
   const labels = check(() => parseLabels(d.labels)) ?? [];
   const cpuShares = check(() => optionalInt(d.cpuShares, 'CPU shares'));
   const memoryMB = check(() => optionalInt(d.memoryMB, 'Memory limit'));
+  const limits = toLimitsInput(d, problems);
   if (problems.length > 0) throw new Error(problems.join('\n'));
   return {
     name: d.name.trim(),
@@ -99,11 +103,12 @@ export function toConfigInput(d: ConfigDraft): ContainerConfigInput {
     labels,
     cpuShares,
     memoryMB,
+    ...limits,
   };
 }
 
 /** The props of one input bound to a draft field. */
-type Field = (key: keyof ConfigDraft) => {
+export type Field = (key: keyof ConfigDraft) => {
   name: string;
   value: string;
   onChange: (e: { target: { value: string } }) => void;
@@ -132,6 +137,7 @@ export function ConfigFields({
       <ContainerFieldset field={field} />
       <NetworkFieldset field={field} />
       <StorageFieldset field={field} picker={<VolumePicker nodeId={nodeId} onAdd={addVolume} />} />
+      <LimitsFieldset field={field} />
     </>
   );
 }

@@ -1,23 +1,14 @@
-import { useEffect, useState } from 'react';
-import { useDebounced, useQuery, useSubscription, type QueryState } from '../api';
-import type {
-  ContainerFieldsFragment as Container,
-  ContainerLogsQuery as ContainerLogsData,
-  ContainerState,
-} from '../gql/graphql';
-import {
-  ContainerLogsQuery,
-  ContainerQuery,
-  ContainerStatusSubscription,
-  ContainersQuery,
-} from '../operations';
+import { useState } from 'react';
+import { useDebounced, useQuery, useSubscription } from '../api';
+import type { ContainerFieldsFragment as Container, ContainerState } from '../gql/graphql';
+import { ContainerStatusSubscription, ContainersQuery } from '../operations';
 import { ContainerState as STATE_VALUES } from '../../../core/domain';
 import { setParams } from '../nav';
-import { BusyButton, ErrorMessage, LiveIndicator, Spinner, StatusBadge, formatTime } from '../ui';
+import { ErrorMessage, LiveIndicator, Spinner, StatusBadge } from '../ui';
 import { RelativeTime } from './relative-time';
 import { ContainerActions } from './container-actions';
+import { ContainerDetail } from './container-detail';
 import { CreateContainerForm } from './container-form';
-import { UsageHistory } from './usage-history';
 import { GroupSelect } from './group-select';
 import { NodeSelect } from './node-select';
 
@@ -78,6 +69,10 @@ export function ContainersPage({ params }: { params: URLSearchParams }) {
           eventCount={list.eventCount}
           onClose={() => setParams({ ...filters, id: '' })}
           onChanged={list.refresh}
+          onReplaced={(id) => {
+            list.refresh();
+            setParams({ ...filters, id });
+          }}
         />
       ) : null}
       {list.loading && !data ? <Spinner label="Loading containers…" /> : null}
@@ -239,125 +234,5 @@ function ContainerRow({
         <ContainerActions id={c.id} name={c.name} state={c.state} onChanged={onChanged} />
       </td>
     </tr>
-  );
-}
-
-function ContainerDetail({
-  id,
-  eventCount,
-  onClose,
-  onChanged,
-}: {
-  id: string;
-  eventCount: number;
-  onClose: () => void;
-  onChanged: () => void;
-}) {
-  const { data, error, refetch } = useQuery(ContainerQuery, { id });
-  const [seenEvents, setSeenEvents] = useState(eventCount);
-  useEffect(() => {
-    if (eventCount !== seenEvents) {
-      setSeenEvents(eventCount);
-      refetch();
-    }
-  }, [eventCount, seenEvents, refetch]);
-  const [tail, setTail] = useState(200);
-  const logs = useQuery(ContainerLogsQuery, { id, tail });
-  const c = data?.container;
-  return (
-    <article className="card detail" aria-labelledby="container-detail">
-      <div className="card-head">
-        <h2 id="container-detail">{c ? c.name : 'Container'}</h2>
-        {c ? <StatusBadge value={c.state} /> : null}
-        <button type="button" onClick={onClose}>
-          Close
-        </button>
-      </div>
-      <ErrorMessage error={error} />
-      {data && !c ? <p>This container no longer exists.</p> : null}
-      {c ? (
-        <>
-          <ContainerFacts container={c} />
-          <ContainerActions
-            id={c.id}
-            name={c.name}
-            state={c.state}
-            onChanged={() => {
-              refetch();
-              onChanged();
-              logs.refetch();
-            }}
-            onRemoved={onClose}
-          />
-          <UsageHistory subject={{ kind: 'container', id: c.id }} title="Usage" />
-          <ContainerLogs logs={logs} tail={tail} onTail={setTail} />
-        </>
-      ) : null}
-    </article>
-  );
-}
-
-function ContainerFacts({ container: c }: { container: Container }) {
-  return (
-    <dl className="facts">
-      <dt>Id</dt>
-      <dd>
-        <code>{c.id.slice(0, 12)}</code>
-      </dd>
-      <dt>Image</dt>
-      <dd>
-        <code className="image-name">{c.image}</code>
-      </dd>
-      <dt>Node</dt>
-      <dd>{c.node ? `${c.node.name} (${c.node.ip})` : c.nodeId}</dd>
-      <dt>Created</dt>
-      <dd>
-        {formatTime(c.createdAt)} (<RelativeTime at={c.createdAt} />)
-      </dd>
-      {c.metaId ? (
-        <>
-          <dt>Service</dt>
-          <dd>
-            <a href={`#/metas?metaId=${encodeURIComponent(c.metaId)}`}>instance #{c.index}</a>
-          </dd>
-        </>
-      ) : null}
-    </dl>
-  );
-}
-
-/** The last `tail` lines of the container's output, refetched on demand. */
-function ContainerLogs({
-  logs,
-  tail,
-  onTail,
-}: {
-  logs: QueryState<ContainerLogsData>;
-  tail: number;
-  onTail: (lines: number) => void;
-}) {
-  return (
-    <>
-      <div className="card-head">
-        <h3>Logs</h3>
-        <label className="inline-label">
-          Lines
-          <select value={tail} onChange={(e) => onTail(Number(e.target.value))}>
-            {[50, 200, 1000].map((n) => (
-              <option key={n} value={n}>
-                {n}
-              </option>
-            ))}
-          </select>
-        </label>
-        <BusyButton busy={logs.loading} busyText="Loading…" onClick={logs.refetch}>
-          Refresh logs
-        </BusyButton>
-      </div>
-      <ErrorMessage error={logs.error} />
-      <pre className="logs" tabIndex={0} aria-label="Container logs">
-        {logs.data ? logs.data.containerLogs.join('\n') || '(no output)' : ''}
-      </pre>
-    </>
   );
 }
