@@ -7,6 +7,7 @@ import {
   sumSamples,
   usageBucket,
   usageSeries,
+  usageSpanMs,
   type UsageRange,
   type UsageSample,
   type UsageWrite,
@@ -174,7 +175,10 @@ export class UsageRecorder {
 
   /**
    * When the sample at `at` starts a new DAY (WEEK) step, writes the step that ended as the mean of its
-   * HOUR (DAY) points. After a (re)start the previous step is written again, which replaces it.
+   * HOUR (DAY) points: the step the previous sample fell in, however long ago that was (samples that
+   * could not be written, a store outage, leave a gap). After a (re)start every step the finer range
+   * still holds whole is written again, which replaces what an earlier leader wrote and fills in the
+   * steps it left when it stopped.
    */
   private async rollUp(at: number, written: readonly string[]): Promise<void> {
     for (const { range, from } of ROLLUPS) {
@@ -182,21 +186,33 @@ export class UsageRecorder {
       for (const s of written) seen.add(s);
       const current = usageBucket(range, at);
       if (this.lastAt !== undefined && usageBucket(range, this.lastAt) === current) continue;
-      const ended = current - USAGE_RESOLUTION[range].stepMs;
+      const since = this.lastAt !== undefined ? usageBucket(range, this.lastAt) : current - usageSpanMs(from);
       const series = [...seen];
-      const history = await this.o.store.usageHistory(series, from, ended);
+      const history = await this.o.store.usageHistory(series, from, since);
       const writes: UsageWrite[] = [];
       history.forEach((points, i) => {
-        const mean = meanSample(
-          points.filter((p) => p.at < current),
-          ended,
-        );
-        if (mean) writes.push({ series: series[i]!, range, sample: mean });
+        // A step older than the finer range's span may have lost points: not rewritten.
+        const whole = (points[points.length - 1]?.at ?? 0) - usageSpanMs(from);
+        for (const sample of stepMeans(points, range, current))
+          if (sample.at > whole) writes.push({ series: series[i]!, range, sample });
       });
       await this.o.store.addUsage(writes);
       this.seen[range as 'DAY' | 'WEEK'] = new Set(written);
     }
   }
+}
+
+/** The mean of `points` per step of `range`, for the steps before `current`. */
+function stepMeans(points: readonly UsageSample[], range: UsageRange, current: number): UsageSample[] {
+  const steps = new Map<number, UsageSample[]>();
+  for (const p of points) {
+    if (p.at >= current) continue;
+    const step = usageBucket(range, p.at);
+    const list = steps.get(step);
+    if (list) list.push(p);
+    else steps.set(step, [p]);
+  }
+  return [...steps].map(([step, list]) => meanSample(list, step)!);
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
