@@ -49,7 +49,7 @@ interface NodeSample {
  * (one request per node, however many viewers), sums each meta's instances, and writes the HOUR
  * points; when a 5-minute or 1-hour step ends, it writes the DAY or WEEK point as the mean of the
  * finer points of that step, read back from the store (so a restart or a new leader loses nothing).
- * A container that leaves the cache loses its history.
+ * A container that leaves the cache, and a meta removed from the store, lose their history.
  */
 export class UsageRecorder {
   private readonly intervalMs: number;
@@ -61,6 +61,8 @@ export class UsageRecorder {
   private readonly seen: Record<'DAY' | 'WEEK', Set<string>> = { DAY: new Set(), WEEK: new Set() };
   /** Containers whose history this recorder wrote. */
   private recordedContainers = new Set<string>();
+  /** Metas whose history this recorder wrote. */
+  private readonly recordedMetas = new Set<string>();
   private stopped = true;
 
   constructor(private readonly o: UsageRecorderOptions) {
@@ -121,6 +123,7 @@ export class UsageRecorder {
       writes.push({ series: usageSeries({ kind: 'meta', id }), range: 'HOUR', sample: sumSamples(list, at) });
     await this.o.store.addUsage(writes);
     await this.forgetRemoved(containers);
+    await this.forgetRemovedMetas(new Set(metas.keys()));
     await this.rollUp(
       at,
       writes.map((w) => w.series),
@@ -171,6 +174,17 @@ export class UsageRecorder {
     if (gone.length === 0) return;
     for (const id of gone) this.recordedContainers.delete(id);
     await this.o.store.deleteUsage(gone.map((id) => usageSeries({ kind: 'container', id })));
+  }
+
+  /** Metas recorded before that the store no longer has (removed): their history goes with them. */
+  private async forgetRemovedMetas(current: Set<string>): Promise<void> {
+    const absent = [...this.recordedMetas].filter((id) => !current.has(id));
+    for (const id of current) this.recordedMetas.add(id);
+    const gone: string[] = [];
+    for (const id of absent) if (!(await this.o.store.get('metas', id))) gone.push(id);
+    if (gone.length === 0) return;
+    for (const id of gone) this.recordedMetas.delete(id);
+    await this.o.store.deleteUsage(gone.map((id) => usageSeries({ kind: 'meta', id })));
   }
 
   /**

@@ -74,7 +74,8 @@ function expectSameSums(actual: Point[], expected: Point[], n: number): void {
  * real engines (n1, n2), a real gateway in cluster mode on the embedded store. The recorder's clock
  * stands still until the meta runs, then advances 15 minutes a sample, so the HOUR, DAY and WEEK
  * points of an hour come in a few samples (and every sample is a gap of several DAY steps, after which
- * the step of the sample before still gets its DAY point).
+ * the step of the sample before still gets its DAY point). Once the meta is removed, its history
+ * and its instances' leave the store.
  */
 describe('usage history of a meta', () => {
   const env = loadTestEnv();
@@ -164,5 +165,18 @@ describe('usage history of a meta', () => {
     expect(firstHour(history.hour)).toEqual([STEP, 2 * STEP, 3 * STEP]);
     expect(firstHour(history.day)).toEqual([STEP, 2 * STEP, 3 * STEP]);
     expect(firstHour(history.week)).toEqual([0]);
+
+    // Removed, the meta's history goes from the store with its instances'.
+    await client.request('mutation($id: ID!) { removeMeta(id: $id) }', { id: createMeta.id });
+    const series = [`meta:${createMeta.id}`, ...instances.map((c) => `container:${c.id}`)];
+    await waitFor(
+      async () => {
+        const left = await Promise.all(
+          (['HOUR', 'DAY', 'WEEK'] as const).map((r) => gateway.core.store.usageHistory(series, r, 0)),
+        );
+        return left.flat(2).length === 0 ? true : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 200, description: "the removed meta's history gone from the store" },
+    );
   });
 });
