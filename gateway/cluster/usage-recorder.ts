@@ -7,6 +7,7 @@ import {
   sumSamples,
   usageBucket,
   usageSeries,
+  usageSpanMs,
   type UsageRange,
   type UsageSample,
   type UsageWrite,
@@ -48,7 +49,7 @@ interface NodeSample {
  * (one request per node, however many viewers), sums each meta's instances, and writes the HOUR
  * points; when a 5-minute or 1-hour step ends, it writes the DAY or WEEK point as the mean of the
  * finer points of that step, read back from the store (so a restart or a new leader loses nothing).
- * A container that leaves the cache loses its history.
+ * A container that leaves the cache, and a meta removed from the store, lose their history.
  */
 export class UsageRecorder {
   private readonly intervalMs: number;
@@ -60,6 +61,8 @@ export class UsageRecorder {
   private readonly seen: Record<'DAY' | 'WEEK', Set<string>> = { DAY: new Set(), WEEK: new Set() };
   /** Containers whose history this recorder wrote. */
   private recordedContainers = new Set<string>();
+  /** Metas whose history this recorder wrote. */
+  private readonly recordedMetas = new Set<string>();
   private stopped = true;
 
   constructor(private readonly o: UsageRecorderOptions) {
@@ -120,6 +123,7 @@ export class UsageRecorder {
       writes.push({ series: usageSeries({ kind: 'meta', id }), range: 'HOUR', sample: sumSamples(list, at) });
     await this.o.store.addUsage(writes);
     await this.forgetRemoved(containers);
+    await this.forgetRemovedMetas(new Set(metas.keys()));
     await this.rollUp(
       at,
       writes.map((w) => w.series),
@@ -172,9 +176,23 @@ export class UsageRecorder {
     await this.o.store.deleteUsage(gone.map((id) => usageSeries({ kind: 'container', id })));
   }
 
+  /** Metas recorded before that the store no longer has (removed): their history goes with them. */
+  private async forgetRemovedMetas(current: Set<string>): Promise<void> {
+    const absent = [...this.recordedMetas].filter((id) => !current.has(id));
+    for (const id of current) this.recordedMetas.add(id);
+    const gone: string[] = [];
+    for (const id of absent) if (!(await this.o.store.get('metas', id))) gone.push(id);
+    if (gone.length === 0) return;
+    for (const id of gone) this.recordedMetas.delete(id);
+    await this.o.store.deleteUsage(gone.map((id) => usageSeries({ kind: 'meta', id })));
+  }
+
   /**
    * When the sample at `at` starts a new DAY (WEEK) step, writes the step that ended as the mean of its
-   * HOUR (DAY) points. After a (re)start the previous step is written again, which replaces it.
+   * HOUR (DAY) points: the step the previous sample fell in, however long ago that was (samples that
+   * could not be written, a store outage, leave a gap). After a (re)start every step the finer range
+   * still holds whole is written again, which replaces what an earlier leader wrote and fills in the
+   * steps it left when it stopped.
    */
   private async rollUp(at: number, written: readonly string[]): Promise<void> {
     for (const { range, from } of ROLLUPS) {
@@ -182,21 +200,33 @@ export class UsageRecorder {
       for (const s of written) seen.add(s);
       const current = usageBucket(range, at);
       if (this.lastAt !== undefined && usageBucket(range, this.lastAt) === current) continue;
-      const ended = current - USAGE_RESOLUTION[range].stepMs;
+      const since = this.lastAt !== undefined ? usageBucket(range, this.lastAt) : current - usageSpanMs(from);
       const series = [...seen];
-      const history = await this.o.store.usageHistory(series, from, ended);
+      const history = await this.o.store.usageHistory(series, from, since);
       const writes: UsageWrite[] = [];
       history.forEach((points, i) => {
-        const mean = meanSample(
-          points.filter((p) => p.at < current),
-          ended,
-        );
-        if (mean) writes.push({ series: series[i]!, range, sample: mean });
+        // A step older than the finer range's span may have lost points: not rewritten.
+        const whole = (points[points.length - 1]?.at ?? 0) - usageSpanMs(from);
+        for (const sample of stepMeans(points, range, current))
+          if (sample.at > whole) writes.push({ series: series[i]!, range, sample });
       });
       await this.o.store.addUsage(writes);
       this.seen[range as 'DAY' | 'WEEK'] = new Set(written);
     }
   }
+}
+
+/** The mean of `points` per step of `range`, for the steps before `current`. */
+function stepMeans(points: readonly UsageSample[], range: UsageRange, current: number): UsageSample[] {
+  const steps = new Map<number, UsageSample[]>();
+  for (const p of points) {
+    if (p.at >= current) continue;
+    const step = usageBucket(range, p.at);
+    const list = steps.get(step);
+    if (list) list.push(p);
+    else steps.set(step, [p]);
+  }
+  return [...steps].map(([step, list]) => meanSample(list, step)!);
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -111,6 +111,8 @@ describe('container logs, stats, console and details', () => {
           ulimits: [{ name: 'nofile', soft: 1024, hard: 2048 }],
           shmSizeMB: 32,
           labels: [{ key: 'team', value: 'live' }],
+          volumes: [{ containerPath: '/data', volume: `hblive-${suffix}-data` }],
+          restartPolicy: 'unless-stopped',
           command: ['sh', '-c', 'echo started; trap "exit 0" TERM; while true; do sleep 1; done'],
         },
       },
@@ -123,6 +125,10 @@ describe('container logs, stats, console and details', () => {
     await other?.close();
     await gateway?.close();
     await removeContainersNamed(env, ['n1'], `hblive-${suffix}`);
+    await dockerFor(engineNamed(env, 'n1'))
+      .getVolume(`hblive-${suffix}-data`)
+      .remove()
+      .catch(() => undefined);
     await agent?.close().catch(() => undefined);
     tmp.cleanup();
   });
@@ -254,10 +260,42 @@ describe('container logs, stats, console and details', () => {
     expect(container.exitCode).toBe(0);
     expect(container.finishedAt).toBeNull();
     expect(Date.parse(container.startedAt!)).toBeGreaterThan(0);
-    expect(container.mounts).toEqual([]);
+    // A named volume's source is where the engine keeps it, as the engine's inspect says.
+    const source = `${engineNamed(env, 'n1').dataRoot}/volumes/hblive-${suffix}-data/_data`;
+    expect(container.mounts).toEqual([{ source, destination: '/data', readOnly: false, type: 'volume' }]);
   });
 
   it('renames and upgrades a container, keeping its config', async () => {
+    const engine = dockerFor(engineNamed(env, 'n1'));
+    /** What the engine runs the container with: env, ports, labels, volumes, restart policy, limits. */
+    const settings = async (id: string) => {
+      const info = await engine.getContainer(id).inspect();
+      return {
+        env: info.Config.Env,
+        labels: info.Config.Labels,
+        ports: info.HostConfig.PortBindings,
+        restartPolicy: info.HostConfig.RestartPolicy,
+        mounts: info.Mounts.map((m) => ({
+          type: m.Type,
+          name: m.Name,
+          destination: m.Destination,
+          rw: m.RW,
+        })),
+        ulimits: info.HostConfig.Ulimits,
+        shmSize: info.HostConfig.ShmSize,
+        hostname: info.Config.Hostname,
+        networkMode: info.HostConfig.NetworkMode,
+      };
+    };
+    const original = await settings(containerId);
+    expect(original.restartPolicy).toEqual({ Name: 'unless-stopped', MaximumRetryCount: 0 });
+    expect(original.mounts).toEqual([
+      { type: 'volume', name: `hblive-${suffix}-data`, destination: '/data', rw: true },
+    ]);
+    expect(Object.values(original.ports ?? {})).toHaveLength(1);
+    // A file in the volume outlives both.
+    const { startExec: write } = await exec(['sh', '-c', `echo kept-${suffix} > /data/mark`]);
+    await openExec(write.url).closed;
     const q = `query($id: ID!) { container(id: $id) { ${DETAILS} labels { key value } } }`;
     const before = (await admin.client.request<{ container: Details }>(q, { id: containerId })).container;
     const newName = `hblive-${suffix}-renamed`;
@@ -268,6 +306,7 @@ describe('container logs, stats, console and details', () => {
     expect(renameContainer).toEqual({ id: containerId, name: newName });
     const renamed = (await admin.client.request<{ container: Details }>(q, { id: containerId })).container;
     expect(renamed).toEqual({ ...before, name: newName });
+    expect(await settings(containerId)).toEqual(original);
 
     const { upgradeContainer } = await admin.client.request<{
       upgradeContainer: { id: string; image: string };
@@ -293,10 +332,19 @@ describe('container logs, stats, console and details', () => {
     );
     expect(gone.container).toBeNull();
     containerId = upgradeContainer.id;
-    // The settings of the engine are the old container's.
-    const info = await dockerFor(engineNamed(env, 'n1')).getContainer(containerId).inspect();
-    expect(info.HostConfig.Ulimits).toEqual([{ Name: 'nofile', Soft: 1024, Hard: 2048 }]);
-    expect(info.HostConfig.ShmSize).toBe(32 * 1024 * 1024);
+    // The settings of the engine are the old container's (what the image says aside).
+    const after = await settings(containerId);
+    expect(after).toEqual({
+      ...original,
+      env: original.env.map((e) => e.replace('HUMPBACK_TEST_VERSION=1', 'HUMPBACK_TEST_VERSION=2')),
+      labels: { ...original.labels, 'humpback-test.version': '2' },
+    });
+    expect(after.ulimits).toEqual([{ Name: 'nofile', Soft: 1024, Hard: 2048 }]);
+    expect(after.shmSize).toBe(32 * 1024 * 1024);
+    const { startExec: read } = await exec(['cat', '/data/mark']);
+    const mark = openExec(read.url);
+    await mark.closed;
+    expect(mark.output()).toBe(`kept-${suffix}\n`);
   });
 
   it('refuses bad ulimits and log options naming the field', async () => {

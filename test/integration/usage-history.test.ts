@@ -41,7 +41,7 @@ const FIVE_MIN = 300_000;
  * Usage history on the real engine n1 through a real agent and gateway on Redis. The recorder's clock
  * advances five minutes at each sample, so an hour of history (12 samples: HOUR points, a DAY point per
  * sample, a WEEK point once the hour is over) takes seconds; halfway the gateway is replaced by a new
- * one on the same Redis, and the history goes on from where it was.
+ * one on the same Redis, 15 minutes of the clock later, and the history goes on from where it was.
  */
 describe('usage history', () => {
   const env = loadTestEnv();
@@ -111,6 +111,8 @@ describe('usage history', () => {
     await client.close();
     await gateway!.close();
     gateway = undefined;
+    // The gateway stays away for 15 minutes of the recorder's clock: its last step still gets its DAY point.
+    readings += 3;
     const restartedAt = base + readings * FIVE_MIN;
     await startOne();
 
@@ -143,6 +145,11 @@ describe('usage history', () => {
       expect(p.memoryUsedBytes).toBe(byTime.get(p.at)!.memoryUsedBytes);
       expect(p.cpuPercent).toBeCloseTo(byTime.get(p.at)!.cpuPercent, 2);
     }
+    // Every 5-minute step but the current one has its DAY point, the one before the gap among them.
+    const newest = hour[hour.length - 1]!;
+    const daySteps = new Set(times(c.day));
+    expect(hour.filter((t) => t < newest && !daySteps.has(t))).toEqual([]);
+    expect(daySteps.has(Math.max(...hour.filter((t) => t < restartedAt)))).toBe(true);
     // WEEK: a point per hour, the mean of its DAY points.
     const hourStart = Date.parse(c.week[0]!.at);
     expect(hourStart % 3_600_000).toBe(0);
