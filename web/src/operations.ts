@@ -344,12 +344,6 @@ export const ContainerQuery = graphql(`
   }
 `);
 
-export const ContainerLogsQuery = graphql(`
-  query ContainerLogs($id: ID!, $tail: Int) {
-    containerLogs(id: $id, tail: $tail)
-  }
-`);
-
 export const CreateContainerMutation = graphql(`
   mutation CreateContainer($nodeId: ID!, $config: ContainerConfigInput!) {
     createContainer(nodeId: $nodeId, config: $config) {

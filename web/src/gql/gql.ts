@@ -43,7 +43,6 @@ type Documents = {
   '\n  mutation SetNodeLabels($nodeId: ID!, $labels: [LabelInput!]!) {\n    setNodeLabels(nodeId: $nodeId, labels: $labels) {\n      id\n      labels {\n        ...LabelFields\n      }\n    }\n  }\n': typeof types.SetNodeLabelsDocument;
   '\n  query Containers(\n    $groupId: ID\n    $nodeId: ID\n    $metaId: ID\n    $state: ContainerState\n    $search: String\n    $first: Int\n    $after: String\n  ) {\n    containers(\n      groupId: $groupId\n      nodeId: $nodeId\n      metaId: $metaId\n      state: $state\n      search: $search\n      first: $first\n      after: $after\n    ) {\n      totalCount\n      hasNextPage\n      endCursor\n      nodes {\n        ...ContainerFields\n      }\n    }\n  }\n': typeof types.ContainersDocument;
   '\n  query Container($id: ID!) {\n    container(id: $id) {\n      ...ContainerFields\n    }\n  }\n': typeof types.ContainerDocument;
-  '\n  query ContainerLogs($id: ID!, $tail: Int) {\n    containerLogs(id: $id, tail: $tail)\n  }\n': typeof types.ContainerLogsDocument;
   '\n  mutation CreateContainer($nodeId: ID!, $config: ContainerConfigInput!) {\n    createContainer(nodeId: $nodeId, config: $config) {\n      ...ContainerStatusFields\n    }\n  }\n': typeof types.CreateContainerDocument;
   '\n  mutation OperateContainer($id: ID!, $action: ContainerAction!) {\n    operateContainer(id: $id, action: $action) {\n      ...ContainerStatusFields\n    }\n  }\n': typeof types.OperateContainerDocument;
   '\n  mutation RemoveContainer($id: ID!, $force: Boolean) {\n    removeContainer(id: $id, force: $force)\n  }\n': typeof types.RemoveContainerDocument;
@@ -153,8 +152,6 @@ const documents: Documents = {
     types.ContainersDocument,
   '\n  query Container($id: ID!) {\n    container(id: $id) {\n      ...ContainerFields\n    }\n  }\n':
     types.ContainerDocument,
-  '\n  query ContainerLogs($id: ID!, $tail: Int) {\n    containerLogs(id: $id, tail: $tail)\n  }\n':
-    types.ContainerLogsDocument,
   '\n  mutation CreateContainer($nodeId: ID!, $config: ContainerConfigInput!) {\n    createContainer(nodeId: $nodeId, config: $config) {\n      ...ContainerStatusFields\n    }\n  }\n':
     types.CreateContainerDocument,
   '\n  mutation OperateContainer($id: ID!, $action: ContainerAction!) {\n    operateContainer(id: $id, action: $action) {\n      ...ContainerStatusFields\n    }\n  }\n':
@@ -434,12 +431,6 @@ export function graphql(
 export function graphql(
   source: '\n  query Container($id: ID!) {\n    container(id: $id) {\n      ...ContainerFields\n    }\n  }\n',
 ): typeof import('./graphql').ContainerDocument;
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(
-  source: '\n  query ContainerLogs($id: ID!, $tail: Int) {\n    containerLogs(id: $id, tail: $tail)\n  }\n',
-): typeof import('./graphql').ContainerLogsDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -617,13 +617,6 @@ export type ContainerQuery = {
   } | null;
 };
 
-export type ContainerLogsQueryVariables = Exact<{
-  id: string | number;
-  tail?: number | null | undefined;
-}>;
-
-export type ContainerLogsQuery = { containerLogs: Array<string> };
-
 export type CreateContainerMutationVariables = Exact<{
   nodeId: string | number;
   config: ContainerConfigInput;
@@ -1855,11 +1848,6 @@ fragment ContainerFields on Container {
   index
   createdAt
 }`) as unknown as TypedDocumentString<ContainerQuery, ContainerQueryVariables>;
-export const ContainerLogsDocument = new TypedDocumentString(`
-    query ContainerLogs($id: ID!, $tail: Int) {
-  containerLogs(id: $id, tail: $tail)
-}
-    `) as unknown as TypedDocumentString<ContainerLogsQuery, ContainerLogsQueryVariables>;
 export const CreateContainerDocument = new TypedDocumentString(`
     mutation CreateContainer($nodeId: ID!, $config: ContainerConfigInput!) {
   createContainer(nodeId: $nodeId, config: $config) {
