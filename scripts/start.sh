@@ -65,11 +65,10 @@ start_engine() {
   local logfile=.humpback/dockerd.log socket=${DOCKER_ENDPOINT#unix://} args=(-H "$DOCKER_ENDPOINT")
   if [ "$DOCKER_ENDPOINT" != unix:///var/run/docker.sock ]; then
     # Another socket than the default: keep this engine's state apart, next to its socket.
-    local state
     mkdir -p "$(dirname "$socket")"
-    state="$(cd "$(dirname "$socket")" && pwd)/engine"
-    mkdir -p "$state"
-    args+=(--data-root "$state/data" --exec-root "$state/exec" --pidfile "$state/docker.pid")
+    ENGINE_STATE="$(cd "$(dirname "$socket")" && pwd)/engine"
+    mkdir -p "$ENGINE_STATE"
+    args+=(--data-root "$ENGINE_STATE/data" --exec-root "$ENGINE_STATE/exec" --pidfile "$ENGINE_STATE/docker.pid")
   fi
   log "no Docker Engine answers at $DOCKER_ENDPOINT: starting dockerd (logs in $logfile)"
   setsid dockerd "${args[@]}" </dev/null >>"$logfile" 2>&1 &
@@ -112,8 +111,14 @@ stop_engine() {
   kill -0 "$DOCKERD_PID" 2>/dev/null || return 0
   log "stopping the Docker Engine this script started (pid $DOCKERD_PID; its containers stop with it)"
   kill "$DOCKERD_PID" 2>/dev/null || true
-  for _ in $(seq 1 250); do kill -0 "$DOCKERD_PID" 2>/dev/null || return 0; sleep 0.1; done
+  for _ in $(seq 1 250); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
   kill -9 "$DOCKERD_PID" 2>/dev/null || true
+  # dockerd leaves its netns mount under its own exec root: unmount what it left there.
+  [ -n "$ENGINE_STATE" ] || return 0
+  local m
+  for m in $(awk -v root="$ENGINE_STATE/exec/" 'index($2, root) == 1 { print $2 }' /proc/mounts | sort -r); do
+    umount -l "$m" 2>/dev/null || true
+  done
 }
 
 # Before the engine is called ready: that it answers and which network modes work (bridge is tried
@@ -122,7 +127,7 @@ engine_check() {
   "${HUMPBACK[@]}" engine-check | sed 's/^/start: /' >&2
 }
 
-DOCKERD_PID=
+DOCKERD_PID= ENGINE_STATE=
 if engine_answers; then
   engine_check
   log "Docker Engine ready at $DOCKER_ENDPOINT (already running: Ctrl-C leaves it running)"

@@ -202,7 +202,7 @@ const ROWS: Record<string, Row> = {
   'Mutation.createMeta': operateRow(
     `mutation($g: ID!, $n: String!) { createMeta(input: { groupId: $g, instances: 1,
        config: { name: $n, image: "humpback-test/busybox:latest", networkMode: "none",
-                 command: ["sleep", "3600"] } }) { id } }`,
+                 command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"] } }) { id } }`,
     (f) => ({ g: f.clusterGroupId, n: uniq('meta') }),
   ),
   'Mutation.updateMeta': operateRow(
@@ -530,10 +530,11 @@ describe('authorization matrix', () => {
       );
       return createContainer.id;
     };
+    // Instances trap SIGTERM (a bare `sleep` as PID 1 ignores it: each stop would wait 10 s).
     const freshMeta = async () => {
       const { createMeta } = await admin.request<{ createMeta: { id: string } }>(
         `mutation($g: ID!, $n: String!) { createMeta(input: { groupId: $g, instances: 1,
-           config: { name: $n, image: "humpback-test/busybox:latest", networkMode: "none", command: ["sleep", "3600"] } }) { id } }`,
+           config: { name: $n, image: "humpback-test/busybox:latest", networkMode: "none", command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"] } }) { id } }`,
         { g: clusterGroupId, n: uniq('meta') },
       );
       return createMeta.id;
