@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TempDirs } from './gateway-harness.js';
 import { waitFor } from '../helpers/test-env.js';
@@ -89,5 +90,49 @@ describe('scripts/start.sh', () => {
     expect(out).toContain('start: stopping the Docker Engine this script started');
     expect(netnsPids()).toEqual([]);
     expect(spawnSync('pgrep', ['-f', dir]).stdout.toString()).toBe('');
+  });
+
+  it('engine-check says bridge fails, and why, when the engine has a bridge network but no docker0', async () => {
+    const engine = join(dir, 'broken');
+    const socket = join(engine, 'docker.sock');
+    const args = [
+      '-H',
+      `unix://${socket}`,
+      '--data-root',
+      join(engine, 'data'),
+      '--exec-root',
+      join(engine, 'exec'),
+    ];
+    const dockerd = spawn(
+      'nsenter',
+      [`--net=/run/netns/${netns}`, 'dockerd', ...args, '--pidfile', join(engine, 'pid')],
+      {
+        stdio: 'ignore',
+      },
+    );
+    const docker = new Docker({ socketPath: socket });
+    try {
+      await waitFor(() => docker.ping().then(() => true), { timeoutMs: 30_000, description: 'dockerd' });
+      expect(spawnSync('ip', ['-n', netns, 'link', 'del', 'docker0']).status).toBe(0);
+      const check = spawnSync(process.execPath, ['--import', 'tsx', 'bin/humpback.ts', 'engine-check'], {
+        encoding: 'utf8',
+        env: { PATH: process.env['PATH'] ?? '', DOCKER_ENDPOINT: `unix://${socket}` },
+      });
+      expect(check.status).toBe(0);
+      const [first, second, ...rest] = check.stdout.split('\n');
+      expect(first).toBe(`engine:       unix://${socket} answers`);
+      expect(second).toMatch(
+        /^networking: {3}host, none \(bridge networking fails on this engine: .*could not find bridge docker0.*: use host or none\)$/,
+      );
+      expect(rest).toEqual(['']);
+      // The probe leaves nothing behind.
+      expect(await docker.listContainers({ all: true })).toEqual([]);
+      expect(await docker.listImages()).toEqual([]);
+    } finally {
+      dockerd.kill('SIGTERM');
+      await new Promise((resolve) =>
+        dockerd.exitCode !== null ? resolve(null) : dockerd.on('exit', resolve),
+      );
+    }
   });
 });
