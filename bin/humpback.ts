@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import {
   ConfigError,
   describeVariables,
@@ -17,8 +17,8 @@ process.env['NODE_ENV'] ??= 'production';
 
 /** Each subcommand lives with its process; a missing one says so and exits non-zero. */
 async function run(
-  name: 'agent' | 'gateway' | 'up',
-  options: { importBusybox?: boolean } = {},
+  name: 'agent' | 'gateway' | 'up' | 'engine-check',
+  options: { importBusybox?: boolean; stopsEngine?: boolean } = {},
 ): Promise<void> {
   try {
     switch (name) {
@@ -35,6 +35,11 @@ async function run(
       case 'up': {
         const { startUpFromEnv } = await import('../gateway/up.js');
         await startUpFromEnv(options);
+        return;
+      }
+      case 'engine-check': {
+        const { checkEngineFromEnv } = await import('../gateway/up.js');
+        await checkEngineFromEnv();
         return;
       }
     }
@@ -76,7 +81,17 @@ program
     '--import-busybox',
     "import humpback/busybox:latest from Debian's busybox-static when the engine has no image",
   )
-  .action((options: { importBusybox?: boolean }) => run('up', options));
+  // scripts/start.sh says so when the engine is its own: the banner then says Ctrl-C stops it too.
+  .addOption(new Option('--stops-engine').hideHelp())
+  .action((options: { importBusybox?: boolean; stopsEngine?: boolean }) => run('up', options));
+program
+  .command('engine-check')
+  .description('check the Docker Engine at DOCKER_ENDPOINT: that it answers, which network modes work')
+  .addHelpText(
+    'after',
+    '\nBridge is tried for real: a throwaway container (nothing runs in it) on the bridge network.',
+  )
+  .action(() => run('engine-check'));
 registerOperatorCommands(program);
 
 await program.parseAsync(process.argv);

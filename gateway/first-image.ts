@@ -81,10 +81,3 @@ export async function importFirstImage(docker: Docker, busyboxPath = BUSYBOX_PAT
   );
   return FIRST_IMAGE;
 }
-
-/** Which network modes the engine offers containers (bridge only when its bridge network exists). */
-export async function networkModes(docker: Docker): Promise<string[]> {
-  const networks = await docker.listNetworks();
-  const drivers = new Set(networks.map((n) => n.Name));
-  return ['bridge', 'host', 'none'].filter((m) => drivers.has(m));
-}

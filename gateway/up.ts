@@ -7,7 +7,8 @@ import { ConfigError, loadUpConfig, type Env } from '../core/config.js';
 import { createInterface } from 'node:readline/promises';
 import { createDocker } from '../agent/docker-runtime.js';
 import { engineUnreachable, startAgent, type RunningAgent } from '../agent/main.js';
-import { engineHasNoImage, FIRST_IMAGE, importFirstImage, networkModes } from './first-image.js';
+import { engineHasNoImage, FIRST_IMAGE, importFirstImage } from './first-image.js';
+import { networkingLine, networkModes } from './engine-networking.js';
 import { componentLogger, logger as rootLogger, type Logger } from '../core/logger.js';
 import { openStore } from '../core/store/open-store.js';
 import type { Store } from '../core/store/store.js';
@@ -159,6 +160,8 @@ export async function startUp(options: StartUpOptions = {}): Promise<RunningUp> 
 export interface UpFromEnvOptions {
   /** Import humpback/busybox:latest when the engine has no image, without asking. */
   importBusybox?: boolean | undefined;
+  /** The engine stops with this process (scripts/start.sh started it): the banner says so. */
+  stopsEngine?: boolean | undefined;
 }
 
 async function askYes(question: string): Promise<boolean> {
@@ -171,7 +174,7 @@ async function askYes(question: string): Promise<boolean> {
   }
 }
 
-/** The banner's lines about the engine: its first image (offered, imported) and its networking. */
+/** The banner's lines about the engine's first image (offered, imported). */
 async function engineLines(endpoint: string, options: UpFromEnvOptions): Promise<string[]> {
   const docker = createDocker(endpoint);
   const lines: string[] = [];
@@ -191,22 +194,35 @@ async function engineLines(endpoint: string, options: UpFromEnvOptions): Promise
       );
     }
   }
-  const modes = await networkModes(docker);
-  lines.push(
-    modes.includes('bridge')
-      ? `  networking:   ${modes.join(', ')}`
-      : `  networking:   ${modes.join(', ')} (this engine has no bridge network, e.g. dockerd --bridge=none: use host or none)`,
-  );
   return lines;
 }
 
-/** `humpback up`. Throws ConfigError on bad configuration (bin/humpback.ts prints it). */
-export async function startUpFromEnv(options: UpFromEnvOptions = {}): Promise<void> {
+/** The engine at DOCKER_ENDPOINT (humpback up's configuration); ConfigError when it does not answer. */
+async function reachableEngine(): Promise<string> {
   const { agent } = loadUpConfig(process.env);
   const unreachable = await engineUnreachable(agent.dockerEndpoint);
   if (unreachable !== undefined) {
     throw ConfigError.unreachable('DOCKER_ENDPOINT', agent.dockerEndpoint, 'a Docker Engine', unreachable);
   }
+  return agent.dockerEndpoint;
+}
+
+/**
+ * `humpback engine-check`: whether the engine at DOCKER_ENDPOINT answers and which network modes its
+ * containers can use (scripts/start.sh runs it before it calls the engine ready).
+ */
+export async function checkEngineFromEnv(): Promise<void> {
+  const endpoint = await reachableEngine();
+  console.log(`engine:       ${endpoint} answers`);
+  console.log(networkingLine(await networkModes(createDocker(endpoint))));
+}
+
+/** `humpback up`. Throws ConfigError on bad configuration (bin/humpback.ts prints it). */
+export async function startUpFromEnv(options: UpFromEnvOptions = {}): Promise<void> {
+  const { agent } = loadUpConfig(process.env);
+  await reachableEngine();
+  // Before the agent runs: it would otherwise list the probe's container.
+  const networking = networkingLine(await networkModes(createDocker(agent.dockerEndpoint)));
   const up = await startUp();
   closeOnSignals(() => up.close(), rootLogger, 'humpback up');
   const hadPassword = Boolean(process.env['HUMPBACK_ADMIN_PASSWORD']);
@@ -218,9 +234,12 @@ export async function startUpFromEnv(options: UpFromEnvOptions = {}): Promise<vo
       `  GraphQL API:  ${up.gateway.url} (HTTP and WebSocket)`,
       `  local node:   agent at ${up.agentAddress}, group "${LOCAL_GROUP}", engine ${agent.dockerEndpoint}`,
       ...engine,
+      `  ${networking}`,
       `  log in as "${FIRST_ADMIN}" with ${hadPassword ? 'the password in HUMPBACK_ADMIN_PASSWORD' : 'the password you set on first start'}`,
       `  CLI:          humpback login --url ${up.baseUrl.replace(/\/$/, '')}, then humpback run --name first ${FIRST_IMAGE} -- sleep 3600`,
-      'Stop with Ctrl-C: it stops Humpback (gateway and agent); the Docker Engine and its containers keep running.',
+      options.stopsEngine
+        ? 'Stop with Ctrl-C: it stops Humpback (gateway and agent) and the Docker Engine scripts/start.sh started, with its containers.'
+        : 'Stop with Ctrl-C: it stops Humpback (gateway and agent); the Docker Engine and its containers keep running.',
       '',
     ].join('\n'),
   );

@@ -202,7 +202,7 @@ const ROWS: Record<string, Row> = {
   'Mutation.createMeta': operateRow(
     `mutation($g: ID!, $n: String!) { createMeta(input: { groupId: $g, instances: 1,
        config: { name: $n, image: "humpback-test/busybox:latest", networkMode: "none",
-                 command: ["sleep", "3600"] } }) { id } }`,
+                 command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"] } }) { id } }`,
     (f) => ({ g: f.clusterGroupId, n: uniq('meta') }),
   ),
   'Mutation.updateMeta': operateRow(
@@ -530,10 +530,11 @@ describe('authorization matrix', () => {
       );
       return createContainer.id;
     };
+    // Instances trap SIGTERM (a bare `sleep` as PID 1 ignores it: each stop would wait 10 s).
     const freshMeta = async () => {
       const { createMeta } = await admin.request<{ createMeta: { id: string } }>(
         `mutation($g: ID!, $n: String!) { createMeta(input: { groupId: $g, instances: 1,
-           config: { name: $n, image: "humpback-test/busybox:latest", networkMode: "none", command: ["sleep", "3600"] } }) { id } }`,
+           config: { name: $n, image: "humpback-test/busybox:latest", networkMode: "none", command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"] } }) { id } }`,
         { g: clusterGroupId, n: uniq('meta') },
       );
       return createMeta.id;
@@ -637,10 +638,13 @@ describe('authorization matrix', () => {
     const expected: string[] = [];
     const actual: string[] = [];
     for (const [key, row] of Object.entries(ROWS)) {
-      for (const caller of callers) {
+      // The callers of one operation at once (each with its own variables: fresh targets where the
+      // operation consumes one); operations one after the other.
+      const outcomes = await Promise.all(callers.map((caller) => attempt(tokenOf(caller), key, row)));
+      callers.forEach((caller, i) => {
         expected.push(`${key} ${caller}: ${expectedOf(caller, key, row)}`);
-        actual.push(`${key} ${caller}: ${await attempt(tokenOf(caller), key, row)}`);
-      }
+        actual.push(`${key} ${caller}: ${outcomes[i]}`);
+      });
     }
     expect(actual).toEqual(expected);
   }
