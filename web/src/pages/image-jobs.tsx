@@ -82,7 +82,7 @@ export function JobHistory({
   const { data, error, refetch } = useQuery(ImageJobsQuery, { nodeId, first: 20 });
   useEffect(refetch, [refreshKey, refetch]);
   return (
-    <div className="table-wrap">
+    <div className="card table-wrap">
       <h2>Image jobs</h2>
       <ErrorMessage error={error} />
       {data?.imageJobs.length === 0 ? <p className="muted">No image jobs on this node yet.</p> : null}

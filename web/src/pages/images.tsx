@@ -12,19 +12,32 @@ type Image = ImagesData['images'][number];
 
 export function ImagesPage({ params }: { params: URLSearchParams }) {
   const nodeId = params.get('nodeId') ?? '';
+  const [building, setBuilding] = useState(false);
+  const toggle = (
+    <button type="button" className="primary" aria-expanded={building} onClick={() => setBuilding((b) => !b)}>
+      {building ? 'Close the build form' : 'Build or load an image'}
+    </button>
+  );
   return (
-    <NodePage title="Images" what="images" nodeId={nodeId}>
-      <NodeImages key={nodeId} nodeId={nodeId} />
+    <NodePage title="Images" what="images" nodeId={nodeId} actions={toggle}>
+      <NodeImages key={nodeId} nodeId={nodeId} building={building} onBuilding={setBuilding} />
     </NodePage>
   );
 }
 
 /** One node's images: pull, build or load (with the live job log), push, remove, the job history. */
-function NodeImages({ nodeId }: { nodeId: string }) {
+function NodeImages({
+  nodeId,
+  building,
+  onBuilding,
+}: {
+  nodeId: string;
+  building: boolean;
+  onBuilding: (open: boolean) => void;
+}) {
   const { data, error, loading, refetch } = useQuery(ImagesQuery, { nodeId });
   const [toRemove, setToRemove] = useState<string | null>(null);
   const [force, setForce] = useState(false);
-  const [building, setBuilding] = useState(false);
   const [job, setJob] = useState<string | null>(null);
   const [ended, setEnded] = useState(0);
   const remove = useMutation((ref: string) => request(RemoveImageMutation, { nodeId, image: ref, force }));
@@ -38,13 +51,16 @@ function NodeImages({ nodeId }: { nodeId: string }) {
   };
   return (
     <>
-      <div className="actions">
-        <PullImageForm nodeId={nodeId} onPulled={refetch} />
-        <button type="button" aria-expanded={building} onClick={() => setBuilding((b) => !b)}>
-          {building ? 'Close the build form' : 'Build or load an image'}
-        </button>
-      </div>
-      {building ? <BuildImageForm nodeId={nodeId} onStarted={open} /> : null}
+      <PullImageForm nodeId={nodeId} onPulled={refetch} />
+      {building ? (
+        <BuildImageForm
+          nodeId={nodeId}
+          onStarted={(id) => {
+            onBuilding(false);
+            open(id);
+          }}
+        />
+      ) : null}
       {job ? (
         <div className="card">
           <div className="card-head">

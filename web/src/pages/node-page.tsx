@@ -10,18 +10,22 @@ export function NodePage({
   title,
   what,
   nodeId,
+  actions,
   children,
 }: {
   title: string;
   /** What the page lists, for "Choose a node to see its …". */
   what: string;
   nodeId: string;
+  /** Buttons for the heading's right end (shown once a node is chosen). */
+  actions?: ReactNode;
   children: ReactNode;
 }) {
   return (
     <section>
       <div className="page-head">
         <h1>{title}</h1>
+        {nodeId ? actions : null}
       </div>
       <div className="filters">
         <NodeSelect value={nodeId} onChange={(id) => setParams({ nodeId: id })} />

@@ -46,7 +46,7 @@ export function RegistryForm({
     <form className="card form" aria-label={label} onSubmit={submit}>
       <h2>{label}</h2>
       <label>
-        Name
+        Registry name
         <input required value={name} onChange={(e) => setName(e.target.value)} />
       </label>
       <label>
