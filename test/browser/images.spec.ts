@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { dockerFor, engineNamed, loadTestEnv, testEnvFile } from '../helpers/test-env.js';
+import { dockerFor, engineNamed, testEnvFile } from '../helpers/test-env.js';
 import { ADMIN_PASSWORD, TempDirs, TestClient } from '../integration/gateway-harness.js';
 import { signIn } from './browser.js';
 import { LIVE, optionValue, startRealUi, type RealUi } from './real-gateway.js';
@@ -30,6 +30,7 @@ describe.skipIf(!existsSync(testEnvFile))('registries and image builds in the we
   let real: RealUi;
   const tmp = new TempDirs();
   let image = '';
+  let snapshot = '';
 
   beforeAll(async () => {
     real = await startRealUi();
@@ -41,10 +42,11 @@ describe.skipIf(!existsSync(testEnvFile))('registries and image builds in the we
 
   afterAll(async () => {
     if (real) {
-      await dockerFor(engineNamed(real.env, 'n1'))
-        .getImage(image)
-        .remove({ force: true })
-        .catch(() => undefined);
+      for (const i of [image, snapshot].filter(Boolean))
+        await dockerFor(engineNamed(real.env, 'n1'))
+          .getImage(i)
+          .remove({ force: true })
+          .catch(() => undefined);
       await real.close();
     }
     tmp.cleanup();
@@ -126,7 +128,7 @@ describe.skipIf(!existsSync(testEnvFile))('registries and image builds in the we
     await expect.poll(() => job.getByLabel('Job log').textContent(), LIVE).toContain(`build ${suffix}`);
 
     // The registry page shows the tag with the digest the engine pushed.
-    const [inspect] = [await dockerFor(n1).getImage(image).inspect()];
+    const inspect = await dockerFor(n1).getImage(image).inspect();
     const digest = (inspect.RepoDigests ?? [])
       .find((d) => d.startsWith(`${reg.address}/${repo}@`))
       ?.split('@')[1];
@@ -161,6 +163,39 @@ describe.skipIf(!existsSync(testEnvFile))('registries and image builds in the we
       },
     );
     expect(left.registryRepositories.flatMap((r) => r.tags)).toEqual([]);
+    await admin.close();
+  });
+
+  it("commits a container from the containers page as an image, with the job's log", async () => {
+    const { page } = real.ui;
+    const { env, baseUrl, suffix } = real;
+    const n1 = engineNamed(env, 'n1');
+    snapshot = `hbui-snap-${suffix}:1`;
+    const name = `ui-commit-${suffix}`;
+    const admin = new TestClient(real.gateway.url);
+    await admin.login();
+    const { nodes } = await admin.request<{ nodes: Array<{ id: string; ip: string }> }>(
+      '{ nodes { id ip } }',
+    );
+    await admin.request(
+      'mutation($n: ID!, $c: ContainerConfigInput!) { createContainer(nodeId: $n, config: $c) { id } }',
+      {
+        n: nodes.find((n) => n.ip === n1.ip)!.id,
+        c: { name, image: env.image, command: ['sleep', '3600'], networkMode: 'none' },
+      },
+    );
+    await page.goto(`${baseUrl}/#/containers`);
+    await page.locator(`tr[data-container="${name}"]`).waitFor({ timeout: LIVE.timeout });
+    await page.getByRole('button', { name: `commit ${name}` }).click();
+    const dialog = page.getByRole('dialog', { name: `Commit container ${name} as an image` });
+    await dialog.getByLabel('Image tag').fill(snapshot);
+    await dialog.getByRole('button', { name: 'Commit' }).click();
+    const job = dialog.getByRole('region', { name: `Job commit ${snapshot}` });
+    await expect.poll(() => job.locator('.badge').textContent(), LIVE).toBe('SUCCEEDED');
+    await real.ui.screenshot('images-05-committed');
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    const tags = (await dockerFor(n1).getImage(snapshot).inspect()).RepoTags;
+    expect(tags).toEqual([snapshot]);
     await admin.close();
   });
 });
