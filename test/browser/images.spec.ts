@@ -89,6 +89,14 @@ describe.skipIf(!existsSync(testEnvFile))('registries and image builds in the we
     await expect.poll(() => regRow.textContent(), LIVE).toContain(reg.address);
     expect(await regRow.textContent()).toContain('plain HTTP');
     expect(await form.count()).toBe(0);
+    // Editing with a wrong password is refused the same way and keeps the stored credentials.
+    await page.getByRole('button', { name: 'edit test registry' }).click();
+    const edit = page.getByRole('form', { name: 'Edit registry test registry' });
+    expect(await edit.getByLabel('Address').inputValue()).toBe(reg.address);
+    await edit.getByLabel('Password').fill('wrong-again');
+    await edit.getByRole('button', { name: 'Test and save' }).click();
+    await expect.poll(() => edit.getByRole('alert').textContent(), LIVE).toContain('refused the credentials');
+    await edit.getByRole('button', { name: 'Cancel' }).click();
 
     // Build on n1 from the tarball: the log shows the build's lines while the job runs.
     const n1 = engineNamed(env, 'n1');
@@ -163,6 +171,11 @@ describe.skipIf(!existsSync(testEnvFile))('registries and image builds in the we
       },
     );
     expect(left.registryRepositories.flatMap((r) => r.tags)).toEqual([]);
+
+    // Removing the registry forgets it (nothing in the registry is deleted).
+    await page.getByRole('button', { name: 'remove registry test registry' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Remove registry' }).click();
+    await page.getByText('No registries yet.').waitFor({ timeout: LIVE.timeout });
     await admin.close();
   });
 
