@@ -61,7 +61,7 @@ describe.skipIf(!existsSync(testEnvFile))('registries and image builds in the we
     const admin = new TestClient(real.gateway.url);
     await admin.login();
     await admin.request('mutation($input: CreateGroupInput!) { createGroup(input: $input) { id } }', {
-      input: { name: `ui-img-${suffix}`, clusterMode: false, servers: [real.agents[0]!.address] },
+      input: { name: `ui-img-${suffix}`, clusterMode: true, servers: [real.agents[0]!.address] },
     });
     await signIn(page, baseUrl, 'admin', ADMIN_PASSWORD);
 
@@ -153,10 +153,16 @@ describe.skipIf(!existsSync(testEnvFile))('registries and image builds in the we
     await page.getByRole('button', { name: `deploy ${repo}:1 as a container` }).click();
     const deploy = page.getByRole('form', { name: 'Create a container' });
     expect(await deploy.getByLabel('Image').inputValue()).toBe(image);
-    await page
-      .getByRole('region', { name: `Deploy ${image}` })
-      .getByRole('button', { name: 'Close' })
-      .click();
+    // ... and as a service: the service form of the chosen cluster group, the image filled in.
+    await page.getByRole('button', { name: `deploy ${repo}:1 as a service` }).click();
+    const region = page.getByRole('region', { name: `Deploy ${image}` });
+    await region
+      .getByLabel('Cluster group')
+      .selectOption(await optionValue(region, 'Cluster group', `ui-img-${suffix}`));
+    const service = page.getByRole('form', { name: 'Create a service' });
+    expect(await service.getByLabel('Image').inputValue()).toBe(image);
+    await real.ui.screenshot('images-05-deploy-service');
+    await region.getByRole('button', { name: 'Close' }).click();
 
     // Delete the tag (confirmed): the registry no longer lists it.
     await page.getByRole('button', { name: `delete tag ${repo}:1` }).click();
@@ -205,7 +211,7 @@ describe.skipIf(!existsSync(testEnvFile))('registries and image builds in the we
     await dialog.getByRole('button', { name: 'Commit' }).click();
     const job = dialog.getByRole('region', { name: `Job commit ${snapshot}` });
     await expect.poll(() => job.locator('.badge').textContent(), LIVE).toBe('SUCCEEDED');
-    await real.ui.screenshot('images-05-committed');
+    await real.ui.screenshot('images-06-committed');
     await dialog.getByRole('button', { name: 'Done' }).click();
     const tags = (await dockerFor(n1).getImage(snapshot).inspect()).RepoTags;
     expect(tags).toEqual([snapshot]);
