@@ -31,6 +31,44 @@ export function uploadFile(file: File, onProgress: (fraction: number) => void): 
 }
 
 type Mode = 'build' | 'load';
+interface BuildDraft {
+  tag: string;
+  dockerfile: string;
+  buildArgs: string;
+}
+
+/** What a build needs besides the file: the tag, the Dockerfile's path, build args. */
+function BuildFields({ value, onChange }: { value: BuildDraft; onChange: (v: BuildDraft) => void }) {
+  return (
+    <>
+      <label>
+        Tag
+        <input
+          required
+          placeholder="registry.local:5000/app:1"
+          value={value.tag}
+          onChange={(e) => onChange({ ...value, tag: e.target.value })}
+        />
+      </label>
+      <label>
+        Dockerfile path in the tarball
+        <input
+          placeholder="Dockerfile"
+          value={value.dockerfile}
+          onChange={(e) => onChange({ ...value, dockerfile: e.target.value })}
+        />
+      </label>
+      <label>
+        Build arguments (KEY=value, one a line)
+        <textarea
+          rows={2}
+          value={value.buildArgs}
+          onChange={(e) => onChange({ ...value, buildArgs: e.target.value })}
+        />
+      </label>
+    </>
+  );
+}
 
 /**
  * Build or load: a Dockerfile tarball built with a tag (Dockerfile path, build args) or a
@@ -45,20 +83,18 @@ export function BuildImageForm({
 }) {
   const [mode, setMode] = useState<Mode>('build');
   const [file, setFile] = useState<File | null>(null);
-  const [tag, setTag] = useState('');
-  const [dockerfile, setDockerfile] = useState('');
-  const [buildArgs, setBuildArgs] = useState('');
+  const [build, setBuild] = useState<BuildDraft>({ tag: '', dockerfile: '', buildArgs: '' });
   const [sent, setSent] = useState<number | null>(null);
   const start = useMutation(async (f: File) => {
     setSent(0);
     const uploadId = await uploadFile(f, setSent).finally(() => setSent(null));
     if (mode === 'load') return (await request(LoadImageMutation, { nodeId, uploadId })).loadImage.id;
-    const args = parseLabels(buildArgs);
+    const args = parseLabels(build.buildArgs);
     const r = await request(BuildImageMutation, {
       nodeId,
       uploadId,
-      tag: tag.trim(),
-      dockerfile: dockerfile.trim() || null,
+      tag: build.tag.trim(),
+      dockerfile: build.dockerfile.trim() || null,
       buildArgs: args.length ? args : null,
     });
     return r.buildImage.id;
@@ -92,31 +128,7 @@ export function BuildImageForm({
           onChange={(e) => setFile(e.target.files?.[0] ?? null)}
         />
       </label>
-      {mode === 'build' ? (
-        <>
-          <label>
-            Tag
-            <input
-              required
-              placeholder="registry.local:5000/app:1"
-              value={tag}
-              onChange={(e) => setTag(e.target.value)}
-            />
-          </label>
-          <label>
-            Dockerfile path in the tarball
-            <input
-              placeholder="Dockerfile"
-              value={dockerfile}
-              onChange={(e) => setDockerfile(e.target.value)}
-            />
-          </label>
-          <label>
-            Build arguments (KEY=value, one a line)
-            <textarea rows={2} value={buildArgs} onChange={(e) => setBuildArgs(e.target.value)} />
-          </label>
-        </>
-      ) : null}
+      {mode === 'build' ? <BuildFields value={build} onChange={setBuild} /> : null}
       {sent !== null ? (
         <p className="progress-line">
           Uploading {file?.name}… <progress aria-label="Upload progress" max={1} value={sent} />{' '}

@@ -88,24 +88,16 @@ export function RegistryBrowser({
           Show more repositories
         </button>
       ) : null}
-      <ConfirmDialog
-        open={toDelete !== null}
-        title={`Delete tag ${toDelete?.repository ?? ''}:${toDelete?.tag ?? ''}?`}
-        confirmText="Delete tag"
-        danger
+      <DeleteTagDialog
+        tag={toDelete}
         busy={del.busy}
-        onCancel={() => setToDelete(null)}
-        onConfirm={async () => {
-          const ok = toDelete ? await del.run(toDelete) : undefined;
+        onClose={() => setToDelete(null)}
+        onConfirm={async (t) => {
+          const ok = await del.run(t);
           setToDelete(null);
           if (ok !== undefined) refetch();
         }}
-      >
-        <p>
-          The tag&apos;s manifest is deleted from the registry; other tags of the same manifest go with it.
-          Images already pulled on nodes stay.
-        </p>
-      </ConfirmDialog>
+      />
     </div>
   );
 }
@@ -179,5 +171,34 @@ function RepositoryTags({
         </table>
       ) : null}
     </div>
+  );
+}
+
+function DeleteTagDialog({
+  tag,
+  busy,
+  onClose,
+  onConfirm,
+}: {
+  tag: TagRef | null;
+  busy: boolean;
+  onClose: () => void;
+  onConfirm: (tag: TagRef) => void;
+}) {
+  return (
+    <ConfirmDialog
+      open={tag !== null}
+      title={`Delete tag ${tag?.repository ?? ''}:${tag?.tag ?? ''}?`}
+      confirmText="Delete tag"
+      danger
+      busy={busy}
+      onCancel={onClose}
+      onConfirm={() => tag && onConfirm(tag)}
+    >
+      <p>
+        The tag&apos;s manifest is deleted from the registry; other tags of the same manifest go with it.
+        Images already pulled on nodes stay.
+      </p>
+    </ConfirmDialog>
   );
 }
