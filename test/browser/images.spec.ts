@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dockerFor, engineNamed, testEnvFile } from '../helpers/test-env.js';
@@ -216,5 +217,29 @@ describe.skipIf(!existsSync(testEnvFile))('registries and image builds in the we
     const tags = (await dockerFor(n1).getImage(snapshot).inspect()).RepoTags;
     expect(tags).toEqual([snapshot]);
     await admin.close();
+  });
+
+  it('loads a `docker save` tar from the build dialog and keeps the job in the history', async () => {
+    const { page } = real.ui;
+    const { env, baseUrl } = real;
+    const n1 = engineNamed(env, 'n1');
+    const saved = path.join(tmp.make('hb-ui-save-'), 'image.tar');
+    await pipeline(
+      (await dockerFor(n1).getImage(env.image).get()) as NodeJS.ReadableStream,
+      createWriteStream(saved),
+    );
+    await page.goto(`${baseUrl}/#/images`);
+    await page.getByLabel('Node').selectOption(await optionValue(page, 'Node', `(${n1.ip})`));
+    await page.getByRole('button', { name: 'Build or load an image' }).click();
+    const form = page.getByRole('form', { name: 'Build or load an image' });
+    await form.getByLabel(/docker save/).check();
+    await form.getByLabel('File (.tar or .tar.gz)').setInputFiles(saved);
+    await form.getByRole('button', { name: 'Upload and load' }).click();
+    const job = page.getByRole('region', { name: /^Job load/ });
+    await expect.poll(() => job.locator('.badge').textContent(), LIVE).toBe('SUCCEEDED');
+    expect(await job.getByLabel('Job log').textContent()).toContain(env.image);
+    const history = page.getByRole('table', { name: 'Image jobs' });
+    await expect.poll(() => history.getByRole('row').nth(1).textContent(), LIVE).toContain('LOAD');
+    await real.ui.screenshot('images-07-loaded');
   });
 });
