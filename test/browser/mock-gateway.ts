@@ -237,6 +237,8 @@ export async function startMockGateway(options: { password: string }): Promise<M
     images: () => [
       { id: 'sha256:0123456789abcdef', tags: ['humpback-test/busybox:latest'], sizeBytes: 2_100_000 },
     ],
+    imageJobs: () => [],
+    registries: () => [],
     webhookDeliveries: () => [],
     login: ({ username, password }: { username: string; password: string }) => {
       audit.unshift({

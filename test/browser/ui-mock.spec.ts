@@ -101,6 +101,7 @@ describe('web UI pages (mock gateway)', () => {
       ['dashboard', 'Dashboard'],
       ['nodes', 'Nodes'],
       ['images?nodeId=node-1', 'Images'],
+      ['registries', 'Registries'],
       ['audit', 'Audit log'],
       ['users', 'Users'],
     ] as const) {

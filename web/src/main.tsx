@@ -9,6 +9,7 @@ import { DashboardPage } from './pages/dashboard';
 import { GroupsPage } from './pages/groups';
 import { ImagesPage } from './pages/images';
 import { VolumesPage } from './pages/volumes';
+import { RegistriesPage } from './pages/registries';
 import { LoginPage } from './pages/login';
 import { MetasPage } from './pages/metas';
 import { NodesPage } from './pages/nodes';
@@ -34,6 +35,7 @@ const ROUTES: Route[] = [
   { path: 'metas', label: 'Services' },
   { path: 'images', label: 'Images' },
   { path: 'volumes', label: 'Volumes' },
+  { path: 'registries', label: 'Registries' },
   { path: 'audit', label: 'Audit log', admin: true },
   { path: 'users', label: 'Users', admin: true },
   { path: 'teams', label: 'Teams', admin: true },
@@ -182,6 +184,8 @@ function CurrentPage({ route, viewer }: { route: ReturnType<typeof readHash>; vi
       return <ImagesPage params={route.params} />;
     case 'volumes':
       return <VolumesPage params={route.params} />;
+    case 'registries':
+      return <RegistriesPage viewer={viewer} />;
     case 'audit':
       return <AuditPage />;
     case 'users':

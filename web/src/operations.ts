@@ -875,3 +875,151 @@ export const UpgradeContainerMutation = graphql(`
     }
   }
 `);
+
+// ---- registries and images (issue 10) ----
+
+export const RegistriesQuery = graphql(`
+  query Registries {
+    registries {
+      id
+      name
+      url
+      username
+      insecure
+      createdAt
+    }
+  }
+`);
+
+export const AddRegistryMutation = graphql(`
+  mutation AddRegistry($input: RegistryInput!) {
+    addRegistry(input: $input) {
+      id
+    }
+  }
+`);
+
+export const UpdateRegistryMutation = graphql(`
+  mutation UpdateRegistry($id: ID!, $input: RegistryInput!) {
+    updateRegistry(id: $id, input: $input) {
+      id
+    }
+  }
+`);
+
+export const RemoveRegistryMutation = graphql(`
+  mutation RemoveRegistry($id: ID!) {
+    removeRegistry(id: $id)
+  }
+`);
+
+export const RegistryRepositoriesQuery = graphql(`
+  query RegistryRepositories($registryId: ID!, $search: String, $first: Int) {
+    registryRepositories(registryId: $registryId, search: $search, first: $first) {
+      name
+      tags {
+        name
+        digest
+        sizeBytes
+        created
+      }
+    }
+  }
+`);
+
+export const DeleteRegistryTagMutation = graphql(`
+  mutation DeleteRegistryTag($registryId: ID!, $repository: String!, $tag: String!) {
+    deleteRegistryTag(registryId: $registryId, repository: $repository, tag: $tag)
+  }
+`);
+
+export const ImageJobsQuery = graphql(`
+  query ImageJobs($nodeId: ID, $first: Int) {
+    imageJobs(nodeId: $nodeId, first: $first) {
+      id
+      kind
+      status
+      nodeId
+      image
+      error
+      createdAt
+      finishedAt
+    }
+  }
+`);
+
+export const ImageJobQuery = graphql(`
+  query ImageJob($id: ID!) {
+    imageJob(id: $id) {
+      id
+      kind
+      status
+      image
+      log
+      error
+      finishedAt
+    }
+  }
+`);
+
+export const ImageJobProgressSubscription = graphql(`
+  subscription ImageJobProgress($jobId: ID!) {
+    imageJobProgress(jobId: $jobId) {
+      job {
+        id
+        kind
+        status
+        image
+        log
+        error
+        finishedAt
+      }
+      line
+      progress
+    }
+  }
+`);
+
+export const BuildImageMutation = graphql(`
+  mutation BuildImage(
+    $nodeId: ID!
+    $uploadId: ID!
+    $tag: String!
+    $dockerfile: String
+    $buildArgs: [LabelInput!]
+  ) {
+    buildImage(
+      nodeId: $nodeId
+      uploadId: $uploadId
+      tag: $tag
+      dockerfile: $dockerfile
+      buildArgs: $buildArgs
+    ) {
+      id
+    }
+  }
+`);
+
+export const LoadImageMutation = graphql(`
+  mutation LoadImage($nodeId: ID!, $uploadId: ID!) {
+    loadImage(nodeId: $nodeId, uploadId: $uploadId) {
+      id
+    }
+  }
+`);
+
+export const CommitContainerMutation = graphql(`
+  mutation CommitContainer($containerId: ID!, $tag: String!) {
+    commitContainer(containerId: $containerId, tag: $tag) {
+      id
+    }
+  }
+`);
+
+export const PushImageMutation = graphql(`
+  mutation PushImage($nodeId: ID!, $image: String!) {
+    pushImage(nodeId: $nodeId, image: $image) {
+      id
+    }
+  }
+`);

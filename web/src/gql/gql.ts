@@ -98,6 +98,19 @@ type Documents = {
   '\n  mutation StartExec($containerId: ID!, $command: [String!], $tty: Boolean) {\n    startExec(containerId: $containerId, command: $command, tty: $tty) {\n      id\n      url\n      expiresAt\n    }\n  }\n': typeof types.StartExecDocument;
   '\n  mutation RenameContainer($id: ID!, $name: String!) {\n    renameContainer(id: $id, name: $name) {\n      ...ContainerStatusFields\n    }\n  }\n': typeof types.RenameContainerDocument;
   '\n  mutation UpgradeContainer($id: ID!, $imageTag: String!) {\n    upgradeContainer(id: $id, imageTag: $imageTag) {\n      ...ContainerStatusFields\n      image\n    }\n  }\n': typeof types.UpgradeContainerDocument;
+  '\n  query Registries {\n    registries {\n      id\n      name\n      url\n      username\n      insecure\n      createdAt\n    }\n  }\n': typeof types.RegistriesDocument;
+  '\n  mutation AddRegistry($input: RegistryInput!) {\n    addRegistry(input: $input) {\n      id\n    }\n  }\n': typeof types.AddRegistryDocument;
+  '\n  mutation UpdateRegistry($id: ID!, $input: RegistryInput!) {\n    updateRegistry(id: $id, input: $input) {\n      id\n    }\n  }\n': typeof types.UpdateRegistryDocument;
+  '\n  mutation RemoveRegistry($id: ID!) {\n    removeRegistry(id: $id)\n  }\n': typeof types.RemoveRegistryDocument;
+  '\n  query RegistryRepositories($registryId: ID!, $search: String, $first: Int) {\n    registryRepositories(registryId: $registryId, search: $search, first: $first) {\n      name\n      tags {\n        name\n        digest\n        sizeBytes\n        created\n      }\n    }\n  }\n': typeof types.RegistryRepositoriesDocument;
+  '\n  mutation DeleteRegistryTag($registryId: ID!, $repository: String!, $tag: String!) {\n    deleteRegistryTag(registryId: $registryId, repository: $repository, tag: $tag)\n  }\n': typeof types.DeleteRegistryTagDocument;
+  '\n  query ImageJobs($nodeId: ID, $first: Int) {\n    imageJobs(nodeId: $nodeId, first: $first) {\n      id\n      kind\n      status\n      nodeId\n      image\n      error\n      createdAt\n      finishedAt\n    }\n  }\n': typeof types.ImageJobsDocument;
+  '\n  query ImageJob($id: ID!) {\n    imageJob(id: $id) {\n      id\n      kind\n      status\n      image\n      log\n      error\n      finishedAt\n    }\n  }\n': typeof types.ImageJobDocument;
+  '\n  subscription ImageJobProgress($jobId: ID!) {\n    imageJobProgress(jobId: $jobId) {\n      job {\n        id\n        kind\n        status\n        image\n        log\n        error\n        finishedAt\n      }\n      line\n      progress\n    }\n  }\n': typeof types.ImageJobProgressDocument;
+  '\n  mutation BuildImage(\n    $nodeId: ID!\n    $uploadId: ID!\n    $tag: String!\n    $dockerfile: String\n    $buildArgs: [LabelInput!]\n  ) {\n    buildImage(\n      nodeId: $nodeId\n      uploadId: $uploadId\n      tag: $tag\n      dockerfile: $dockerfile\n      buildArgs: $buildArgs\n    ) {\n      id\n    }\n  }\n': typeof types.BuildImageDocument;
+  '\n  mutation LoadImage($nodeId: ID!, $uploadId: ID!) {\n    loadImage(nodeId: $nodeId, uploadId: $uploadId) {\n      id\n    }\n  }\n': typeof types.LoadImageDocument;
+  '\n  mutation CommitContainer($containerId: ID!, $tag: String!) {\n    commitContainer(containerId: $containerId, tag: $tag) {\n      id\n    }\n  }\n': typeof types.CommitContainerDocument;
+  '\n  mutation PushImage($nodeId: ID!, $image: String!) {\n    pushImage(nodeId: $nodeId, image: $image) {\n      id\n    }\n  }\n': typeof types.PushImageDocument;
 };
 const documents: Documents = {
   '\n  fragment UserFields on User {\n    id\n    username\n    admin\n  }\n': types.UserFieldsFragmentDoc,
@@ -255,6 +268,31 @@ const documents: Documents = {
     types.RenameContainerDocument,
   '\n  mutation UpgradeContainer($id: ID!, $imageTag: String!) {\n    upgradeContainer(id: $id, imageTag: $imageTag) {\n      ...ContainerStatusFields\n      image\n    }\n  }\n':
     types.UpgradeContainerDocument,
+  '\n  query Registries {\n    registries {\n      id\n      name\n      url\n      username\n      insecure\n      createdAt\n    }\n  }\n':
+    types.RegistriesDocument,
+  '\n  mutation AddRegistry($input: RegistryInput!) {\n    addRegistry(input: $input) {\n      id\n    }\n  }\n':
+    types.AddRegistryDocument,
+  '\n  mutation UpdateRegistry($id: ID!, $input: RegistryInput!) {\n    updateRegistry(id: $id, input: $input) {\n      id\n    }\n  }\n':
+    types.UpdateRegistryDocument,
+  '\n  mutation RemoveRegistry($id: ID!) {\n    removeRegistry(id: $id)\n  }\n': types.RemoveRegistryDocument,
+  '\n  query RegistryRepositories($registryId: ID!, $search: String, $first: Int) {\n    registryRepositories(registryId: $registryId, search: $search, first: $first) {\n      name\n      tags {\n        name\n        digest\n        sizeBytes\n        created\n      }\n    }\n  }\n':
+    types.RegistryRepositoriesDocument,
+  '\n  mutation DeleteRegistryTag($registryId: ID!, $repository: String!, $tag: String!) {\n    deleteRegistryTag(registryId: $registryId, repository: $repository, tag: $tag)\n  }\n':
+    types.DeleteRegistryTagDocument,
+  '\n  query ImageJobs($nodeId: ID, $first: Int) {\n    imageJobs(nodeId: $nodeId, first: $first) {\n      id\n      kind\n      status\n      nodeId\n      image\n      error\n      createdAt\n      finishedAt\n    }\n  }\n':
+    types.ImageJobsDocument,
+  '\n  query ImageJob($id: ID!) {\n    imageJob(id: $id) {\n      id\n      kind\n      status\n      image\n      log\n      error\n      finishedAt\n    }\n  }\n':
+    types.ImageJobDocument,
+  '\n  subscription ImageJobProgress($jobId: ID!) {\n    imageJobProgress(jobId: $jobId) {\n      job {\n        id\n        kind\n        status\n        image\n        log\n        error\n        finishedAt\n      }\n      line\n      progress\n    }\n  }\n':
+    types.ImageJobProgressDocument,
+  '\n  mutation BuildImage(\n    $nodeId: ID!\n    $uploadId: ID!\n    $tag: String!\n    $dockerfile: String\n    $buildArgs: [LabelInput!]\n  ) {\n    buildImage(\n      nodeId: $nodeId\n      uploadId: $uploadId\n      tag: $tag\n      dockerfile: $dockerfile\n      buildArgs: $buildArgs\n    ) {\n      id\n    }\n  }\n':
+    types.BuildImageDocument,
+  '\n  mutation LoadImage($nodeId: ID!, $uploadId: ID!) {\n    loadImage(nodeId: $nodeId, uploadId: $uploadId) {\n      id\n    }\n  }\n':
+    types.LoadImageDocument,
+  '\n  mutation CommitContainer($containerId: ID!, $tag: String!) {\n    commitContainer(containerId: $containerId, tag: $tag) {\n      id\n    }\n  }\n':
+    types.CommitContainerDocument,
+  '\n  mutation PushImage($nodeId: ID!, $image: String!) {\n    pushImage(nodeId: $nodeId, image: $image) {\n      id\n    }\n  }\n':
+    types.PushImageDocument,
 };
 
 /**
@@ -761,6 +799,84 @@ export function graphql(
 export function graphql(
   source: '\n  mutation UpgradeContainer($id: ID!, $imageTag: String!) {\n    upgradeContainer(id: $id, imageTag: $imageTag) {\n      ...ContainerStatusFields\n      image\n    }\n  }\n',
 ): typeof import('./graphql').UpgradeContainerDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  query Registries {\n    registries {\n      id\n      name\n      url\n      username\n      insecure\n      createdAt\n    }\n  }\n',
+): typeof import('./graphql').RegistriesDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation AddRegistry($input: RegistryInput!) {\n    addRegistry(input: $input) {\n      id\n    }\n  }\n',
+): typeof import('./graphql').AddRegistryDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation UpdateRegistry($id: ID!, $input: RegistryInput!) {\n    updateRegistry(id: $id, input: $input) {\n      id\n    }\n  }\n',
+): typeof import('./graphql').UpdateRegistryDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation RemoveRegistry($id: ID!) {\n    removeRegistry(id: $id)\n  }\n',
+): typeof import('./graphql').RemoveRegistryDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  query RegistryRepositories($registryId: ID!, $search: String, $first: Int) {\n    registryRepositories(registryId: $registryId, search: $search, first: $first) {\n      name\n      tags {\n        name\n        digest\n        sizeBytes\n        created\n      }\n    }\n  }\n',
+): typeof import('./graphql').RegistryRepositoriesDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation DeleteRegistryTag($registryId: ID!, $repository: String!, $tag: String!) {\n    deleteRegistryTag(registryId: $registryId, repository: $repository, tag: $tag)\n  }\n',
+): typeof import('./graphql').DeleteRegistryTagDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  query ImageJobs($nodeId: ID, $first: Int) {\n    imageJobs(nodeId: $nodeId, first: $first) {\n      id\n      kind\n      status\n      nodeId\n      image\n      error\n      createdAt\n      finishedAt\n    }\n  }\n',
+): typeof import('./graphql').ImageJobsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  query ImageJob($id: ID!) {\n    imageJob(id: $id) {\n      id\n      kind\n      status\n      image\n      log\n      error\n      finishedAt\n    }\n  }\n',
+): typeof import('./graphql').ImageJobDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  subscription ImageJobProgress($jobId: ID!) {\n    imageJobProgress(jobId: $jobId) {\n      job {\n        id\n        kind\n        status\n        image\n        log\n        error\n        finishedAt\n      }\n      line\n      progress\n    }\n  }\n',
+): typeof import('./graphql').ImageJobProgressDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation BuildImage(\n    $nodeId: ID!\n    $uploadId: ID!\n    $tag: String!\n    $dockerfile: String\n    $buildArgs: [LabelInput!]\n  ) {\n    buildImage(\n      nodeId: $nodeId\n      uploadId: $uploadId\n      tag: $tag\n      dockerfile: $dockerfile\n      buildArgs: $buildArgs\n    ) {\n      id\n    }\n  }\n',
+): typeof import('./graphql').BuildImageDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation LoadImage($nodeId: ID!, $uploadId: ID!) {\n    loadImage(nodeId: $nodeId, uploadId: $uploadId) {\n      id\n    }\n  }\n',
+): typeof import('./graphql').LoadImageDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation CommitContainer($containerId: ID!, $tag: String!) {\n    commitContainer(containerId: $containerId, tag: $tag) {\n      id\n    }\n  }\n',
+): typeof import('./graphql').CommitContainerDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation PushImage($nodeId: ID!, $image: String!) {\n    pushImage(nodeId: $nodeId, image: $image) {\n      id\n    }\n  }\n',
+): typeof import('./graphql').PushImageDocument;
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

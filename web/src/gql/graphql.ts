@@ -77,6 +77,30 @@ export type NotificationEvent =
   /** A change to a meta could not be completed (see Meta.lastFailure). */
   | 'META_FAILED';
 
+/** What an image job does. */
+export type ImageJobKind =
+  /** Builds an uploaded Dockerfile tarball. */
+  | 'BUILD'
+  /** Loads an uploaded `docker save` tar. */
+  | 'LOAD'
+  /** Snapshots a container's filesystem as an image. */
+  | 'COMMIT'
+  /** Pushes an image to the registry its name points at. */
+  | 'PUSH'
+  /** Pulls an image. */
+  | 'PULL';
+
+/** Where an image job is. */
+export type ImageJobStatus =
+  /** Not started yet. */
+  | 'QUEUED'
+  /** Running on its node. */
+  | 'RUNNING'
+  /** Done; `image` is what it made. */
+  | 'SUCCEEDED'
+  /** Failed; `error` has Docker's words. */
+  | 'FAILED';
+
 /** A new user. */
 export type CreateUserInput = {
   /** Letters, digits, dot, dash and underscore; unique ignoring case. */
@@ -280,6 +304,20 @@ export type CreateVolumeInput = {
   labels?: Array<LabelInput> | null | undefined;
   /** Make it an NFS volume (local driver, type=nfs). */
   nfs?: NfsVolumeInput | null | undefined;
+};
+
+/** A registry to add or change; its credentials are checked against `/v2/` first. */
+export type RegistryInput = {
+  /** A name for people. */
+  name: string;
+  /** `http(s)://host[:port]` or `host[:port]`. */
+  url: string;
+  /** The user; on update, absent keeps the stored one and "" removes the credentials. */
+  username?: string | null | undefined;
+  /** The password; on update, absent keeps the stored one. */
+  password?: string | null | undefined;
+  /** Plain HTTP. Default false. */
+  insecure?: boolean | null | undefined;
 };
 
 /** Which of a container's outputs. */
@@ -1174,6 +1212,144 @@ export type UpgradeContainerMutation = {
     metaId: string | null;
   };
 };
+
+export type RegistriesQueryVariables = Exact<{ [key: string]: never }>;
+
+export type RegistriesQuery = {
+  registries: Array<{
+    id: string;
+    name: string;
+    url: string;
+    username: string | null;
+    insecure: boolean;
+    createdAt: string;
+  }>;
+};
+
+export type AddRegistryMutationVariables = Exact<{
+  input: RegistryInput;
+}>;
+
+export type AddRegistryMutation = { addRegistry: { id: string } };
+
+export type UpdateRegistryMutationVariables = Exact<{
+  id: string | number;
+  input: RegistryInput;
+}>;
+
+export type UpdateRegistryMutation = { updateRegistry: { id: string } };
+
+export type RemoveRegistryMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+export type RemoveRegistryMutation = { removeRegistry: boolean };
+
+export type RegistryRepositoriesQueryVariables = Exact<{
+  registryId: string | number;
+  search?: string | null | undefined;
+  first?: number | null | undefined;
+}>;
+
+export type RegistryRepositoriesQuery = {
+  registryRepositories: Array<{
+    name: string;
+    tags: Array<{ name: string; digest: string; sizeBytes: number | null; created: string | null }>;
+  }>;
+};
+
+export type DeleteRegistryTagMutationVariables = Exact<{
+  registryId: string | number;
+  repository: string;
+  tag: string;
+}>;
+
+export type DeleteRegistryTagMutation = { deleteRegistryTag: boolean };
+
+export type ImageJobsQueryVariables = Exact<{
+  nodeId?: string | number | null | undefined;
+  first?: number | null | undefined;
+}>;
+
+export type ImageJobsQuery = {
+  imageJobs: Array<{
+    id: string;
+    kind: ImageJobKind;
+    status: ImageJobStatus;
+    nodeId: string;
+    image: string | null;
+    error: string | null;
+    createdAt: string;
+    finishedAt: string | null;
+  }>;
+};
+
+export type ImageJobQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+export type ImageJobQuery = {
+  imageJob: {
+    id: string;
+    kind: ImageJobKind;
+    status: ImageJobStatus;
+    image: string | null;
+    log: Array<string>;
+    error: string | null;
+    finishedAt: string | null;
+  } | null;
+};
+
+export type ImageJobProgressSubscriptionVariables = Exact<{
+  jobId: string | number;
+}>;
+
+export type ImageJobProgressSubscription = {
+  imageJobProgress: {
+    line: string | null;
+    progress: number | null;
+    job: {
+      id: string;
+      kind: ImageJobKind;
+      status: ImageJobStatus;
+      image: string | null;
+      log: Array<string>;
+      error: string | null;
+      finishedAt: string | null;
+    };
+  };
+};
+
+export type BuildImageMutationVariables = Exact<{
+  nodeId: string | number;
+  uploadId: string | number;
+  tag: string;
+  dockerfile?: string | null | undefined;
+  buildArgs?: Array<LabelInput> | LabelInput | null | undefined;
+}>;
+
+export type BuildImageMutation = { buildImage: { id: string } };
+
+export type LoadImageMutationVariables = Exact<{
+  nodeId: string | number;
+  uploadId: string | number;
+}>;
+
+export type LoadImageMutation = { loadImage: { id: string } };
+
+export type CommitContainerMutationVariables = Exact<{
+  containerId: string | number;
+  tag: string;
+}>;
+
+export type CommitContainerMutation = { commitContainer: { id: string } };
+
+export type PushImageMutationVariables = Exact<{
+  nodeId: string | number;
+  image: string;
+}>;
+
+export type PushImageMutation = { pushImage: { id: string } };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -2433,3 +2609,130 @@ export const UpgradeContainerDocument = new TypedDocumentString(`
   nodeId
   metaId
 }`) as unknown as TypedDocumentString<UpgradeContainerMutation, UpgradeContainerMutationVariables>;
+export const RegistriesDocument = new TypedDocumentString(`
+    query Registries {
+  registries {
+    id
+    name
+    url
+    username
+    insecure
+    createdAt
+  }
+}
+    `) as unknown as TypedDocumentString<RegistriesQuery, RegistriesQueryVariables>;
+export const AddRegistryDocument = new TypedDocumentString(`
+    mutation AddRegistry($input: RegistryInput!) {
+  addRegistry(input: $input) {
+    id
+  }
+}
+    `) as unknown as TypedDocumentString<AddRegistryMutation, AddRegistryMutationVariables>;
+export const UpdateRegistryDocument = new TypedDocumentString(`
+    mutation UpdateRegistry($id: ID!, $input: RegistryInput!) {
+  updateRegistry(id: $id, input: $input) {
+    id
+  }
+}
+    `) as unknown as TypedDocumentString<UpdateRegistryMutation, UpdateRegistryMutationVariables>;
+export const RemoveRegistryDocument = new TypedDocumentString(`
+    mutation RemoveRegistry($id: ID!) {
+  removeRegistry(id: $id)
+}
+    `) as unknown as TypedDocumentString<RemoveRegistryMutation, RemoveRegistryMutationVariables>;
+export const RegistryRepositoriesDocument = new TypedDocumentString(`
+    query RegistryRepositories($registryId: ID!, $search: String, $first: Int) {
+  registryRepositories(registryId: $registryId, search: $search, first: $first) {
+    name
+    tags {
+      name
+      digest
+      sizeBytes
+      created
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<RegistryRepositoriesQuery, RegistryRepositoriesQueryVariables>;
+export const DeleteRegistryTagDocument = new TypedDocumentString(`
+    mutation DeleteRegistryTag($registryId: ID!, $repository: String!, $tag: String!) {
+  deleteRegistryTag(registryId: $registryId, repository: $repository, tag: $tag)
+}
+    `) as unknown as TypedDocumentString<DeleteRegistryTagMutation, DeleteRegistryTagMutationVariables>;
+export const ImageJobsDocument = new TypedDocumentString(`
+    query ImageJobs($nodeId: ID, $first: Int) {
+  imageJobs(nodeId: $nodeId, first: $first) {
+    id
+    kind
+    status
+    nodeId
+    image
+    error
+    createdAt
+    finishedAt
+  }
+}
+    `) as unknown as TypedDocumentString<ImageJobsQuery, ImageJobsQueryVariables>;
+export const ImageJobDocument = new TypedDocumentString(`
+    query ImageJob($id: ID!) {
+  imageJob(id: $id) {
+    id
+    kind
+    status
+    image
+    log
+    error
+    finishedAt
+  }
+}
+    `) as unknown as TypedDocumentString<ImageJobQuery, ImageJobQueryVariables>;
+export const ImageJobProgressDocument = new TypedDocumentString(`
+    subscription ImageJobProgress($jobId: ID!) {
+  imageJobProgress(jobId: $jobId) {
+    job {
+      id
+      kind
+      status
+      image
+      log
+      error
+      finishedAt
+    }
+    line
+    progress
+  }
+}
+    `) as unknown as TypedDocumentString<ImageJobProgressSubscription, ImageJobProgressSubscriptionVariables>;
+export const BuildImageDocument = new TypedDocumentString(`
+    mutation BuildImage($nodeId: ID!, $uploadId: ID!, $tag: String!, $dockerfile: String, $buildArgs: [LabelInput!]) {
+  buildImage(
+    nodeId: $nodeId
+    uploadId: $uploadId
+    tag: $tag
+    dockerfile: $dockerfile
+    buildArgs: $buildArgs
+  ) {
+    id
+  }
+}
+    `) as unknown as TypedDocumentString<BuildImageMutation, BuildImageMutationVariables>;
+export const LoadImageDocument = new TypedDocumentString(`
+    mutation LoadImage($nodeId: ID!, $uploadId: ID!) {
+  loadImage(nodeId: $nodeId, uploadId: $uploadId) {
+    id
+  }
+}
+    `) as unknown as TypedDocumentString<LoadImageMutation, LoadImageMutationVariables>;
+export const CommitContainerDocument = new TypedDocumentString(`
+    mutation CommitContainer($containerId: ID!, $tag: String!) {
+  commitContainer(containerId: $containerId, tag: $tag) {
+    id
+  }
+}
+    `) as unknown as TypedDocumentString<CommitContainerMutation, CommitContainerMutationVariables>;
+export const PushImageDocument = new TypedDocumentString(`
+    mutation PushImage($nodeId: ID!, $image: String!) {
+  pushImage(nodeId: $nodeId, image: $image) {
+    id
+  }
+}
+    `) as unknown as TypedDocumentString<PushImageMutation, PushImageMutationVariables>;

@@ -4,6 +4,7 @@ import { request, useMutation } from '../api';
 import type { ContainerAction, ContainerState } from '../gql/graphql';
 import { OperateContainerMutation, RemoveContainerMutation } from '../operations';
 import { BusyButton, ConfirmDialog, ErrorMessage } from '../ui';
+import { CommitContainerButton } from './container-commit';
 
 /* What can be done to a container: the containers page's rows and detail, the services page's "All instances". */
 
@@ -74,6 +75,7 @@ export function ContainerActions({
           {action.charAt(0) + action.slice(1).toLowerCase()}
         </BusyButton>
       ))}
+      <CommitContainerButton id={id} name={name} />
       <button
         type="button"
         className="small danger"

@@ -242,13 +242,16 @@ export function CreateContainerForm({
   defaultNodeId,
   groupId,
   onCreated,
+  defaultImage = '',
 }: {
   defaultNodeId: string;
   groupId: string;
   onCreated: (id: string) => void;
+  /** Prefills the image (a registry tag's "deploy"). */
+  defaultImage?: string;
 }) {
   const [nodeId, setNodeId] = useState(defaultNodeId);
-  const [draft, setDraft] = useState<ConfigDraft>(emptyDraft);
+  const [draft, setDraft] = useState<ConfigDraft>({ ...emptyDraft, image: defaultImage });
   const [inputError, setInputError] = useState<string | undefined>();
   const create = useMutation((config: ContainerConfigInput) =>
     request(CreateContainerMutation, { nodeId, config }),

@@ -1,33 +1,83 @@
-import { useState } from 'react';
+import { useCallback, useState } from 'react';
 import { request, useMutation, useQuery, type Mutation } from '../api';
 import type { ImagesQuery as ImagesData } from '../gql/graphql';
 import { ImagesQuery, PullImageMutation, RemoveImageMutation } from '../operations';
-import { setParams } from '../nav';
 import { BusyButton, ConfirmDialog, ErrorMessage, Spinner, formatBytes } from '../ui';
-import { NodeSelect } from './node-select';
+import { BuildImageForm } from './image-build';
+import { JobHistory, JobLog } from './image-jobs';
+import { PushImageButton } from './image-push';
+import { NodePage } from './node-page';
 
 type Image = ImagesData['images'][number];
 
 export function ImagesPage({ params }: { params: URLSearchParams }) {
   const nodeId = params.get('nodeId') ?? '';
-  const { data, error, loading, refetch } = useQuery(ImagesQuery, { nodeId }, { skip: !nodeId });
+  const [building, setBuilding] = useState(false);
+  const toggle = (
+    <button type="button" className="primary" aria-expanded={building} onClick={() => setBuilding((b) => !b)}>
+      {building ? 'Close the build form' : 'Build or load an image'}
+    </button>
+  );
+  return (
+    <NodePage title="Images" what="images" nodeId={nodeId} actions={toggle}>
+      <NodeImages key={nodeId} nodeId={nodeId} building={building} onBuilding={setBuilding} />
+    </NodePage>
+  );
+}
+
+/** One node's images: pull, build or load (with the live job log), push, remove, the job history. */
+function NodeImages({
+  nodeId,
+  building,
+  onBuilding,
+}: {
+  nodeId: string;
+  building: boolean;
+  onBuilding: (open: boolean) => void;
+}) {
+  const { data, error, loading, refetch } = useQuery(ImagesQuery, { nodeId });
   const [toRemove, setToRemove] = useState<string | null>(null);
   const [force, setForce] = useState(false);
+  const [job, setJob] = useState<string | null>(null);
+  const [ended, setEnded] = useState(0);
   const remove = useMutation((ref: string) => request(RemoveImageMutation, { nodeId, image: ref, force }));
-
+  const onEnded = useCallback(() => {
+    setEnded((n) => n + 1);
+    refetch();
+  }, [refetch]);
+  const open = (id: string) => {
+    setJob(id);
+    setEnded((n) => n + 1);
+  };
   return (
-    <section>
-      <div className="page-head">
-        <h1>Images</h1>
-      </div>
-      <div className="filters">
-        <NodeSelect value={nodeId} onChange={(id) => setParams({ nodeId: id })} />
-      </div>
-      {!nodeId ? <p>Choose a node to see its images.</p> : null}
-      {nodeId ? <PullImageForm nodeId={nodeId} onPulled={refetch} /> : null}
+    <>
+      <PullImageForm nodeId={nodeId} onPulled={refetch} />
+      {building ? (
+        <BuildImageForm
+          nodeId={nodeId}
+          onStarted={(id) => {
+            onBuilding(false);
+            open(id);
+          }}
+        />
+      ) : null}
+      {job ? (
+        <div className="card">
+          <div className="card-head">
+            <h2>Image job</h2>
+            <button type="button" className="small" onClick={() => setJob(null)}>
+              Close the log
+            </button>
+          </div>
+          <JobLog jobId={job} onEnded={onEnded} />
+        </div>
+      ) : null}
       <ErrorMessage error={error ?? remove.error} />
       {loading && !data ? <Spinner label="Loading images…" /> : null}
-      {data ? <ImagesTable images={data.images} onRemove={setToRemove} /> : null}
+      {data ? (
+        <ImagesTable images={data.images} nodeId={nodeId} onRemove={setToRemove} onPushed={open} />
+      ) : null}
+      <JobHistory nodeId={nodeId} refreshKey={String(ended)} onOpen={setJob} />
       <RemoveImageDialog
         image={toRemove}
         force={force}
@@ -36,7 +86,7 @@ export function ImagesPage({ params }: { params: URLSearchParams }) {
         onClose={() => setToRemove(null)}
         onRemoved={refetch}
       />
-    </section>
+    </>
   );
 }
 
@@ -78,7 +128,17 @@ function PullImageForm({ nodeId, onPulled }: { nodeId: string; onPulled: () => v
 }
 
 /** The node's images; `onRemove` gets the reference to remove (the first tag, or the id). */
-function ImagesTable({ images, onRemove }: { images: Image[]; onRemove: (ref: string) => void }) {
+function ImagesTable({
+  images,
+  nodeId,
+  onRemove,
+  onPushed,
+}: {
+  images: Image[];
+  nodeId: string;
+  onRemove: (ref: string) => void;
+  onPushed: (jobId: string) => void;
+}) {
   return (
     <div className="table-wrap">
       <table className="list" aria-label="Images">
@@ -103,6 +163,7 @@ function ImagesTable({ images, onRemove }: { images: Image[]; onRemove: (ref: st
                 </td>
                 <td>{formatBytes(img.sizeBytes)}</td>
                 <td>
+                  {img.tags[0] ? <PushImageButton nodeId={nodeId} image={ref} onStarted={onPushed} /> : null}
                   <button
                     type="button"
                     className="small danger"

@@ -43,9 +43,18 @@ function toMetaInput(
   };
 }
 
-export function CreateMetaForm({ groupId, onCreated }: { groupId: string; onCreated: () => void }) {
+export function CreateMetaForm({
+  groupId,
+  onCreated,
+  defaultImage = '',
+}: {
+  groupId: string;
+  onCreated: () => void;
+  /** Prefills the image (a registry tag's "deploy"). */
+  defaultImage?: string;
+}) {
   const [instances, setInstances] = useState('1');
-  const [draft, setDraft] = useState<ConfigDraft>(emptyDraft);
+  const [draft, setDraft] = useState<ConfigDraft>({ ...emptyDraft, image: defaultImage });
   const [scheduling, setScheduling] = useState<SchedulingDraft>(emptyScheduling);
   const [inputError, setInputError] = useState<string | undefined>();
   const create = useMutation((input: CreateMetaInput) => request(CreateMetaMutation, { input }));

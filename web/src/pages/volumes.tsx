@@ -2,9 +2,8 @@ import { useState } from 'react';
 import { request, tokenStore, useMutation, useQuery } from '../api';
 import type { VolumesQuery as VolumesData } from '../gql/graphql';
 import { ClearVolumeMutation, RemoveVolumeMutation, VolumesQuery } from '../operations';
-import { setParams } from '../nav';
 import { ConfirmDialog, ErrorMessage, Spinner, formatBytes } from '../ui';
-import { NodeSelect } from './node-select';
+import { NodePage } from './node-page';
 import { CreateVolumeForm } from './volume-create-form';
 import { RestoreVolumeButton } from './volume-restore';
 
@@ -19,15 +18,8 @@ export function VolumesPage({ params }: { params: URLSearchParams }) {
   const [download, setDownload] = useState<string | undefined>();
   const [notice, setNotice] = useState<string | undefined>();
   return (
-    <section>
-      <div className="page-head">
-        <h1>Volumes</h1>
-      </div>
-      <div className="filters">
-        <NodeSelect value={nodeId} onChange={(id) => setParams({ nodeId: id })} />
-      </div>
-      {!nodeId ? <p>Choose a node to see its volumes.</p> : null}
-      {nodeId ? <CreateVolumeForm nodeId={nodeId} onCreated={refetch} /> : null}
+    <NodePage title="Volumes" what="volumes" nodeId={nodeId}>
+      <CreateVolumeForm nodeId={nodeId} onCreated={refetch} />
       <ErrorMessage error={error} />
       {download ? (
         <p className="error" role="alert">
@@ -64,7 +56,7 @@ export function VolumesPage({ params }: { params: URLSearchParams }) {
         />
       ) : null}
       <VolumeActionDialog pending={pending} onClose={() => setPending(null)} onDone={refetch} />
-    </section>
+    </NodePage>
   );
 }
 
