@@ -86,7 +86,8 @@ function HistorySvg({
   const end = Math.max(Date.now(), ...times);
   const start = end - spanMs;
   const cpuMax = niceMax(Math.max(0, ...points.map((p) => p.cpuPercent)));
-  const memMax = niceMax(Math.max(0, ...points.map((p) => p.memoryUsedBytes)));
+  // At least 1 MiB, so an empty or idle chart's axis does not read "1 B, 1 B, 0 B".
+  const memMax = niceMax(Math.max(1024 * 1024, ...points.map((p) => p.memoryUsedBytes)));
   const x = (t: number) => M.left + ((t - start) / spanMs) * (W - M.left - M.right);
   const y = (v: number, max: number) => H - M.bottom - (v / max) * (H - M.top - M.bottom);
   const line = (pick: (p: UsagePointFieldsFragment) => number, max: number) =>
