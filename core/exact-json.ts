@@ -19,7 +19,10 @@ export class ExactJson {
 // A per-process random mark: no string a client sent can pose as a placeholder.
 const TOKEN_PREFIX = `\u0000exact-${randomBytes(9).toString('hex')}-`;
 /** How JSON.stringify writes a placeholder (its NUL escaped), quotes included. */
-const PLACEHOLDER = new RegExp(`"${JSON.stringify(TOKEN_PREFIX).slice(1, -1).replace(/\\/g, '\\\\')}([0-9a-z]+)"`, 'g');
+const PLACEHOLDER = new RegExp(
+  `"${JSON.stringify(TOKEN_PREFIX).slice(1, -1).replace(/\\/g, '\\\\')}([0-9a-z]+)"`,
+  'g',
+);
 let collecting: Map<string, string> | undefined;
 
 /** JSON.stringify, with every ExactJson inside written as its own text. */

@@ -363,11 +363,7 @@ export class Scheduler {
     return this.o.store.update('metas', metaId, (m) => (m ? { ...m, lastFailure } : m));
   }
 
-  private async emit(
-    event: MetaEventType,
-    meta: MetaRecord,
-    placed?: PlacedContainer[],
-  ): Promise<void> {
+  private async emit(event: MetaEventType, meta: MetaRecord, placed?: PlacedContainer[]): Promise<void> {
     try {
       await this.dispatcher.emit(event, meta, placed ?? (await this.reconciler.placed(meta.id)));
     } catch (err) {

@@ -56,7 +56,10 @@ class Receiver {
 }
 
 /** The raw text of every `next` of one metaEvents subscription over graphql-transport-ws. */
-async function rawMetaEvents(graphqlUrl: string, token: string): Promise<{ frames: string[]; close(): void }> {
+async function rawMetaEvents(
+  graphqlUrl: string,
+  token: string,
+): Promise<{ frames: string[]; close(): void }> {
   const socket = new WebSocket(graphqlUrl.replace(/^http/, 'ws'), 'graphql-transport-ws');
   const frames: string[] = [];
   await new Promise<void>((resolve, reject) => {
@@ -163,7 +166,11 @@ describe('importing a Humpback v1 meta', () => {
     const { createGroup } = await client.request<{ createGroup: { id: string } }>(
       'mutation($input: CreateGroupInput!) { createGroup(input: $input) { id } }',
       {
-        input: { name: `v1imp-${suffix}`, clusterMode: true, servers: [...agents.values()].map((a) => a.address) },
+        input: {
+          name: `v1imp-${suffix}`,
+          clusterMode: true,
+          servers: [...agents.values()].map((a) => a.address),
+        },
       },
     );
     groupId = createGroup.id;
@@ -197,10 +204,9 @@ describe('importing a Humpback v1 meta', () => {
   });
 
   it('refuses an id that is not a v1 MetaId, with a clear error', async () => {
-    const res = await client.raw(
-      'mutation($input: CreateMetaInput!) { createMeta(input: $input) { id } }',
-      { input: importInput('not-a-uuid') },
-    );
+    const res = await client.raw('mutation($input: CreateMetaInput!) { createMeta(input: $input) { id } }', {
+      input: importInput('not-a-uuid'),
+    });
     expect(res.errors?.map((e) => [e.extensions?.['code'], e.message])).toEqual([
       [
         'BAD_USER_INPUT',
@@ -262,10 +268,9 @@ describe('importing a Humpback v1 meta', () => {
   });
 
   it('refuses the same id again', async () => {
-    const res = await client.raw(
-      'mutation($input: CreateMetaInput!) { createMeta(input: $input) { id } }',
-      { input: { ...importInput(v1MetaId), config: { ...importInput(v1MetaId).config, name: `${name}-b` } } },
-    );
+    const res = await client.raw('mutation($input: CreateMetaInput!) { createMeta(input: $input) { id } }', {
+      input: { ...importInput(v1MetaId), config: { ...importInput(v1MetaId).config, name: `${name}-b` } },
+    });
     expect(res.errors?.map((e) => [e.extensions?.['code'], e.message])).toEqual([
       ['CONFLICT', `a meta with id ${v1MetaId} already exists`],
     ]);
@@ -279,7 +284,12 @@ describe('importing a Humpback v1 meta', () => {
       )
     ).updateMeta;
     expect(up.containers.map((c) => c.index).sort()).toEqual([1, 2, 3, 4]);
-    expect(up.containers.filter((c) => v1Ids.includes(c.id)).map((c) => c.index).sort()).toEqual([1, 2]);
+    expect(
+      up.containers
+        .filter((c) => v1Ids.includes(c.id))
+        .map((c) => c.index)
+        .sort(),
+    ).toEqual([1, 2]);
     const down = (
       await client.request<{ updateMeta: MetaView }>(
         `mutation($id: ID!) { updateMeta(id: $id, input: { instances: 2 }) { ${META_FIELDS} } }`,
