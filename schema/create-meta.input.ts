@@ -11,7 +11,7 @@ export class CreateMetaInput {
   @Field(() => ID, {
     nullable: true,
     description:
-      "Bringing a Humpback v1 meta: its MetaId (a UUID, as in the HUMPBACK_CLUSTER_METAID env of its containers), so the v1 containers already running are adopted, not recreated. Admins only; refused when a meta has that id. Default: a new id.",
+      'Bringing a Humpback v1 meta: its MetaId (a UUID, as in the HUMPBACK_CLUSTER_METAID env of its containers), so the v1 containers already running are adopted, not recreated. Admins only; refused when a meta has that id. Default: a new id.',
   })
   id?: string | undefined;
 

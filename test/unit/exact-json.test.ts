@@ -7,7 +7,7 @@ const TEXT = '{"Timestamp":1539419911123456789,"Event":"CreateMetaEvent","Url":"
 
 describe('exact JSON text in results', () => {
   it('writes an ExactJson as its own text, the int64 digits unchanged', () => {
-    expect(JSON.stringify(1539419911123456789)).toBe('1539419911123456800');
+    expect(JSON.stringify(Number('1539419911123456789'))).toBe('1539419911123456800');
     const value = new ExactJson(TEXT);
     expect(stringifyExact({ a: value, b: [value, 1] })).toBe(`{"a":${TEXT},"b":[${TEXT},1]}`);
     expect(serializeResult({ data: { metaEvents: { payload: value } } })).toBe(
