@@ -267,6 +267,34 @@ describe('importing a Humpback v1 meta', () => {
     expect(payload).toBe(body.trimEnd().replace('"SecretToken":"v1-import-secret"', '"SecretToken":""'));
   });
 
+  it("refuses a chosen id to a group's owner who is not an admin", async () => {
+    const user = `v1owner-${suffix}`;
+    await client.request(
+      'mutation($u: String!) { createUser(input: { username: $u, password: "password-123", admin: false }) { id } }',
+      { u: user },
+    );
+    await client.request(
+      'mutation($id: ID!, $o: [String!]) { updateGroup(id: $id, input: { owners: $o }) { id } }',
+      {
+        id: groupId,
+        o: [user],
+      },
+    );
+    const owner = new TestClient(gateway!.url);
+    await owner.login(user, 'password-123');
+    const input = {
+      ...importInput(randomUUID()),
+      config: { ...importInput(v1MetaId).config, name: `${name}-o` },
+    };
+    const res = await owner.raw('mutation($input: CreateMetaInput!) { createMeta(input: $input) { id } }', {
+      input,
+    });
+    expect(res.errors?.map((e) => [e.extensions?.['code'], e.message])).toEqual([
+      ['FORBIDDEN', 'only admins may choose a meta id'],
+    ]);
+    await owner.close();
+  });
+
   it('refuses the same id again', async () => {
     const res = await client.raw('mutation($input: CreateMetaInput!) { createMeta(input: $input) { id } }', {
       input: { ...importInput(v1MetaId), config: { ...importInput(v1MetaId).config, name: `${name}-b` } },
