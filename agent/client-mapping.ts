@@ -46,6 +46,9 @@ export function toContainer(b: ContainerBody): AgentContainer {
     exitCode: b.ExitCode,
     startedAt: b.StartedAt,
     finishedAt: b.FinishedAt,
+    pid: b.Pid ?? 0,
+    oomKilled: b.OOMKilled ?? false,
+    error: b.Error ?? '',
     ports,
     config: toConfig(b, ports),
   };

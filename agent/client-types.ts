@@ -40,6 +40,10 @@ export interface AgentContainer extends AgentContainerSummary {
   exitCode: number;
   startedAt: string;
   finishedAt: string;
+  /** 0 when the agent did not say (an older agent). */
+  pid: number;
+  oomKilled: boolean;
+  error: string;
   ports: AgentPort[];
   /** The container's configuration in the gateway's terms (ports with the public ports Docker bound). */
   config: ContainerConfig;

@@ -213,6 +213,9 @@ export function toContainerBody(info: Docker.ContainerInspectInfo, now = Date.no
     Created: info.Created,
     StartedAt: info.State.StartedAt,
     FinishedAt: info.State.FinishedAt,
+    Pid: info.State.Pid,
+    OOMKilled: info.State.OOMKilled,
+    Error: info.State.Error,
   };
 }
 

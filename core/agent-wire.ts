@@ -329,6 +329,10 @@ export interface ContainerBody {
   Created: string;
   StartedAt: string;
   FinishedAt: string;
+  /** Docker's State.Pid, OOMKilled and Error (what v1's webhook reports of each instance). */
+  Pid?: number | undefined;
+  OOMKilled?: boolean | undefined;
+  Error?: string | undefined;
 }
 
 /** One row of `GET /containers` (Docker's list format). */

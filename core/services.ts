@@ -334,6 +334,8 @@ export interface VolumeService {
 
 export interface CreateMetaInput {
   groupId: string;
+  /** A Humpback v1 meta's MetaId (a UUID), to adopt its containers; default a new one. */
+  id?: string | undefined;
   instances: number;
   config: ContainerConfig;
   constraints?: string[] | undefined;

@@ -77,6 +77,7 @@ export class MetaResolver {
   ): Promise<Meta> {
     const meta = await ctx.services.metas.create({
       groupId: input.groupId,
+      id: input.id ?? undefined,
       instances: input.instances,
       config: toContainerConfig(input.config),
       constraints: input.constraints ?? undefined,

@@ -103,6 +103,8 @@ export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
   'Mutation.setNodeLabels': { access: 'admin' },
   'Mutation.createMeta': {
     ...operate(group('input.groupId')),
+    // a chosen id takes over the containers that carry it (importing a Humpback v1 meta)
+    adminOnly: (args) => (input(args)['id'] != null ? 'only admins may choose a meta id' : undefined),
     config: (args) => input(args)['config'] as ContainerConfigInput,
   },
   'Mutation.updateMeta': {

@@ -8,6 +8,7 @@ import {
 } from '../core/bus/channels.js';
 import { ContainerStatusEvent } from '../schema/container-status-event.type.js';
 import { MetaEvent } from '../schema/meta-event.type.js';
+import { ExactJson } from '../core/exact-json.js';
 import { NodeStatusEvent } from '../schema/node-status-event.type.js';
 import { toContainer, toNode } from './map.js';
 
@@ -111,7 +112,8 @@ export class SubscriptionResolver {
       timestamp: message.timestamp,
       groupId: message.groupId,
       metaId: message.metaId,
-      payload: message.payload,
+      // its exact text: the int64 Timestamp is not rounded to a double on the way out
+      payload: message.payloadJson ? new ExactJson(message.payloadJson) : message.payload,
     };
   }
 }

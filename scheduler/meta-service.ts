@@ -15,6 +15,8 @@ import type { Scheduler } from './scheduler.js';
 /** Upper bound on a meta's instances: a typo should not start a million containers. */
 export const MAX_INSTANCES = 1000;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+/** humpback-center MakeUniqueMetaID: rand.UUID(true), a dashed UUID. */
+const V1_META_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function validateInstances(n: number, min: number): number {
   if (!Number.isInteger(n) || n < min || n > MAX_INSTANCES) {
@@ -129,9 +131,10 @@ export class ClusterMetaService implements MetaService {
     if (existing.some((m) => m.name === input.config.name)) {
       throw conflict(`group ${group.name} already has a meta named ${input.config.name}`);
     }
+    const id = await this.newMetaId(input.id);
     const now = new Date(this.clock.now()).toISOString();
     const meta: MetaRecord = {
-      id: randomUUID(),
+      id,
       groupId: input.groupId,
       name: input.config.name,
       image,
@@ -149,6 +152,20 @@ export class ClusterMetaService implements MetaService {
     return (
       (await this.scheduler.execute({ op: 'reconcile', metaId: meta.id, event: 'CreateMetaEvent' })) ?? meta
     );
+  }
+
+  /** A new id, or the one chosen to import a Humpback v1 meta (a UUID no meta has). */
+  private async newMetaId(chosen: string | undefined): Promise<string> {
+    if (chosen === undefined) return randomUUID();
+    const id = chosen.trim().toLowerCase();
+    if (!V1_META_ID.test(id)) {
+      throw badInput(
+        `id must be a Humpback v1 MetaId, a UUID such as 9a8b7c6d-0000-4000-8000-000000000002 (got ${JSON.stringify(chosen)})`,
+        'id',
+      );
+    }
+    if (await this.store.get('metas', id)) throw conflict(`a meta with id ${id} already exists`);
+    return id;
   }
 
   async update(id: string, input: UpdateMetaInput): Promise<MetaRecord> {

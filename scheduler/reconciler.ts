@@ -11,7 +11,7 @@ import { allocateIndexes, FIRST_INDEX, smallestFreeIndex } from './index-allocat
 import { instanceConfig, SPEC_LABEL, specDigest } from './meta-spec.js';
 import { isLostStatus } from './migration.js';
 import { PlacementIndex, resourcesOf, type Resources } from './placement.js';
-import type { PlacedContainer } from './webhook-payload.js';
+import type { ContainerStateDetail, PlacedContainer } from './webhook-payload.js';
 
 /** What the reconciler reads about the cluster (gateway/cluster/cluster-cache.ts ClusterCache satisfies it). */
 export interface ClusterView {
@@ -35,6 +35,8 @@ export interface SchedulerAgent {
   createContainer(nodeId: string, config: ContainerConfig): Promise<ContainerRecord>;
   operateContainer(id: string, action: ContainerAction): Promise<void>;
   removeContainer(id: string, force: boolean): Promise<void>;
+  /** One inspect's State details (webhook bodies); absent: the body has zeros. */
+  containerStateDetail?(id: string): Promise<ContainerStateDetail>;
 }
 
 export interface ReconcilerOptions {
@@ -90,15 +92,43 @@ export class Reconciler {
     this.concurrency = o.concurrency ?? 8;
   }
 
-  /** The meta's containers with their nodes, for webhook payloads. */
-  placed(metaId: string): PlacedContainer[] {
-    return this.o.cluster
-      .containersOfMeta(metaId)
-      .filter((c) => !this.pendingRemoval.has(c.id))
-      .map((container) => {
-        const node = this.o.cluster.getNode(container.nodeId);
-        return { container, node: node ? { ip: node.ip, name: node.name } : undefined };
-      });
+  /** By meta, then container id: State details with the state they were read in (kept while it holds). */
+  private readonly details = new Map<string, Map<string, { state: string; detail: ContainerStateDetail }>>();
+
+  /**
+   * The meta's containers on HEALTHY nodes with those nodes, for webhook payloads (humpback-center
+   * submitHookEvent reports only the containers of healthy engines). Their State details come from
+   * one inspect per container and state change at most, `concurrency` at a time; one that fails
+   * leaves that container's details at zero.
+   */
+  async placed(metaId: string): Promise<PlacedContainer[]> {
+    const placed: Array<PlacedContainer & { agent: SchedulerAgent }> = [];
+    for (const container of this.o.cluster.containersOfMeta(metaId)) {
+      if (this.pendingRemoval.has(container.id)) continue;
+      const node = this.o.cluster.getNode(container.nodeId);
+      if (!node || node.status !== 'HEALTHY') continue;
+      placed.push({ container, node: { ip: node.ip, name: node.name }, agent: this.o.agentFor(node) });
+    }
+    const known = this.details.get(metaId);
+    const next = new Map<string, { state: string; detail: ContainerStateDetail }>();
+    for (const p of placed) {
+      const kept = known?.get(p.container.id);
+      if (kept?.state === p.container.state) next.set(p.container.id, kept);
+    }
+    await this.parallel(
+      placed.filter((p) => !next.has(p.container.id)),
+      async ({ container, agent }) => {
+        const detail = await agent.containerStateDetail?.(container.id).catch(() => undefined);
+        if (detail) next.set(container.id, { state: container.state, detail });
+      },
+    );
+    if (next.size) this.details.set(metaId, next);
+    else this.details.delete(metaId);
+    return placed.map(({ container, node }) => ({
+      container,
+      node,
+      detail: next.get(container.id)?.detail,
+    }));
   }
 
   /** Instances that count, one per index. */

@@ -11,6 +11,7 @@ import { systemClock, type Clock } from './clock.js';
 import { KeyedQueue } from './meta-queue.js';
 import { MigrationTracker } from './migration.js';
 import { Reconciler, type ClusterView, type ContainerSink, type SchedulerAgent } from './reconciler.js';
+import type { PlacedContainer } from './webhook-payload.js';
 import { WebhookDispatcher, type WebhookDispatcherOptions } from './webhook-dispatcher.js';
 
 /** Bus channels between gateways: mutations taken by a follower run on the leader. */
@@ -340,7 +341,7 @@ export class Scheduler {
         return meta;
       }
       case 'remove': {
-        const placed = this.reconciler.placed(command.metaId);
+        const placed = await this.reconciler.placed(command.metaId);
         await this.reconciler.removeAll(command.metaId);
         await this.emit('RemoveMetaEvent', command.meta, placed);
         return command.meta;
@@ -362,13 +363,9 @@ export class Scheduler {
     return this.o.store.update('metas', metaId, (m) => (m ? { ...m, lastFailure } : m));
   }
 
-  private async emit(
-    event: MetaEventType,
-    meta: MetaRecord,
-    placed = this.reconciler.placed(meta.id),
-  ): Promise<void> {
+  private async emit(event: MetaEventType, meta: MetaRecord, placed?: PlacedContainer[]): Promise<void> {
     try {
-      await this.dispatcher.emit(event, meta, placed);
+      await this.dispatcher.emit(event, meta, placed ?? (await this.reconciler.placed(meta.id)));
     } catch (err) {
       this.o.logger?.error({ err, metaId: meta.id, event }, 'could not record meta event');
     }

@@ -106,6 +106,7 @@ export class WebhookDispatcher {
         groupId: meta.groupId,
         metaId: meta.id,
         payload,
+        payloadJson: encodeHookBody(payload).trimEnd(),
       };
       try {
         await this.options.bus.publish(CHANNEL.metaEvent, message);

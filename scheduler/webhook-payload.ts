@@ -83,10 +83,23 @@ export interface V1Container {
   LogConfig: { Type: string; Config: Record<string, string> | null };
 }
 
+/** What one inspect tells of a container's state beyond the cache's (Docker's State fields). */
+export interface ContainerStateDetail {
+  pid: number;
+  exitCode: number;
+  error: string;
+  oomKilled: boolean;
+  /** RFC 3339 with nanoseconds, as Docker gives it. */
+  startedAt: string;
+  finishedAt: string;
+}
+
 /** A container with the node it runs on, as the payload needs it. */
 export interface PlacedContainer {
   container: ContainerRecord;
   node: { ip: string; name: string } | undefined;
+  /** Undefined when not known: the State's Pid, ExitCode, Error and times are zero. */
+  detail?: ContainerStateDetail | undefined;
 }
 
 /** Milliseconds to Humpback's nanosecond Timestamp. */
@@ -144,24 +157,24 @@ export function v1Container(config: ContainerConfig, id = ''): V1Container {
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 /** Docker's State object from what the cluster cache knows of a container's state. */
-export function v1Status(state: ContainerState): V1ContainerStatus {
+export function v1Status(state: ContainerState, detail?: ContainerStateDetail): V1ContainerStatus {
   return {
     Status: state.toLowerCase(),
     Running: state === 'RUNNING' || state === 'PAUSED' || state === 'RESTARTING',
     Paused: state === 'PAUSED',
     Restarting: state === 'RESTARTING',
-    OOMKilled: false,
+    OOMKilled: detail?.oomKilled ?? false,
     Dead: state === 'DEAD',
-    Pid: 0,
-    ExitCode: 0,
-    Error: '',
-    StartedAt: ZERO_TIME,
-    FinishedAt: ZERO_TIME,
+    Pid: detail?.pid ?? 0,
+    ExitCode: detail?.exitCode ?? 0,
+    Error: detail?.error ?? '',
+    StartedAt: detail?.startedAt || ZERO_TIME,
+    FinishedAt: detail?.finishedAt || ZERO_TIME,
   };
 }
 
 /** An instance as v1's center reports it: the config it was made from, its id, name and state. */
-function hookContainer(meta: MetaRecord, { container, node }: PlacedContainer): HookContainer {
+function hookContainer(meta: MetaRecord, { container, node, detail }: PlacedContainer): HookContainer {
   const made = instanceConfig(meta, container.index ?? 0);
   const base = v1Container({ ...made, name: container.name, image: container.image }, container.id);
   // Status sits between NetworkMode and RestartPolicy in Go's struct.
@@ -194,7 +207,7 @@ function hookContainer(meta: MetaRecord, { container, node }: PlacedContainer): 
       Env,
       HostName,
       NetworkMode,
-      Status: v1Status(container.state),
+      Status: v1Status(container.state, detail),
       ...rest,
       Labels: sortedMap(container.labels),
     },

@@ -8,6 +8,13 @@ export class CreateMetaInput {
   @Field(() => ID, { description: 'A cluster-mode group.' })
   groupId!: string;
 
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      'Bringing a Humpback v1 meta: its MetaId (a UUID, as in the HUMPBACK_CLUSTER_METAID env of its containers), so the v1 containers already running are adopted, not recreated. Admins only; refused when a meta has that id. Default: a new id.',
+  })
+  id?: string | undefined;
+
   @Field(() => Int, { description: 'How many instances to run.' })
   @Min(0)
   instances!: number;

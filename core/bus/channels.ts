@@ -46,6 +46,8 @@ export interface MetaEventMessage {
   metaId: string;
   /** The webhook body as JSON: {Timestamp, Event, MetaBase{...}, HookContainers[...]}, every SecretToken "". */
   payload: unknown;
+  /** The same payload as its exact JSON text (Timestamp an exact int64), what MetaEvent.payload writes. */
+  payloadJson?: string | undefined;
 }
 
 export interface ChannelMessage {

@@ -16,6 +16,7 @@ import type {
 } from '../../agent/client-types.js';
 import { toDetails } from '../../agent/client-mapping.js';
 import type { ContainerDetails, ImageInfo } from '../../core/services.js';
+import type { ContainerStateDetail } from '../../scheduler/webhook-payload.js';
 import {
   clusterIdentity,
   clusterIdentityFromEnv,
@@ -285,6 +286,19 @@ export class NodeAgent {
     }
     const identity = this.v1Identities.get(record.id);
     return identity ? { ...record, ...identity } : record;
+  }
+
+  /** Docker's State details of one container (one inspect), for webhook bodies. */
+  async containerStateDetail(id: string): Promise<ContainerStateDetail> {
+    const c = await this.call('container', (a) => a.getContainer(id));
+    return {
+      pid: c.pid,
+      exitCode: c.exitCode,
+      error: c.error,
+      oomKilled: c.oomKilled,
+      startedAt: c.startedAt,
+      finishedAt: c.finishedAt,
+    };
   }
 
   async createContainer(nodeId: string, config: ContainerConfig): Promise<ContainerRecord> {

@@ -5,6 +5,7 @@ import { CloseCode, DEPRECATED_GRAPHQL_WS_PROTOCOL, handleProtocols, type makeSe
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../../core/logger.js';
 import { jsonNestsDeeper, pruneJson } from './cost.js';
+import { stringifyExact } from '../../core/exact-json.js';
 
 /**
  * graphql-ws on `ws`, like graphql-ws's own `use/ws` but built for fan-out:
@@ -63,7 +64,7 @@ const serialised = new WeakMap<ExecutionResult, RawPayload>();
 /** A result as JSON, errors included (GraphQLError.toJSON): the one serialisation of a result. */
 export function serializeResult(result: ExecutionResult): string {
   const { errors, ...rest } = result;
-  return JSON.stringify(errors ? { ...rest, errors: errors.map((e) => e.toJSON()) } : rest);
+  return stringifyExact(errors ? { ...rest, errors: errors.map((e) => e.toJSON()) } : rest);
 }
 
 /**

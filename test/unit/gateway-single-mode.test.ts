@@ -119,6 +119,9 @@ class FakeAgent implements AgentApi {
       exitCode: 0,
       startedAt: new Date().toISOString(),
       finishedAt: '',
+      pid: 4242,
+      oomKilled: false,
+      error: '',
       ports: [],
       config,
     };

@@ -17,6 +17,7 @@ import { KeyedQueue } from '../../scheduler/meta-queue.js';
 import { ClusterMetaService } from '../../scheduler/meta-service.js';
 import { SPEC_LABEL } from '../../scheduler/meta-spec.js';
 import { Scheduler } from '../../scheduler/scheduler.js';
+import type { HookPayload } from '../../scheduler/webhook-payload.js';
 
 /** A clock whose time moves only when told; timers fire on `advance`. */
 class ManualClock implements Clock {
@@ -78,6 +79,8 @@ class FakeCluster {
   /** Images whose creates fail everywhere. */
   readonly missingImages = new Set<string>();
   creates = 0;
+  /** Container ids inspected for webhook State details, in order. */
+  readonly inspected: string[] = [];
   readonly operations: Array<{ id: string; action: ContainerAction }> = [];
   /** Containers that stay on an engine while its node is lost (what the engine still runs). */
   private readonly hidden = new Map<string, ContainerRecord[]>();
@@ -151,6 +154,17 @@ class FakeCluster {
     },
     removeContainer: async (_id: string) => {
       await new Promise((r) => setImmediate(r));
+    },
+    containerStateDetail: async (id: string) => {
+      this.inspected.push(id);
+      return {
+        pid: 1000 + this.inspected.length,
+        exitCode: 0,
+        error: '',
+        oomKilled: false,
+        startedAt: '2026-11-22T00:00:00.123456789Z',
+        finishedAt: '0001-01-01T00:00:00Z',
+      };
     },
   });
 
@@ -226,6 +240,49 @@ describe('scheduler: metas on a fake cluster', () => {
     await scheduler?.close();
     await store.close();
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it("reports in meta events only the instances of HEALTHY nodes, with one inspect's State per container and state", async () => {
+    await setup();
+    const payloads = () =>
+      bus.published
+        .filter((p) => p.channel === CHANNEL.metaEvent)
+        .map((p) => (p.message as MetaEventMessage).payload as HookPayload);
+    const meta = await metas.create({ groupId: GROUP, instances: 3, config: config() });
+    const ids = cluster.cache.containersOfMeta(meta.id).map((c) => c.id);
+    const created = payloads().at(-1)!;
+    expect(created.HookContainers.map((h) => h.Container.Id).sort()).toEqual([...ids].sort());
+    expect(created.HookContainers.map((h) => h.Container.Status!.StartedAt)).toEqual(
+      Array(3).fill('2026-11-22T00:00:00.123456789Z'),
+    );
+    expect(new Set(created.HookContainers.map((h) => h.Container.Status!.Pid))).toEqual(
+      new Set([1001, 1002, 1003]),
+    );
+    expect([...cluster.inspected].sort()).toEqual([...ids].sort());
+    // the same states: no inspect again, the same details
+    await metas.update(meta.id, { removeDelay: true });
+    expect(cluster.inspected).toHaveLength(3);
+    expect(
+      payloads()
+        .at(-1)!
+        .HookContainers.map((h) => h.Container.Status!.Pid)
+        .sort(),
+    ).toEqual([1001, 1002, 1003]);
+    // a lost node's instance is not reported (humpback-center: healthy engines only)
+    const onNode1 = cluster.cache.containersOfMeta(meta.id).find((c) => c.nodeId === 'node-1')!;
+    cluster.setStatus('node-1', 'UNHEALTHY');
+    await metas.update(meta.id, { removeDelay: false });
+    const update = payloads().at(-1)!;
+    expect(update.HookContainers.map((h) => h.Container.Id).sort()).toEqual(
+      ids.filter((id) => id !== onNode1.id).sort(),
+    );
+    // a container whose state changed is inspected once more
+    cluster.cache.upsertContainer({
+      ...cluster.cache.containersOfMeta(meta.id).find((c) => c.nodeId === 'node-2')!,
+      state: 'EXITED',
+    });
+    await metas.update(meta.id, { removeDelay: true });
+    expect(cluster.inspected).toHaveLength(4);
   });
 
   it('creates 6 instances 2 per node, named CLUSTER-<group8>-<name>-<index>', async () => {

@@ -198,7 +198,18 @@ describe('webhook signing and backoff', () => {
       'CreateMetaEvent',
       m,
       [
-        { container: container(2), node: { ip: '10.0.0.2', name: 'n1' } },
+        {
+          container: container(2),
+          node: { ip: '10.0.0.2', name: 'n1' },
+          detail: {
+            pid: 4242,
+            exitCode: 0,
+            error: '',
+            oomKilled: false,
+            startedAt: '2023-11-14T22:13:20.123456789Z',
+            finishedAt: '0001-01-01T00:00:00Z',
+          },
+        },
         { container: container(1), node: undefined },
       ],
       1_700_000_000_123,
@@ -224,7 +235,7 @@ describe('webhook signing and backoff', () => {
       Labels: { a: '2', z: '1' },
       LogConfig: { Type: '', Config: null },
     };
-    const instance = (index: number) => ({
+    const instance = (index: number, pid: number) => ({
       ...config,
       Id: `c${index}`,
       Name: `CLUSTER-group-01-web-${index}`,
@@ -242,7 +253,7 @@ describe('webhook signing and backoff', () => {
         Restarting: false,
         OOMKilled: false,
         Dead: false,
-        Pid: 0,
+        Pid: pid,
         ExitCode: 0,
         Error: '',
         StartedAt: '@time@',
@@ -271,8 +282,8 @@ describe('webhook signing and backoff', () => {
         AvailableNodesChanged: false,
       },
       HookContainers: [
-        { IP: '', Name: '', Container: instance(1) },
-        { IP: '10.0.0.2', Name: 'N1', Container: instance(2) },
+        { IP: '', Name: '', Container: instance(1, 0) },
+        { IP: '10.0.0.2', Name: 'N1', Container: instance(2, 4242) },
       ],
     });
     expect(normalise(body)).toBe(golden);
@@ -281,6 +292,11 @@ describe('webhook signing and backoff', () => {
     expect(body).toContain('"CreateAt":1795305600,"LastUpdateAt":1795305600,');
     expect(body).toContain('"Url":"http://y/?a=1\\u0026b=\\u003c2\\u003e"');
     expect(body).not.toContain('s3cret');
+    // Docker's times as the inspect gave them; an instance with no inspect has Go's zero time.
+    expect(body).toContain(
+      '"StartedAt":"2023-11-14T22:13:20.123456789Z","FinishedAt":"0001-01-01T00:00:00Z"',
+    );
+    expect(body).toContain('"Pid":0,"ExitCode":0,"Error":"","StartedAt":"0001-01-01T00:00:00Z"');
     // What subscribers get: the same object with no secret at all, and the same Timestamp digits.
     expect(JSON.stringify(payload)).not.toContain('secret');
     expect(JSON.stringify(payload.Timestamp)).toBe('1700000000123000000');
@@ -402,6 +418,7 @@ describe('webhook dispatcher', () => {
           groupId: 'group-0123456789',
           metaId: 'meta-1',
           payload,
+          payloadJson: encodeHookBody(payload).trimEnd(),
         },
       },
     ]);

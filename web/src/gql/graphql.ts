@@ -159,6 +159,8 @@ export type LabelInput = {
 export type CreateMetaInput = {
   /** A cluster-mode group. */
   groupId: string | number;
+  /** Bringing a Humpback v1 meta: its MetaId (a UUID, as in the HUMPBACK_CLUSTER_METAID env of its containers), so the v1 containers already running are adopted, not recreated. Admins only; refused when a meta has that id. Default: a new id. */
+  id?: string | number | null | undefined;
   /** How many instances to run. */
   instances: number;
   /** The container spec. */

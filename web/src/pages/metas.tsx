@@ -27,6 +27,7 @@ import {
 import { ACTIONS } from './container-actions';
 import { GroupSelect } from './group-select';
 import { CreateMetaForm } from './meta-form';
+import { ImportV1Meta } from './meta-import';
 import { WebhookDeliveries } from './webhook-deliveries';
 import { UsageHistory } from './usage-history';
 
@@ -83,6 +84,7 @@ export function MetasPage({ params }: { params: URLSearchParams }) {
         />
       </div>
       {!groupId ? <p>Choose a cluster-mode group to see its services.</p> : null}
+      {groupId ? <ImportV1Meta groupId={groupId} onImported={refetch} /> : null}
       {creating && groupId ? (
         <CreateMetaForm
           groupId={groupId}
