@@ -212,6 +212,8 @@ export interface TeamService {
 
 export interface NewGroup {
   name: string;
+  /** A Humpback v1 group's GroupId, to adopt its containers; default a new one. */
+  id?: string | undefined;
   description?: string | undefined;
   clusterMode: boolean;
   servers: string[];

@@ -54,6 +54,7 @@ export class GroupResolver {
     const group = await ctx.services.groups.create(
       {
         name: input.name,
+        id: input.id ?? undefined,
         description: input.description ?? undefined,
         clusterMode: input.clusterMode,
         servers: input.servers ?? [],

@@ -68,6 +68,7 @@ const input = (args: Args): Args => (args['input'] ?? {}) as Args;
 const groupSettingsOfAdmins: AdminOnly = (args) => {
   const { servers, allowedHostPaths } = input(args);
   const creating = args['id'] === undefined;
+  if (creating && input(args)['id'] != null) return 'only admins may choose a group id';
   if (creating ? Array.isArray(servers) && servers.length > 0 : servers != null)
     return 'only admins choose the servers of a group';
   if (allowedHostPaths != null) return 'only admins choose the host paths a group may bind';

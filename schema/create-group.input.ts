@@ -1,5 +1,5 @@
 import { MaxLength, MinLength } from 'class-validator';
-import { Field, InputType } from 'type-graphql';
+import { Field, ID, InputType } from 'type-graphql';
 
 @InputType({ description: 'A new group.' })
 export class CreateGroupInput {
@@ -7,6 +7,13 @@ export class CreateGroupInput {
   @MinLength(1)
   @MaxLength(100)
   name!: string;
+
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      'Bringing a Humpback v1 group: its GroupId (as in the HUMPBACK_CLUSTER_GROUPID env of its cluster containers), so the v1 containers and metas adopted into it belong to it. Admins only; refused when a group has that id. Default: a new id.',
+  })
+  id?: string | undefined;
 
   @Field(() => String, { nullable: true, description: 'What the group is for.' })
   @MaxLength(1000)

@@ -20,6 +20,8 @@ export interface GroupServiceOptions {
 const MAX_NAME = 100;
 const MAX_DESCRIPTION = 1000;
 const MAX_SERVERS = 1000;
+/** humpback-web's group ids (UUIDs); the 8 first characters name its cluster containers. */
+const V1_GROUP_ID = /^[A-Za-z0-9][A-Za-z0-9-]{7,63}$/;
 
 function checkName(name: string): string {
   const trimmed = name.trim();
@@ -114,12 +116,27 @@ export class StoreGroupService implements GroupService {
     if (clash) throw conflict(`a group named ${JSON.stringify(clash.name)} exists already`);
   }
 
+  /** A new id, or the one chosen to import a Humpback v1 group (its GroupId, which no group has). */
+  private async newGroupId(chosen: string | undefined): Promise<string> {
+    if (chosen === undefined) return randomUUID();
+    const id = chosen.trim();
+    if (!V1_GROUP_ID.test(id)) {
+      throw badInput(
+        `id must be a Humpback v1 GroupId: 8 to 64 letters, digits or dashes (got ${JSON.stringify(chosen)})`,
+        'id',
+      );
+    }
+    if (await this.o.store.get('groups', id)) throw conflict(`a group with id ${id} already exists`);
+    return id;
+  }
+
   async create(input: NewGroup, owner: Viewer): Promise<GroupRecord> {
     const name = checkName(input.name);
     await this.assertNameFree(name);
+    const id = await this.newGroupId(input.id);
     const at = this.now().toISOString();
     const group: GroupRecord = {
-      id: randomUUID(),
+      id,
       name,
       description: checkDescription(input.description),
       clusterMode: input.clusterMode,

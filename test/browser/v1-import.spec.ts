@@ -59,10 +59,18 @@ describe('importing a Humpback v1 service in the web UI', () => {
     const { page } = real.ui;
     const admin = new TestClient(real.gateway.url);
     await admin.login();
-    const { createGroup } = await admin.request<{ createGroup: { id: string } }>(
-      'mutation($input: CreateGroupInput!) { createGroup(input: $input) { id } }',
-      { input: { name: `ui-v1-${sfx}`, clusterMode: true, servers: [real.agents[0]!.address] } },
-    );
+    await signIn(page, real.baseUrl, 'admin', ADMIN_PASSWORD);
+    // the v1 group comes first, under its GroupId, so the adopted containers belong to it
+    await page.goto(`${real.baseUrl}/#/groups`);
+    await page.getByText('Create a group').click();
+    const groupForm = page.getByRole('form', { name: 'Create a group' });
+    await groupForm.getByLabel('Name', { exact: true }).fill(`ui-v1-${sfx}`);
+    await groupForm.getByLabel(/^Servers/).fill(real.agents[0]!.address);
+    await groupForm.getByLabel(/^Humpback v1 GroupId/).fill(v1GroupId);
+    await groupForm.getByLabel(/Cluster mode/).check();
+    await groupForm.getByRole('button', { name: 'Create group' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: `ui-v1-${sfx}` }).count(), LIVE).toBe(1);
+    const createGroup = { id: v1GroupId };
     await waitFor(
       async () => {
         const data = await admin.request<{ containers: { nodes: Array<{ metaId: string | null }> } }>(
@@ -72,7 +80,6 @@ describe('importing a Humpback v1 service in the web UI', () => {
       },
       { timeoutMs: 20_000, description: 'the v1 container seen under its MetaId' },
     );
-    await signIn(page, real.baseUrl, 'admin', ADMIN_PASSWORD);
     await page.goto(`${real.baseUrl}/#/metas?groupId=${encodeURIComponent(createGroup.id)}`);
     await page.getByRole('button', { name: 'Import from Humpback v1' }).click();
     const form = page.getByRole('form', { name: 'Import a Humpback v1 service' });
@@ -96,6 +103,9 @@ describe('importing a Humpback v1 service in the web UI', () => {
       { id: v1MetaId },
     );
     expect(meta.containers).toEqual([{ id: v1Id, index: 1 }]);
+    // and the group's own container list has it
+    await page.goto(`${real.baseUrl}/#/containers?groupId=${encodeURIComponent(v1GroupId)}`);
+    await expect.poll(() => page.getByRole('row').filter({ hasText: v1Name }).count(), LIVE).toBe(1);
     await admin.close();
   });
 });

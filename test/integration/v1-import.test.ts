@@ -168,12 +168,14 @@ describe('importing a Humpback v1 meta', () => {
       {
         input: {
           name: `v1imp-${suffix}`,
+          id: v1GroupId,
           clusterMode: true,
           servers: [...agents.values()].map((a) => a.address),
         },
       },
     );
     groupId = createGroup.id;
+    expect(groupId).toBe(v1GroupId);
     await waitFor(
       async () => {
         const data = await client.request<{ nodes: Array<{ id: string }> }>(
@@ -244,6 +246,12 @@ describe('importing a Humpback v1 meta', () => {
     const hook = JSON.parse(body) as HookBody;
     expect(hook.MetaBase.MetaId).toBe(v1MetaId);
     expect(hook.HookContainers.map((h) => h.Container.Id).sort()).toEqual([...v1Ids].sort());
+    // the group imported under the v1 GroupId owns them: its filtered list has both
+    const inGroup = await client.request<{ containers: { nodes: Array<{ id: string }> } }>(
+      'query($g: ID!) { containers(groupId: $g, first: 500) { nodes { id } } }',
+      { g: groupId },
+    );
+    expect(inGroup.containers.nodes.map((c) => c.id).sort()).toEqual([...v1Ids].sort());
     for (const h of hook.HookContainers) {
       expect(h.Container.Status.Running).toBe(true);
       expect(h.Container.Status.Pid).toBeGreaterThan(0);
@@ -292,7 +300,29 @@ describe('importing a Humpback v1 meta', () => {
     expect(res.errors?.map((e) => [e.extensions?.['code'], e.message])).toEqual([
       ['FORBIDDEN', 'only admins may choose a meta id'],
     ]);
+    const group = await owner.raw(
+      'mutation($input: CreateGroupInput!) { createGroup(input: $input) { id } }',
+      {
+        input: { name: `v1own-${suffix}`, id: randomUUID(), clusterMode: true },
+      },
+    );
+    expect(group.errors?.map((e) => [e.extensions?.['code'], e.message])).toEqual([
+      ['FORBIDDEN', 'only admins may choose a group id'],
+    ]);
     await owner.close();
+  });
+
+  it('refuses a group id that is taken or not a v1 GroupId', async () => {
+    const create = (id: string) =>
+      client.raw('mutation($input: CreateGroupInput!) { createGroup(input: $input) { id } }', {
+        input: { name: `v1g-${id.slice(0, 6)}-${suffix}`, id, clusterMode: true },
+      });
+    expect((await create(v1GroupId)).errors?.map((e) => [e.extensions?.['code'], e.message])).toEqual([
+      ['CONFLICT', `a group with id ${v1GroupId} already exists`],
+    ]);
+    expect((await create('x/y')).errors?.map((e) => [e.extensions?.['code'], e.message])).toEqual([
+      ['BAD_USER_INPUT', 'id must be a Humpback v1 GroupId: 8 to 64 letters, digits or dashes (got "x/y")'],
+    ]);
   });
 
   it('refuses the same id again', async () => {

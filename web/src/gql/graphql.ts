@@ -115,6 +115,8 @@ export type CreateUserInput = {
 export type CreateGroupInput = {
   /** A display name. */
   name: string;
+  /** Bringing a Humpback v1 group: its GroupId (as in the HUMPBACK_CLUSTER_GROUPID env of its cluster containers), so the v1 containers and metas adopted into it belong to it. Admins only; refused when a group has that id. Default: a new id. */
+  id?: string | number | null | undefined;
   /** What the group is for. */
   description?: string | null | undefined;
   /** Cluster mode (scheduler) or single mode. */

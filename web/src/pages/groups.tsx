@@ -42,6 +42,7 @@ function CreateGroupForm({ viewer, onCreated }: { viewer: Viewer; onCreated: () 
   const [description, setDescription] = useState('');
   const [clusterMode, setClusterMode] = useState(false);
   const [servers, setServers] = useState('');
+  const [v1Id, setV1Id] = useState('');
   const create = useMutation(() =>
     request(CreateGroupMutation, {
       input: {
@@ -50,6 +51,7 @@ function CreateGroupForm({ viewer, onCreated }: { viewer: Viewer; onCreated: () 
         clusterMode,
         // Servers are the cluster's: only admins put them in groups.
         ...(viewer.admin ? { servers: lines(servers) } : {}),
+        ...(v1Id.trim() ? { id: v1Id.trim() } : {}),
       },
     }),
   );
@@ -59,6 +61,7 @@ function CreateGroupForm({ viewer, onCreated }: { viewer: Viewer; onCreated: () 
       setName('');
       setDescription('');
       setServers('');
+      setV1Id('');
       setClusterMode(false);
       onCreated();
     }
@@ -76,10 +79,21 @@ function CreateGroupForm({ viewer, onCreated }: { viewer: Viewer; onCreated: () 
           <input name="description" value={description} onChange={(e) => setDescription(e.target.value)} />
         </label>
         {viewer.admin ? (
-          <label>
-            Servers (ip or hostname, one a line)
-            <textarea name="servers" rows={3} value={servers} onChange={(e) => setServers(e.target.value)} />
-          </label>
+          <>
+            <label>
+              Servers (ip or hostname, one a line)
+              <textarea
+                name="servers"
+                rows={3}
+                value={servers}
+                onChange={(e) => setServers(e.target.value)}
+              />
+            </label>
+            <label>
+              Humpback v1 GroupId (optional: importing a v1 group keeps its id, so its containers belong here)
+              <input name="v1GroupId" value={v1Id} onChange={(e) => setV1Id(e.target.value)} />
+            </label>
+          </>
         ) : (
           <p className="muted">An administrator adds the group’s servers.</p>
         )}
