@@ -112,6 +112,8 @@ const gatewayEnv = (): Record<string, string> => ({
   HUMPBACK_REDIS_URL: redisUrl,
   DOCKER_CLUSTER_URIS: zkUri,
   CENTER_MIGRATE_DELAY: '45',
+  // The gateway processes' log level (`info` shows when each one leads).
+  HUMPBACK_LOG_LEVEL: process.env['HB_BENCH_GATEWAY_LOG'] ?? 'warn',
 });
 
 async function cachePhase(): Promise<RunningGateway> {
@@ -308,6 +310,7 @@ async function leaderPhase(run: Run): Promise<void> {
     await schedules(b, groupId, `lead-b-${suffix}`);
     c = await spawnGateway(gatewayEnv());
     const t0 = performance.now();
+    say('killing the leader (-9)');
     b.proc.kill('SIGKILL');
     await schedules(c, groupId, `lead-c-${suffix}`);
     say(

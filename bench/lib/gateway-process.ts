@@ -45,7 +45,12 @@ export async function spawnGateway(env: Record<string, string>): Promise<Gateway
       HUMPBACK_ADMIN_PASSWORD: ADMIN_PASSWORD,
       ...env,
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    // Its log (stdout) only when a level below warn was asked for.
+    stdio: [
+      'ignore',
+      env['HUMPBACK_LOG_LEVEL'] && env['HUMPBACK_LOG_LEVEL'] !== 'warn' ? 'inherit' : 'ignore',
+      'inherit',
+    ],
   });
   const base = `http://127.0.0.1:${port}`;
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
