@@ -3,12 +3,16 @@
  * unpause of a container) until `containerStatusChanged` reaches a graphql-ws client, timed from the
  * event's own time (Docker's `timeNano`, read from the engine's event stream) to the client's
  * receipt; p50/p99 over E events (goal p99 <= 100 ms). Prints the load average.
- * Needs `npm run test:env up`. Run: npx tsx bench/latency.ts [--events 500]
- * Not yet measured here: a node's agent and engine killed until every replacement is RUNNING.
+ * Then the failover half (bench/lib/node-loss.ts): a node's agent killed -9 and its engine stopped
+ * hard until every lost instance has a RUNNING replacement, against the agents' ZooKeeper session
+ * timeout + the migrate delay (goal <= that + 2 s).
+ * Needs `npm run test:env up`. Run: npx tsx bench/latency.ts [--events 500] [--part events|failover]
+ *   [--instances 6] [--migrate-delay 3]
  */
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { measureNodeLoss } from './lib/node-loss.js';
 import { dockerFor, engineNamed, loadTestEnv, removeContainersNamed } from '../test/helpers/test-env.js';
 import {
   TempDirs,
@@ -19,7 +23,14 @@ import {
   startTestGateway,
 } from '../test/integration/gateway-harness.js';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '500' } } });
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '500' },
+    part: { type: 'string' },
+    instances: { type: 'string', default: '6' },
+    'migrate-delay': { type: 'string', default: '3' },
+  },
+});
 const E = Number(values.events);
 const env = loadTestEnv();
 const tmp = new TempDirs();
@@ -115,4 +126,21 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+const load = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+
+if (values.part !== 'failover') await main();
+if (values.part !== 'events') {
+  const r = await measureNodeLoss({
+    instances: Number(values.instances),
+    migrateDelaySeconds: Number(values['migrate-delay']),
+    say: (line) => console.log(`[load ${load()}] ${line}`),
+  });
+  console.log(
+    `[load ${load()}] node lost (agent -9, engine stopped) -> all ${r.lost} lost of ${r.instances} instances ` +
+      `RUNNING elsewhere: ${(r.ms / 1000).toFixed(1)} s (session timeout + migrate delay ${(r.budgetMs / 1000).toFixed(0)} s; ` +
+      `goal <= ${(r.budgetMs / 1000 + 2).toFixed(0)} s)`,
+  );
+}

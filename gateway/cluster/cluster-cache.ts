@@ -216,10 +216,31 @@ export class ClusterCache {
     if (!this.groupNodes || !this.nodeGroups) {
       const groupNodes = new Map<string, Set<string>>();
       const nodeGroups = new Map<string, Set<string>>();
+      // Nodes by API address key and by lower-case ip and name: a group's servers are looked up
+      // there (O(nodes + servers)), not tested against every node (O(nodes x servers)).
+      const byKey = new Map<string, NodeRecord[]>();
+      const byHost = new Map<string, NodeRecord[]>();
+      const push = (map: Map<string, NodeRecord[]>, key: string, node: NodeRecord): void => {
+        const list = map.get(key);
+        if (list) list.push(node);
+        else map.set(key, [node]);
+      };
+      for (const node of this.nodes.values()) {
+        const api = parseServerAddress(node.apiAddr);
+        if (api) push(byKey, api.key, node);
+        const ip = node.ip.toLowerCase();
+        push(byHost, ip, node);
+        const name = node.name.toLowerCase();
+        if (name !== ip) push(byHost, name, node);
+      }
       for (const group of this.groups.values()) {
         const ids = new Set<string>();
-        for (const node of this.nodes.values()) {
-          if (group.servers.some((s) => serverMatchesNode(s, node))) {
+        for (const server of group.servers) {
+          const s = parseServerAddress(server);
+          if (!s) continue;
+          // The candidates serverMatchesNode can accept; it decides (ports, explicit or not).
+          for (const node of [...(byKey.get(s.key) ?? []), ...(byHost.get(s.host) ?? [])]) {
+            if (ids.has(node.id) || !serverMatchesNode(server, node)) continue;
             ids.add(node.id);
             let gs = nodeGroups.get(node.id);
             if (!gs) nodeGroups.set(node.id, (gs = new Set()));
@@ -302,6 +323,11 @@ export class ClusterCache {
     }
     if (filter.status !== undefined) nodes = nodes.filter((n) => n.status === filter.status);
     return nodes.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  }
+
+  /** Every node, in no particular order (no copy, no sort: for loops over all of them). */
+  nodeRecords(): IterableIterator<NodeRecord> {
+    return this.nodes.values();
   }
 
   get nodeCount(): number {

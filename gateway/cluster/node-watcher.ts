@@ -117,7 +117,7 @@ class AddressWatch {
 
   /** The cached node reached at this address that no other watch has claimed. */
   private knownNodeId(): string | undefined {
-    for (const node of this.o.cache.listNodes()) {
+    for (const node of this.o.cache.nodeRecords()) {
       if (parseServerAddress(node.apiAddr)?.key === this.address && this.watcher.claim(node.id, this))
         return node.id;
     }
@@ -413,16 +413,15 @@ export class NodeWatcher {
       watch.start();
     }
     // Nodes left in the cache from before (e.g. loaded from the store) that no server names now.
-    for (const node of this.o.cache.listNodes()) {
+    // (Unsorted, collected first: this runs after every change of the watched addresses.)
+    const leftovers: string[] = [];
+    for (const node of this.o.cache.nodeRecords()) {
+      if (this.owners.has(node.id)) continue;
       const address = parseServerAddress(node.apiAddr)?.key;
-      if (
-        !this.owners.has(node.id) &&
-        (!address || !wanted.has(address)) &&
-        this.o.cache.groupIdsOfNode(node.id).length === 0
-      ) {
-        await this.o.writer.removeNode(node.id);
-      }
+      if ((!address || !wanted.has(address)) && this.o.cache.groupIdsOfNode(node.id).length === 0)
+        leftovers.push(node.id);
     }
+    for (const id of leftovers) await this.o.writer.removeNode(id);
   }
 
   /**

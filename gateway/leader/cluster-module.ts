@@ -16,6 +16,9 @@ import { EtcdLeadership } from './etcd-leadership.js';
 import { ZookeeperDiscovery } from './zookeeper-discovery.js';
 import { ZookeeperLeadership } from './zookeeper-leadership.js';
 
+/** How long registrations are gathered before the node watcher follows them. */
+const REGISTRATION_BATCH_MS = 25;
+
 /** `<prefix>/<clusterName>`, under which etcd's election keys live. */
 function clusterFolder(prefix: string, clusterName: string): string {
   return nodesPath(prefix, clusterName).replace(/\/nodes$/, '');
@@ -86,15 +89,23 @@ export function clusterModule(
     let discovery: NodeDiscovery | undefined;
     if (config.clusterUris) {
       const registered = (): string[] => discovery?.nodes().map((r) => r.data.apiaddr) ?? [];
+      // Registrations arrive one znode at a time (thousands at start-up): the watcher follows them
+      // in batches, one reconcile per batch instead of one per node.
+      let following: Promise<void> | undefined;
+      const followRegistrations = (): Promise<void> =>
+        (following ??= new Promise<void>((resolve) => setTimeout(resolve, REGISTRATION_BATCH_MS)).then(() => {
+          following = undefined;
+          return core.watcher.setExtraAddresses(registered());
+        }));
       const Discovery = config.clusterUris.backend === 'etcd' ? EtcdDiscovery : ZookeeperDiscovery;
       discovery = new Discovery({
         connectionString: config.clusterUris.connectionString,
         path: nodesPath(config.clusterUris.prefix, config.clusterName),
         logger: log,
         listener: {
-          nodeUp: () => void core.watcher.setExtraAddresses(registered()),
+          nodeUp: () => void followRegistrations(),
           nodeDown: (key) => {
-            void core.watcher.setExtraAddresses(registered());
+            void followRegistrations();
             void core.watcher.checkNow(key);
           },
           connection: (connected) => {
