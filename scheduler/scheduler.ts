@@ -81,7 +81,8 @@ export class Scheduler {
   private readonly origin = randomUUID();
   /** Metas whose instances are being migrated: mutations answer META_BUSY. */
   private readonly migrating = new Set<string>();
-  private readonly waiting = new Map<string, { resolve: (r: ReplyMessage) => void }>();
+  /** Commands forwarded to the leader, waiting for its reply (or for this gateway to lead). */
+  private readonly waiting = new Map<string, { command?: MetaCommand; resolve: (r: ReplyMessage) => void }>();
   private readonly unsubscribe: Array<() => Promise<void> | void> = [];
   private cancelRecovery: (() => void) | undefined;
   private leader = false;
@@ -197,6 +198,7 @@ export class Scheduler {
         resolve(undefined);
       }, this.o.forwardTimeoutMs ?? 60_000);
       this.waiting.set(id, {
+        command,
         resolve: (r) => {
           cancel();
           this.waiting.delete(id);
@@ -255,6 +257,7 @@ export class Scheduler {
     }
     this.dispatcher.start();
     this.scheduleRecovery();
+    this.runForwarded();
     // Take over whatever a previous leader left half done.
     void this.recoveryPass().catch((err) => this.o.logger?.error({ err }, 'first recovery pass failed'));
   }
@@ -281,14 +284,27 @@ export class Scheduler {
         ? await this.o.store.get('groups', command.meta.groupId)
         : await this.o.store.get('metas', command.metaId);
     if (!known) return;
-    let reply: ReplyMessage;
+    await this.o.bus.publish(SCHEDULER_CHANNEL.reply, await this.answer(message.id, command));
+  }
+
+  private async answer(id: string, command: MetaCommand): Promise<ReplyMessage> {
     try {
-      reply = { id: message.id, ok: true, meta: await this.runLocal(message.command) };
+      return { id, ok: true, meta: await this.runLocal(command) };
     } catch (err) {
       const code = err instanceof HumpbackError ? err.code : ErrorCode.INTERNAL_SERVER_ERROR;
-      reply = { id: message.id, ok: false, code, message: (err as Error).message };
+      return { id, ok: false, code, message: (err as Error).message };
     }
-    await this.o.bus.publish(SCHEDULER_CHANNEL.reply, reply);
+  }
+
+  /**
+   * Commands this gateway forwarded to a leader that is gone: now that it leads, it runs them itself
+   * instead of leaving their callers to wait out forwardTimeoutMs. Should the old leader's reply
+   * still come, the first answer wins.
+   */
+  private runForwarded(): void {
+    for (const [id, w] of this.waiting) {
+      if (w.command) void this.answer(id, w.command).then(w.resolve);
+    }
   }
 
   private runLocal(command: MetaCommand): Promise<MetaRecord | undefined> {

@@ -742,6 +742,38 @@ describe('scheduler: leadership', () => {
     expect(cluster.creates).toBe(4);
   });
 
+  it('runs what it forwarded to a leader that is gone as soon as it leads, not after forwardTimeoutMs', async () => {
+    const cluster = new FakeCluster(3, GROUP);
+    await store.put('groups', GROUP, cluster.cache.listGroups()[0]!);
+    const clock = new ManualClock();
+    const leadership = new ManualLeadership(false);
+    // the bus carries the command, but no leader is left to answer it
+    scheduler = new Scheduler({
+      store,
+      cluster: cluster.cache,
+      sink: cluster.sink,
+      agentFor: (n) => cluster.agentFor(n),
+      bus: new MemoryBus(),
+      clock,
+      leadership,
+      recoveryIntervalSeconds: 600,
+    });
+    await scheduler.start();
+    const metas = new ClusterMetaService({ store, scheduler, clock });
+    let answered: { id: string; instances: number } | undefined;
+    const creating = metas
+      .create({ groupId: GROUP, instances: 2, config: config() })
+      .then((m) => (answered = m));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(answered).toBeUndefined();
+
+    // The manual clock never reaches the 60 s forward timeout: only the takeover can answer.
+    await leadership.set(true);
+    const meta = await creating;
+    await scheduler.queue.idle();
+    expect(cluster.indexes(meta.id)).toEqual([1, 2]);
+  });
+
   it("counts a lost node's migration delay from when it was lost, not from the takeover", async () => {
     const { cluster, clock, leadership, scheduler, metas } = await world(true, {
       migrateDelaySeconds: 45,
