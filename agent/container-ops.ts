@@ -102,7 +102,11 @@ export class ContainerOps {
    * renamed aside and stopped, the body is created and started, the old one is removed. If the new one
    * cannot be created or started, the old one gets its name (and its running state) back.
    */
-  async replace(target: string, body: CreateContainerBody): Promise<ContainerBody> {
+  async replace(
+    target: string,
+    body: CreateContainerBody,
+    auth?: RegistryCredentials,
+  ): Promise<ContainerBody> {
     const old = await this.inspect(target);
     const name = old.Name.replace(/^\//, '');
     const oldC = this.docker.getContainer(old.Id);
@@ -116,7 +120,7 @@ export class ContainerOps {
     let created: ContainerBody;
     try {
       if (wasRunning) await ignore304(oldC.stop({ t: DEFAULT_STOP_TIMEOUT }));
-      created = await this.create(body);
+      created = await this.create(body, auth);
     } catch (err) {
       log.warn({ err: dockerMessage(err) }, 'update failed; restoring the old container');
       await oldC

@@ -27,7 +27,7 @@ export function containerRoutes(containers: ContainerOps): Router {
     const auth = decodeRegistryAuth(req.headers[REGISTRY_AUTH_HEADER]);
     // A non-empty `Id` is humpback-agent v1's in-place update of that container.
     const target = v1UpdateTarget(req.body);
-    res.json(await (target ? containers.replace(target, body) : containers.create(body, auth)));
+    res.json(await (target ? containers.replace(target, body, auth) : containers.create(body, auth)));
   });
   r.put('/containers', async (req, res) => {
     const body = parse(operateContainerBody, req.body, 'body');

@@ -246,6 +246,8 @@ export interface ImageJobRecord {
   progress?: number | undefined;
   createdAt: string;
   finishedAt?: string | undefined;
+  /** When the gateway running it last wrote it; a RUNNING job whose beat goes stale lost its gateway. */
+  beatAt?: string | undefined;
 }
 
 /** Documents by collection. */

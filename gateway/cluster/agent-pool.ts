@@ -3,6 +3,7 @@ import type { ContainerRecord, NodeRecord } from '../../core/store/store.js';
 import type { ContainerAction, ContainerState } from '../../core/domain.js';
 import type { NodeRegistration } from '../../core/node-data.js';
 import { AgentClient, type EventsOptions, type StreamRequest } from '../../agent/client.js';
+import { withTag } from '../../core/image-ref.js';
 import type { RegistryAuthLookup } from '../../core/registry-auth.js';
 import { AgentError, AgentUnverifiedError } from '../../agent/client-errors.js';
 import type {
@@ -388,8 +389,10 @@ export class NodeAgent {
     return containerFromAgent(nodeId, c);
   }
 
-  async upgrade(nodeId: string, id: string, imageTag: string): Promise<ContainerRecord> {
-    const c = await this.call(`container ${id}`, (a) => a.upgradeContainer(id, imageTag));
+  /** `image`: the container's image now; the upgrade pulls it at `imageTag` with its registry's credentials. */
+  async upgrade(nodeId: string, id: string, imageTag: string, image?: string): Promise<ContainerRecord> {
+    const auth = image ? await this.authFor(withTag(image, imageTag)) : undefined;
+    const c = await this.call(`container ${id}`, (a) => a.upgradeContainer(id, imageTag, { auth }));
     return containerFromAgent(nodeId, c);
   }
 

@@ -177,7 +177,9 @@ export class AgentContainerService implements ContainerService {
     if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(imageTag))
       throw badInput('imageTag: not a valid image tag', 'imageTag');
     const { node, agent } = usableNode(this.deps, container.nodeId);
-    const after = await callAgent(this.deps, node, () => agent.upgrade(node.id, container.id, imageTag));
+    const after = await callAgent(this.deps, node, () =>
+      agent.upgrade(node.id, container.id, imageTag, container.image),
+    );
     this.inspected.delete(container.id);
     await this.deps.writer.containers([after], after.id === container.id ? [] : [container.id]);
     return this.deps.cache.getContainer(after.id) ?? after;

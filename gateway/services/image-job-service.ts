@@ -48,7 +48,12 @@ export interface ImageJobServiceOptions {
   registries: Pick<RegistryService, 'credentialsFor' | 'list'>;
   /** How often a running job's log is written to the store. @default 250 */
   flushMs?: number | undefined;
+  /** How often a running job's beat is written; a beat older than 3 of these fails the job. @default 5000 */
+  beatMs?: number | undefined;
 }
+
+/** The error of a job whose gateway died (or restarted) while it ran. */
+export const ORPHANED_JOB_ERROR = 'gateway restarted while the job ran';
 
 const FINAL = new Set(['SUCCEEDED', 'FAILED']);
 
@@ -64,6 +69,7 @@ export class AgentImageJobService implements ImageJobService {
   private readonly running = new Map<string, ImageJobRecord>();
   private readonly watchers = new Map<string, Set<(m: JobBusMessage) => void>>();
   private unsubscribe: (() => Promise<void>) | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
 
   private constructor(private readonly o: ImageJobServiceOptions) {}
 
@@ -73,10 +79,42 @@ export class AgentImageJobService implements ImageJobService {
       const m = raw as JobBusMessage;
       for (const w of service.watchers.get(m.job.id) ?? []) w(m);
     });
+    await service.sweep();
+    service.sweeper = setInterval(() => void service.sweep(), service.beatMs);
+    service.sweeper.unref();
     return service;
   }
 
+  private get beatMs(): number {
+    return this.o.beatMs ?? 5000;
+  }
+
+  /**
+   * Fails the QUEUED or RUNNING jobs no live gateway runs: not in this process and with a beat
+   * (or, before the first, a creation time) older than three beats.
+   */
+  async sweep(): Promise<void> {
+    try {
+      const stale = Date.now() - 3 * this.beatMs;
+      for (const j of await this.o.store.list('imageJobs')) {
+        if (FINAL.has(j.status) || this.running.has(j.id)) continue;
+        if (Date.parse(j.beatAt ?? j.createdAt) > stale) continue;
+        const failed: ImageJobRecord = {
+          ...j,
+          status: 'FAILED',
+          error: ORPHANED_JOB_ERROR,
+          finishedAt: new Date().toISOString(),
+        };
+        await this.o.store.put('imageJobs', j.id, failed);
+        this.publish({ job: { ...failed, log: [] } });
+      }
+    } catch (err) {
+      this.o.deps.logger.warn({ err }, 'could not fail the image jobs of dead gateways');
+    }
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.sweeper);
     await this.unsubscribe?.();
   }
 
@@ -226,6 +264,7 @@ export class AgentImageJobService implements ImageJobService {
       userId: viewer.userId,
       log: [],
       createdAt: new Date().toISOString(),
+      beatAt: new Date().toISOString(),
     };
     await this.o.store.create('imageJobs', job.id, job);
     this.running.set(job.id, job);
@@ -259,9 +298,12 @@ export class AgentImageJobService implements ImageJobService {
   ): Promise<void> {
     const { store, deps } = this.o;
     let dirty = false;
+    let beat = Date.now();
     const flush = setInterval(() => {
-      if (!dirty) return;
+      if (!dirty && Date.now() - beat < this.beatMs) return;
       dirty = false;
+      beat = Date.now();
+      job.beatAt = new Date(beat).toISOString();
       store
         .put('imageJobs', job.id, copy(job))
         .catch((err: unknown) => deps.logger.warn({ err, job: job.id }, 'could not store an image job'));

@@ -322,6 +322,40 @@ describe('registries and the image pipeline', () => {
     expect(pushRefused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 
+  it('upgrades a container to a tag it pulls with the stored credentials', async () => {
+    const image2 = appImage.replace(/:1$/, ':2');
+    await dockerFor(engineNamed(env, 'n1'))
+      .getImage(appImage)
+      .tag({ repo: `${reg.address}/${repo}`, tag: '2' });
+    const pushed = await push(image2);
+    expect(pushed.status, pushed.error ?? '').toBe('SUCCEEDED');
+    await removeImages('n2', [image2]);
+    const n2 = dockerFor(engineNamed(env, 'n2'));
+    await expect(n2.getImage(image2).inspect()).rejects.toThrow(/no such image/i);
+    const { createContainer } = await admin.request<{ createContainer: { id: string } }>(
+      'mutation($n: ID!, $c: ContainerConfigInput!) { createContainer(nodeId: $n, config: $c) { id } }',
+      { n: nodeIds['n2'], c: { name: `hbreg-up-${suffix}`, image: appImage, networkMode: 'none' } },
+    );
+    try {
+      const { upgradeContainer } = await admin.request<{
+        upgradeContainer: { id: string; image: string; state: string };
+      }>('mutation($id: ID!) { upgradeContainer(id: $id, imageTag: "2") { id image state } }', {
+        id: createContainer.id,
+      });
+      expect(upgradeContainer).toEqual({ id: expect.any(String), image: image2, state: 'RUNNING' });
+      const info = await n2.getContainer(upgradeContainer.id).inspect();
+      expect(info.Config.Image).toBe(image2);
+      expect((await n2.getImage(image2).inspect()).RepoTags).toContain(image2);
+    } finally {
+      await n2
+        .getContainer(`hbreg-up-${suffix}`)
+        .remove({ force: true })
+        .catch(() => undefined);
+      await removeImages('n1', [image2]);
+      await removeImages('n2', [image2]);
+    }
+  }, 90_000);
+
   it('deletes a tag from the registry', async () => {
     const del = await admin.request<{ deleteRegistryTag: boolean }>(
       'mutation($r: ID!, $p: String!) { deleteRegistryTag(registryId: $r, repository: $p, tag: "1") }',
