@@ -3,6 +3,9 @@
  * containerStatusChanged on one gateway; events are published on the bus at increasing rates. Prints
  * deliveries/s and latency percentiles (publish → client receive) per rate.
  *
+ * Clients and gateway share one process: N clients hold 2N sockets, so `ulimit -n` bounds N (about
+ * 9,500 at a limit of 20,000; 10,000 needs a higher limit).
+ *
  *   npx tsx bench/subscription-fanout.ts [--clients 1000] [--rates 50,100,200,300,400] [--seconds 5] [--flush ms]
  */
 import { Worker } from 'node:worker_threads';
@@ -50,13 +53,19 @@ function open(i) {
     if (m.type === 'connection_ack') {
       ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
       if (++acked === clients) parentPort.postMessage({ type: 'ready' });
+      else if (opened < clients) open(opened++);
     } else if (m.type === 'ping') ws.send(JSON.stringify({ type: 'pong' }));
   });
   ws.on('close', (code) => { if (code !== 1000 && code !== 1001) parentPort.postMessage({ type: 'closed', code }); });
-  ws.on('error', (err) => parentPort.postMessage({ type: 'error', message: String(err) }));
+  ws.on('error', (err) => {
+    parentPort.postMessage({ type: 'error', message: String(err) });
+    if (opened < clients) open(opened++);
+  });
   sockets.push(ws);
 }
-for (let i = 0; i < clients; i++) open(i);
+// At most 200 handshakes in flight: thousands at once overflow the listen backlog (ECONNRESET).
+let opened = Math.min(200, clients);
+for (let i = 0; i < opened; i++) open(i);
 parentPort.on('message', (msg) => {
   if (msg === 'report') {
     parentPort.postMessage({ type: 'report', delivered, latencies });
@@ -104,7 +113,17 @@ const nextMessage = () =>
   new Promise<{ type: string; delivered?: number; latencies?: number[] }>((resolve) => inbox.push(resolve));
 
 console.log(`connecting ${clients} graphql-ws clients…`);
+global.gc?.();
+const memBefore = process.memoryUsage();
 await nextMessage(); // ready: all acked and subscribed
+global.gc?.();
+const memAfter = process.memoryUsage();
+// The gateway's heap is this thread's (the clients run in a worker's isolate); RSS counts both sides.
+console.log(
+  `memory per connection: gateway heap ${((memAfter.heapUsed - memBefore.heapUsed) / clients / 1024).toFixed(1)} KiB, ` +
+    `process RSS (gateway and clients) ${((memAfter.rss - memBefore.rss) / clients / 1024).toFixed(1)} KiB` +
+    (global.gc ? '' : ' (run with --expose-gc for steadier figures)'),
+);
 
 let seq = 0;
 const publishOne = () =>

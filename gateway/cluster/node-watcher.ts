@@ -139,6 +139,26 @@ class AddressWatch {
     return this.chain;
   }
 
+  /**
+   * Its agent's ZooKeeper session expired (the znode went away): the node is lost now, not after
+   * `failureThreshold` checks that each wait up to `checkTimeoutMs` for an agent that hangs. A check
+   * follows at once; an agent that still answers it is HEALTHY again (before any migration delay ends).
+   */
+  async sessionExpired(nodeId: string): Promise<void> {
+    if (this.stopped || this.nodeId !== nodeId || this.state.phase === 'unhealthy') return;
+    this.failures = Math.max(this.failures, this.o.failureThreshold);
+    this.state = { phase: 'unhealthy', nodeId };
+    this.closeStream();
+    this.o.logger.warn(
+      { address: this.address, node: nodeId },
+      'node is unhealthy: its ZooKeeper znode went',
+    );
+    await this.enqueue(() =>
+      this.o.writer.nodeStatus(nodeId, 'UNHEALTHY', 'its ZooKeeper session ended (the znode went away)'),
+    );
+    void this.check();
+  }
+
   /** One health check; concurrent calls share the running one. */
   check(): Promise<void> {
     this.checking ??= this.runCheck().finally(() => {
@@ -443,6 +463,11 @@ export class NodeWatcher {
   /** Checks one address now (e.g. after a call to its agent failed). */
   async checkNow(nodeId: string): Promise<void> {
     await this.owners.get(nodeId)?.check();
+  }
+
+  /** The node's ZooKeeper registration went (session expired or agent stopped): lost at once. */
+  async sessionExpired(nodeId: string): Promise<void> {
+    await this.owners.get(nodeId)?.sessionExpired(nodeId);
   }
 
   /** Re-reads one node's containers now (after a mutation through its agent). */

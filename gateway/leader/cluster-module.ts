@@ -52,7 +52,7 @@ export async function electLeader(config: GatewayConfig, logger: Logger): Promis
 /**
  * Cluster mode: the scheduler over the gateway's cache and agents and, with DOCKER_CLUSTER_URIS,
  * ZooKeeper discovery. Registered agents are watched like group servers (so they appear as nodes
- * before anyone puts them in a group); a lost znode gets its node checked at once; while the gateway
+ * before anyone puts them in a group); a lost znode makes its node UNHEALTHY at once (then checked); while the gateway
  * itself has lost ZooKeeper, migrations are frozen.
  */
 export function clusterModule(
@@ -105,8 +105,9 @@ export function clusterModule(
         listener: {
           nodeUp: () => void followRegistrations(),
           nodeDown: (key) => {
-            void followRegistrations();
-            void core.watcher.checkNow(key);
+            // The agent's session ended: the node is lost now (a check follows; one that answers
+            // is HEALTHY again), not after failed health checks that each wait for a hung agent.
+            void core.watcher.sessionExpired(key).then(followRegistrations);
           },
           connection: (connected) => {
             if (connected) scheduler.thawMigrations();
