@@ -247,9 +247,10 @@ describe('importing a Humpback v1 meta', () => {
     expect(hook.MetaBase.MetaId).toBe(v1MetaId);
     expect(hook.HookContainers.map((h) => h.Container.Id).sort()).toEqual([...v1Ids].sort());
     // the group imported under the v1 GroupId owns them: its filtered list has both
+    // (the meta filter leaves out single-mode containers of other tests on the group's nodes)
     const inGroup = await client.request<{ containers: { nodes: Array<{ id: string }> } }>(
-      'query($g: ID!) { containers(groupId: $g, first: 500) { nodes { id } } }',
-      { g: groupId },
+      'query($g: ID!, $m: ID!) { containers(groupId: $g, metaId: $m, first: 500) { nodes { id } } }',
+      { g: groupId, m: v1MetaId },
     );
     expect(inGroup.containers.nodes.map((c) => c.id).sort()).toEqual([...v1Ids].sort());
     for (const h of hook.HookContainers) {
