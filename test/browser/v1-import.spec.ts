@@ -84,7 +84,7 @@ describe('importing a Humpback v1 service in the web UI', () => {
     await page.getByRole('button', { name: 'Import from Humpback v1' }).click();
     const form = page.getByRole('form', { name: 'Import a Humpback v1 service' });
     await form.getByLabel('v1 MetaId').fill('not-a-uuid');
-    await form.getByLabel('Instances').fill('1');
+    await form.getByLabel('Instances', { exact: true }).fill('1');
     await form.getByLabel('Name', { exact: true }).fill(name);
     await form.getByLabel('Image').fill(env.image);
     await form.getByLabel('Command').fill(COMMAND);

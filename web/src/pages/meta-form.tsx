@@ -20,16 +20,23 @@ const emptyScheduling: SchedulingDraft = {
   recovery: true,
 };
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** Turns the form into the API input; throws Error with a plain message on bad input. */
 function toMetaInput(
   groupId: string,
   instances: string,
   config: ConfigDraft,
   s: SchedulingDraft,
+  v1MetaId: string | undefined,
 ): CreateMetaInput {
+  const id = v1MetaId?.trim();
+  if (id !== undefined && !UUID.test(id))
+    throw new Error('The v1 MetaId is a UUID, e.g. 9a8b7c6d-0000-4000-8000-000000000002');
   const n = Number(instances);
   if (!Number.isInteger(n) || n < 0) throw new Error('Instances must be a whole number');
   return {
+    ...(id !== undefined ? { id } : {}),
     groupId,
     instances: n,
     config: toConfigInput(config),
@@ -47,12 +54,16 @@ export function CreateMetaForm({
   groupId,
   onCreated,
   defaultImage = '',
+  importV1 = false,
 }: {
   groupId: string;
   onCreated: () => void;
   /** Prefills the image (a registry tag's "deploy"). */
   defaultImage?: string;
+  /** Importing a Humpback v1 meta: the form asks for its MetaId as well (admins). */
+  importV1?: boolean;
 }) {
+  const [v1MetaId, setV1MetaId] = useState('');
   const [instances, setInstances] = useState('1');
   const [draft, setDraft] = useState<ConfigDraft>({ ...emptyDraft, image: defaultImage });
   const [scheduling, setScheduling] = useState<SchedulingDraft>(emptyScheduling);
@@ -63,7 +74,7 @@ export function CreateMetaForm({
     e.preventDefault();
     let input: CreateMetaInput;
     try {
-      input = toMetaInput(groupId, instances, draft, scheduling);
+      input = toMetaInput(groupId, instances, draft, scheduling, importV1 ? v1MetaId : undefined);
       setInputError(undefined);
     } catch (err) {
       setInputError((err as Error).message);
@@ -73,8 +84,13 @@ export function CreateMetaForm({
   };
 
   return (
-    <form className="card form config-form" aria-label="Create a service" onSubmit={submit}>
-      <h2>Create a service</h2>
+    <form
+      className="card form config-form"
+      aria-label={importV1 ? 'Import a Humpback v1 service' : 'Create a service'}
+      onSubmit={submit}
+    >
+      <h2>{importV1 ? 'Import from Humpback v1' : 'Create a service'}</h2>
+      {importV1 ? <V1MetaIdField value={v1MetaId} onChange={setV1MetaId} /> : null}
       <label>
         Instances
         <input
@@ -94,11 +110,27 @@ export function CreateMetaForm({
         type="submit"
         className="primary"
         busy={create.busy}
-        busyText="Creating and placing instances…"
+        busyText={importV1 ? 'Importing…' : 'Creating and placing instances…'}
       >
-        Create service
+        {importV1 ? 'Import service' : 'Create service'}
       </BusyButton>
     </form>
+  );
+}
+
+function V1MetaIdField({ value, onChange }: { value: string; onChange: (v: string) => void }) {
+  return (
+    <>
+      <p className="muted">
+        The running containers of the v1 service are adopted, not recreated. Give the service&apos;s v1 MetaId
+        (the HUMPBACK_CLUSTER_METAID of its containers, or the name of its file in the v1 center&apos;s cache
+        directory), and its instances, name, image and settings as in that file.
+      </p>
+      <label>
+        v1 MetaId
+        <input name="metaId" required value={value} onChange={(e) => onChange(e.target.value)} />
+      </label>
+    </>
   );
 }
 
