@@ -56,7 +56,8 @@ const authconfig = { username: reg.username, password: reg.password, serveraddre
 type Side = 'humpback' | 'direct';
 type Step = 'build' | 'push' | 'pull';
 const STEPS: Step[] = ['build', 'push', 'pull'];
-type Timing = Record<Step, number> & { upload: number };
+/** `upload` and the jobs' own run times (`buildJob`, `pushJob`) are Humpback's only. */
+type Timing = Record<Step, number> & { upload: number; buildJob: number; pushJob: number };
 
 /** A fresh build context as a tar file: a Dockerfile and `PAYLOAD` random bytes. */
 async function contextTar(): Promise<string> {
@@ -113,6 +114,15 @@ function jobEnd(h: Humpback, jobId: string): Promise<void> {
   });
 }
 
+/** The job's own run time (createdAt to finishedAt, the gateway's clock): no GraphQL round trips. */
+async function jobTime(h: Humpback, id: string): Promise<number> {
+  const { imageJob } = await h.client.request<{ imageJob: { createdAt: string; finishedAt: string } }>(
+    'query($id: ID!) { imageJob(id: $id) { createdAt finishedAt } }',
+    { id },
+  );
+  return Date.parse(imageJob.finishedAt) - Date.parse(imageJob.createdAt);
+}
+
 async function humpbackRound(h: Humpback, tar: string, tag: string): Promise<Timing> {
   const t0 = performance.now();
   const res = await fetch(h.uploadsUrl, {
@@ -140,21 +150,26 @@ async function humpbackRound(h: Humpback, tar: string, tag: string): Promise<Tim
     i: tag,
   });
   const t4 = performance.now();
-  return { upload: t1 - t0, build: t2 - t0, push: t3 - t2, pull: t4 - t3 };
+  const buildJob = await jobTime(h, buildImage.id);
+  const pushJob = await jobTime(h, pushImage.id);
+  return { upload: t1 - t0, build: t2 - t0, push: t3 - t2, pull: t4 - t3, buildJob, pushJob };
 }
 
 async function directRound(tar: string, tag: string): Promise<Timing> {
   const t0 = performance.now();
-  await follow(n1, await n1.buildImage(createReadStream(tar), {
+  await follow(
+    n1,
+    await n1.buildImage(createReadStream(tar), {
       t: tag,
       registryconfig: { [reg.address]: authconfig },
-    }));
+    }),
+  );
   const t1 = performance.now();
   await follow(n1, await n1.getImage(tag).push({ authconfig }));
   const t2 = performance.now();
   await follow(n2, await n2.pull(tag, { authconfig }));
   const t3 = performance.now();
-  return { upload: 0, build: t1 - t0, push: t2 - t1, pull: t3 - t2 };
+  return { upload: 0, build: t1 - t0, push: t2 - t1, pull: t3 - t2, buildJob: 0, pushJob: 0 };
 }
 
 async function removeImage(tag: string): Promise<void> {
@@ -182,7 +197,13 @@ async function setUp(): Promise<{ h: Humpback; close: () => Promise<void> }> {
   const nodes = await healthyNodes(client, createGroup.id, 2);
   const nodeIds = Object.fromEntries(nodes.map((n) => [env.engines.find((e) => e.ip === n.ip)!.name, n.id]));
   await client.request('mutation($input: RegistryInput!) { addRegistry(input: $input) { id } }', {
-    input: { name: 'bench', url: reg.address, username: reg.username, password: reg.password, insecure: true },
+    input: {
+      name: 'bench',
+      url: reg.address,
+      username: reg.username,
+      password: reg.password,
+      insecure: true,
+    },
   });
   let acked!: () => void;
   const ack = new Promise<void>((resolve) => (acked = resolve));
@@ -215,7 +236,9 @@ const median = (xs: number[]): number => {
 const fmt = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 const total = (t: Timing): number => t.build + t.push + t.pull;
 const line = (t: Timing, side: Side): string =>
-  `build ${fmt(t.build)}${side === 'humpback' ? ` (upload ${fmt(t.upload)})` : ''}  push ${fmt(t.push)}  pull ${fmt(t.pull)}  total ${fmt(total(t))}`;
+  side === 'humpback'
+    ? `build ${fmt(t.build)} (upload ${fmt(t.upload)}, job ${fmt(t.buildJob)})  push ${fmt(t.push)} (job ${fmt(t.pushJob)})  pull ${fmt(t.pull)}  total ${fmt(total(t))}`
+    : `build ${fmt(t.build)}  push ${fmt(t.push)}  pull ${fmt(t.pull)}  total ${fmt(total(t))}`;
 
 async function oneRound(h: Humpback, side: Side, r: number): Promise<Timing> {
   const tag = `${reg.address}/hbbench/pipeline-${suffix}:${side}-${r < 0 ? 'warm' : r}`;
@@ -251,12 +274,16 @@ try {
     build: median(results[s].map((t) => t.build)),
     push: median(results[s].map((t) => t.push)),
     pull: median(results[s].map((t) => t.pull)),
+    buildJob: median(results[s].map((t) => t.buildJob)),
+    pushJob: median(results[s].map((t) => t.pushJob)),
   });
   const hm = med('humpback');
   const dm = med('direct');
   const medTotal = (s: Side): number => median(results[s].map(total));
   console.log('');
-  console.log(`median direct:   ${line(dm, 'direct').replace(/total .*/, `total ${fmt(medTotal('direct'))}`)}`);
+  console.log(
+    `median direct:   ${line(dm, 'direct').replace(/total .*/, `total ${fmt(medTotal('direct'))}`)}`,
+  );
   console.log(
     `median humpback: ${line(hm, 'humpback').replace(/total .*/, `total ${fmt(medTotal('humpback'))}`)}`,
   );

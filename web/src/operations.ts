@@ -1023,3 +1023,11 @@ export const PushImageMutation = graphql(`
     }
   }
 `);
+
+export const StartPullMutation = graphql(`
+  mutation StartPull($nodeId: ID!, $image: String!) {
+    startPull(nodeId: $nodeId, image: $image) {
+      id
+    }
+  }
+`);

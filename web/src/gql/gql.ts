@@ -111,6 +111,7 @@ type Documents = {
   '\n  mutation LoadImage($nodeId: ID!, $uploadId: ID!) {\n    loadImage(nodeId: $nodeId, uploadId: $uploadId) {\n      id\n    }\n  }\n': typeof types.LoadImageDocument;
   '\n  mutation CommitContainer($containerId: ID!, $tag: String!) {\n    commitContainer(containerId: $containerId, tag: $tag) {\n      id\n    }\n  }\n': typeof types.CommitContainerDocument;
   '\n  mutation PushImage($nodeId: ID!, $image: String!) {\n    pushImage(nodeId: $nodeId, image: $image) {\n      id\n    }\n  }\n': typeof types.PushImageDocument;
+  '\n  mutation StartPull($nodeId: ID!, $image: String!) {\n    startPull(nodeId: $nodeId, image: $image) {\n      id\n    }\n  }\n': typeof types.StartPullDocument;
 };
 const documents: Documents = {
   '\n  fragment UserFields on User {\n    id\n    username\n    admin\n  }\n': types.UserFieldsFragmentDoc,
@@ -293,6 +294,8 @@ const documents: Documents = {
     types.CommitContainerDocument,
   '\n  mutation PushImage($nodeId: ID!, $image: String!) {\n    pushImage(nodeId: $nodeId, image: $image) {\n      id\n    }\n  }\n':
     types.PushImageDocument,
+  '\n  mutation StartPull($nodeId: ID!, $image: String!) {\n    startPull(nodeId: $nodeId, image: $image) {\n      id\n    }\n  }\n':
+    types.StartPullDocument,
 };
 
 /**
@@ -877,6 +880,12 @@ export function graphql(
 export function graphql(
   source: '\n  mutation PushImage($nodeId: ID!, $image: String!) {\n    pushImage(nodeId: $nodeId, image: $image) {\n      id\n    }\n  }\n',
 ): typeof import('./graphql').PushImageDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation StartPull($nodeId: ID!, $image: String!) {\n    startPull(nodeId: $nodeId, image: $image) {\n      id\n    }\n  }\n',
+): typeof import('./graphql').StartPullDocument;
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

@@ -1355,6 +1355,13 @@ export type PushImageMutationVariables = Exact<{
 
 export type PushImageMutation = { pushImage: { id: string } };
 
+export type StartPullMutationVariables = Exact<{
+  nodeId: string | number;
+  image: string;
+}>;
+
+export type StartPullMutation = { startPull: { id: string } };
+
 export class TypedDocumentString<TResult, TVariables>
   extends String
   implements DocumentTypeDecoration<TResult, TVariables>
@@ -2740,3 +2747,10 @@ export const PushImageDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<PushImageMutation, PushImageMutationVariables>;
+export const StartPullDocument = new TypedDocumentString(`
+    mutation StartPull($nodeId: ID!, $image: String!) {
+  startPull(nodeId: $nodeId, image: $image) {
+    id
+  }
+}
+    `) as unknown as TypedDocumentString<StartPullMutation, StartPullMutationVariables>;
