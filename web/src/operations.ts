@@ -438,15 +438,6 @@ export const ImagesQuery = graphql(`
   }
 `);
 
-export const PullImageMutation = graphql(`
-  mutation PullImage($nodeId: ID!, $image: String!) {
-    pullImage(nodeId: $nodeId, image: $image) {
-      id
-      tags
-    }
-  }
-`);
-
 export const RemoveImageMutation = graphql(`
   mutation RemoveImage($nodeId: ID!, $image: String!, $force: Boolean) {
     removeImage(nodeId: $nodeId, image: $image, force: $force)

@@ -54,7 +54,6 @@ type Documents = {
   '\n  mutation RemoveMeta($id: ID!) {\n    removeMeta(id: $id)\n  }\n': typeof types.RemoveMetaDocument;
   '\n  query WebhookDeliveries($metaId: ID!, $first: Int) {\n    webhookDeliveries(metaId: $metaId, first: $first) {\n      id\n      event\n      url\n      attempts\n      statusCode\n      delivered\n      error\n      lastAttemptAt\n    }\n  }\n': typeof types.WebhookDeliveriesDocument;
   '\n  query Images($nodeId: ID!) {\n    images(nodeId: $nodeId) {\n      id\n      tags\n      sizeBytes\n    }\n  }\n': typeof types.ImagesDocument;
-  '\n  mutation PullImage($nodeId: ID!, $image: String!) {\n    pullImage(nodeId: $nodeId, image: $image) {\n      id\n      tags\n    }\n  }\n': typeof types.PullImageDocument;
   '\n  mutation RemoveImage($nodeId: ID!, $image: String!, $force: Boolean) {\n    removeImage(nodeId: $nodeId, image: $image, force: $force)\n  }\n': typeof types.RemoveImageDocument;
   '\n  subscription ContainerStatus($groupId: ID, $nodeId: ID, $metaId: ID) {\n    containerStatusChanged(groupId: $groupId, nodeId: $nodeId, metaId: $metaId) {\n      at\n      previousState\n      container {\n        ...ContainerStatusFields\n      }\n    }\n  }\n': typeof types.ContainerStatusDocument;
   '\n  subscription NodeStatus($groupId: ID) {\n    nodeStatusChanged(groupId: $groupId) {\n      at\n      previousStatus\n      node {\n        ...NodeStatusFields\n      }\n    }\n  }\n': typeof types.NodeStatusDocument;
@@ -187,8 +186,6 @@ const documents: Documents = {
     types.WebhookDeliveriesDocument,
   '\n  query Images($nodeId: ID!) {\n    images(nodeId: $nodeId) {\n      id\n      tags\n      sizeBytes\n    }\n  }\n':
     types.ImagesDocument,
-  '\n  mutation PullImage($nodeId: ID!, $image: String!) {\n    pullImage(nodeId: $nodeId, image: $image) {\n      id\n      tags\n    }\n  }\n':
-    types.PullImageDocument,
   '\n  mutation RemoveImage($nodeId: ID!, $image: String!, $force: Boolean) {\n    removeImage(nodeId: $nodeId, image: $image, force: $force)\n  }\n':
     types.RemoveImageDocument,
   '\n  subscription ContainerStatus($groupId: ID, $nodeId: ID, $metaId: ID) {\n    containerStatusChanged(groupId: $groupId, nodeId: $nodeId, metaId: $metaId) {\n      at\n      previousState\n      container {\n        ...ContainerStatusFields\n      }\n    }\n  }\n':
@@ -538,12 +535,6 @@ export function graphql(
 export function graphql(
   source: '\n  query Images($nodeId: ID!) {\n    images(nodeId: $nodeId) {\n      id\n      tags\n      sizeBytes\n    }\n  }\n',
 ): typeof import('./graphql').ImagesDocument;
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(
-  source: '\n  mutation PullImage($nodeId: ID!, $image: String!) {\n    pullImage(nodeId: $nodeId, image: $image) {\n      id\n      tags\n    }\n  }\n',
-): typeof import('./graphql').PullImageDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

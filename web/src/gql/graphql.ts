@@ -784,13 +784,6 @@ export type ImagesQueryVariables = Exact<{
 
 export type ImagesQuery = { images: Array<{ id: string; tags: Array<string>; sizeBytes: number }> };
 
-export type PullImageMutationVariables = Exact<{
-  nodeId: string | number;
-  image: string;
-}>;
-
-export type PullImageMutation = { pullImage: { id: string; tags: Array<string> } };
-
 export type RemoveImageMutationVariables = Exact<{
   nodeId: string | number;
   image: string;
@@ -2180,14 +2173,6 @@ export const ImagesDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<ImagesQuery, ImagesQueryVariables>;
-export const PullImageDocument = new TypedDocumentString(`
-    mutation PullImage($nodeId: ID!, $image: String!) {
-  pullImage(nodeId: $nodeId, image: $image) {
-    id
-    tags
-  }
-}
-    `) as unknown as TypedDocumentString<PullImageMutation, PullImageMutationVariables>;
 export const RemoveImageDocument = new TypedDocumentString(`
     mutation RemoveImage($nodeId: ID!, $image: String!, $force: Boolean) {
   removeImage(nodeId: $nodeId, image: $image, force: $force)
