@@ -3,9 +3,11 @@
  * (a Dockerfile tarball: FROM the test image, COPY of a fresh random payload, so every layer is new
  * to the registry) built on n1, pushed to the test environment's registry (basic auth) and pulled on
  * n2, rounds of the two sides alternated in one process.
- *   - Humpback: GraphQL on a real gateway with real agents on n1 and n2 (the registry added with
- *     its credentials): POST /uploads (streamed from disk), buildImage on n1, pushImage, each job
- *     followed to its end over `imageJobProgress` (graphql-ws), then pullImage on n2.
+ *   - Humpback: GraphQL on a real gateway (its own process, as deployed) with real agents on n1 and
+ *     n2 (in this process), the registry added with its credentials: POST /uploads (streamed from
+ *     disk), buildImage on n1, pushImage, each job followed to its end over `imageJobProgress`
+ *     (graphql-ws), then pullImage on n2. `upload` is printed apart (the direct side has no such
+ *     hop), and each job's own run time (createdAt to finishedAt) beside its step.
  *   - Direct: dockerode on the same engines: build from the same kind of tar stream, push with the
  *     same credentials (X-Registry-Auth), pull on n2, each progress stream read to its end.
  * Both sides' images are removed from n1 and n2 after every round, so every pull is real (the base
@@ -26,14 +28,8 @@ import type Docker from 'dockerode';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { dockerFor, engineNamed, loadTestEnv } from '../test/helpers/test-env.js';
-import {
-  TempDirs,
-  TestClient,
-  gatewayConfig,
-  healthyNodes,
-  startTestAgent,
-  startTestGateway,
-} from '../test/integration/gateway-harness.js';
+import { TempDirs, TestClient, healthyNodes, startTestAgent } from '../test/integration/gateway-harness.js';
+import { spawnGateway } from './lib/gateway-process.js';
 
 const { values } = parseArgs({
   options: {
@@ -185,9 +181,8 @@ async function setUp(): Promise<{ h: Humpback; close: () => Promise<void> }> {
     await startTestAgent(engineNamed(env, 'n1'), tmp.make('hb-bench-agent-n1-')),
     await startTestAgent(engineNamed(env, 'n2'), tmp.make('hb-bench-agent-n2-')),
   ];
-  const gateway = await startTestGateway({
-    config: gatewayConfig({ HUMPBACK_DATA_DIR: tmp.make('hb-bench-gw-') }),
-  });
+  // Its own process, as deployed: the upload and the job streams do not share this one's event loop.
+  const gateway = await spawnGateway({ HUMPBACK_DATA_DIR: tmp.make('hb-bench-gw-') });
   const client = new TestClient(gateway.url);
   await client.login();
   const { createGroup } = await client.request<{ createGroup: { id: string } }>(
@@ -222,7 +217,7 @@ async function setUp(): Promise<{ h: Humpback; close: () => Promise<void> }> {
     close: async () => {
       await ws.dispose();
       await client.close();
-      await gateway.close();
+      await gateway.stop();
       for (const a of agents) await a.close();
     },
   };
