@@ -144,6 +144,21 @@ export class ImageJobResolver {
     return toImageJob(await ctx.services.imageJobs.push(node.id, image, viewer));
   }
 
+  @Mutation(() => ImageJob, {
+    description:
+      'Pulls an image on a node as a PULL image job (its progress over imageJobProgress); `pullImage` is the same pull answered once it is done.',
+  })
+  async startPull(
+    @Arg('nodeId', () => ID, { description: 'Node id, ip or hostname.' }) nodeId: string,
+    @Arg('image', () => String, { description: 'The image reference, e.g. registry:5000/app:1.2.' })
+    image: string,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<ImageJob> {
+    const viewer = ctx.access.requireViewer();
+    const node = (await ctx.services.nodes.get(nodeId))!;
+    return toImageJob(await ctx.services.imageJobs.pull(node.id, image, viewer));
+  }
+
   @Subscription(() => ImageJobEvent, {
     description:
       "An image job's log and progress: first the job as it stands, then each event, the last one SUCCEEDED or FAILED.",

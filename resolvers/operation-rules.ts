@@ -153,6 +153,7 @@ export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
   'Mutation.loadImage': operate(node('nodeId')),
   'Mutation.commitContainer': operate(container('containerId')),
   'Mutation.pushImage': operate(node('nodeId')),
+  'Mutation.startPull': operate(node('nodeId')),
   'Subscription.imageJobProgress': { access: 'user' },
 
   'Subscription.containerStatusChanged': {

@@ -331,6 +331,8 @@ export class AgentImageJobService implements ImageJobService {
     } finally {
       clearInterval(flush);
     }
+    // Before the image line: that event is the first with the final status, which ends the watches.
+    job.finishedAt = new Date().toISOString();
     if (result) {
       job.image = job.kind === 'LOAD' ? result.image : (job.image ?? result.image);
       job.status = 'SUCCEEDED';
@@ -341,7 +343,6 @@ export class AgentImageJobService implements ImageJobService {
       job.error = failed;
       deps.logger.info({ job: job.id, kind: job.kind, node: job.nodeId, error: failed }, 'image job failed');
     }
-    job.finishedAt = new Date().toISOString();
     try {
       await store.put('imageJobs', job.id, copy(job));
     } catch (err) {

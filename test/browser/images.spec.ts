@@ -165,6 +165,31 @@ describe.skipIf(!existsSync(testEnvFile))('registries and image builds in the we
     await real.ui.screenshot('images-05-deploy-service');
     await region.getByRole('button', { name: 'Close' }).click();
 
+    // Pull it back on n1 (gone from the engine first, so the pull is real): a PULL job with its log live.
+    await dockerFor(n1).getImage(image).remove({ force: true });
+    await page.goto(`${baseUrl}/#/images`);
+    await page.getByLabel('Node').selectOption(await optionValue(page, 'Node', `(${n1.ip})`));
+    const images = page.getByRole('table', { name: 'Images' });
+    await expect.poll(() => images.getByRole('row').count(), LIVE).toBeGreaterThan(1);
+    expect(await images.textContent()).not.toContain(image);
+    const pull = page.getByRole('form', { name: 'Pull an image' });
+    await pull.getByLabel('Image to pull').fill(image);
+    await pull.getByRole('button', { name: 'Pull' }).click();
+    const pullJob = page.getByRole('region', { name: `Job pull ${image}` });
+    await expect
+      .poll(() => pullJob.locator('.badge').textContent(), { ...LIVE, timeout: 120_000 })
+      .toBe('SUCCEEDED');
+    const pullLog = await pullJob.getByLabel('Job log').textContent();
+    expect(pullLog).toContain(`Pulling from ${repo}`);
+    expect(pullLog).toContain(`Status: Downloaded newer image for ${image}`);
+    expect(await pull.getByLabel('Image to pull').inputValue()).toBe('');
+    await expect.poll(() => images.textContent(), LIVE).toContain(image);
+    expect(await history.getByRole('row').nth(1).textContent()).toContain('PULL');
+    await real.ui.screenshot('images-08-pulled');
+    await page.goto(`${baseUrl}/#/registries`);
+    await page.getByRole('button', { name: 'browse test registry' }).click();
+    await page.getByLabel('Search repositories').fill(`app-${suffix}`);
+
     // Delete the tag (confirmed): the registry no longer lists it.
     await page.getByRole('button', { name: `delete tag ${repo}:1` }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Delete tag' }).click();

@@ -352,6 +352,10 @@ const ROWS: Record<string, Row> = {
     'mutation($n: ID!) { pushImage(nodeId: $n, image: "NOT AN IMAGE") { id } }',
     (f) => ({ n: f.nodeId }),
   ),
+  'Mutation.startPull': operateRow(
+    'mutation($n: ID!) { startPull(nodeId: $n, image: "NOT AN IMAGE") { id } }',
+    (f) => ({ n: f.nodeId }),
+  ),
   'Subscription.imageJobProgress': userRow(
     'subscription { imageJobProgress(jobId: "no-such-job") { line } }',
   ),

@@ -234,6 +234,58 @@ describe('registries and the image pipeline', () => {
     ]);
   }, 120_000);
 
+  it("pulls the pushed image on n2 as a PULL job with its progress streamed; an unknown tag fails with the registry's words", async () => {
+    await removeImages('n2', [appImage]);
+    const start = `mutation($n: ID!, $i: String!) { startPull(nodeId: $n, image: $i) { ${JOB} } }`;
+    const { startPull } = await admin.request<{ startPull: Job }>(start, { n: nodeIds['n2'], i: appImage });
+    expect(startPull).toEqual({
+      id: expect.any(String),
+      kind: 'PULL',
+      status: 'RUNNING',
+      nodeId: nodeIds['n2'],
+      image: appImage,
+      log: [],
+      error: null,
+      createdAt: expect.any(String),
+      finishedAt: null,
+    });
+    const events = await admin.subscribe<{
+      imageJobProgress: { job: Job; line: string | null; progress: number | null };
+    }>(`subscription($id: ID!) { imageJobProgress(jobId: $id) { job { ${JOB} } line progress } }`, {
+      id: startPull.id,
+    });
+    const last = await events.next(
+      (e) => e.imageJobProgress.job.status !== 'RUNNING',
+      60_000,
+      'the pull to end',
+    );
+    events.stop();
+    const job = last.imageJobProgress.job;
+    expect(job.status).toBe('SUCCEEDED');
+    expect(job.error).toBeNull();
+    expect(job.log).toContain(`Status: Downloaded newer image for ${appImage}`);
+    expect(job.log.some((l) => /: Pull complete$/.test(l))).toBe(true);
+    // The layers' bytes as progress while it ran (the last event is the image line, without progress).
+    expect(events.seen.some((e) => (e.imageJobProgress.progress ?? 0) > 0)).toBe(true);
+    expect(events.seen.filter((e) => e.imageJobProgress.line !== null).length).toBeGreaterThan(2);
+    const info = await dockerFor(engineNamed(env, 'n2')).getImage(appImage).inspect();
+    expect(job.log.at(-1)).toBe(`image ${appImage} (${info.Id})`);
+    // The job stays queryable with its whole log.
+    const { imageJob } = await admin.request<{ imageJob: Job }>(
+      `query($id: ID!) { imageJob(id: $id) { ${JOB} } }`,
+      { id: startPull.id },
+    );
+    expect(imageJob).toEqual(job);
+
+    const missing = `${reg.address}/${repo}:no-such-tag`;
+    const failed = await admin.request<{ startPull: Job }>(start, { n: nodeIds['n2'], i: missing });
+    const end = await finished(admin, failed.startPull.id);
+    expect(end.kind).toBe('PULL');
+    expect(end.status).toBe('FAILED');
+    expect(end.error).toMatch(/manifest unknown|not found/);
+    expect(end.finishedAt).not.toBeNull();
+  }, 90_000);
+
   it('starts a meta of 3 with the pushed image on all three nodes, each pulling with the stored credentials', async () => {
     for (const name of ['n2', 'n3']) await removeImages(name, [appImage]);
     const { createMeta } = await admin.request<{ createMeta: { id: string } }>(

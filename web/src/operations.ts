@@ -438,15 +438,6 @@ export const ImagesQuery = graphql(`
   }
 `);
 
-export const PullImageMutation = graphql(`
-  mutation PullImage($nodeId: ID!, $image: String!) {
-    pullImage(nodeId: $nodeId, image: $image) {
-      id
-      tags
-    }
-  }
-`);
-
 export const RemoveImageMutation = graphql(`
   mutation RemoveImage($nodeId: ID!, $image: String!, $force: Boolean) {
     removeImage(nodeId: $nodeId, image: $image, force: $force)
@@ -1019,6 +1010,14 @@ export const CommitContainerMutation = graphql(`
 export const PushImageMutation = graphql(`
   mutation PushImage($nodeId: ID!, $image: String!) {
     pushImage(nodeId: $nodeId, image: $image) {
+      id
+    }
+  }
+`);
+
+export const StartPullMutation = graphql(`
+  mutation StartPull($nodeId: ID!, $image: String!) {
+    startPull(nodeId: $nodeId, image: $image) {
       id
     }
   }

@@ -54,7 +54,6 @@ type Documents = {
   '\n  mutation RemoveMeta($id: ID!) {\n    removeMeta(id: $id)\n  }\n': typeof types.RemoveMetaDocument;
   '\n  query WebhookDeliveries($metaId: ID!, $first: Int) {\n    webhookDeliveries(metaId: $metaId, first: $first) {\n      id\n      event\n      url\n      attempts\n      statusCode\n      delivered\n      error\n      lastAttemptAt\n    }\n  }\n': typeof types.WebhookDeliveriesDocument;
   '\n  query Images($nodeId: ID!) {\n    images(nodeId: $nodeId) {\n      id\n      tags\n      sizeBytes\n    }\n  }\n': typeof types.ImagesDocument;
-  '\n  mutation PullImage($nodeId: ID!, $image: String!) {\n    pullImage(nodeId: $nodeId, image: $image) {\n      id\n      tags\n    }\n  }\n': typeof types.PullImageDocument;
   '\n  mutation RemoveImage($nodeId: ID!, $image: String!, $force: Boolean) {\n    removeImage(nodeId: $nodeId, image: $image, force: $force)\n  }\n': typeof types.RemoveImageDocument;
   '\n  subscription ContainerStatus($groupId: ID, $nodeId: ID, $metaId: ID) {\n    containerStatusChanged(groupId: $groupId, nodeId: $nodeId, metaId: $metaId) {\n      at\n      previousState\n      container {\n        ...ContainerStatusFields\n      }\n    }\n  }\n': typeof types.ContainerStatusDocument;
   '\n  subscription NodeStatus($groupId: ID) {\n    nodeStatusChanged(groupId: $groupId) {\n      at\n      previousStatus\n      node {\n        ...NodeStatusFields\n      }\n    }\n  }\n': typeof types.NodeStatusDocument;
@@ -111,6 +110,7 @@ type Documents = {
   '\n  mutation LoadImage($nodeId: ID!, $uploadId: ID!) {\n    loadImage(nodeId: $nodeId, uploadId: $uploadId) {\n      id\n    }\n  }\n': typeof types.LoadImageDocument;
   '\n  mutation CommitContainer($containerId: ID!, $tag: String!) {\n    commitContainer(containerId: $containerId, tag: $tag) {\n      id\n    }\n  }\n': typeof types.CommitContainerDocument;
   '\n  mutation PushImage($nodeId: ID!, $image: String!) {\n    pushImage(nodeId: $nodeId, image: $image) {\n      id\n    }\n  }\n': typeof types.PushImageDocument;
+  '\n  mutation StartPull($nodeId: ID!, $image: String!) {\n    startPull(nodeId: $nodeId, image: $image) {\n      id\n    }\n  }\n': typeof types.StartPullDocument;
 };
 const documents: Documents = {
   '\n  fragment UserFields on User {\n    id\n    username\n    admin\n  }\n': types.UserFieldsFragmentDoc,
@@ -186,8 +186,6 @@ const documents: Documents = {
     types.WebhookDeliveriesDocument,
   '\n  query Images($nodeId: ID!) {\n    images(nodeId: $nodeId) {\n      id\n      tags\n      sizeBytes\n    }\n  }\n':
     types.ImagesDocument,
-  '\n  mutation PullImage($nodeId: ID!, $image: String!) {\n    pullImage(nodeId: $nodeId, image: $image) {\n      id\n      tags\n    }\n  }\n':
-    types.PullImageDocument,
   '\n  mutation RemoveImage($nodeId: ID!, $image: String!, $force: Boolean) {\n    removeImage(nodeId: $nodeId, image: $image, force: $force)\n  }\n':
     types.RemoveImageDocument,
   '\n  subscription ContainerStatus($groupId: ID, $nodeId: ID, $metaId: ID) {\n    containerStatusChanged(groupId: $groupId, nodeId: $nodeId, metaId: $metaId) {\n      at\n      previousState\n      container {\n        ...ContainerStatusFields\n      }\n    }\n  }\n':
@@ -293,6 +291,8 @@ const documents: Documents = {
     types.CommitContainerDocument,
   '\n  mutation PushImage($nodeId: ID!, $image: String!) {\n    pushImage(nodeId: $nodeId, image: $image) {\n      id\n    }\n  }\n':
     types.PushImageDocument,
+  '\n  mutation StartPull($nodeId: ID!, $image: String!) {\n    startPull(nodeId: $nodeId, image: $image) {\n      id\n    }\n  }\n':
+    types.StartPullDocument,
 };
 
 /**
@@ -535,12 +535,6 @@ export function graphql(
 export function graphql(
   source: '\n  query Images($nodeId: ID!) {\n    images(nodeId: $nodeId) {\n      id\n      tags\n      sizeBytes\n    }\n  }\n',
 ): typeof import('./graphql').ImagesDocument;
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(
-  source: '\n  mutation PullImage($nodeId: ID!, $image: String!) {\n    pullImage(nodeId: $nodeId, image: $image) {\n      id\n      tags\n    }\n  }\n',
-): typeof import('./graphql').PullImageDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -877,6 +871,12 @@ export function graphql(
 export function graphql(
   source: '\n  mutation PushImage($nodeId: ID!, $image: String!) {\n    pushImage(nodeId: $nodeId, image: $image) {\n      id\n    }\n  }\n',
 ): typeof import('./graphql').PushImageDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: '\n  mutation StartPull($nodeId: ID!, $image: String!) {\n    startPull(nodeId: $nodeId, image: $image) {\n      id\n    }\n  }\n',
+): typeof import('./graphql').StartPullDocument;
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

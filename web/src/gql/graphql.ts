@@ -784,13 +784,6 @@ export type ImagesQueryVariables = Exact<{
 
 export type ImagesQuery = { images: Array<{ id: string; tags: Array<string>; sizeBytes: number }> };
 
-export type PullImageMutationVariables = Exact<{
-  nodeId: string | number;
-  image: string;
-}>;
-
-export type PullImageMutation = { pullImage: { id: string; tags: Array<string> } };
-
 export type RemoveImageMutationVariables = Exact<{
   nodeId: string | number;
   image: string;
@@ -1354,6 +1347,13 @@ export type PushImageMutationVariables = Exact<{
 }>;
 
 export type PushImageMutation = { pushImage: { id: string } };
+
+export type StartPullMutationVariables = Exact<{
+  nodeId: string | number;
+  image: string;
+}>;
+
+export type StartPullMutation = { startPull: { id: string } };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -2173,14 +2173,6 @@ export const ImagesDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<ImagesQuery, ImagesQueryVariables>;
-export const PullImageDocument = new TypedDocumentString(`
-    mutation PullImage($nodeId: ID!, $image: String!) {
-  pullImage(nodeId: $nodeId, image: $image) {
-    id
-    tags
-  }
-}
-    `) as unknown as TypedDocumentString<PullImageMutation, PullImageMutationVariables>;
 export const RemoveImageDocument = new TypedDocumentString(`
     mutation RemoveImage($nodeId: ID!, $image: String!, $force: Boolean) {
   removeImage(nodeId: $nodeId, image: $image, force: $force)
@@ -2740,3 +2732,10 @@ export const PushImageDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<PushImageMutation, PushImageMutationVariables>;
+export const StartPullDocument = new TypedDocumentString(`
+    mutation StartPull($nodeId: ID!, $image: String!) {
+  startPull(nodeId: $nodeId, image: $image) {
+    id
+  }
+}
+    `) as unknown as TypedDocumentString<StartPullMutation, StartPullMutationVariables>;

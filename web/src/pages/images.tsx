@@ -1,7 +1,7 @@
 import { useCallback, useState } from 'react';
 import { request, useMutation, useQuery, type Mutation } from '../api';
 import type { ImagesQuery as ImagesData } from '../gql/graphql';
-import { ImagesQuery, PullImageMutation, RemoveImageMutation } from '../operations';
+import { ImagesQuery, RemoveImageMutation, StartPullMutation } from '../operations';
 import { BusyButton, ConfirmDialog, ErrorMessage, Spinner, formatBytes } from '../ui';
 import { BuildImageForm } from './image-build';
 import { JobHistory, JobLog } from './image-jobs';
@@ -51,7 +51,7 @@ function NodeImages({
   };
   return (
     <>
-      <PullImageForm nodeId={nodeId} onPulled={refetch} />
+      <PullImageForm nodeId={nodeId} onStarted={open} />
       {building ? (
         <BuildImageForm
           nodeId={nodeId}
@@ -90,18 +90,20 @@ function NodeImages({
   );
 }
 
-function PullImageForm({ nodeId, onPulled }: { nodeId: string; onPulled: () => void }) {
+/** "Pull": starts a PULL image job; `onStarted` gets its id (the page shows its live log). */
+function PullImageForm({ nodeId, onStarted }: { nodeId: string; onStarted: (jobId: string) => void }) {
   const [image, setImage] = useState('');
-  const pull = useMutation((ref: string) => request(PullImageMutation, { nodeId, image: ref }));
+  const pull = useMutation((ref: string) => request(StartPullMutation, { nodeId, image: ref }));
   return (
     <form
       className="inline card"
       aria-label="Pull an image"
       onSubmit={async (e) => {
         e.preventDefault();
-        if (await pull.run(image.trim())) {
+        const r = await pull.run(image.trim());
+        if (r) {
           setImage('');
-          onPulled();
+          onStarted(r.startPull.id);
         }
       }}
     >
@@ -114,12 +116,7 @@ function PullImageForm({ nodeId, onPulled }: { nodeId: string; onPulled: () => v
           onChange={(e) => setImage(e.target.value)}
         />
       </label>
-      <BusyButton
-        type="submit"
-        className="primary"
-        busy={pull.busy}
-        busyText={`Pulling ${image}… this can take a while`}
-      >
+      <BusyButton type="submit" className="primary" busy={pull.busy} busyText="Starting…">
         Pull
       </BusyButton>
       <ErrorMessage error={pull.error} />
