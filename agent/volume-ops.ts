@@ -79,6 +79,8 @@ export class VolumeOps {
   /** `DELETE /volumes/:name`: 409 while a container uses it, unless `force` (then Docker decides). */
   async remove(name: string, force: boolean): Promise<void> {
     if (!force) await this.refuseInUse(name, 'removing');
+    // Our own helpers (a download that has just ended is still removing its helper) do not hold it.
+    await this.removeHelpersOf(name);
     await dockerCall(`removing volume ${name}`, () => this.docker.getVolume(name).remove({ force }));
   }
 
@@ -175,6 +177,13 @@ export class VolumeOps {
     await helper.remove({ force: true }).catch((err: unknown) => {
       this.log.warn({ container: helper.id, err: dockerMessage(err) }, 'could not remove a volume helper');
     });
+  }
+
+  private async removeHelpersOf(name: string): Promise<void> {
+    const helpers = await dockerCall('listing containers', () =>
+      this.docker.listContainers({ all: true, filters: { label: [`${HELPER_LABEL}=${name}`] } }),
+    );
+    await Promise.all(helpers.map((c) => this.removeHelper(this.docker.getContainer(c.Id))));
   }
 
   private async refuseInUse(name: string, doing: string): Promise<void> {

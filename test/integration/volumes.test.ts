@@ -356,6 +356,28 @@ describe('volumes on the real engines', () => {
     );
   });
 
+  it('removes a volume whose download helper is still going (it is ours, not a user)', async () => {
+    const name = `${prefix}-linger`;
+    await runOnce(n1, name, 'echo x > /data/x');
+    // What a download leaves for a moment after its stream ended: a helper container on the volume.
+    const docker = dockerFor(engineNamed(env, 'n1'));
+    const helper = await docker.createContainer({
+      name: `${name}-helper`,
+      Image: env.image,
+      Cmd: ['true'],
+      Labels: { 'humpback.volume-helper': name },
+      HostConfig: { NetworkMode: 'none', Binds: [`${name}:/volume`] },
+    });
+    expect(
+      await admin.request('mutation($n: ID!, $v: String!) { removeVolume(nodeId: $n, name: $v) }', {
+        n: n1,
+        v: name,
+      }),
+    ).toEqual({ removeVolume: true });
+    await expect(helper.inspect()).rejects.toMatchObject({ statusCode: 404 });
+    await expect(docker.getVolume(name).inspect()).rejects.toMatchObject({ statusCode: 404 });
+  });
+
   it('restores a downloaded tar byte for byte into a new volume (restoreVolume from POST /uploads)', async () => {
     const source = `${prefix}-src`;
     await runOnce(
