@@ -6,14 +6,8 @@
  *   npx tsx bench/agent-overhead.ts [--containers 30] [--concurrency 5] [--rounds 4] [--engine n3]
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
-import { AgentClient } from '../agent/client.js';
-import { startAgent } from '../agent/main.js';
-import { dockerFor, engineNamed, loadTestEnv } from '../test/helpers/test-env.js';
+import { startBenchAgent } from './lib/bench-agent.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,26 +21,7 @@ const N = Number(values.containers);
 const C = Number(values.concurrency);
 const ROUNDS = Number(values.rounds);
 
-const env = loadTestEnv();
-const engine = engineNamed(env, values.engine);
-const docker = dockerFor(engine);
-const token = randomBytes(16).toString('hex');
-const dataDir = await mkdtemp(path.join(tmpdir(), 'hb-bench-agent-'));
-const agent = await startAgent(
-  {
-    dockerEndpoint: engine.dockerEndpoint,
-    listen: { host: '127.0.0.1', port: 0 },
-    clusterEnabled: false,
-    clusterUris: undefined,
-    clusterName: 'humpback/center',
-    heartbeatSeconds: 10,
-    portsRange: undefined,
-    agentToken: token,
-    dataDir,
-  },
-  { log: pino({ level: 'warn' }) },
-);
-const client = new AgentClient({ baseUrl: agent.url, token, timeoutMs: 60_000 });
+const { env, engine, docker, client, close } = await startBenchAgent(values.engine);
 const prefix = `hbbench-${randomBytes(3).toString('hex')}`;
 
 async function pool<T>(items: T[], fn: (item: T) => Promise<unknown>): Promise<void> {
@@ -153,6 +128,5 @@ try {
         .catch(() => undefined),
     ),
   );
-  await agent.close();
-  await rm(dataDir, { recursive: true, force: true });
+  await close();
 }

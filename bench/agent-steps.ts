@@ -6,38 +6,13 @@
  *   npx tsx bench/agent-steps.ts [--iterations 12] [--engine n3]
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
-import { AgentClient } from '../agent/client.js';
-import { startAgent } from '../agent/main.js';
-import { dockerFor, engineNamed, loadTestEnv } from '../test/helpers/test-env.js';
+import { startBenchAgent } from './lib/bench-agent.js';
 
 const { values } = parseArgs({
   options: { iterations: { type: 'string', default: '12' }, engine: { type: 'string', default: 'n3' } },
 });
-const env = loadTestEnv();
-const engine = engineNamed(env, values.engine);
-const docker = dockerFor(engine);
-const token = randomBytes(16).toString('hex');
-const dataDir = await mkdtemp(path.join(tmpdir(), 'hb-bench-steps-'));
-const agent = await startAgent(
-  {
-    dockerEndpoint: engine.dockerEndpoint,
-    listen: { host: '127.0.0.1', port: 0 },
-    clusterEnabled: false,
-    clusterUris: undefined,
-    clusterName: 'humpback/center',
-    heartbeatSeconds: 10,
-    portsRange: undefined,
-    agentToken: token,
-    dataDir,
-  },
-  { log: pino({ level: 'warn' }) },
-);
-const client = new AgentClient({ baseUrl: agent.url, token, timeoutMs: 60_000 });
+const { env, docker, client, close } = await startBenchAgent(values.engine);
 const prefix = `hbsteps-${randomBytes(3).toString('hex')}`;
 const steps: Record<string, number[]> = {
   create: [],
@@ -119,6 +94,5 @@ try {
         .catch(() => undefined),
     ),
   );
-  await agent.close();
-  await rm(dataDir, { recursive: true, force: true });
+  await close();
 }
