@@ -221,6 +221,8 @@ export class Reconciler {
   /** Removes every instance of a meta the cluster can reach; returns those removed. */
   async removeAll(metaId: string): Promise<ContainerRecord[]> {
     const removed: ContainerRecord[] = [];
+    // The meta's last webhook body has been built (placed() before this): its State details go.
+    this.details.delete(metaId);
     const all = this.o.cluster.containersOfMeta(metaId);
     for (const c of all) {
       const cancel = this.pendingRemoval.get(c.id);
