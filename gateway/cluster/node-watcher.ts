@@ -313,6 +313,9 @@ class AddressWatch {
     if (this.stopped) return;
     this.touched = new Set();
     const touched = this.touched;
+    // What the cache holds now: a container that enters it while the list is on its way (the
+    // scheduler's own create, whose event may come after the list) is newer than the list.
+    const known = new Set(this.o.cache.containersOfNode(nodeId).map((c) => c.id));
     let list: ContainerRecord[];
     try {
       list = await this.agent.listContainers(nodeId);
@@ -334,6 +337,9 @@ class AddressWatch {
       for (const id of touched) {
         const current = this.o.cache.getContainer(id);
         if (!listed.has(id) && current && current.nodeId === nodeId) merged.push(current);
+      }
+      for (const current of this.o.cache.containersOfNode(nodeId)) {
+        if (!listed.has(current.id) && !touched.has(current.id) && !known.has(current.id)) merged.push(current);
       }
       await this.o.writer.replaceNodeContainers(nodeId, merged);
     });

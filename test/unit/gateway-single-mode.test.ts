@@ -10,7 +10,7 @@ import { LocalBus } from '../../core/bus/local-bus.js';
 import { EmbeddedStore } from '../../core/store/embedded-store.js';
 import { logger } from '../../core/logger.js';
 import { ErrorCode, HumpbackError } from '../../core/errors.js';
-import { AgentPool, type AgentApi } from '../../gateway/cluster/agent-pool.js';
+import { AgentPool, containerRecord, type AgentApi } from '../../gateway/cluster/agent-pool.js';
 import { CacheWriter, followCacheSync } from '../../gateway/cluster/cache-writer.js';
 import { ClusterCache } from '../../gateway/cluster/cluster-cache.js';
 import { NodeWatcher } from '../../gateway/cluster/node-watcher.js';
@@ -90,9 +90,14 @@ class FakeAgent implements AgentApi {
     };
   }
 
+  /** When set, a list answers with the containers of the moment it was asked, once this settles. */
+  listHold: Promise<void> | undefined;
+
   async listContainers(): Promise<AgentContainer[]> {
     this.guard();
-    return [...this.containers.values()].map((c) => ({ ...c }));
+    const list = [...this.containers.values()].map((c) => ({ ...c }));
+    await this.listHold;
+    return list;
   }
 
   async getContainer(id: string): Promise<AgentContainer> {
@@ -254,6 +259,7 @@ describe('single mode over fake agents', () => {
   let bus: LocalBus;
   let cache: ClusterCache;
   let watcher: NodeWatcher;
+  let writer: CacheWriter;
   let agents: Map<string, FakeAgent>;
   let groups: StoreGroupService;
   let nodes: CacheNodeService;
@@ -276,7 +282,7 @@ describe('single mode over fake agents', () => {
       if (!agent) throw new Error(`no fake agent at ${address}`);
       return agent;
     });
-    const writer = new CacheWriter({ cache, store, bus, origin: 'gw1', logger });
+    writer = new CacheWriter({ cache, store, bus, origin: 'gw1', logger });
     watcher = new NodeWatcher({
       cache,
       writer,
@@ -374,6 +380,31 @@ describe('single mode over fake agents', () => {
     await containerEvents.next((m) => m.container.id === c.id && m.container.state === 'EXITED');
     // The resync after the burst brings Docker's own status text.
     await waitUntil(() => cache.getContainer(c.id)?.status === 'Exited (137) 1 second ago');
+  });
+
+  it('keeps a container the cache gained while a resync list was on its way', async () => {
+    await groups.create({ name: 'g', clusterMode: false, servers: ['10.1.0.2'] }, admin);
+    await nodeEvents.next((m) => m.node.id === 'node-b' && m.node.status === 'HEALTHY');
+    const agent = agents.get('10.1.0.2:8500')!;
+    let release!: () => void;
+    agent.listHold = new Promise((r) => (release = r));
+    const resync = watcher.resyncNow('node-b');
+    // The scheduler creates an instance and writes it to the cache; its event has not come yet.
+    const record = containerRecord({
+      id: 'f'.repeat(64),
+      name: 'instance-1',
+      nodeId: 'node-b',
+      image: 'busybox',
+      state: 'RUNNING',
+      status: 'Up',
+      labels: {},
+      createdAt: new Date().toISOString(),
+    });
+    await writer.containers([record], []);
+    release();
+    await resync;
+    expect(cache.getContainer(record.id)?.name).toBe('instance-1');
+    agent.listHold = undefined;
   });
 
   it("recognises a v1 center's cluster container by its HUMPBACK_CLUSTER_* env alone", async () => {
