@@ -65,6 +65,11 @@ export interface SchedulerOptions {
    */
   onFailure?:
     ((event: 'RECOVERY_FAILED' | 'META_FAILED', meta: MetaRecord, message: string) => void) | undefined;
+  /**
+   * Resolves when the cluster view reflects the engines (the node watcher's first check of every
+   * node, bounded): awaited before the first pass of a new leader.
+   */
+  viewReady?: (() => Promise<void>) | undefined;
   logger?: Logger | undefined;
 }
 
@@ -258,8 +263,11 @@ export class Scheduler {
     this.dispatcher.start();
     this.scheduleRecovery();
     this.runForwarded();
-    // Take over whatever a previous leader left half done.
-    void this.recoveryPass().catch((err) => this.o.logger?.error({ err }, 'first recovery pass failed'));
+    // Take over whatever a previous leader left half done, from what the engines run now.
+    void (async () => {
+      await this.o.viewReady?.();
+      if (this.leader) await this.recoveryPass();
+    })().catch((err) => this.o.logger?.error({ err }, 'first recovery pass failed'));
   }
 
   private scheduleRecovery(): void {

@@ -111,8 +111,11 @@ class AddressWatch {
     return this.state.phase === 'probing' ? undefined : this.state.nodeId;
   }
 
+  /** The first health check (with its container list when the agent answers); set by start(). */
+  firstCheck: Promise<void> = Promise.resolve();
+
   start(): void {
-    void this.check();
+    this.firstCheck = this.check().catch(() => undefined);
   }
 
   /** The cached node reached at this address that no other watch has claimed. */
@@ -339,7 +342,8 @@ class AddressWatch {
         if (!listed.has(id) && current && current.nodeId === nodeId) merged.push(current);
       }
       for (const current of this.o.cache.containersOfNode(nodeId)) {
-        if (!listed.has(current.id) && !touched.has(current.id) && !known.has(current.id)) merged.push(current);
+        if (!listed.has(current.id) && !touched.has(current.id) && !known.has(current.id))
+          merged.push(current);
       }
       await this.o.writer.replaceNodeContainers(nodeId, merged);
     });
@@ -358,6 +362,12 @@ class AddressWatch {
     }
     await this.chain;
   }
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
 }
 
 function labelsFromAttributes(attributes: Record<string, string>): Record<string, string> {
@@ -380,6 +390,7 @@ export class NodeWatcher {
   private readonly o: Required<Omit<NodeWatcherOptions, 'eventRetryWait'>> &
     Pick<NodeWatcherOptions, 'eventRetryWait'>;
   private running = false;
+  private started = deferred();
   private syncing: Promise<void> = Promise.resolve();
   /** Addresses to watch beyond the groups' servers (nodes registered in ZooKeeper). */
   private extra = new Set<string>();
@@ -404,7 +415,26 @@ export class NodeWatcher {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    this.started.resolve();
     await this.refresh();
+  }
+
+  /**
+   * Resolves once the watcher runs and has checked (and listed) every watched node once, or after
+   * `maxMs`: what a new leader waits for before its first pass, so that it counts what the engines
+   * run now rather than what the cache was last told (the previous leader may have died between a
+   * create and its cache write).
+   */
+  async firstChecks(maxMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, maxMs)));
+    const checked = (async () => {
+      await this.started.promise;
+      await this.syncing;
+      await Promise.all([...this.watches.values()].map((w) => w.firstCheck));
+    })();
+    await Promise.race([checked, deadline]);
+    clearTimeout(timer);
   }
 
   /** Call after groups changed: starts and stops watches to match their servers. */
@@ -500,6 +530,7 @@ export class NodeWatcher {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.started = deferred();
     await this.syncing;
     const watches = [...this.watches.values()];
     this.watches.clear();

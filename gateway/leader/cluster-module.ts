@@ -18,6 +18,8 @@ import { ZookeeperLeadership } from './zookeeper-leadership.js';
 
 /** How long registrations are gathered before the node watcher follows them. */
 const REGISTRATION_BATCH_MS = 25;
+/** The longest a new leader waits for its first look at every node before its first pass. */
+const TAKEOVER_VIEW_WAIT_MS = 3000;
 
 /** `<prefix>/<clusterName>`, under which etcd's election keys live. */
 function clusterFolder(prefix: string, clusterName: string): string {
@@ -85,6 +87,7 @@ export function clusterModule(
       leadership: core.leadership,
       webhooks: { urlPolicy, onAttempt: onWebhookAttempt },
       onFailure: (event, meta, message) => void core.notifier.notify(event, { meta, message }),
+      viewReady: () => core.watcher.firstChecks(TAKEOVER_VIEW_WAIT_MS),
     });
     let discovery: NodeDiscovery | undefined;
     if (config.clusterUris) {
