@@ -4,7 +4,10 @@
  * seconds: most run queries in a loop (nodes, a page of containers, the node's containers), some hold
  * a containerStatusChanged subscription over graphql-ws, some create and remove containers on the
  * engines. Prints, with the load average: errors (goal 0), request p50/p99, and the gateway's RSS
- * slope after the warm-up (a least-squares line over samples every 2 s; goal < 1 MB/min).
+ * slope after the warm-up (least-squares lines; goal < 1 MB/min): over plain samples every 2 s, and
+ * over samples every 10 s taken right after a full garbage collection (through the gateway's
+ * inspector, bench/lib/inspector.ts), RSS and heap, which a collection's swing does not move.
+ * A slope wants minutes: the figure for the note comes from --seconds 300 or more.
  * Needs `npm run test:env up`.
  *
  *   npx tsx bench/soak.ts [--clients 200] [--seconds 60] [--subscribers 40] [--writers 6] [--warmup 15]
@@ -15,7 +18,8 @@ import { parseArgs } from 'node:util';
 import { engineNamed, loadTestEnv, removeContainersNamed } from '../test/helpers/test-env.js';
 import { TempDirs, TestClient, idleContainer, startTestAgent } from '../test/integration/gateway-harness.js';
 import type { RunningAgent } from '../agent/main.js';
-import { spawnGateway, type GatewayProcess } from './lib/gateway-process.js';
+import { freePort, spawnGateway, type GatewayProcess } from './lib/gateway-process.js';
+import { connectInspector, inspectOption, type InspectedProcess } from './lib/inspector.js';
 
 const { values } = parseArgs({
   options: {
@@ -81,12 +85,18 @@ async function timed(t: Tally, work: () => Promise<unknown>, write = false): Pro
 async function main(): Promise<void> {
   const agents: Array<RunningAgent & { address: string }> = [];
   let gateway: GatewayProcess | undefined;
+  let inspector: InspectedProcess | undefined;
   const clients: TestClient[] = [];
   const stop = { now: false };
   try {
     for (const e of env.engines)
       agents.push(await startTestAgent(engineNamed(env, e.name), tmp.make('hb-soak-a-')));
-    gateway = await spawnGateway({ HUMPBACK_DATA_DIR: tmp.make('hb-soak-gw-') });
+    const inspectPort = await freePort();
+    gateway = await spawnGateway({
+      HUMPBACK_DATA_DIR: tmp.make('hb-soak-gw-'),
+      NODE_OPTIONS: inspectOption(inspectPort),
+    });
+    inspector = await connectInspector(inspectPort);
     const admin = new TestClient(gateway.url);
     await admin.login();
     await admin.request('mutation($input: CreateGroupInput!) { createGroup(input: $input) { id } }', {
@@ -170,11 +180,18 @@ async function main(): Promise<void> {
       `${CLIENTS} clients (${SUBS} subscribers, ${WRITERS} creating/removing, the rest querying) for ${SECONDS} s`,
     );
     const samples: Array<[number, number]> = [];
+    const afterGc: { rss: Array<[number, number]>; heap: Array<[number, number]> } = { rss: [], heap: [] };
     const t0 = performance.now();
-    while (performance.now() - t0 < SECONDS * 1000) {
+    for (let tick = 1; performance.now() - t0 < SECONDS * 1000; tick++) {
       await sleep(2000);
       const min = (performance.now() - t0) / 60_000;
-      if (min * 60 >= WARMUP) samples.push([min, gateway.rssMb()]);
+      if (min * 60 < WARMUP) continue;
+      samples.push([min, gateway.rssMb()]);
+      if (tick % 5 === 0) {
+        const m = await inspector.memoryAfterGc();
+        afterGc.rss.push([min, m.rssMb]);
+        afterGc.heap.push([min, m.heapUsedMb]);
+      }
     }
     stop.now = true;
     await Promise.all(loops);
@@ -188,11 +205,19 @@ async function main(): Promise<void> {
       `gateway RSS after ${WARMUP} s warm-up: ${rss[0]?.toFixed(0)} -> ${rss.at(-1)?.toFixed(0)} MB, ` +
         `slope ${slope(samples).toFixed(2)} MB/min over ${samples.length} samples (goal < 1 MB/min)`,
     );
+    const ends = (xs: Array<[number, number]>): string =>
+      `${xs[0]?.[1].toFixed(1)} -> ${xs.at(-1)?.[1].toFixed(1)}`;
+    say(
+      `after a full GC, every 10 s (${afterGc.rss.length} samples): RSS ${ends(afterGc.rss)} MB, slope ` +
+        `${slope(afterGc.rss).toFixed(2)} MB/min (goal < 1 MB/min); heap ${ends(afterGc.heap)} MB, slope ` +
+        `${slope(afterGc.heap).toFixed(2)} MB/min`,
+    );
     const distinct = [...new Set(t.errors)].slice(0, 5);
     if (distinct.length) say(`first errors: ${distinct.join(' | ')}`);
   } finally {
     stop.now = true;
     for (const c of clients) await c.close().catch(() => undefined);
+    inspector?.close();
     await gateway?.stop();
     for (const a of agents) await a.close();
     await removeContainersNamed(
