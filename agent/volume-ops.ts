@@ -27,6 +27,9 @@ export function nfsOptions(nfs: NfsBody): Record<string, string> {
 }
 
 export class VolumeOps {
+  /** Helper container id → its removal under way. */
+  private readonly helperRemovals = new Map<string, Promise<void>>();
+
   constructor(
     private readonly docker: Docker,
     /** The image helper containers are made from (it needs `sh`, `find` and `rm`). */
@@ -173,10 +176,26 @@ export class VolumeOps {
     );
   }
 
-  private async removeHelper(helper: Docker.Container): Promise<void> {
-    await helper.remove({ force: true }).catch((err: unknown) => {
-      this.log.warn({ container: helper.id, err: dockerMessage(err) }, 'could not remove a volume helper');
-    });
+  /**
+   * One removal per helper however many ask (the end of a download and a volume's removal may both):
+   * Docker answers a second remove with "removal already in progress" before the first is done, and
+   * the volume would still be in use for whoever took that answer as done.
+   */
+  private removeHelper(helper: Docker.Container): Promise<void> {
+    let removal = this.helperRemovals.get(helper.id);
+    if (!removal) {
+      removal = helper
+        .remove({ force: true })
+        .catch((err: unknown) => {
+          this.log.warn(
+            { container: helper.id, err: dockerMessage(err) },
+            'could not remove a volume helper',
+          );
+        })
+        .finally(() => this.helperRemovals.delete(helper.id));
+      this.helperRemovals.set(helper.id, removal);
+    }
+    return removal;
   }
 
   private async removeHelpersOf(name: string): Promise<void> {
