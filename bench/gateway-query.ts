@@ -6,6 +6,9 @@
  * query from the same cache (what the gateway's own layer costs). Prints requests/s and p99 for each round and the ratio.
  *
  *   npx tsx bench/gateway-query.ts [--seconds 5] [--rounds 2] [--connections 20]
+ *
+ * `--only gateway` loads the gateway alone (no ratio), e.g. for a CPU profile of its side:
+ *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/gateway-query.ts --only gateway
  */
 import 'reflect-metadata';
 import http from 'node:http';
@@ -31,6 +34,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '2' },
     connections: { type: 'string', default: '20' },
     containers: { type: 'string', default: '5000' },
+    only: { type: 'string' },
   },
 });
 const seconds = Number(values.seconds);
@@ -189,7 +193,19 @@ const row = (round: number, name: string, r: LoadResult & { cpuPerRequest: numbe
       r.p99,
     ).padStart(7)}  ${String(r.non2xx).padStart(8)}  ${r.cpuPerRequest.toFixed(0).padStart(11)}`,
   );
-for (let round = 1; round <= rounds; round++) {
+if (values.only === 'gateway') {
+  for (let round = 1; round <= rounds; round++) {
+    row(
+      round,
+      'gateway containers(first:100)',
+      await measure(gateway.url, gatewayBody, {
+        'content-type': 'application/json',
+        authorization: `Bearer ${token}`,
+      }),
+    );
+  }
+}
+for (let round = 1; round <= (values.only === 'gateway' ? 0 : rounds); round++) {
   const b = await measure(bareUrl, bareBody, { 'content-type': 'application/json' });
   row(round, 'bare Apollo { hello }', b);
   const g = await measure(gateway.url, gatewayBody, {
@@ -208,15 +224,19 @@ for (let round = 1; round <= rounds; round++) {
   sums.bareCpu += b.cpuPerRequest;
   sums.gatewayCpu += g.cpuPerRequest;
 }
-console.log(
-  `mean: bare ${(sums.bare / rounds).toFixed(0)} req/s (p99 ${(sums.bareP99 / rounds).toFixed(0)} ms), gateway ${(sums.gateway / rounds).toFixed(0)} req/s (p99 ${(sums.gatewayP99 / rounds).toFixed(0)} ms); ratio ${(sums.gateway / sums.bare).toFixed(2)} (goal >= 0.8)`,
-);
-console.log(
-  `same query on a bare Apollo Server: ${(sums.same / rounds).toFixed(0)} req/s, ${(sums.sameCpu / rounds).toFixed(0)} µs CPU/request; gateway/bare-same ratio ${(sums.gateway / sums.same).toFixed(2)}`,
-);
-console.log(
-  `CPU per request: bare ${(sums.bareCpu / rounds).toFixed(0)} µs, gateway ${(sums.gatewayCpu / rounds).toFixed(0)} µs; capacity ratio ${(sums.bareCpu / sums.gatewayCpu).toFixed(2)}`,
-);
+if (values.only !== 'gateway') report();
+
+function report(): void {
+  console.log(
+    `mean: bare ${(sums.bare / rounds).toFixed(0)} req/s (p99 ${(sums.bareP99 / rounds).toFixed(0)} ms), gateway ${(sums.gateway / rounds).toFixed(0)} req/s (p99 ${(sums.gatewayP99 / rounds).toFixed(0)} ms); ratio ${(sums.gateway / sums.bare).toFixed(2)} (goal >= 0.8)`,
+  );
+  console.log(
+    `same query on a bare Apollo Server: ${(sums.same / rounds).toFixed(0)} req/s, ${(sums.sameCpu / rounds).toFixed(0)} µs CPU/request; gateway/bare-same ratio ${(sums.gateway / sums.same).toFixed(2)}`,
+  );
+  console.log(
+    `CPU per request: bare ${(sums.bareCpu / rounds).toFixed(0)} µs, gateway ${(sums.gatewayCpu / rounds).toFixed(0)} µs; capacity ratio ${(sums.bareCpu / sums.gatewayCpu).toFixed(2)}`,
+  );
+}
 
 worker.kill();
 await rm(dirname(loadScript), { recursive: true, force: true });
