@@ -4,6 +4,7 @@
  * against a bare Apollo Server answering `{ hello }`, both loaded by autocannon,
  * alternated (autocannon in a child process), plus a bare Apollo Server answering the same containers
  * query from the same cache (what the gateway's own layer costs). Prints requests/s and p99 for each round and the ratio.
+ * (The gateway answers such plain JSON POSTs without express: gateway/graphql/http-direct.ts.)
  *
  *   npx tsx bench/gateway-query.ts [--seconds 5] [--rounds 2] [--connections 20]
  *
@@ -17,7 +18,7 @@ import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { fork } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -168,7 +169,10 @@ const sameUrl = `http://127.0.0.1:${(sameServer.address() as AddressInfo).port}/
 console.log(
   `${containerCount} containers in the cache; autocannon ${connections} connections, ${seconds} s per run, ${rounds} rounds`,
 );
-console.log('round  server                         req/s    p50 ms   p99 ms   non-2xx   CPU µs/req');
+console.log(
+  'round  server                         req/s    p50 ms   p99 ms   non-2xx   CPU µs/req   load (1 min)',
+);
+const load1 = () => loadavg()[0]!.toFixed(1);
 // CPU time of this process (the servers; autocannon runs elsewhere) per request answered: unlike
 // req/s, it hardly moves when other processes compete for the machine.
 const sums = {
@@ -187,12 +191,19 @@ const measure = async (url: string, body: string, headers: Record<string, string
   const used = process.cpuUsage(before);
   return { ...r, cpuPerRequest: (used.user + used.system) / Math.max(1, r.total) };
 };
-const row = (round: number, name: string, r: LoadResult & { cpuPerRequest: number }) =>
-  console.log(
-    `${String(round).padStart(5)}  ${name.padEnd(28)} ${r.requests.toFixed(0).padStart(8)}  ${String(r.p50).padStart(7)}  ${String(
-      r.p99,
-    ).padStart(7)}  ${String(r.non2xx).padStart(8)}  ${r.cpuPerRequest.toFixed(0).padStart(11)}`,
-  );
+const row = (round: number, name: string, r: LoadResult & { cpuPerRequest: number }) => {
+  const cells = [
+    String(round).padStart(5),
+    name.padEnd(29),
+    r.requests.toFixed(0).padStart(7),
+    String(r.p50).padStart(8),
+    String(r.p99).padStart(8),
+    String(r.non2xx).padStart(9),
+    r.cpuPerRequest.toFixed(0).padStart(12),
+    load1().padStart(14),
+  ];
+  console.log(cells.join('  '));
+};
 if (values.only === 'gateway') {
   for (let round = 1; round <= rounds; round++) {
     row(
@@ -228,7 +239,9 @@ if (values.only !== 'gateway') report();
 
 function report(): void {
   console.log(
-    `mean: bare ${(sums.bare / rounds).toFixed(0)} req/s (p99 ${(sums.bareP99 / rounds).toFixed(0)} ms), gateway ${(sums.gateway / rounds).toFixed(0)} req/s (p99 ${(sums.gatewayP99 / rounds).toFixed(0)} ms); ratio ${(sums.gateway / sums.bare).toFixed(2)} (goal >= 0.8)`,
+    `mean: bare ${(sums.bare / rounds).toFixed(0)} req/s (p99 ${(sums.bareP99 / rounds).toFixed(0)} ms), gateway ${(sums.gateway / rounds).toFixed(0)} req/s (p99 ${(sums.gatewayP99 / rounds).toFixed(0)} ms); ratio ${(sums.gateway / sums.bare).toFixed(2)} (goal >= 0.8, ${sums.gateway / sums.bare >= 0.8 ? 'met' : 'missed'}); load ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
   );
   console.log(
     `same query on a bare Apollo Server: ${(sums.same / rounds).toFixed(0)} req/s, ${(sums.sameCpu / rounds).toFixed(0)} µs CPU/request; gateway/bare-same ratio ${(sums.gateway / sums.same).toFixed(2)}`,

@@ -120,7 +120,7 @@ function send(res: http.ServerResponse, { status, body }: { status: number; body
   res.end(text);
 }
 
-const FIRST_NON_WHITESPACE = /^[\x20\x09\x0a\x0d]*([^\x20\x09\x0a\x0d]|$)/;
+const FIRST_NON_WHITESPACE = /^[ \t\n\r]*([^ \t\n\r]|$)/;
 
 /**
  * The body as express.json (body-parser, strict) parses it: UTF-8 without a BOM, empty as `{}`,

@@ -150,11 +150,8 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // hashing every GraphQL answer buys nothing: POST responses are not cached
-  // POST /graphql with a plain JSON body skips express (http-direct.ts); set once Apollo runs
-  let direct: ((req: http.IncomingMessage, res: http.ServerResponse) => boolean) | undefined;
-  const httpServer = http.createServer((req, res) => {
-    if (!direct?.(req, res)) app(req, res);
-  });
+  // requests are routed once Apollo runs (below), before the server listens
+  const httpServer = http.createServer();
   // Idle keep-alive connections are the client's (or its load balancer's) to close: with Node's 5 s
   // default the gateway could close one just as a busy client sends its next request on it (a reset
   // the client cannot tell from a failure). Clients keep them idle for less (undici 4 s, ALB 60 s).
@@ -188,11 +185,15 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
     drainWs: () => ws.dispose(),
   });
   mountGraphqlHttp(app, apollo, deps);
-  direct = directGraphql({
+  // POST /graphql with a plain JSON body skips express (http-direct.ts)
+  const direct = directGraphql({
     apollo,
     limits,
     context: graphqlContext(deps),
     errorAnswer: errorAnswer(logger, limits.maxBodyBytes),
+  });
+  httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (!direct(req, res)) app(req, res);
   });
   mountVolumeArchive(app, { services, logger });
   if (options.uploads) mountUploads(app, { uploads: options.uploads, auth: services.auth, logger });
