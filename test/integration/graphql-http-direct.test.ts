@@ -131,6 +131,19 @@ describe('POST /graphql without express', () => {
     expect(direct).toEqual(express);
   });
 
+  it('leaves a chunked body (no Content-Length) to express, which answers it', async () => {
+    const chunked = (url: string) =>
+      fetch(url, {
+        method: 'POST',
+        headers: auth(),
+        body: new Blob([body(ME)]).stream(),
+        duplex: 'half',
+      } as RequestInit);
+    const [direct, express] = [await chunked(gateway.url), await chunked(expressUrl)];
+    expect(direct.status).toBe(200);
+    expect(await direct.json()).toEqual(await express.json());
+  });
+
   it('answers what it should, not merely the same', async () => {
     const ok = await ask(gateway.url, auth(), body(ME));
     expect(ok.status).toBe(200);
