@@ -175,6 +175,8 @@ console.log(
 const load1 = () => loadavg()[0]!.toFixed(1);
 // CPU time of this process (the servers; autocannon runs elsewhere) per request answered: unlike
 // req/s, it hardly moves when other processes compete for the machine.
+// gateway/bare of each round: the two runs of a round are back to back, under about the same load
+const roundRatios: number[] = [];
 const sums = {
   bare: 0,
   gateway: 0,
@@ -234,6 +236,7 @@ for (let round = 1; round <= (values.only === 'gateway' ? 0 : rounds); round++) 
   sums.gatewayP99 += g.p99;
   sums.bareCpu += b.cpuPerRequest;
   sums.gatewayCpu += g.cpuPerRequest;
+  roundRatios.push(g.requests / b.requests);
 }
 if (values.only !== 'gateway') report();
 
@@ -242,6 +245,14 @@ function report(): void {
     `mean: bare ${(sums.bare / rounds).toFixed(0)} req/s (p99 ${(sums.bareP99 / rounds).toFixed(0)} ms), gateway ${(sums.gateway / rounds).toFixed(0)} req/s (p99 ${(sums.gatewayP99 / rounds).toFixed(0)} ms); ratio ${(sums.gateway / sums.bare).toFixed(2)} (goal >= 0.8, ${sums.gateway / sums.bare >= 0.8 ? 'met' : 'missed'}); load ${loadavg()
       .map((l) => l.toFixed(1))
       .join(' ')}`,
+  );
+  const sorted = [...roundRatios].sort((a, b) => a - b);
+  const median =
+    sorted.length % 2
+      ? sorted[(sorted.length - 1) / 2]!
+      : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+  console.log(
+    `ratio per round: ${roundRatios.map((r) => r.toFixed(2)).join(', ')}; median ${median.toFixed(2)}`,
   );
   console.log(
     `same query on a bare Apollo Server: ${(sums.same / rounds).toFixed(0)} req/s, ${(sums.sameCpu / rounds).toFixed(0)} µs CPU/request; gateway/bare-same ratio ${(sums.gateway / sums.same).toFixed(2)}`,
