@@ -4,8 +4,12 @@
  * against a bare Apollo Server answering `{ hello }`, both loaded by autocannon,
  * alternated (autocannon in a child process), plus a bare Apollo Server answering the same containers
  * query from the same cache (what the gateway's own layer costs). Prints requests/s and p99 for each round and the ratio.
+ * (The gateway answers such plain JSON POSTs without express: gateway/graphql/http-direct.ts.)
  *
  *   npx tsx bench/gateway-query.ts [--seconds 5] [--rounds 2] [--connections 20]
+ *
+ * `--only gateway` loads the gateway alone (no ratio), e.g. for a CPU profile of its side:
+ *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/gateway-query.ts --only gateway
  */
 import 'reflect-metadata';
 import http from 'node:http';
@@ -14,7 +18,7 @@ import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { fork } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -31,6 +35,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '2' },
     connections: { type: 'string', default: '20' },
     containers: { type: 'string', default: '5000' },
+    only: { type: 'string' },
   },
 });
 const seconds = Number(values.seconds);
@@ -164,9 +169,14 @@ const sameUrl = `http://127.0.0.1:${(sameServer.address() as AddressInfo).port}/
 console.log(
   `${containerCount} containers in the cache; autocannon ${connections} connections, ${seconds} s per run, ${rounds} rounds`,
 );
-console.log('round  server                         req/s    p50 ms   p99 ms   non-2xx   CPU µs/req');
+console.log(
+  'round  server                         req/s    p50 ms   p99 ms   non-2xx   CPU µs/req   load (1 min)',
+);
+const load1 = () => loadavg()[0]!.toFixed(1);
 // CPU time of this process (the servers; autocannon runs elsewhere) per request answered: unlike
 // req/s, it hardly moves when other processes compete for the machine.
+// gateway/bare of each round: the two runs of a round are back to back, under about the same load
+const roundRatios: number[] = [];
 const sums = {
   bare: 0,
   gateway: 0,
@@ -183,13 +193,32 @@ const measure = async (url: string, body: string, headers: Record<string, string
   const used = process.cpuUsage(before);
   return { ...r, cpuPerRequest: (used.user + used.system) / Math.max(1, r.total) };
 };
-const row = (round: number, name: string, r: LoadResult & { cpuPerRequest: number }) =>
-  console.log(
-    `${String(round).padStart(5)}  ${name.padEnd(28)} ${r.requests.toFixed(0).padStart(8)}  ${String(r.p50).padStart(7)}  ${String(
-      r.p99,
-    ).padStart(7)}  ${String(r.non2xx).padStart(8)}  ${r.cpuPerRequest.toFixed(0).padStart(11)}`,
-  );
-for (let round = 1; round <= rounds; round++) {
+const row = (round: number, name: string, r: LoadResult & { cpuPerRequest: number }) => {
+  const cells = [
+    String(round).padStart(5),
+    name.padEnd(29),
+    r.requests.toFixed(0).padStart(7),
+    String(r.p50).padStart(8),
+    String(r.p99).padStart(8),
+    String(r.non2xx).padStart(9),
+    r.cpuPerRequest.toFixed(0).padStart(12),
+    load1().padStart(14),
+  ];
+  console.log(cells.join('  '));
+};
+if (values.only === 'gateway') {
+  for (let round = 1; round <= rounds; round++) {
+    row(
+      round,
+      'gateway containers(first:100)',
+      await measure(gateway.url, gatewayBody, {
+        'content-type': 'application/json',
+        authorization: `Bearer ${token}`,
+      }),
+    );
+  }
+}
+for (let round = 1; round <= (values.only === 'gateway' ? 0 : rounds); round++) {
   const b = await measure(bareUrl, bareBody, { 'content-type': 'application/json' });
   row(round, 'bare Apollo { hello }', b);
   const g = await measure(gateway.url, gatewayBody, {
@@ -207,16 +236,31 @@ for (let round = 1; round <= rounds; round++) {
   sums.gatewayP99 += g.p99;
   sums.bareCpu += b.cpuPerRequest;
   sums.gatewayCpu += g.cpuPerRequest;
+  roundRatios.push(g.requests / b.requests);
 }
-console.log(
-  `mean: bare ${(sums.bare / rounds).toFixed(0)} req/s (p99 ${(sums.bareP99 / rounds).toFixed(0)} ms), gateway ${(sums.gateway / rounds).toFixed(0)} req/s (p99 ${(sums.gatewayP99 / rounds).toFixed(0)} ms); ratio ${(sums.gateway / sums.bare).toFixed(2)} (goal >= 0.8)`,
-);
-console.log(
-  `same query on a bare Apollo Server: ${(sums.same / rounds).toFixed(0)} req/s, ${(sums.sameCpu / rounds).toFixed(0)} µs CPU/request; gateway/bare-same ratio ${(sums.gateway / sums.same).toFixed(2)}`,
-);
-console.log(
-  `CPU per request: bare ${(sums.bareCpu / rounds).toFixed(0)} µs, gateway ${(sums.gatewayCpu / rounds).toFixed(0)} µs; capacity ratio ${(sums.bareCpu / sums.gatewayCpu).toFixed(2)}`,
-);
+if (values.only !== 'gateway') report();
+
+function report(): void {
+  console.log(
+    `mean: bare ${(sums.bare / rounds).toFixed(0)} req/s (p99 ${(sums.bareP99 / rounds).toFixed(0)} ms), gateway ${(sums.gateway / rounds).toFixed(0)} req/s (p99 ${(sums.gatewayP99 / rounds).toFixed(0)} ms); ratio ${(sums.gateway / sums.bare).toFixed(2)} (goal >= 0.8, ${sums.gateway / sums.bare >= 0.8 ? 'met' : 'missed'}); load ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  const sorted = [...roundRatios].sort((a, b) => a - b);
+  const median =
+    sorted.length % 2
+      ? sorted[(sorted.length - 1) / 2]!
+      : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+  console.log(
+    `ratio per round: ${roundRatios.map((r) => r.toFixed(2)).join(', ')}; median ${median.toFixed(2)}`,
+  );
+  console.log(
+    `same query on a bare Apollo Server: ${(sums.same / rounds).toFixed(0)} req/s, ${(sums.sameCpu / rounds).toFixed(0)} µs CPU/request; gateway/bare-same ratio ${(sums.gateway / sums.same).toFixed(2)}`,
+  );
+  console.log(
+    `CPU per request: bare ${(sums.bareCpu / rounds).toFixed(0)} µs, gateway ${(sums.gatewayCpu / rounds).toFixed(0)} µs; capacity ratio ${(sums.bareCpu / sums.gatewayCpu).toFixed(2)}`,
+  );
+}
 
 worker.kill();
 await rm(dirname(loadScript), { recursive: true, force: true });

@@ -6,6 +6,7 @@ import { ApolloServer, type ApolloServerOptionsWithGateway, type ApolloServerPlu
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
+import type http from 'node:http';
 import express, { type Express } from 'express';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Logger } from '../../core/logger.js';
@@ -65,6 +66,7 @@ export function mountGraphqlHttp(
   d: Pick<HttpDeps, 'config' | 'services' | 'hub' | 'logger' | 'limits'> & { config: object },
 ): void {
   const { limits } = d;
+  const context = graphqlContext(d);
   app.use(
     '/graphql',
     express.json({
@@ -91,46 +93,70 @@ export function mountGraphqlHttp(
       }
       next();
     },
-    expressMiddleware(apollo, {
-      context: async ({ req }) => {
-        const token = bearerToken(req.headers.authorization);
-        const viewer = token ? await d.services.auth.verify(token) : undefined;
-        return createContext({
-          viewer,
-          services: d.services,
-          hub: d.hub,
-          clientKey: clientAddress(req, d.config),
-          logger: d.logger,
-          baseUrl: `${req.protocol}://${req.get('host') ?? 'localhost'}`,
-        });
-      },
-    }),
+    expressMiddleware(apollo, { context: ({ req }) => context(req) }),
   );
+}
+
+/**
+ * The context of one GraphQL request over HTTP (the express route's and http-direct.ts's). The
+ * scheme is the connection's, as express's req.protocol without 'trust proxy' (the gateway never
+ * sets it).
+ */
+export function graphqlContext(
+  d: Pick<HttpDeps, 'services' | 'hub' | 'logger'> & { config: object },
+): (req: http.IncomingMessage) => Promise<GatewayContext> {
+  return async (req) => {
+    const token = bearerToken(req.headers.authorization);
+    const viewer = token ? await d.services.auth.verify(token) : undefined;
+    const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+    return createContext({
+      viewer,
+      services: d.services,
+      hub: d.hub,
+      clientKey: clientAddress(req, d.config),
+      logger: d.logger,
+      baseUrl: `${scheme}://${req.headers.host ?? 'localhost'}`,
+    });
+  };
 }
 
 /** The app's last handler: body-parser and route errors as GraphQL-shaped JSON with a code. */
 export function errorHandler(logger: Logger, maxBodyBytes: number): express.ErrorRequestHandler {
+  const answer = errorAnswer(logger, maxBodyBytes);
   return (err: Error & { status?: number; type?: string }, _req, res, next) => {
     if (res.headersSent) return next(err);
+    const { status, body } = answer(err);
+    res.status(status).json(body);
+  };
+}
+
+/** The status and JSON body errorHandler answers an error with (http-direct.ts answers the same). */
+export function errorAnswer(
+  logger: Logger,
+  maxBodyBytes: number,
+): (err: Error & { status?: number }) => { status: number; body: unknown } {
+  return (err) => {
     if (err instanceof GraphQLError) {
-      res.status(400).json({ errors: [{ message: err.message, extensions: err.extensions }] });
-      return;
+      return { status: 400, body: { errors: [{ message: err.message, extensions: err.extensions }] } };
     }
     const status = err.status ?? 500;
     if (status >= 500) logger.error({ err }, 'http request failed');
-    res.status(status).json({
-      errors: [
-        {
-          message:
-            status === 413
-              ? `request body larger than ${maxBodyBytes} bytes`
-              : status < 500
-                ? err.message
-                : 'Internal server error',
-          extensions: { code: status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR' },
-        },
-      ],
-    });
+    return {
+      status,
+      body: {
+        errors: [
+          {
+            message:
+              status === 413
+                ? `request body larger than ${maxBodyBytes} bytes`
+                : status < 500
+                  ? err.message
+                  : 'Internal server error',
+            extensions: { code: status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR' },
+          },
+        ],
+      },
+    };
   };
 }
 

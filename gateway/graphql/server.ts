@@ -1,6 +1,7 @@
 /**
- * The gateway's HTTP server: /healthz, /readyz, /metrics, GraphQL over HTTP (http-server.ts) and over
- * WebSocket (ws-server.ts) on one port at /graphql, the web UI's routes, and an orderly close.
+ * The gateway's HTTP server: /healthz, /readyz, /metrics, GraphQL over HTTP (http-server.ts, and
+ * http-direct.ts for plain JSON POSTs) and over WebSocket (ws-server.ts) on one port at /graphql, the
+ * web UI's routes, and an orderly close.
  */
 import 'reflect-metadata';
 import http from 'node:http';
@@ -17,7 +18,8 @@ import { mountUploads } from '../uploads/upload-route.js';
 import { buildGatewaySchema } from './build-schema.js';
 import { mountVolumeArchive } from '../volumes/archive-route.js';
 import { costLimitRule } from './guards.js';
-import { errorHandler, mountGraphqlHttp, startApollo } from './http-server.js';
+import { directGraphql } from './http-direct.js';
+import { errorAnswer, errorHandler, graphqlContext, mountGraphqlHttp, startApollo } from './http-server.js';
 import { resolveLimits, type GatewayLimits } from './limits.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { registerClusterMetrics } from './cluster-metrics.js';
@@ -148,7 +150,8 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // hashing every GraphQL answer buys nothing: POST responses are not cached
-  const httpServer = http.createServer(app);
+  // requests are routed once Apollo runs (below), before the server listens
+  const httpServer = http.createServer();
   // Idle keep-alive connections are the client's (or its load balancer's) to close: with Node's 5 s
   // default the gateway could close one just as a busy client sends its next request on it (a reset
   // the client cannot tell from a failure). Clients keep them idle for less (undici 4 s, ALB 60 s).
@@ -182,6 +185,16 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
     drainWs: () => ws.dispose(),
   });
   mountGraphqlHttp(app, apollo, deps);
+  // POST /graphql with a plain JSON body skips express (http-direct.ts)
+  const direct = directGraphql({
+    apollo,
+    limits,
+    context: graphqlContext(deps),
+    errorAnswer: errorAnswer(logger, limits.maxBodyBytes),
+  });
+  httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (!direct(req, res)) app(req, res);
+  });
   mountVolumeArchive(app, { services, logger });
   if (options.uploads) mountUploads(app, { uploads: options.uploads, auth: services.auth, logger });
   options.configureApp?.(app);
