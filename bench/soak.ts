@@ -180,7 +180,11 @@ async function main(): Promise<void> {
       `${CLIENTS} clients (${SUBS} subscribers, ${WRITERS} creating/removing, the rest querying) for ${SECONDS} s`,
     );
     const samples: Array<[number, number]> = [];
-    const afterGc: { rss: Array<[number, number]>; heap: Array<[number, number]> } = { rss: [], heap: [] };
+    const afterGc = {
+      rss: [] as Array<[number, number]>,
+      heap: [] as Array<[number, number]>,
+      external: [] as Array<[number, number]>,
+    };
     const t0 = performance.now();
     for (let tick = 1; performance.now() - t0 < SECONDS * 1000; tick++) {
       await sleep(2000);
@@ -191,6 +195,7 @@ async function main(): Promise<void> {
         const m = await inspector.memoryAfterGc();
         afterGc.rss.push([min, m.rssMb]);
         afterGc.heap.push([min, m.heapUsedMb]);
+        afterGc.external.push([min, m.externalMb]);
       }
     }
     stop.now = true;
@@ -210,7 +215,8 @@ async function main(): Promise<void> {
     say(
       `after a full GC, every 10 s (${afterGc.rss.length} samples): RSS ${ends(afterGc.rss)} MB, slope ` +
         `${slope(afterGc.rss).toFixed(2)} MB/min (goal < 1 MB/min); heap ${ends(afterGc.heap)} MB, slope ` +
-        `${slope(afterGc.heap).toFixed(2)} MB/min`,
+        `${slope(afterGc.heap).toFixed(2)} MB/min; external ${ends(afterGc.external)} MB, slope ` +
+        `${slope(afterGc.external).toFixed(2)} MB/min`,
     );
     const distinct = [...new Set(t.errors)].slice(0, 5);
     if (distinct.length) say(`first errors: ${distinct.join(' | ')}`);

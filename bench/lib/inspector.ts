@@ -8,6 +8,8 @@ import WebSocket from 'ws';
 
 export interface MemoryAfterGc {
   heapUsedMb: number;
+  /** Memory of C++ objects bound to JS ones, Buffers among them. */
+  externalMb: number;
   rssMb: number;
 }
 
@@ -55,8 +57,8 @@ export async function connectInspector(port: number): Promise<InspectedProcess> 
         expression: 'JSON.stringify(process.memoryUsage())',
         returnByValue: true,
       })) as { result: { value: string } };
-      const m = JSON.parse(r.result.value) as { heapUsed: number; rss: number };
-      return { heapUsedMb: m.heapUsed / 2 ** 20, rssMb: m.rss / 2 ** 20 };
+      const m = JSON.parse(r.result.value) as { heapUsed: number; external: number; rss: number };
+      return { heapUsedMb: m.heapUsed / 2 ** 20, externalMb: m.external / 2 ** 20, rssMb: m.rss / 2 ** 20 };
     },
     close: () => ws.close(),
   };
