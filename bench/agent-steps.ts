@@ -41,7 +41,7 @@ modem.dial = (o, cb) => {
 const { env, docker, client, close } = await startBenchAgent(values.engine, agentDocker);
 const prefix = `hbsteps-${randomBytes(3).toString('hex')}`;
 const steps: Record<string, number[]> = {};
-/** How many agent creates made how many Docker calls. */
+/** How many agent creates made how many inspects. */
 const callCounts = new Map<number, number>();
 const add = (k: string, v: number): void => void (steps[k] ??= []).push(v);
 
@@ -76,17 +76,22 @@ async function viaAgent(i: number): Promise<void> {
   });
   const t1 = performance.now();
   add('agent create', t1 - t0);
-  // The agent's calls in the order sent: the way in, each call, the gaps, the way out.
+  // The agent's calls: the way in, Docker's create and start, what the answer's inspect adds after
+  // the start's answer (none when the inspect sent behind the start was read after it), the way out.
   const mine = [...calls];
-  let last = t0;
-  mine.forEach((call, n) => {
-    add(n === 0 ? '  in (client → first call)' : `  gap before ${call.what}`, call.sent - last);
-    add(`  ${call.what}`, call.answered - call.sent);
-    last = Math.max(last, call.answered);
-  });
-  add('  out (last answer → client)', t1 - last);
-  add('  docker calls', mine.length);
-  callCounts.set(mine.length, (callCounts.get(mine.length) ?? 0) + 1);
+  const create = mine.find((c) => c.what.startsWith('POST /containers/create'));
+  const start = mine.find((c) => c.what.endsWith('/start?'));
+  const inspects = mine.filter((c) => c.what.endsWith('/json?'));
+  if (create && start && inspects.length > 0) {
+    const last = Math.max(...mine.map((c) => c.answered));
+    add('  in (client → Docker create sent)', create.sent - t0);
+    add('  Docker create', create.answered - create.sent);
+    add('  Docker start', start.answered - start.sent);
+    add("  the answer's inspect after the start", last - start.answered);
+    add('  out (last Docker answer → client)', t1 - last);
+    add('  inspects per create', inspects.length);
+    callCounts.set(inspects.length, (callCounts.get(inspects.length) ?? 0) + 1);
+  }
   calls.length = 0;
   const t2 = performance.now();
   await client.removeContainer(c.id, true);
@@ -125,9 +130,12 @@ try {
       .join(' ')}, ${n} iterations, medians:`,
   );
   for (const [k, v] of Object.entries(m))
-    console.log(`${k.padEnd(40)} ${k.includes('calls') ? String(v) : `${v.toFixed(1)} ms`}`);
+    console.log(`${k.padEnd(40)} ${k.includes('per create') ? String(v) : `${v.toFixed(1)} ms`}`);
   console.log(
-    `Docker calls per agent create: ${[...callCounts].map(([calls, times]) => `${calls} in ${times}`).join(', ')}`,
+    `inspects per agent create: ${[...callCounts]
+      .sort((a, b) => a[0] - b[0])
+      .map(([inspects, times]) => `${inspects} in ${times}`)
+      .join(', ')}`,
   );
   const dockerSum = m['direct create']! + m['direct start']! + m['direct inspect']!;
   console.log(
