@@ -36,11 +36,18 @@ export function detectNodeIp(): string {
   return '127.0.0.1';
 }
 
-/** Host CPU use between successive calls, from the kernel's counters. */
+/**
+ * Host CPU use between successive calls, from the kernel's counters: the `cpu` line of /proc/stat
+ * where there is one (the same counters os.cpus() sums, without what os.cpus() also reads: the CPU
+ * models and each CPU's current frequency, which a busy host makes the kernel wait for while the
+ * agent's event loop, and every request on it, waits too), else os.cpus().
+ */
 export class CpuSampler {
   private last = CpuSampler.read();
 
   private static read(): { idle: number; total: number } {
+    const stat = procStatCpu();
+    if (stat) return stat;
     let idle = 0;
     let total = 0;
     for (const c of os.cpus()) {
@@ -59,6 +66,33 @@ export class CpuSampler {
     this.last = now;
     return Math.round((1 - di / dt) * 10000) / 100;
   }
+}
+
+/**
+ * The `cpu` line of /proc/stat (all CPUs, in clock ticks) as os.cpus() counts it: idle, and the total
+ * of user, nice, system, idle and irq (libuv leaves iowait, softirq and steal out). Undefined where
+ * there is no such file or line (not Linux).
+ */
+export function procStatCpu(text?: string): { idle: number; total: number } | undefined {
+  let stat = text;
+  if (stat === undefined) {
+    try {
+      stat = readFileSync('/proc/stat', 'latin1');
+    } catch {
+      return undefined;
+    }
+  }
+  const m = /^cpu\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(stat);
+  if (!m) return undefined;
+  const [user, nice, sys, idle, , irq] = m.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  return { idle, total: user + nice + sys + idle + irq };
 }
 
 export interface NodeInfoSource {

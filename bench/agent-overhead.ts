@@ -6,6 +6,7 @@
  *   npx tsx bench/agent-overhead.ts [--containers 30] [--concurrency 5] [--rounds 4] [--engine n3]
  */
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { startBenchAgent } from './lib/bench-agent.js';
 
@@ -79,10 +80,15 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 const fmt = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+const load = (): string =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 try {
   console.log(
-    `engine ${engine.name} (${engine.dockerEndpoint}), ${N} containers, concurrency ${C}, ${ROUNDS} rounds each side`,
+    `engine ${engine.name} (${engine.dockerEndpoint}), ${N} containers, concurrency ${C}, ${ROUNDS} rounds each side, load average ${load()}`,
   );
   // Warm-up (not counted): both paths once.
   await round('direct', -1);
@@ -116,7 +122,7 @@ try {
     `paired ratios per round: ${paired.map((r) => r.toFixed(3)).join(' ')}, median ${median(paired).toFixed(3)}`,
   );
   console.log(
-    `ratio agent/direct: total ${(total('agent') / total('direct')).toFixed(3)} (goal <= 1.03), create+start ${(create('agent') / create('direct')).toFixed(3)}, remove ${(remove('agent') / remove('direct')).toFixed(3)}`,
+    `ratio agent/direct: total ${(total('agent') / total('direct')).toFixed(3)} (goal <= 1.03), create+start ${(create('agent') / create('direct')).toFixed(3)}, remove ${(remove('agent') / remove('direct')).toFixed(3)}; load average ${load()}`,
   );
 } finally {
   const left = await docker.listContainers({ all: true, filters: { name: [prefix] } });

@@ -33,6 +33,14 @@ export interface ContainerSink {
 export interface SchedulerAgent {
   /** Creates and starts the container. */
   createContainer(nodeId: string, config: ContainerConfig): Promise<ContainerRecord>;
+  /**
+   * createContainer with the State details of its answer (the agent's inspect after the start):
+   * used when present, so the webhook body after the pass needs no inspect of a container just made.
+   */
+  createContainerDetailed?(
+    nodeId: string,
+    config: ContainerConfig,
+  ): Promise<{ container: ContainerRecord; detail: ContainerStateDetail }>;
   operateContainer(id: string, action: ContainerAction): Promise<void>;
   removeContainer(id: string, force: boolean): Promise<void>;
   /** One inspect's State details (webhook bodies); absent: the body has zeros. */
@@ -129,6 +137,13 @@ export class Reconciler {
       node,
       detail: next.get(container.id)?.detail,
     }));
+  }
+
+  /** Keeps a container's State details as read in `container.state` (placed() uses them while it holds). */
+  private noteDetail(metaId: string, container: ContainerRecord, detail: ContainerStateDetail): void {
+    let known = this.details.get(metaId);
+    if (!known) this.details.set(metaId, (known = new Map()));
+    known.set(container.id, { state: container.state, detail });
   }
 
   /** Instances that count, one per index. */
@@ -426,7 +441,16 @@ export class Reconciler {
     config: ContainerConfig,
     writes?: Promise<void>[],
   ): Promise<ContainerRecord> {
-    const container = await this.o.agentFor(node).createContainer(node.id, config);
+    const agent = this.o.agentFor(node);
+    let container: ContainerRecord;
+    if (agent.createContainerDetailed) {
+      const made = await agent.createContainerDetailed(node.id, config);
+      container = made.container;
+      // What placed() would otherwise inspect right after the pass, read in the same state.
+      if (container.metaId) this.noteDetail(container.metaId, container, made.detail);
+    } else {
+      container = await agent.createContainer(node.id, config);
+    }
     const write = this.o.sink?.containers([container], []);
     if (write && writes) writes.push(write);
     else await write;

@@ -6,12 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type Docker from 'dockerode';
 import { pino } from 'pino';
 import { AgentClient } from '../../agent/client.js';
 import { startAgent } from '../../agent/main.js';
 import { dockerFor, engineNamed, loadTestEnv } from '../../test/helpers/test-env.js';
 
-export async function startBenchAgent(engineName: string) {
+/** `agentDocker`: the dockerode the agent drives (agent-steps times its calls); default its own. */
+export async function startBenchAgent(engineName: string, agentDocker?: Docker) {
   const env = loadTestEnv();
   const engine = engineNamed(env, engineName);
   const token = randomBytes(16).toString('hex');
@@ -28,7 +30,7 @@ export async function startBenchAgent(engineName: string) {
       agentToken: token,
       dataDir,
     },
-    { log: pino({ level: 'warn' }) },
+    { log: pino({ level: 'warn' }), docker: agentDocker },
   );
   return {
     env,

@@ -7,6 +7,7 @@ import { withTag } from '../../core/image-ref.js';
 import type { RegistryAuthLookup } from '../../core/registry-auth.js';
 import { AgentError, AgentUnverifiedError } from '../../agent/client-errors.js';
 import type {
+  AgentContainer,
   AgentContainerStats,
   AgentContainerSummary,
   AgentEvent,
@@ -220,6 +221,18 @@ export function mapAgentError(err: unknown, node: string, what: string): Error {
   }
 }
 
+/** Docker's State details of an agent's container (webhook bodies). */
+function stateDetailOf(c: AgentContainer): ContainerStateDetail {
+  return {
+    pid: c.pid,
+    exitCode: c.exitCode,
+    error: c.error,
+    oomKilled: c.oomKilled,
+    startedAt: c.startedAt,
+    finishedAt: c.finishedAt,
+  };
+}
+
 /**
  * One agent, as the services and the node watcher call it: results in the cache's records, errors
  * mapped to client codes.
@@ -291,21 +304,21 @@ export class NodeAgent {
 
   /** Docker's State details of one container (one inspect), for webhook bodies. */
   async containerStateDetail(id: string): Promise<ContainerStateDetail> {
-    const c = await this.call('container', (a) => a.getContainer(id));
-    return {
-      pid: c.pid,
-      exitCode: c.exitCode,
-      error: c.error,
-      oomKilled: c.oomKilled,
-      startedAt: c.startedAt,
-      finishedAt: c.finishedAt,
-    };
+    return stateDetailOf(await this.call('container', (a) => a.getContainer(id)));
   }
 
   async createContainer(nodeId: string, config: ContainerConfig): Promise<ContainerRecord> {
+    return (await this.createContainerDetailed(nodeId, config)).container;
+  }
+
+  /** createContainer with the State details of the agent's answer (its inspect after the start). */
+  async createContainerDetailed(
+    nodeId: string,
+    config: ContainerConfig,
+  ): Promise<{ container: ContainerRecord; detail: ContainerStateDetail }> {
     const auth = await this.authFor(config.image);
     const c = await this.call(`container ${config.name}`, (a) => a.createContainer(config, auth));
-    return containerFromAgent(nodeId, c);
+    return { container: containerFromAgent(nodeId, c), detail: stateDetailOf(c) };
   }
 
   /** Runs the action; resolves to the container as the agent reports it afterwards. */

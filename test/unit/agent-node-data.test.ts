@@ -1,5 +1,7 @@
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { decodeNodeValue, encodeNodeValue, NodeDataError, type NodeData } from '../../core/node-data.js';
+import { procStatCpu } from '../../agent/node-info.js';
 
 const data: NodeData = {
   id: 'ENGINE:ID',
@@ -68,5 +70,30 @@ describe('node data znode value', () => {
   ])('rejects %s', (value, message) => {
     expect(() => decodeNodeValue(value)).toThrow(NodeDataError);
     expect(() => decodeNodeValue(value)).toThrow(message);
+  });
+});
+
+describe("the agent's CPU counters (/proc/stat)", () => {
+  it('reads the cpu line as os.cpus() counts it: idle, and user+nice+system+idle+irq', () => {
+    const stat =
+      'cpu  208600 7 70528 80914 692 11 4198 79 0 0\ncpu0 104300 3 35264 40457 346 5 2099 39 0 0\n';
+    expect(procStatCpu(stat)).toEqual({ idle: 80914, total: 208600 + 7 + 70528 + 80914 + 11 });
+    expect(procStatCpu('intr 1 2 3\n')).toBeUndefined();
+  });
+
+  it("agrees with os.cpus() on this host's counters (Linux)", () => {
+    const stat = procStatCpu();
+    if (process.platform !== 'linux') {
+      expect(stat).toBeUndefined();
+      return;
+    }
+    let idle = 0;
+    let total = 0;
+    for (const c of os.cpus()) {
+      idle += c.times.idle;
+      total += c.times.user + c.times.nice + c.times.sys + c.times.idle + c.times.irq;
+    }
+    // The same counters in other units (clock ticks, ms): the busy share they give is the same.
+    expect(stat!.idle / stat!.total).toBeCloseTo(idle / total, 3);
   });
 });

@@ -15,6 +15,7 @@ import { CHANNEL, type MetaEventMessage } from '../../core/bus/channels.js';
 import type { Clock } from '../../scheduler/clock.js';
 import { KeyedQueue } from '../../scheduler/meta-queue.js';
 import { ClusterMetaService } from '../../scheduler/meta-service.js';
+import type { SchedulerAgent } from '../../scheduler/reconciler.js';
 import { SPEC_LABEL } from '../../scheduler/meta-spec.js';
 import { Scheduler } from '../../scheduler/scheduler.js';
 import type { HookPayload } from '../../scheduler/webhook-payload.js';
@@ -81,6 +82,8 @@ class FakeCluster {
   creates = 0;
   /** Container ids inspected for webhook State details, in order. */
   readonly inspected: string[] = [];
+  /** Whether the agents also offer createContainerDetailed (NodeAgent does). */
+  detailedCreates = false;
   readonly operations: Array<{ id: string; action: ContainerAction }> = [];
   /** Containers that stay on an engine while its node is lost (what the engine still runs). */
   private readonly hidden = new Map<string, ContainerRecord[]>();
@@ -124,7 +127,29 @@ class FakeCluster {
     this.cache.upsertNode({ ...node, status });
   }
 
-  agentFor = (node: NodeRecord) => ({
+  agentFor = (node: NodeRecord): SchedulerAgent => {
+    const agent = this.plainAgent(node);
+    if (!this.detailedCreates) return agent;
+    return {
+      ...agent,
+      createContainerDetailed: async (nodeId: string, config: ContainerConfig) => {
+        const container = await agent.createContainer(nodeId, config);
+        return {
+          container,
+          detail: {
+            pid: 2000 + this.creates,
+            exitCode: 0,
+            error: '',
+            oomKilled: false,
+            startedAt: '2026-11-22T00:00:01.5Z',
+            finishedAt: '0001-01-01T00:00:00Z',
+          },
+        };
+      },
+    };
+  };
+
+  private plainAgent = (node: NodeRecord) => ({
     createContainer: async (nodeId: string, config: ContainerConfig): Promise<ContainerRecord> => {
       await new Promise((r) => setImmediate(r));
       if (this.failingNodes.has(node.id)) throw new Error(`engine on ${node.name} refuses`);
@@ -283,6 +308,26 @@ describe('scheduler: metas on a fake cluster', () => {
     });
     await metas.update(meta.id, { removeDelay: true });
     expect(cluster.inspected).toHaveLength(4);
+  });
+
+  it("takes the State details of a new instance from its create's answer, inspecting only after a change", async () => {
+    await setup();
+    cluster.detailedCreates = true;
+    const meta = await metas.create({ groupId: GROUP, instances: 3, config: config() });
+    const created = bus.published
+      .filter((p) => p.channel === CHANNEL.metaEvent)
+      .map((p) => (p.message as MetaEventMessage).payload as HookPayload)
+      .at(-1)!;
+    expect(created.HookContainers.map((h) => h.Container.Status!.Pid).sort()).toEqual([2001, 2002, 2003]);
+    expect(created.HookContainers.map((h) => h.Container.Status!.StartedAt)).toEqual(
+      Array(3).fill('2026-11-22T00:00:01.5Z'),
+    );
+    expect(cluster.inspected).toEqual([]);
+    // a container whose state changed since its create is inspected
+    const one = cluster.cache.containersOfMeta(meta.id)[0]!;
+    cluster.cache.upsertContainer({ ...one, state: 'EXITED' });
+    await metas.update(meta.id, { removeDelay: true });
+    expect(cluster.inspected).toEqual([one.id]);
   });
 
   it('creates 6 instances 2 per node, named CLUSTER-<group8>-<name>-<index>', async () => {
