@@ -52,7 +52,8 @@ function config(over: Partial<AgentConfig> = {}): AgentConfig {
 
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'hbagent-'));
-  portBase = 41000 + Math.floor(Math.random() * 2000) * 4;
+  // Below the kernel's ephemeral range (32768-60999), where outgoing connections take their ports.
+  portBase = 21000 + Math.floor(Math.random() * 1500) * 4;
   agent = await startAgent(config());
   client = new AgentClient({ baseUrl: agent.url, token: TOKEN, timeoutMs: 30_000 });
 });

@@ -25,7 +25,7 @@ const engine = engineNamed(env, 'n1');
 const docker: Docker = dockerFor(engine);
 const TOKEN = `agent-reg-token-${randomBytes(8).toString('hex')}`;
 const run = randomBytes(3).toString('hex');
-const port = 45000 + Math.floor(Math.random() * 5000);
+const port = 30800 + Math.floor(Math.random() * 1900); // below the ephemeral range
 const repo = `127.0.0.1:${port}/hb/busybox`;
 
 let dir: string;

@@ -223,7 +223,7 @@ describe('humpback-web', () => {
 
   it('ContainerService.create with config.Id (container-new.page.ts edit): updates in place', async () => {
     const name = uniqueName('edit');
-    const port = 43000 + Math.floor(Math.random() * 2000);
+    const port = 29200 + Math.floor(Math.random() * 1500); // below the ephemeral range
     const first = await send('POST', `${web}/containers`, webCreateBody(name, port, ['V=1']));
     expect(first.status).toBe(200);
     // The edit form posts the same config with Id = the container's name; the fixed port is only

@@ -62,7 +62,7 @@ describe('container logs, stats, console and details', () => {
   const env = loadTestEnv();
   const tmp = new TempDirs();
   const suffix = randomBytes(3).toString('hex');
-  const portBase = 43000 + Math.floor(Math.random() * 500) * 4;
+  const portBase = 27100 + Math.floor(Math.random() * 500) * 4; // below the ephemeral range
   let agent: RunningAgent | undefined;
   let gateway: RunningGateway | undefined;
   const admin = { client: undefined as unknown as TestClient };
