@@ -140,15 +140,35 @@ export class SubscriptionHub implements ChannelListener {
 type SubscribeFn = (args: ExecutionArgs) => Promise<AsyncGenerator<ExecutionResult> | ExecutionResult>;
 
 /**
- * Where a client's results go when the transport can take them directly: `json` is the result
- * serialised once for every client of the execution.
+ * One result of a shared execution as every client of it receives it: serialised once, and whatever a
+ * transport derives from that JSON (a whole WebSocket frame per subscription id) made once too.
  */
+export class SharedResult {
+  private text: string | undefined;
+  private readonly derived = new Map<string, unknown>();
+
+  constructor(readonly result: ExecutionResult) {}
+
+  get json(): string {
+    return (this.text ??= serializeResult(this.result));
+  }
+
+  /** `make(json)` for the first client that asks with `key`, the same value for the others. */
+  shared<T>(key: string, make: (json: string) => T): T {
+    if (this.derived.has(key)) return this.derived.get(key) as T;
+    const value = make(this.json);
+    this.derived.set(key, value);
+    return value;
+  }
+}
+
+/** Where a client's results go when the transport can take them directly. */
 export interface SubscriptionSink {
-  next(result: ExecutionResult, json: string): void;
+  next(result: SharedResult): void;
 }
 
 interface Listener {
-  deliver(result: ExecutionResult, json: () => string): void;
+  deliver(result: SharedResult): void;
   end(): void;
 }
 
@@ -254,11 +274,11 @@ export class SharedSubscriptions {
     let iterator: AsyncIterableIterator<ExecutionResult>;
     if (sink) {
       const idle = new SinkIterator(detach);
-      listener = { deliver: (result, json) => sink.next(result, json()), end: () => void idle.return() };
+      listener = { deliver: (result) => sink.next(result), end: () => void idle.return() };
       iterator = idle;
     } else {
       const push = new PushIterator<ExecutionResult>(detach);
-      listener = { deliver: (result) => push.push(result), end: () => void push.return() };
+      listener = { deliver: (shared) => push.push(shared.result), end: () => void push.return() };
       iterator = push;
     }
     target.listeners.add(listener);
@@ -296,12 +316,10 @@ export class SharedSubscriptions {
       for (;;) {
         const next = await source.next();
         if (next.done) break;
-        const value = this.transform(next.value);
-        let json: string | undefined;
-        const once = (): string => (json ??= serializeResult(value));
+        const value = new SharedResult(this.transform(next.value));
         for (const listener of execution.listeners) {
           try {
-            listener.deliver(value, once);
+            listener.deliver(value);
           } catch (err) {
             this.logger?.error({ err }, 'subscription delivery failed');
           }

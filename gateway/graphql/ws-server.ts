@@ -34,7 +34,13 @@ import {
 import { MAX_VALIDATION_ERRORS, type TransportDeps } from './limits.js';
 import { SharedSubscriptions, type SubscriptionSink } from './subscriptions.js';
 import { WsSessions } from './ws-sessions.js';
-import { rawPayload, serveGraphqlWs, type WsExtra, type WsTransportOptions } from './ws-transport.js';
+import {
+  rawPayload,
+  serveGraphqlWs,
+  textFrame,
+  type WsExtra,
+  type WsTransportOptions,
+} from './ws-transport.js';
 
 /** graphql-ws close codes beyond the library's own. */
 export const WS_CLOSE = {
@@ -240,7 +246,7 @@ function sharedArgs(
     baseUrl: `${'encrypted' in ctx.extra.request.socket ? 'https' : 'http'}://${ctx.extra.request.headers.host ?? 'localhost'}`,
   });
   const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
-  const sendRaw = ctx.extra.sendRaw;
+  const sendFrame = ctx.extra.sendFrame;
   return {
     schema: d.schema,
     document,
@@ -254,9 +260,10 @@ function sharedArgs(
       payload.query,
     ]),
     [SINK]: {
-      next: (_result, json) => {
+      next: (result) => {
         d.metrics.deliveries.inc();
-        sendRaw(`${prefix}${json}}`);
+        // the whole frame once per result and subscription id, whoever else receives it
+        sendFrame(result.shared(prefix, (json) => textFrame(`${prefix}${json}}`)));
       },
     },
   };

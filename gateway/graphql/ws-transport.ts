@@ -14,7 +14,9 @@ import { stringifyExact } from '../../core/exact-json.js';
  *   next result, and the messages for a socket within `flushMillis` go out as one write of ready
  *   frames (one syscall, no per-message stream bookkeeping);
  * - a subscription result that many clients receive is serialised once (see `rawPayload`): each client
- *   only stringifies a small envelope;
+ *   only stringifies a small envelope; a shared execution's result goes further (`sendFrame`): one
+ *   frame, envelope included, for all its clients of the same subscription id, and sockets whose
+ *   messages in a window are the same frames get the same buffer (no copy, no encoding per client);
  * - a client that does not read its messages (more than `maxBufferedBytes` queued) is disconnected.
  */
 export interface WsTransportOptions {
@@ -42,8 +44,10 @@ export type WsExtra = {
   request: http.IncomingMessage;
   /** Serialised payloads by token, consumed by `send` (see rawPayload). */
   raw: Map<string, string>;
-  /** Sends a ready graphql-transport-ws message (used for shared subscription results). */
+  /** Sends a ready graphql-transport-ws message. */
   sendRaw: (data: string) => void;
+  /** Sends a complete text frame (textFrame), possibly the very buffer other sockets are sent too. */
+  sendFrame: (frame: Buffer) => void;
   [key: string]: unknown;
 };
 
@@ -113,15 +117,16 @@ export function serveGraphqlWs(
       socket.close(CloseCode.InternalServerError, 'Internal server error');
     });
     const stopPings = keepAlivePings(socket, keepAlive);
-    const sendRaw = (data: string): void => {
+    const sendFrame = (frame: Buffer): void => {
       if (socket.readyState !== socket.OPEN) return;
       if (writer.bufferedBytes(socket) > maxBuffered) {
         socket.close(CloseCode.InternalServerError, 'Client does not keep up');
         return;
       }
-      writer.write(socket, data);
+      writer.write(socket, frame);
     };
-    const extra: WsExtra = { socket, request, raw: new Map(), sendRaw };
+    const sendRaw = (data: string): void => sendFrame(textFrame(data));
+    const extra: WsExtra = { socket, request, raw: new Map(), sendRaw, sendFrame };
     const closed = server.opened(
       {
         protocol: socket.protocol,
@@ -210,66 +215,84 @@ function keepAlivePings(socket: WebSocket, keepAlive: number): () => void {
   };
 }
 
+/** A complete, unmasked WebSocket text frame (FIN set) carrying `text`. */
+export function textFrame(text: string): Buffer {
+  const length = Buffer.byteLength(text);
+  const head = length < 126 ? 2 : length < 65536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(head + length);
+  frame[0] = 0x81; // FIN, text
+  if (length < 126) {
+    frame[1] = length;
+  } else if (length < 65536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
+  }
+  frame.write(text, head, length, 'utf8');
+  return frame;
+}
+
 /**
- * Messages wait here per socket until the window closes, then go out as one buffer of complete text
- * frames in one write. (Server frames are unmasked and, without permessage-deflate, need nothing from
- * ws's Sender; control frames such as pings still go through ws.)
+ * Frames wait here per socket until the window closes, then go out in one write. (Server frames are
+ * unmasked and, without permessage-deflate, need nothing from ws's Sender; control frames such as
+ * pings still go through ws.) Fan-out gives many sockets the same frames in a window: their
+ * concatenation is made once and the same buffer written to each.
  */
 class CoalescingWriter {
-  private readonly pending = new Map<WebSocket, string[]>();
+  /** Per socket, the frames of the current window (the array is kept and emptied after each write). */
+  private readonly queues = new Map<WebSocket, Buffer[]>();
+  private readonly dirty: WebSocket[] = [];
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  /** The concatenations made in this flush, by their first frame. */
+  private joined = new Map<Buffer, { frames: Buffer[]; joined: Buffer }>();
 
   constructor(private readonly flushMillis: number) {}
 
-  write(socket: WebSocket, data: string): void {
-    const queue = this.pending.get(socket);
-    if (queue) queue.push(data);
-    else this.pending.set(socket, [data]);
+  write(socket: WebSocket, frame: Buffer): void {
+    let queue = this.queues.get(socket);
+    if (!queue) {
+      queue = [];
+      this.queues.set(socket, queue);
+    }
+    if (queue.length === 0) this.dirty.push(socket);
+    queue.push(frame);
     this.timer ??= this.flushMillis > 0 ? setTimeout(this.flush, this.flushMillis) : setImmediate(this.flush);
   }
 
   flush = (): void => {
     this.timer = undefined;
-    for (const [socket, messages] of this.pending) this.flushSocket(socket, messages);
+    const dirty = this.dirty.splice(0);
+    for (const socket of dirty) this.flushOne(socket);
+    this.joined = new Map();
   };
 
   flushOne(socket: WebSocket): void {
-    const messages = this.pending.get(socket);
-    if (messages) this.flushSocket(socket, messages);
+    const queue = this.queues.get(socket);
+    if (!queue || queue.length === 0) return;
+    const raw = (socket as unknown as { _socket?: Socket })._socket;
+    if (raw && !raw.destroyed && socket.readyState === socket.OPEN) {
+      raw.write(queue.length === 1 ? queue[0]! : this.concat(queue));
+    }
+    queue.length = 0;
   }
 
   forget(socket: WebSocket): void {
-    this.pending.delete(socket);
+    this.queues.delete(socket);
   }
 
   bufferedBytes(socket: WebSocket): number {
     return (socket as unknown as { _socket?: Socket })._socket?.writableLength ?? socket.bufferedAmount;
   }
 
-  private flushSocket(socket: WebSocket, messages: string[]): void {
-    this.pending.delete(socket);
-    const raw = (socket as unknown as { _socket?: Socket })._socket;
-    if (!raw || raw.destroyed || socket.readyState !== socket.OPEN) return;
-    const payloads = messages.map((m) => Buffer.from(m));
-    let size = 0;
-    for (const p of payloads) size += p.length + (p.length < 126 ? 2 : p.length < 65536 ? 4 : 10);
-    const out = Buffer.allocUnsafe(size);
-    let at = 0;
-    for (const p of payloads) {
-      out[at++] = 0x81; // FIN, text
-      if (p.length < 126) {
-        out[at++] = p.length;
-      } else if (p.length < 65536) {
-        out[at++] = 126;
-        out.writeUInt16BE(p.length, at);
-        at += 2;
-      } else {
-        out[at++] = 127;
-        out.writeBigUInt64BE(BigInt(p.length), at);
-        at += 8;
-      }
-      at += p.copy(out, at);
+  private concat(frames: Buffer[]): Buffer {
+    const seen = this.joined.get(frames[0]!);
+    if (seen && seen.frames.length === frames.length && seen.frames.every((f, i) => f === frames[i])) {
+      return seen.joined;
     }
-    raw.write(out);
+    const joined = Buffer.concat(frames);
+    this.joined.set(frames[0]!, { frames: [...frames], joined });
+    return joined;
   }
 }
