@@ -12,7 +12,9 @@
  *
  *   node --expose-gc --import tsx bench/subscription-fanout.ts [--steps 1000,5000,10000]
  *     [--deliveries 250000,500000,750000,1000000,1500000] [--seconds 5] [--procs 3] [--flush ms]
- *   (add --cpu-prof to profile the gateway; the clients are not profiled)
+ *     [--profile [--profile-out file.cpuprofile]]
+ * --profile: a CPU profile of the gateway (this process) over the rates of the last step, its top
+ * functions by self time printed (and saved for DevTools with --profile-out).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -25,6 +27,7 @@ import { createGatewayServer } from '../gateway/graphql/server.js';
 import { CHANNEL, publishEvent } from '../core/bus/channels.js';
 import { createFakeWorld } from '../test/integration/api-fakes.js';
 import type { ClientCommand, ClientReport } from './lib/fanout-clients.js';
+import { CpuProfile } from './lib/cpu-profile.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,6 +36,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '5' },
     procs: { type: 'string', default: '3' },
     flush: { type: 'string', default: '' },
+    profile: { type: 'boolean', default: false },
+    'profile-out': { type: 'string', default: '' },
   },
 });
 const steps = values.steps.split(',').map(Number);
@@ -239,10 +244,18 @@ for (const step of steps) {
   console.log(
     'clients  events/s  target/s  delivered/s  p50 ms  p99 ms  max ms  gateway  µs/dlv  clients  (CPU: 100% = one core; gateway CPU µs per delivery)',
   );
+  const profile = values.profile && step === steps[steps.length - 1] ? new CpuProfile() : undefined;
+  await profile?.start();
   for (const target of targets) {
     const r = await runRate(procs, connected, target);
     results.push(r);
     if (r.p99 > GIVE_UP_P99) break;
+  }
+  if (profile) {
+    console.log(`gateway CPU profile over these rates (self time, share of wall time; ${load()}):`);
+    for (const e of await profile.stop(18, values['profile-out'] || undefined)) {
+      console.log(`  ${e.percent.toFixed(1).padStart(5)}%  ${e.where}`);
+    }
   }
 }
 

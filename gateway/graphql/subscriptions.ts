@@ -145,7 +145,7 @@ type SubscribeFn = (args: ExecutionArgs) => Promise<AsyncGenerator<ExecutionResu
  */
 export class SharedResult {
   private text: string | undefined;
-  private readonly derived = new Map<string, unknown>();
+  private readonly derived = new Map<string, object>();
 
   constructor(readonly result: ExecutionResult) {}
 
@@ -154,8 +154,9 @@ export class SharedResult {
   }
 
   /** `make(json)` for the first client that asks with `key`, the same value for the others. */
-  shared<T>(key: string, make: (json: string) => T): T {
-    if (this.derived.has(key)) return this.derived.get(key) as T;
+  shared<T extends object>(key: string, make: (json: string) => T): T {
+    const known = this.derived.get(key);
+    if (known !== undefined) return known as T;
     const value = make(this.json);
     this.derived.set(key, value);
     return value;
@@ -226,6 +227,8 @@ export class SharedSubscriptions {
     /** Applied once per result before it is fanned out (error masking). */
     private readonly transform: (result: ExecutionResult) => ExecutionResult = (r) => r,
     private readonly logger?: Logger,
+    /** Told once per result how many clients it was handed to (a metric counted per client is costly). */
+    private readonly delivered?: (count: number) => void,
   ) {}
 
   /** How many distinct executions are running. */
@@ -324,6 +327,7 @@ export class SharedSubscriptions {
             this.logger?.error({ err }, 'subscription delivery failed');
           }
         }
+        this.delivered?.(execution.listeners.size);
       }
     } catch (err) {
       this.logger?.error({ err }, 'shared subscription failed');

@@ -77,6 +77,7 @@ export function serveGraphqlOverWs(d: WsDeps): GraphqlWs {
     (args) => graphqlSubscribe(args) as ReturnType<ConstructorParameters<typeof SharedSubscriptions>[0]>,
     (result) => maskResult(result, mask),
     d.logger,
+    (count) => metrics.deliveries.inc(count),
   );
   const sessions = new WsSessions(services, d.authRecheckMillis, d.logger);
   // The HTTP server's upgrades are routed by path in server.ts (/graphql here, /exec/ the console).
@@ -247,6 +248,7 @@ function sharedArgs(
   });
   const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
   const sendFrame = ctx.extra.sendFrame;
+  const frameOf = (json: string): Buffer => textFrame(`${prefix}${json}}`);
   return {
     schema: d.schema,
     document,
@@ -260,10 +262,10 @@ function sharedArgs(
       payload.query,
     ]),
     [SINK]: {
+      // counted per result by SharedSubscriptions
       next: (result) => {
-        d.metrics.deliveries.inc();
         // the whole frame once per result and subscription id, whoever else receives it
-        sendFrame(result.shared(prefix, (json) => textFrame(`${prefix}${json}}`)));
+        sendFrame(result.shared(prefix, frameOf));
       },
     },
   };

@@ -22,8 +22,15 @@ import { stringifyExact } from '../../core/exact-json.js';
 export interface WsTransportOptions {
   /** Ping every so often; a client that does not pong before the next ping is terminated. @default 12000 */
   keepAliveMillis?: number | undefined;
-  /** Coalescing window for writes; 0 flushes at the end of the current event-loop turn. @default 20 */
+  /**
+   * Coalescing window for writes; 0 flushes at the end of the current event-loop turn. While a flush
+   * takes long (thousands of sockets), the next window is three times its duration, up to
+   * `maxFlushMillis`: writes, one syscall per socket, then stay at most a quarter of the time and each
+   * carries more frames. @default 20
+   */
   flushMillis?: number | undefined;
+  /** The longest window the flush duration may stretch to. @default 100 */
+  maxFlushMillis?: number | undefined;
   /** @default 16 MiB */
   maxBufferedBytes?: number | undefined;
   /**
@@ -109,7 +116,7 @@ export function serveGraphqlWs(
   const maxMessageDepth = options.maxMessageDepth;
   wss.options.handleProtocols = handleProtocols;
 
-  const writer = new CoalescingWriter(flushMillis);
+  const writer = new CoalescingWriter(flushMillis, Math.max(flushMillis, options.maxFlushMillis ?? 100));
 
   wss.on('connection', (socket, request) => {
     socket.once('error', (err) => {
@@ -248,7 +255,15 @@ class CoalescingWriter {
   /** The concatenations made in this flush, by their first frame. */
   private joined = new Map<Buffer, { frames: Buffer[]; joined: Buffer }>();
 
-  constructor(private readonly flushMillis: number) {}
+  /** The next window: flushMillis, or longer after a long flush. */
+  private window: number;
+
+  constructor(
+    private readonly flushMillis: number,
+    private readonly maxFlushMillis: number,
+  ) {
+    this.window = flushMillis;
+  }
 
   write(socket: WebSocket, frame: Buffer): void {
     let queue = this.queues.get(socket);
@@ -258,14 +273,17 @@ class CoalescingWriter {
     }
     if (queue.length === 0) this.dirty.push(socket);
     queue.push(frame);
-    this.timer ??= this.flushMillis > 0 ? setTimeout(this.flush, this.flushMillis) : setImmediate(this.flush);
+    this.timer ??= this.window > 0 ? setTimeout(this.flush, this.window) : setImmediate(this.flush);
   }
 
   flush = (): void => {
+    const started = performance.now();
     this.timer = undefined;
     const dirty = this.dirty.splice(0);
     for (const socket of dirty) this.flushOne(socket);
     this.joined = new Map();
+    const took = performance.now() - started;
+    this.window = Math.min(this.maxFlushMillis, Math.max(this.flushMillis, Math.round(3 * took)));
   };
 
   flushOne(socket: WebSocket): void {
