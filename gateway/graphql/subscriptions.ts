@@ -166,10 +166,21 @@ export class SharedResult {
 /** Where a client's results go when the transport can take them directly. */
 export interface SubscriptionSink {
   next(result: SharedResult): void;
+  /**
+   * Puts the client in a group instead: sinks of one execution whose `join` gives the same group are
+   * handed each result once, through the group's `next` (a transport writing the same frame to all
+   * their sockets); `next` is then not called. `leave` when the client detaches.
+   */
+  join?(): { shared: SinkGroup; leave(): void };
+}
+
+export interface SinkGroup {
+  next(result: SharedResult): void;
 }
 
 interface Listener {
-  deliver(result: SharedResult): void;
+  /** Absent for a client served through a group. */
+  deliver: ((result: SharedResult) => void) | undefined;
   end(): void;
 }
 
@@ -178,6 +189,8 @@ interface SharedExecution {
   ready: Promise<ExecutionResult | undefined>;
   source: AsyncIterator<ExecutionResult> | undefined;
   listeners: Set<Listener>;
+  /** The groups of the listeners that joined one, with how many joined each. */
+  groups: Map<SinkGroup, number>;
 }
 
 /** An iterator that yields nothing and ends when the execution ends: results go to a sink instead. */
@@ -257,6 +270,7 @@ export class SharedSubscriptions {
         ready: Promise.resolve(undefined),
         source: undefined,
         listeners: new Set(),
+        groups: new Map(),
       };
       execution = created;
       this.executions.set(key, created);
@@ -266,8 +280,10 @@ export class SharedSubscriptions {
     if (failed) return this.transform(failed);
     if (this.executions.get(key) !== execution) return this.subscribe(key, args, sink); // it ended meanwhile
     const target = execution;
+    let leave: (() => void) | undefined;
     const detach = (): void => {
       target.listeners.delete(listener);
+      leave?.();
       if (target.listeners.size === 0 && this.executions.get(key) === target) {
         this.executions.delete(key);
         void target.source?.return?.();
@@ -277,7 +293,12 @@ export class SharedSubscriptions {
     let iterator: AsyncIterableIterator<ExecutionResult>;
     if (sink) {
       const idle = new SinkIterator(detach);
-      listener = { deliver: (result) => sink.next(result), end: () => void idle.return() };
+      const membership = sink.join?.();
+      if (membership) leave = this.joinGroup(target, membership);
+      listener = {
+        deliver: membership ? undefined : (result) => sink.next(result),
+        end: () => void idle.return(),
+      };
       iterator = idle;
     } else {
       const push = new PushIterator<ExecutionResult>(detach);
@@ -286,6 +307,24 @@ export class SharedSubscriptions {
     }
     target.listeners.add(listener);
     return iterator;
+  }
+
+  /** Counts the listener in its group; returns the leave that undoes it. */
+  private joinGroup(
+    execution: SharedExecution,
+    membership: { shared: SinkGroup; leave(): void },
+  ): () => void {
+    const group = membership.shared;
+    execution.groups.set(group, (execution.groups.get(group) ?? 0) + 1);
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      membership.leave();
+      const n = (execution.groups.get(group) ?? 1) - 1;
+      if (n > 0) execution.groups.set(group, n);
+      else execution.groups.delete(group);
+    };
   }
 
   private async start(
@@ -320,7 +359,15 @@ export class SharedSubscriptions {
         const next = await source.next();
         if (next.done) break;
         const value = new SharedResult(this.transform(next.value));
+        for (const group of execution.groups.keys()) {
+          try {
+            group.next(value);
+          } catch (err) {
+            this.logger?.error({ err }, 'subscription delivery failed');
+          }
+        }
         for (const listener of execution.listeners) {
+          if (!listener.deliver) continue;
           try {
             listener.deliver(value);
           } catch (err) {

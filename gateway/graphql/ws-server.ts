@@ -32,7 +32,7 @@ import {
   withCode,
 } from './guards.js';
 import { MAX_VALIDATION_ERRORS, type TransportDeps } from './limits.js';
-import { SharedSubscriptions, type SubscriptionSink } from './subscriptions.js';
+import { SharedSubscriptions, type SharedResult, type SubscriptionSink } from './subscriptions.js';
 import { WsSessions } from './ws-sessions.js';
 import {
   rawPayload,
@@ -249,24 +249,37 @@ function sharedArgs(
   const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
   const sendFrame = ctx.extra.sendFrame;
   const frameOf = (json: string): Buffer => textFrame(`${prefix}${json}}`);
+  const shareKey = JSON.stringify([
+    viewer?.admin ? '*' : (viewer?.userId ?? ''),
+    payload.operationName ?? null,
+    payload.variables ?? null,
+    payload.query,
+  ]);
+  const { joinGroup } = ctx.extra;
   return {
     schema: d.schema,
     document,
     operationName: payload.operationName ?? null,
     variableValues: payload.variables ?? null,
     contextValue,
-    [SHARE_KEY]: JSON.stringify([
-      viewer?.admin ? '*' : (viewer?.userId ?? ''),
-      payload.operationName ?? null,
-      payload.variables ?? null,
-      payload.query,
-    ]),
+    [SHARE_KEY]: shareKey,
     [SINK]: {
       // counted per result by SharedSubscriptions
       next: (result) => {
         // the whole frame once per result and subscription id, whoever else receives it
         sendFrame(result.shared(prefix, frameOf));
       },
+      // clients of the execution with the same operation id: the same frame, written once for all
+      join: () =>
+        joinGroup(`${shareKey}\u0000${id}`, (send) => ({
+          next: (result: SharedResult) => send(result.shared(prefix, groupFrame(prefix))),
+        })),
     },
   };
 }
+
+/** A group's frame maker: a function of the prefix only (it outlives the client that made the group). */
+const groupFrame =
+  (prefix: string) =>
+  (json: string): Buffer =>
+    textFrame(`${prefix}${json}}`);

@@ -1,11 +1,13 @@
 import type http from 'node:http';
-import type { Socket } from 'node:net';
 import type { ExecutionResult, GraphQLFormattedError } from 'graphql';
 import { CloseCode, DEPRECATED_GRAPHQL_WS_PROTOCOL, handleProtocols, type makeServer } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../../core/logger.js';
 import { jsonNestsDeeper, pruneJson } from './cost.js';
 import { stringifyExact } from '../../core/exact-json.js';
+import { CoalescingWriter, textFrame, type GroupMembership } from './ws-writer.js';
+
+export { textFrame, type GroupMembership } from './ws-writer.js';
 
 /**
  * graphql-ws on `ws`, like graphql-ws's own `use/ws` but built for fan-out:
@@ -55,6 +57,12 @@ export type WsExtra = {
   sendRaw: (data: string) => void;
   /** Sends a complete text frame (textFrame), possibly the very buffer other sockets are sent too. */
   sendFrame: (frame: Buffer) => void;
+  /**
+   * Joins this socket to the group of `key`: what the group's `send` is given goes to every member,
+   * taken once and written as one buffer for all (see ws-writer.ts). The first join makes the group's
+   * shared value with `init`.
+   */
+  joinGroup: <T>(key: string, init: (send: (frame: Buffer) => void) => T) => GroupMembership<T>;
   [key: string]: unknown;
 };
 
@@ -116,7 +124,12 @@ export function serveGraphqlWs(
   const maxMessageDepth = options.maxMessageDepth;
   wss.options.handleProtocols = handleProtocols;
 
-  const writer = new CoalescingWriter(flushMillis, Math.max(flushMillis, options.maxFlushMillis ?? 100));
+  const writer = new CoalescingWriter({
+    flushMillis,
+    maxFlushMillis: Math.max(flushMillis, options.maxFlushMillis ?? 100),
+    maxBufferedBytes: maxBuffered,
+    slow: (socket) => socket.close(CloseCode.InternalServerError, 'Client does not keep up'),
+  });
 
   wss.on('connection', (socket, request) => {
     socket.once('error', (err) => {
@@ -133,7 +146,14 @@ export function serveGraphqlWs(
       writer.write(socket, frame);
     };
     const sendRaw = (data: string): void => sendFrame(textFrame(data));
-    const extra: WsExtra = { socket, request, raw: new Map(), sendRaw, sendFrame };
+    const extra: WsExtra = {
+      socket,
+      request,
+      raw: new Map(),
+      sendRaw,
+      sendFrame,
+      joinGroup: (key, init) => writer.join(key, socket, init),
+    };
     const closed = server.opened(
       {
         protocol: socket.protocol,
@@ -220,97 +240,4 @@ function keepAlivePings(socket: WebSocket, keepAlive: number): () => void {
     clearTimeout(pongWait);
     clearInterval(pingInterval);
   };
-}
-
-/** A complete, unmasked WebSocket text frame (FIN set) carrying `text`. */
-export function textFrame(text: string): Buffer {
-  const length = Buffer.byteLength(text);
-  const head = length < 126 ? 2 : length < 65536 ? 4 : 10;
-  const frame = Buffer.allocUnsafe(head + length);
-  frame[0] = 0x81; // FIN, text
-  if (length < 126) {
-    frame[1] = length;
-  } else if (length < 65536) {
-    frame[1] = 126;
-    frame.writeUInt16BE(length, 2);
-  } else {
-    frame[1] = 127;
-    frame.writeBigUInt64BE(BigInt(length), 2);
-  }
-  frame.write(text, head, length, 'utf8');
-  return frame;
-}
-
-/**
- * Frames wait here per socket until the window closes, then go out in one write. (Server frames are
- * unmasked and, without permessage-deflate, need nothing from ws's Sender; control frames such as
- * pings still go through ws.) Fan-out gives many sockets the same frames in a window: their
- * concatenation is made once and the same buffer written to each.
- */
-class CoalescingWriter {
-  /** Per socket, the frames of the current window (the array is kept and emptied after each write). */
-  private readonly queues = new Map<WebSocket, Buffer[]>();
-  private readonly dirty: WebSocket[] = [];
-  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
-  /** The concatenations made in this flush, by their first frame. */
-  private joined = new Map<Buffer, { frames: Buffer[]; joined: Buffer }>();
-
-  /** The next window: flushMillis, or longer after a long flush. */
-  private window: number;
-
-  constructor(
-    private readonly flushMillis: number,
-    private readonly maxFlushMillis: number,
-  ) {
-    this.window = flushMillis;
-  }
-
-  write(socket: WebSocket, frame: Buffer): void {
-    let queue = this.queues.get(socket);
-    if (!queue) {
-      queue = [];
-      this.queues.set(socket, queue);
-    }
-    if (queue.length === 0) this.dirty.push(socket);
-    queue.push(frame);
-    this.timer ??= this.window > 0 ? setTimeout(this.flush, this.window) : setImmediate(this.flush);
-  }
-
-  flush = (): void => {
-    const started = performance.now();
-    this.timer = undefined;
-    const dirty = this.dirty.splice(0);
-    for (const socket of dirty) this.flushOne(socket);
-    this.joined = new Map();
-    const took = performance.now() - started;
-    this.window = Math.min(this.maxFlushMillis, Math.max(this.flushMillis, Math.round(3 * took)));
-  };
-
-  flushOne(socket: WebSocket): void {
-    const queue = this.queues.get(socket);
-    if (!queue || queue.length === 0) return;
-    const raw = (socket as unknown as { _socket?: Socket })._socket;
-    if (raw && !raw.destroyed && socket.readyState === socket.OPEN) {
-      raw.write(queue.length === 1 ? queue[0]! : this.concat(queue));
-    }
-    queue.length = 0;
-  }
-
-  forget(socket: WebSocket): void {
-    this.queues.delete(socket);
-  }
-
-  bufferedBytes(socket: WebSocket): number {
-    return (socket as unknown as { _socket?: Socket })._socket?.writableLength ?? socket.bufferedAmount;
-  }
-
-  private concat(frames: Buffer[]): Buffer {
-    const seen = this.joined.get(frames[0]!);
-    if (seen && seen.frames.length === frames.length && seen.frames.every((f, i) => f === frames[i])) {
-      return seen.joined;
-    }
-    const joined = Buffer.concat(frames);
-    this.joined.set(frames[0]!, { frames: [...frames], joined });
-    return joined;
-  }
 }
