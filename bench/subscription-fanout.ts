@@ -11,7 +11,7 @@
  * of each connection. A rate's events are all received before the next rate starts.
  *
  *   node --expose-gc --import tsx bench/subscription-fanout.ts [--steps 1000,5000,10000]
- *     [--deliveries 250000,500000,750000,1000000,1500000] [--seconds 5] [--procs 3] [--flush ms]
+ *     [--deliveries 250000,500000,750000,1000000,1500000] [--seconds 5] [--procs 3] [--flush ms] [--max-flush ms]
  *     [--profile [--profile-out file.cpuprofile]]
  * --profile: a CPU profile of the gateway (this process) over the rates of the last step, its top
  * functions by self time printed (and saved for DevTools with --profile-out).
@@ -19,6 +19,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LocalBus } from '../core/bus/local-bus.js';
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '5' },
     procs: { type: 'string', default: '3' },
     flush: { type: 'string', default: '' },
+    'max-flush': { type: 'string', default: '' },
     profile: { type: 'boolean', default: false },
     'profile-out': { type: 'string', default: '' },
   },
@@ -84,14 +86,17 @@ interface Totals {
   delivered: number;
   histogram: Map<number, number>;
   open: number;
+  /** The worst of the client processes' event-loop delay p99, ms. */
+  clientLoopP99: number;
 }
 
 async function reportAll(procs: ClientProc[]): Promise<Totals> {
-  const totals: Totals = { delivered: 0, histogram: new Map(), open: 0 };
+  const totals: Totals = { delivered: 0, histogram: new Map(), open: 0, clientLoopP99: 0 };
   for (const r of await Promise.all(procs.map((p) => ask(p, { type: 'report' })))) {
     if (r.type !== 'report') continue;
     totals.delivered += r.delivered;
     totals.open += r.open;
+    totals.clientLoopP99 = Math.max(totals.clientLoopP99, r.loopDelayP99);
     for (const [ms, n] of r.histogram) totals.histogram.set(ms, (totals.histogram.get(ms) ?? 0) + n);
   }
   return totals;
@@ -123,7 +128,10 @@ const server = await createGatewayServer({
   services: world.services,
   bus,
   logger,
-  ...(values.flush ? { ws: { flushMillis: Number(values.flush) } } : {}),
+  ws: {
+    ...(values.flush ? { flushMillis: Number(values.flush) } : {}),
+    ...(values['max-flush'] ? { maxFlushMillis: Number(values['max-flush']) } : {}),
+  },
 });
 const { token } = await world.services.auth.login('admin', 'bench-password', 'bench');
 const node = world.nodes.add({ id: 'node-1', ip: '10.0.0.1', name: 'bench-node' });
@@ -181,6 +189,9 @@ async function runRate(procs: ClientProc[], clients: number, target: number): Pr
   const rate = target / clients;
   const gatewayCpu = process.cpuUsage();
   const clientCpu = procs.reduce((s, p) => s + cpuSeconds(p.child.pid!), 0);
+  await reportAll(procs); // the clients' loop delay from here
+  const gatewayLoop = monitorEventLoopDelay({ resolution: 10 });
+  gatewayLoop.enable();
   const startSeq = seq;
   const started = Date.now();
   const timer = setInterval(() => {
@@ -191,6 +202,7 @@ async function runRate(procs: ClientProc[], clients: number, target: number): Pr
   clearInterval(timer);
   const window = (Date.now() - started) / 1000;
   const inWindow = await reportAll(procs);
+  gatewayLoop.disable();
   const cpu = process.cpuUsage(gatewayCpu);
   const clientsCpu = procs.reduce((s, p) => s + cpuSeconds(p.child.pid!), 0) - clientCpu;
   const all: Totals = { ...inWindow, histogram: new Map(inWindow.histogram) };
@@ -206,6 +218,7 @@ async function runRate(procs: ClientProc[], clients: number, target: number): Pr
       `${perSecond.toFixed(0).padStart(11)}  ${String(p50).padStart(6)}  ${String(p99).padStart(6)}  ${String(max).padStart(6)}  ` +
       `${(((cpu.user + cpu.system) / 1e6 / window) * 100).toFixed(0).padStart(6)}%  ` +
       `${((cpu.user + cpu.system) / Math.max(1, inWindow.delivered)).toFixed(2).padStart(6)}  ${((clientsCpu / window) * 100).toFixed(0).padStart(6)}%  ` +
+      `${(gatewayLoop.percentile(99) / 1e6).toFixed(0).padStart(5)}/${inWindow.clientLoopP99.toFixed(0).padEnd(5)}  ` +
       `${lost === 0 ? '' : `lost ${lost}  `}${load()}`,
   );
   return { clients, eventsPerSecond: rate, perSecond, p50, p99 };
@@ -242,7 +255,8 @@ for (const step of steps) {
       `RSS ${((mem.rss - baseline.rss) / connected / 1024).toFixed(1)} KiB (this process only; ${load()})`,
   );
   console.log(
-    'clients  events/s  target/s  delivered/s  p50 ms  p99 ms  max ms  gateway  µs/dlv  clients  (CPU: 100% = one core; gateway CPU µs per delivery)',
+    'clients  events/s  target/s  delivered/s  p50 ms  p99 ms  max ms  gateway  µs/dlv  clients  loop ms' +
+      '  (CPU: 100% = one core; µs/dlv: gateway CPU per delivery; loop: event-loop delay p99, gateway/clients)',
   );
   const profile = values.profile && step === steps[steps.length - 1] ? new CpuProfile() : undefined;
   await profile?.start();

@@ -12,6 +12,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 export type ClientCommand =
   | { type: 'open'; count: number; url: string; token: string; query: string }
@@ -20,7 +21,14 @@ export type ClientCommand =
 
 export type ClientReport =
   | { type: 'ready'; open: number }
-  | { type: 'report'; delivered: number; histogram: Array<[ms: number, count: number]>; open: number }
+  | {
+      type: 'report';
+      delivered: number;
+      histogram: Array<[ms: number, count: number]>;
+      open: number;
+      /** This process's event-loop delay since the last report, p99 in ms (how late it read). */
+      loopDelayP99: number;
+    }
   | { type: 'problem'; message: string };
 
 const HISTOGRAM_MS = 120_000;
@@ -30,6 +38,8 @@ let open = 0;
 let closing = false;
 const sockets: Socket[] = [];
 const send = (m: ClientReport): void => void process.send?.(m);
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 
 /** A client (masked) text or control frame; the mask is zero, which the protocol allows. */
 function clientFrame(opcode: number, payload: Buffer): Buffer {
@@ -188,8 +198,9 @@ process.on('message', (command: ClientCommand) => {
     const pairs: Array<[number, number]> = [];
     for (let ms = 0; ms <= HISTOGRAM_MS; ms++) if (histogram[ms]) pairs.push([ms, histogram[ms]!]);
     histogram.fill(0);
-    send({ type: 'report', delivered, histogram: pairs, open });
+    send({ type: 'report', delivered, histogram: pairs, open, loopDelayP99: loopDelay.percentile(99) / 1e6 });
     delivered = 0;
+    loopDelay.reset();
   } else {
     closing = true;
     for (const s of sockets) s.end(clientFrame(0x8, Buffer.from([0x03, 0xe8])));
