@@ -4,9 +4,14 @@
  * permessage-deflate, need nothing from ws's Sender; control frames such as pings still go through ws.)
  *
  * Fan-out sends the same frames to thousands of sockets: a FrameGroup takes each frame once for all
- * its members, and at the flush the window's frames of a group are joined once and that one buffer is
- * written to every member. A delivery then costs nothing per client; what is left per client is one
- * write per window.
+ * its members, and the frames a member has not had yet are joined once and that one buffer written to
+ * every member that lacks the same ones. A delivery then costs nothing per client; what is left per
+ * client is one write (a syscall, a few microseconds on loopback) now and then.
+ *
+ * How often: a group's members are dealt into slices, and each tick (`flushMillis`) writes slices in
+ * turn while the tick's writes take less than a quarter of it, at least one slice: with few sockets
+ * every slice each tick, with thousands one slice a tick, so a member is written at least every
+ * `maxFlushMillis` and the event loop is never held for a whole pass over all sockets.
  */
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
@@ -30,13 +35,25 @@ export function textFrame(text: string): Buffer {
   return frame;
 }
 
+interface Slice {
+  members: Set<WebSocket>;
+  /** The sequence number of the first frame its members have not been written yet. */
+  from: number;
+}
+
 interface FrameGroup {
   key: string;
-  members: Set<WebSocket>;
-  /** The frames of the current window. */
-  frames: Buffer[];
-  /** Members that joined during the window (or took their frames early): from which frame on they get them. */
-  from: Map<WebSocket, number> | undefined;
+  /** The frames some slice has not been written yet; `base` is the sequence number of the first. */
+  log: Buffer[];
+  base: number;
+  slices: Slice[];
+  /** Which slice each member is in. */
+  sliceOf: Map<WebSocket, Slice>;
+  /** Members that are owed from a later frame than their slice (they joined or took theirs early). */
+  ahead: Map<WebSocket, number>;
+  dealt: number;
+  /** The last joined range (slices written in the same tick usually lack the same frames). */
+  joined: { from: number; end: number; buffer: Buffer } | undefined;
   /** What join's `init` made for the group, handed to every member. */
   shared: unknown;
 }
@@ -50,33 +67,35 @@ export interface GroupMembership<T> {
 }
 
 export interface CoalescingWriterOptions {
-  /** The shortest window, ms; 0: the end of the event-loop turn. */
+  /** The tick, ms; 0: the end of the event-loop turn (and every socket written each turn). */
   flushMillis: number;
-  /** The longest window a long flush may stretch the next one to. */
+  /** The longest a group's member may wait for its write: a multiple of flushMillis, in slices. */
   maxFlushMillis: number;
   /** A socket with more than this queued in the kernel's and Node's buffers is `slow`. */
   maxBufferedBytes: number;
-  /** Called (once per flush at most) for a socket that does not read what it is sent. */
+  /** Called for a socket that does not read what it is sent (nothing more is written to it). */
   slow: (socket: WebSocket) => void;
 }
 
 const rawOf = (socket: WebSocket): Socket | undefined => (socket as unknown as { _socket?: Socket })._socket;
+const end = (group: FrameGroup): number => group.base + group.log.length;
 
 export class CoalescingWriter {
-  /** Per socket, its own frames of the current window (the array is kept and emptied after each write). */
+  /** Per socket, its own frames not written yet (the array is kept and emptied after each write). */
   private readonly queues = new Map<WebSocket, Buffer[]>();
   private readonly memberships = new Map<WebSocket, Set<FrameGroup>>();
   private readonly groups = new Map<string, FrameGroup>();
   private dirty: WebSocket[] = [];
-  private dirtyGroups: FrameGroup[] = [];
+  /** Groups with frames some slice has not been written. */
+  private readonly pending = new Set<FrameGroup>();
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
-  /** The concatenations made in this flush, by their first frame. */
-  private joined = new Map<Buffer, { frames: Buffer[]; joined: Buffer }>();
-  /** The next window: flushMillis, or longer after a long flush. */
-  private window: number;
+  private readonly sliceCount: number;
+  /** The slice the next tick starts with. */
+  private cursor = 0;
 
   constructor(private readonly options: CoalescingWriterOptions) {
-    this.window = options.flushMillis;
+    this.sliceCount =
+      options.flushMillis > 0 ? Math.max(1, Math.ceil(options.maxFlushMillis / options.flushMillis)) : 1;
   }
 
   bufferedBytes(socket: WebSocket): number {
@@ -94,31 +113,32 @@ export class CoalescingWriter {
    * frame for every member). A member gets the frames sent after it joined.
    */
   join<T>(key: string, socket: WebSocket, init: (send: (frame: Buffer) => void) => T): GroupMembership<T> {
-    let group = this.groups.get(key);
-    if (!group) {
-      const created: FrameGroup = { key, members: new Set(), frames: [], from: undefined, shared: undefined };
-      created.shared = init((frame) => this.send(created, frame));
-      this.groups.set(key, created);
-      group = created;
-    }
-    const target = group;
-    if (target.frames.length > 0) (target.from ??= new Map()).set(socket, target.frames.length);
-    target.members.add(socket);
+    const group = this.groups.get(key) ?? this.createGroup(key, init);
+    const slice = group.slices[group.dealt++ % group.slices.length]!;
+    if (slice.members.size === 0) slice.from = end(group);
+    else if (slice.from < end(group)) group.ahead.set(socket, end(group));
+    slice.members.add(socket);
+    group.sliceOf.set(socket, slice);
     let mine = this.memberships.get(socket);
     if (!mine) {
       mine = new Set();
       this.memberships.set(socket, mine);
     }
-    mine.add(target);
+    mine.add(group);
     return {
-      shared: target.shared as T,
+      shared: group.shared as T,
       leave: () => {
-        if (!target.members.has(socket)) return;
-        this.take(socket, target);
-        target.members.delete(socket);
-        target.from?.delete(socket);
-        this.memberships.get(socket)?.delete(target);
-        if (target.members.size === 0 && this.groups.get(key) === target) this.groups.delete(key);
+        const at = group.sliceOf.get(socket);
+        if (!at) return;
+        this.take(socket, group);
+        at.members.delete(socket);
+        group.sliceOf.delete(socket);
+        group.ahead.delete(socket);
+        this.memberships.get(socket)?.delete(group);
+        if (group.sliceOf.size === 0 && this.groups.get(key) === group) {
+          this.groups.delete(key);
+          this.pending.delete(group);
+        }
       },
     };
   }
@@ -128,7 +148,7 @@ export class CoalescingWriter {
     for (const group of this.memberships.get(socket) ?? []) this.take(socket, group);
     const queue = this.queues.get(socket);
     if (!queue || queue.length === 0) return;
-    this.out(socket, queue.length === 1 ? queue[0]! : this.concat(queue));
+    this.out(socket, queue.length === 1 ? queue[0]! : Buffer.concat(queue));
     queue.length = 0;
   }
 
@@ -138,67 +158,104 @@ export class CoalescingWriter {
     this.memberships.delete(socket);
   }
 
-  flush = (): void => {
+  /** Writes everything now (on dispose). */
+  flush(): void {
+    this.tick(true);
+  }
+
+  private readonly onTick = (): void => this.tick(false);
+
+  private tick(all: boolean): void {
     const started = performance.now();
     this.timer = undefined;
-    // sockets whose write joins more than one group's frames or their own
-    const combined = new Map<WebSocket, Buffer[]>();
-    const groups = this.dirtyGroups;
-    this.dirtyGroups = [];
-    for (const group of groups) this.flushGroup(group, combined);
     const dirty = this.dirty;
     this.dirty = [];
     for (const socket of dirty) {
       const queue = this.queues.get(socket);
       if (!queue || queue.length === 0) continue;
-      const parts = combined.get(socket);
-      if (parts) parts.push(...queue);
-      else combined.set(socket, [...queue]);
+      this.out(socket, queue.length === 1 ? queue[0]! : Buffer.concat(queue));
       queue.length = 0;
     }
-    for (const [socket, parts] of combined)
-      this.out(socket, parts.length === 1 ? parts[0]! : this.concat(parts));
-    this.joined = new Map();
-    const took = performance.now() - started;
-    // writes (a syscall each) take at most about a quarter of the time; each then carries more frames
-    this.window = Math.min(
-      this.options.maxFlushMillis,
-      Math.max(this.options.flushMillis, Math.round(3 * took)),
-    );
-  };
+    const budget = this.options.flushMillis / 4;
+    for (let n = 0; n < this.sliceCount && this.pending.size > 0; n++) {
+      if (n > 0 && !all && performance.now() - started > budget) break;
+      const index = this.cursor;
+      this.cursor = (this.cursor + 1) % this.sliceCount;
+      for (const group of this.pending) this.flushSlice(group, index);
+    }
+    if (this.pending.size > 0 || this.dirty.length > 0) this.schedule();
+  }
 
-  private flushGroup(group: FrameGroup, combined: Map<WebSocket, Buffer[]>): void {
-    const { frames, from } = group;
-    group.frames = [];
-    group.from = undefined;
-    if (group.members.size === 0) return;
-    const joined = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
-    for (const socket of group.members) {
-      const start = from?.get(socket);
-      if (start !== undefined && start >= frames.length) continue;
-      const data = start === undefined ? joined : Buffer.concat(frames.slice(start));
-      const alone = this.memberships.get(socket)?.size === 1 && !this.queues.get(socket)?.length;
-      if (alone) this.out(socket, data);
-      else {
-        const parts = combined.get(socket);
-        if (parts) parts.push(data);
-        else combined.set(socket, [data]);
+  private flushSlice(group: FrameGroup, index: number): void {
+    const slice = group.slices[index % group.slices.length]!;
+    const last = end(group);
+    if (slice.from < last && slice.members.size > 0) {
+      const joined = this.joinedFrom(group, slice.from);
+      for (const socket of slice.members) {
+        const ahead = group.ahead.get(socket);
+        if (ahead === undefined) this.out(socket, joined);
+        else {
+          group.ahead.delete(socket);
+          if (ahead < last) this.out(socket, Buffer.concat(group.log.slice(ahead - group.base)));
+        }
       }
     }
+    slice.from = last;
+    // frames every slice has had are dropped
+    let oldest = last;
+    for (const s of group.slices) if (s.members.size > 0 && s.from < oldest) oldest = s.from;
+    group.log.splice(0, oldest - group.base);
+    group.base = oldest;
+    if (group.log.length === 0) {
+      this.pending.delete(group);
+      group.joined = undefined;
+    }
+  }
+
+  /** The frames from `from` on as one buffer, the same one for every slice that lacks the same. */
+  private joinedFrom(group: FrameGroup, from: number): Buffer {
+    const last = end(group);
+    const made = group.joined;
+    if (made && made.from === from && made.end === last) return made.buffer;
+    const frames = group.log.slice(from - group.base);
+    const buffer = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
+    group.joined = { from, end: last, buffer };
+    return buffer;
+  }
+
+  private createGroup<T>(key: string, init: (send: (frame: Buffer) => void) => T): FrameGroup {
+    const group: FrameGroup = {
+      key,
+      log: [],
+      base: 0,
+      slices: Array.from({ length: this.sliceCount }, () => ({ members: new Set<WebSocket>(), from: 0 })),
+      sliceOf: new Map(),
+      ahead: new Map(),
+      dealt: 0,
+      joined: undefined,
+      shared: undefined,
+    };
+    group.shared = init((frame) => this.send(group, frame));
+    this.groups.set(key, group);
+    return group;
   }
 
   private send(group: FrameGroup, frame: Buffer): void {
-    if (group.members.size === 0) return;
-    if (group.frames.push(frame) === 1) this.dirtyGroups.push(group);
+    if (group.sliceOf.size === 0) return;
+    group.log.push(frame);
+    this.pending.add(group);
     this.schedule();
   }
 
-  /** Moves the group's pending frames for this socket into its own queue (it leaves or flushes early). */
+  /** Moves the group's frames not yet written to this socket into its own queue (it leaves or flushes early). */
   private take(socket: WebSocket, group: FrameGroup): void {
-    const start = group.from?.get(socket) ?? 0;
-    if (start >= group.frames.length || !group.members.has(socket)) return;
-    this.queueOf(socket).push(...group.frames.slice(start));
-    (group.from ??= new Map()).set(socket, group.frames.length);
+    const slice = group.sliceOf.get(socket);
+    if (!slice) return;
+    const start = group.ahead.get(socket) ?? slice.from;
+    const last = end(group);
+    if (start >= last) return;
+    this.queueOf(socket).push(...group.log.slice(start - group.base));
+    group.ahead.set(socket, last);
     this.schedule();
   }
 
@@ -213,7 +270,8 @@ export class CoalescingWriter {
   }
 
   private schedule(): void {
-    this.timer ??= this.window > 0 ? setTimeout(this.flush, this.window) : setImmediate(this.flush);
+    const ms = this.options.flushMillis;
+    this.timer ??= ms > 0 ? setTimeout(this.onTick, ms) : setImmediate(this.onTick);
   }
 
   private out(socket: WebSocket, data: Buffer): void {
@@ -224,15 +282,5 @@ export class CoalescingWriter {
       return;
     }
     raw.write(data);
-  }
-
-  private concat(frames: Buffer[]): Buffer {
-    const seen = this.joined.get(frames[0]!);
-    if (seen && seen.frames.length === frames.length && seen.frames.every((f, i) => f === frames[i])) {
-      return seen.joined;
-    }
-    const joined = Buffer.concat(frames);
-    this.joined.set(frames[0]!, { frames: [...frames], joined });
-    return joined;
   }
 }

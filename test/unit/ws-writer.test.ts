@@ -16,7 +16,7 @@ function socket(): WebSocket & { writes: Buffer[]; text(): string[] } {
     text(): string[] {
       const out: string[] = [];
       for (const b of writes) {
-        for (let i = 0; i < b.length; ) {
+        for (let i = 0; i < b.length;) {
           const len = b[i + 1]!; // the tests' frames are short
           out.push(b.toString('utf8', i + 2, i + 2 + len));
           i += 2 + len;
@@ -73,22 +73,44 @@ describe('CoalescingWriter', () => {
     expect(a.text()).toEqual(['next', 'only a']);
   });
 
-  it("joins a socket's groups and its own frames into one write, and flushOne takes them all", () => {
+  it("keeps the order of a socket's own frames and of each group's, and flushOne takes them all", () => {
     const w = writer();
     const s = socket();
     const one = w.join('one', s, (send) => send).shared;
     const two = w.join('two', s, (send) => send).shared;
-    one(textFrame('1'));
-    two(textFrame('2'));
+    one(textFrame('1a'));
+    two(textFrame('2a'));
     w.write(s, textFrame('own'));
+    one(textFrame('1b'));
     w.flush();
-    expect(s.writes).toHaveLength(1);
-    expect(s.text()).toEqual(['1', '2', 'own']);
+    const text = s.text();
+    expect(text.filter((t) => t.startsWith('1'))).toEqual(['1a', '1b']);
+    expect(text.filter((t) => !t.startsWith('1')).sort()).toEqual(['2a', 'own']);
     one(textFrame('3'));
     w.flushOne(s);
-    expect(s.text()).toEqual(['1', '2', 'own', '3']);
+    expect(s.text().slice(4)).toEqual(['3']);
     w.flush();
-    expect(s.text()).toEqual(['1', '2', 'own', '3']); // not twice
+    expect(s.text()).toHaveLength(5); // not twice
+  });
+
+  it('writes each member every frame once, however many slices the members are dealt into', () => {
+    const w = new CoalescingWriter({
+      flushMillis: 20,
+      maxFlushMillis: 100,
+      maxBufferedBytes: 1e6,
+      slow: () => {},
+    });
+    const members = Array.from({ length: 12 }, socket);
+    const send = w.join('k', members[0]!, (s) => s).shared;
+    for (const m of members.slice(1, 6)) w.join('k', m, () => undefined);
+    send(textFrame('a'));
+    for (const m of members.slice(6)) w.join('k', m, () => undefined);
+    send(textFrame('b'));
+    w.flush();
+    send(textFrame('c'));
+    w.flush();
+    for (const m of members.slice(0, 6)) expect(m.text()).toEqual(['a', 'b', 'c']);
+    for (const m of members.slice(6)) expect(m.text()).toEqual(['b', 'c']);
   });
 
   it('writes nothing to a socket that no longer reads, and reports it', () => {
