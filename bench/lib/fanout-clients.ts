@@ -111,7 +111,7 @@ function openClient(url: URL, token: string, query: string, onSubscribed: () => 
     else if (m.type === 'error' || m.type === 'complete') send({ type: 'problem', message: text });
   };
   socket.on('data', (chunk: Buffer) => {
-    let b = rest ? Buffer.concat([rest, chunk]) : chunk;
+    const b = rest ? Buffer.concat([rest, chunk]) : chunk;
     rest = undefined;
     let i = 0;
     if (stage === 'upgrade') {
