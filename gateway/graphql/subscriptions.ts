@@ -191,6 +191,8 @@ interface SharedExecution {
   listeners: Set<Listener>;
   /** The groups of the listeners that joined one, with how many joined each. */
   groups: Map<SinkGroup, number>;
+  /** The listeners served one by one (no group): a result is not walked past every grouped one. */
+  direct: Set<Listener>;
 }
 
 /** An iterator that yields nothing and ends when the execution ends: results go to a sink instead. */
@@ -271,6 +273,7 @@ export class SharedSubscriptions {
         source: undefined,
         listeners: new Set(),
         groups: new Map(),
+        direct: new Set(),
       };
       execution = created;
       this.executions.set(key, created);
@@ -283,6 +286,7 @@ export class SharedSubscriptions {
     let leave: (() => void) | undefined;
     const detach = (): void => {
       target.listeners.delete(listener);
+      target.direct.delete(listener);
       leave?.();
       if (target.listeners.size === 0 && this.executions.get(key) === target) {
         this.executions.delete(key);
@@ -306,6 +310,7 @@ export class SharedSubscriptions {
       iterator = push;
     }
     target.listeners.add(listener);
+    if (listener.deliver) target.direct.add(listener);
     return iterator;
   }
 
@@ -366,10 +371,9 @@ export class SharedSubscriptions {
             this.logger?.error({ err }, 'subscription delivery failed');
           }
         }
-        for (const listener of execution.listeners) {
-          if (!listener.deliver) continue;
+        for (const listener of execution.direct) {
           try {
-            listener.deliver(value);
+            listener.deliver?.(value);
           } catch (err) {
             this.logger?.error({ err }, 'subscription delivery failed');
           }
