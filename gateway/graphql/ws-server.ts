@@ -80,6 +80,7 @@ export function serveGraphqlOverWs(d: WsDeps): GraphqlWs {
     (count) => metrics.deliveries.inc(count),
   );
   const sessions = new WsSessions(services, d.authRecheckMillis, d.logger);
+  const documents = new DocumentCache();
   // The HTTP server's upgrades are routed by path in server.ts (/graphql here, /exec/ the console).
   const wsServer = new WebSocketServer({ noServer: true, maxPayload: limits.maxBodyBytes });
   const cleanup = serveGraphqlWs(
@@ -91,7 +92,7 @@ export function serveGraphqlOverWs(d: WsDeps): GraphqlWs {
         if (ctx.extra['viewer']) metrics.wsConnections.dec();
       },
       onSubscribe: async (ctx, id, payload) => {
-        const checked = await checkOperation(d, ctx, payload);
+        const checked = await checkOperation(d, ctx, payload, documents);
         return 'kind' in checked ? sharedArgs(d, ctx, id, payload, checked) : checked;
       },
       execute: async (args) => {
@@ -165,6 +166,7 @@ async function checkOperation(
   d: WsDeps,
   ctx: Ctx,
   payload: SubscribePayload,
+  documents: DocumentCache,
 ): Promise<DocumentNode | readonly GraphQLError[]> {
   const { limits } = d;
   // graphql-ws has registered this operation already, beside every other one still running on the
@@ -194,18 +196,9 @@ async function checkOperation(
       maxBytes: limits.maxVariablesBytes,
     });
   if (tooLarge) return [tooLarge];
-  let document: DocumentNode;
-  try {
-    document = parse(payload.query, { maxTokens: limits.maxTokens });
-  } catch (err) {
-    return [
-      withCode(err instanceof GraphQLError ? err : new GraphQLError(String(err)), 'GRAPHQL_PARSE_FAILED'),
-    ];
-  }
-  const errors = validate(d.schema, document, [...specifiedRules, ...d.validationRules], {
-    maxErrors: MAX_VALIDATION_ERRORS,
-  });
-  if (errors.length > 0) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
+  const checked = documents.get(payload.query) ?? parseAndValidate(d, payload.query, documents);
+  if (!('kind' in checked)) return checked;
+  const document = checked;
   if (!getOperationAST(document, payload.operationName)) {
     return [
       new GraphQLError(
@@ -224,6 +217,47 @@ async function checkOperation(
     max: limits.maxComplexity,
   });
   return tooComplex ? [tooComplex] : document;
+}
+
+/**
+ * Valid documents by their text: thousands of clients subscribing with the same document share one
+ * parsed, validated AST (about 10 KiB each, tokens and locations) instead of holding a copy each. The
+ * validation rules are the server's and do not depend on the viewer, so a valid text stays valid.
+ */
+class DocumentCache {
+  private readonly valid = new Map<string, DocumentNode>();
+
+  constructor(private readonly max = 500) {}
+
+  get(text: string): DocumentNode | undefined {
+    return this.valid.get(text);
+  }
+
+  set(text: string, document: DocumentNode): void {
+    if (this.valid.size >= this.max) this.valid.delete(this.valid.keys().next().value as string);
+    this.valid.set(text, document);
+  }
+}
+
+function parseAndValidate(
+  d: WsDeps,
+  text: string,
+  documents: DocumentCache,
+): DocumentNode | readonly GraphQLError[] {
+  let document: DocumentNode;
+  try {
+    document = parse(text, { maxTokens: d.limits.maxTokens });
+  } catch (err) {
+    return [
+      withCode(err instanceof GraphQLError ? err : new GraphQLError(String(err)), 'GRAPHQL_PARSE_FAILED'),
+    ];
+  }
+  const errors = validate(d.schema, document, [...specifiedRules, ...d.validationRules], {
+    maxErrors: MAX_VALIDATION_ERRORS,
+  });
+  if (errors.length > 0) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
+  documents.set(text, document);
+  return document;
 }
 
 /**
