@@ -17,21 +17,21 @@ export { textFrame, type GroupMembership } from './ws-writer.js';
  *   frames (one syscall, no per-message stream bookkeeping);
  * - a subscription result that many clients receive is serialised once (see `rawPayload`): each client
  *   only stringifies a small envelope; a shared execution's result goes further (`sendFrame`): one
- *   frame, envelope included, for all its clients of the same subscription id, and sockets whose
- *   messages in a window are the same frames get the same buffer (no copy, no encoding per client);
+ *   frame, envelope included, for all its clients of the same subscription id, written to all of
+ *   them as the same buffer (no copy, no encoding per client; see ws-writer.ts);
  * - a client that does not read its messages (more than `maxBufferedBytes` queued) is disconnected.
  */
 export interface WsTransportOptions {
   /** Ping every so often; a client that does not pong before the next ping is terminated. @default 12000 */
   keepAliveMillis?: number | undefined;
   /**
-   * Coalescing window for writes; 0 flushes at the end of the current event-loop turn. While a flush
-   * takes long (thousands of sockets), the next window is three times its duration, up to
-   * `maxFlushMillis`: writes, one syscall per socket, then stay at most a quarter of the time and each
-   * carries more frames. @default 20
+   * Coalescing tick for writes; 0 writes at the end of the current event-loop turn. Each tick writes
+   * the sockets' own frames and, for shared subscriptions, slices of each group's members in turn
+   * while the tick's writes (one syscall per socket) take under a quarter of it (ws-writer.ts).
+   * @default 20
    */
   flushMillis?: number | undefined;
-  /** The longest window the flush duration may stretch to. @default 100 */
+  /** The longest a member of a shared subscription waits for its write (slices of flushMillis). @default 100 */
   maxFlushMillis?: number | undefined;
   /** @default 16 MiB */
   maxBufferedBytes?: number | undefined;
