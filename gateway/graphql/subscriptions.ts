@@ -140,15 +140,47 @@ export class SubscriptionHub implements ChannelListener {
 type SubscribeFn = (args: ExecutionArgs) => Promise<AsyncGenerator<ExecutionResult> | ExecutionResult>;
 
 /**
- * Where a client's results go when the transport can take them directly: `json` is the result
- * serialised once for every client of the execution.
+ * One result of a shared execution as every client of it receives it: serialised once, and whatever a
+ * transport derives from that JSON (a whole WebSocket frame per subscription id) made once too.
  */
+export class SharedResult {
+  private text: string | undefined;
+  private readonly derived = new Map<string, object>();
+
+  constructor(readonly result: ExecutionResult) {}
+
+  get json(): string {
+    return (this.text ??= serializeResult(this.result));
+  }
+
+  /** `make(json)` for the first client that asks with `key`, the same value for the others. */
+  shared<T extends object>(key: string, make: (json: string) => T): T {
+    const known = this.derived.get(key);
+    if (known !== undefined) return known as T;
+    const value = make(this.json);
+    this.derived.set(key, value);
+    return value;
+  }
+}
+
+/** Where a client's results go when the transport can take them directly. */
 export interface SubscriptionSink {
-  next(result: ExecutionResult, json: string): void;
+  next(result: SharedResult): void;
+  /**
+   * Puts the client in a group instead: sinks of one execution whose `join` gives the same group are
+   * handed each result once, through the group's `next` (a transport writing the same frame to all
+   * their sockets); `next` is then not called. `leave` when the client detaches.
+   */
+  join?(): { shared: SinkGroup; leave(): void };
+}
+
+export interface SinkGroup {
+  next(result: SharedResult): void;
 }
 
 interface Listener {
-  deliver(result: ExecutionResult, json: () => string): void;
+  /** Absent for a client served through a group. */
+  deliver: ((result: SharedResult) => void) | undefined;
   end(): void;
 }
 
@@ -157,6 +189,10 @@ interface SharedExecution {
   ready: Promise<ExecutionResult | undefined>;
   source: AsyncIterator<ExecutionResult> | undefined;
   listeners: Set<Listener>;
+  /** The groups of the listeners that joined one, with how many joined each. */
+  groups: Map<SinkGroup, number>;
+  /** The listeners served one by one (no group): a result is not walked past every grouped one. */
+  direct: Set<Listener>;
 }
 
 /** An iterator that yields nothing and ends when the execution ends: results go to a sink instead. */
@@ -206,6 +242,8 @@ export class SharedSubscriptions {
     /** Applied once per result before it is fanned out (error masking). */
     private readonly transform: (result: ExecutionResult) => ExecutionResult = (r) => r,
     private readonly logger?: Logger,
+    /** Told once per result how many clients it was handed to (a metric counted per client is costly). */
+    private readonly delivered?: (count: number) => void,
   ) {}
 
   /** How many distinct executions are running. */
@@ -234,6 +272,8 @@ export class SharedSubscriptions {
         ready: Promise.resolve(undefined),
         source: undefined,
         listeners: new Set(),
+        groups: new Map(),
+        direct: new Set(),
       };
       execution = created;
       this.executions.set(key, created);
@@ -243,8 +283,11 @@ export class SharedSubscriptions {
     if (failed) return this.transform(failed);
     if (this.executions.get(key) !== execution) return this.subscribe(key, args, sink); // it ended meanwhile
     const target = execution;
+    let leave: (() => void) | undefined;
     const detach = (): void => {
       target.listeners.delete(listener);
+      target.direct.delete(listener);
+      leave?.();
       if (target.listeners.size === 0 && this.executions.get(key) === target) {
         this.executions.delete(key);
         void target.source?.return?.();
@@ -254,15 +297,39 @@ export class SharedSubscriptions {
     let iterator: AsyncIterableIterator<ExecutionResult>;
     if (sink) {
       const idle = new SinkIterator(detach);
-      listener = { deliver: (result, json) => sink.next(result, json()), end: () => void idle.return() };
+      const membership = sink.join?.();
+      if (membership) leave = this.joinGroup(target, membership);
+      listener = {
+        deliver: membership ? undefined : (result) => sink.next(result),
+        end: () => void idle.return(),
+      };
       iterator = idle;
     } else {
       const push = new PushIterator<ExecutionResult>(detach);
-      listener = { deliver: (result) => push.push(result), end: () => void push.return() };
+      listener = { deliver: (shared) => push.push(shared.result), end: () => void push.return() };
       iterator = push;
     }
     target.listeners.add(listener);
+    if (listener.deliver) target.direct.add(listener);
     return iterator;
+  }
+
+  /** Counts the listener in its group; returns the leave that undoes it. */
+  private joinGroup(
+    execution: SharedExecution,
+    membership: { shared: SinkGroup; leave(): void },
+  ): () => void {
+    const group = membership.shared;
+    execution.groups.set(group, (execution.groups.get(group) ?? 0) + 1);
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      membership.leave();
+      const n = (execution.groups.get(group) ?? 1) - 1;
+      if (n > 0) execution.groups.set(group, n);
+      else execution.groups.delete(group);
+    };
   }
 
   private async start(
@@ -296,16 +363,22 @@ export class SharedSubscriptions {
       for (;;) {
         const next = await source.next();
         if (next.done) break;
-        const value = this.transform(next.value);
-        let json: string | undefined;
-        const once = (): string => (json ??= serializeResult(value));
-        for (const listener of execution.listeners) {
+        const value = new SharedResult(this.transform(next.value));
+        for (const group of execution.groups.keys()) {
           try {
-            listener.deliver(value, once);
+            group.next(value);
           } catch (err) {
             this.logger?.error({ err }, 'subscription delivery failed');
           }
         }
+        for (const listener of execution.direct) {
+          try {
+            listener.deliver?.(value);
+          } catch (err) {
+            this.logger?.error({ err }, 'subscription delivery failed');
+          }
+        }
+        this.delivered?.(execution.listeners.size);
       }
     } catch (err) {
       this.logger?.error({ err }, 'shared subscription failed');

@@ -32,9 +32,15 @@ import {
   withCode,
 } from './guards.js';
 import { MAX_VALIDATION_ERRORS, type TransportDeps } from './limits.js';
-import { SharedSubscriptions, type SubscriptionSink } from './subscriptions.js';
+import { SharedSubscriptions, type SharedResult, type SubscriptionSink } from './subscriptions.js';
 import { WsSessions } from './ws-sessions.js';
-import { rawPayload, serveGraphqlWs, type WsExtra, type WsTransportOptions } from './ws-transport.js';
+import {
+  rawPayload,
+  serveGraphqlWs,
+  textFrame,
+  type WsExtra,
+  type WsTransportOptions,
+} from './ws-transport.js';
 
 /** graphql-ws close codes beyond the library's own. */
 export const WS_CLOSE = {
@@ -71,8 +77,10 @@ export function serveGraphqlOverWs(d: WsDeps): GraphqlWs {
     (args) => graphqlSubscribe(args) as ReturnType<ConstructorParameters<typeof SharedSubscriptions>[0]>,
     (result) => maskResult(result, mask),
     d.logger,
+    (count) => metrics.deliveries.inc(count),
   );
   const sessions = new WsSessions(services, d.authRecheckMillis, d.logger);
+  const documents = new DocumentCache();
   // The HTTP server's upgrades are routed by path in server.ts (/graphql here, /exec/ the console).
   const wsServer = new WebSocketServer({ noServer: true, maxPayload: limits.maxBodyBytes });
   const cleanup = serveGraphqlWs(
@@ -84,7 +92,7 @@ export function serveGraphqlOverWs(d: WsDeps): GraphqlWs {
         if (ctx.extra['viewer']) metrics.wsConnections.dec();
       },
       onSubscribe: async (ctx, id, payload) => {
-        const checked = await checkOperation(d, ctx, payload);
+        const checked = await checkOperation(d, ctx, payload, documents);
         return 'kind' in checked ? sharedArgs(d, ctx, id, payload, checked) : checked;
       },
       execute: async (args) => {
@@ -158,6 +166,7 @@ async function checkOperation(
   d: WsDeps,
   ctx: Ctx,
   payload: SubscribePayload,
+  documents: DocumentCache,
 ): Promise<DocumentNode | readonly GraphQLError[]> {
   const { limits } = d;
   // graphql-ws has registered this operation already, beside every other one still running on the
@@ -187,18 +196,9 @@ async function checkOperation(
       maxBytes: limits.maxVariablesBytes,
     });
   if (tooLarge) return [tooLarge];
-  let document: DocumentNode;
-  try {
-    document = parse(payload.query, { maxTokens: limits.maxTokens });
-  } catch (err) {
-    return [
-      withCode(err instanceof GraphQLError ? err : new GraphQLError(String(err)), 'GRAPHQL_PARSE_FAILED'),
-    ];
-  }
-  const errors = validate(d.schema, document, [...specifiedRules, ...d.validationRules], {
-    maxErrors: MAX_VALIDATION_ERRORS,
-  });
-  if (errors.length > 0) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
+  const checked = documents.get(payload.query) ?? parseAndValidate(d, payload.query, documents);
+  if (!('kind' in checked)) return checked;
+  const document = checked;
   if (!getOperationAST(document, payload.operationName)) {
     return [
       new GraphQLError(
@@ -217,6 +217,47 @@ async function checkOperation(
     max: limits.maxComplexity,
   });
   return tooComplex ? [tooComplex] : document;
+}
+
+/**
+ * Valid documents by their text: thousands of clients subscribing with the same document share one
+ * parsed, validated AST (about 10 KiB each, tokens and locations) instead of holding a copy each. The
+ * validation rules are the server's and do not depend on the viewer, so a valid text stays valid.
+ */
+class DocumentCache {
+  private readonly valid = new Map<string, DocumentNode>();
+
+  constructor(private readonly max = 500) {}
+
+  get(text: string): DocumentNode | undefined {
+    return this.valid.get(text);
+  }
+
+  set(text: string, document: DocumentNode): void {
+    if (this.valid.size >= this.max) this.valid.delete(this.valid.keys().next().value as string);
+    this.valid.set(text, document);
+  }
+}
+
+function parseAndValidate(
+  d: WsDeps,
+  text: string,
+  documents: DocumentCache,
+): DocumentNode | readonly GraphQLError[] {
+  let document: DocumentNode;
+  try {
+    document = parse(text, { maxTokens: d.limits.maxTokens });
+  } catch (err) {
+    return [
+      withCode(err instanceof GraphQLError ? err : new GraphQLError(String(err)), 'GRAPHQL_PARSE_FAILED'),
+    ];
+  }
+  const errors = validate(d.schema, document, [...specifiedRules, ...d.validationRules], {
+    maxErrors: MAX_VALIDATION_ERRORS,
+  });
+  if (errors.length > 0) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
+  documents.set(text, document);
+  return document;
 }
 
 /**
@@ -240,24 +281,39 @@ function sharedArgs(
     baseUrl: `${'encrypted' in ctx.extra.request.socket ? 'https' : 'http'}://${ctx.extra.request.headers.host ?? 'localhost'}`,
   });
   const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
-  const sendRaw = ctx.extra.sendRaw;
+  const sendFrame = ctx.extra.sendFrame;
+  const frameOf = (json: string): Buffer => textFrame(`${prefix}${json}}`);
+  const shareKey = JSON.stringify([
+    viewer?.admin ? '*' : (viewer?.userId ?? ''),
+    payload.operationName ?? null,
+    payload.variables ?? null,
+    payload.query,
+  ]);
+  const { joinGroup } = ctx.extra;
   return {
     schema: d.schema,
     document,
     operationName: payload.operationName ?? null,
     variableValues: payload.variables ?? null,
     contextValue,
-    [SHARE_KEY]: JSON.stringify([
-      viewer?.admin ? '*' : (viewer?.userId ?? ''),
-      payload.operationName ?? null,
-      payload.variables ?? null,
-      payload.query,
-    ]),
+    [SHARE_KEY]: shareKey,
     [SINK]: {
-      next: (_result, json) => {
-        d.metrics.deliveries.inc();
-        sendRaw(`${prefix}${json}}`);
+      // counted per result by SharedSubscriptions
+      next: (result) => {
+        // the whole frame once per result and subscription id, whoever else receives it
+        sendFrame(result.shared(prefix, frameOf));
       },
+      // clients of the execution with the same operation id: the same frame, written once for all
+      join: () =>
+        joinGroup(`${shareKey}\u0000${id}`, (send) => ({
+          next: (result: SharedResult) => send(result.shared(prefix, groupFrame(prefix))),
+        })),
     },
   };
 }
+
+/** A group's frame maker: a function of the prefix only (it outlives the client that made the group). */
+const groupFrame =
+  (prefix: string) =>
+  (json: string): Buffer =>
+    textFrame(`${prefix}${json}}`);

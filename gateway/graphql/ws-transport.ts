@@ -1,11 +1,13 @@
 import type http from 'node:http';
-import type { Socket } from 'node:net';
 import type { ExecutionResult, GraphQLFormattedError } from 'graphql';
 import { CloseCode, DEPRECATED_GRAPHQL_WS_PROTOCOL, handleProtocols, type makeServer } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../../core/logger.js';
 import { jsonNestsDeeper, pruneJson } from './cost.js';
 import { stringifyExact } from '../../core/exact-json.js';
+import { CoalescingWriter, textFrame, type GroupMembership } from './ws-writer.js';
+
+export { textFrame, type GroupMembership } from './ws-writer.js';
 
 /**
  * graphql-ws on `ws`, like graphql-ws's own `use/ws` but built for fan-out:
@@ -14,14 +16,23 @@ import { stringifyExact } from '../../core/exact-json.js';
  *   next result, and the messages for a socket within `flushMillis` go out as one write of ready
  *   frames (one syscall, no per-message stream bookkeeping);
  * - a subscription result that many clients receive is serialised once (see `rawPayload`): each client
- *   only stringifies a small envelope;
+ *   only stringifies a small envelope; a shared execution's result goes further (`sendFrame`): one
+ *   frame, envelope included, for all its clients of the same subscription id, written to all of
+ *   them as the same buffer (no copy, no encoding per client; see ws-writer.ts);
  * - a client that does not read its messages (more than `maxBufferedBytes` queued) is disconnected.
  */
 export interface WsTransportOptions {
   /** Ping every so often; a client that does not pong before the next ping is terminated. @default 12000 */
   keepAliveMillis?: number | undefined;
-  /** Coalescing window for writes; 0 flushes at the end of the current event-loop turn. @default 20 */
+  /**
+   * Coalescing tick for writes; 0 writes at the end of the current event-loop turn. Each tick writes
+   * the sockets' own frames and, for shared subscriptions, slices of each group's members in turn
+   * while the tick's writes (one syscall per socket) take under a quarter of it (ws-writer.ts).
+   * @default 20
+   */
   flushMillis?: number | undefined;
+  /** The longest a member of a shared subscription waits for its write (slices of flushMillis). @default 100 */
+  maxFlushMillis?: number | undefined;
   /** @default 16 MiB */
   maxBufferedBytes?: number | undefined;
   /**
@@ -42,8 +53,16 @@ export type WsExtra = {
   request: http.IncomingMessage;
   /** Serialised payloads by token, consumed by `send` (see rawPayload). */
   raw: Map<string, string>;
-  /** Sends a ready graphql-transport-ws message (used for shared subscription results). */
+  /** Sends a ready graphql-transport-ws message. */
   sendRaw: (data: string) => void;
+  /** Sends a complete text frame (textFrame), possibly the very buffer other sockets are sent too. */
+  sendFrame: (frame: Buffer) => void;
+  /**
+   * Joins this socket to the group of `key`: what the group's `send` is given goes to every member,
+   * taken once and written as one buffer for all (see ws-writer.ts). The first join makes the group's
+   * shared value with `init`.
+   */
+  joinGroup: <T>(key: string, init: (send: (frame: Buffer) => void) => T) => GroupMembership<T>;
   [key: string]: unknown;
 };
 
@@ -105,7 +124,12 @@ export function serveGraphqlWs(
   const maxMessageDepth = options.maxMessageDepth;
   wss.options.handleProtocols = handleProtocols;
 
-  const writer = new CoalescingWriter(flushMillis);
+  const writer = new CoalescingWriter({
+    flushMillis,
+    maxFlushMillis: Math.max(flushMillis, options.maxFlushMillis ?? 100),
+    maxBufferedBytes: maxBuffered,
+    slow: (socket) => socket.close(CloseCode.InternalServerError, 'Client does not keep up'),
+  });
 
   wss.on('connection', (socket, request) => {
     socket.once('error', (err) => {
@@ -113,15 +137,23 @@ export function serveGraphqlWs(
       socket.close(CloseCode.InternalServerError, 'Internal server error');
     });
     const stopPings = keepAlivePings(socket, keepAlive);
-    const sendRaw = (data: string): void => {
+    const sendFrame = (frame: Buffer): void => {
       if (socket.readyState !== socket.OPEN) return;
       if (writer.bufferedBytes(socket) > maxBuffered) {
         socket.close(CloseCode.InternalServerError, 'Client does not keep up');
         return;
       }
-      writer.write(socket, data);
+      writer.write(socket, frame);
     };
-    const extra: WsExtra = { socket, request, raw: new Map(), sendRaw };
+    const sendRaw = (data: string): void => sendFrame(textFrame(data));
+    const extra: WsExtra = {
+      socket,
+      request,
+      raw: new Map(),
+      sendRaw,
+      sendFrame,
+      joinGroup: (key, init) => writer.join(key, socket, init),
+    };
     const closed = server.opened(
       {
         protocol: socket.protocol,
@@ -208,68 +240,4 @@ function keepAlivePings(socket: WebSocket, keepAlive: number): () => void {
     clearTimeout(pongWait);
     clearInterval(pingInterval);
   };
-}
-
-/**
- * Messages wait here per socket until the window closes, then go out as one buffer of complete text
- * frames in one write. (Server frames are unmasked and, without permessage-deflate, need nothing from
- * ws's Sender; control frames such as pings still go through ws.)
- */
-class CoalescingWriter {
-  private readonly pending = new Map<WebSocket, string[]>();
-  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
-
-  constructor(private readonly flushMillis: number) {}
-
-  write(socket: WebSocket, data: string): void {
-    const queue = this.pending.get(socket);
-    if (queue) queue.push(data);
-    else this.pending.set(socket, [data]);
-    this.timer ??= this.flushMillis > 0 ? setTimeout(this.flush, this.flushMillis) : setImmediate(this.flush);
-  }
-
-  flush = (): void => {
-    this.timer = undefined;
-    for (const [socket, messages] of this.pending) this.flushSocket(socket, messages);
-  };
-
-  flushOne(socket: WebSocket): void {
-    const messages = this.pending.get(socket);
-    if (messages) this.flushSocket(socket, messages);
-  }
-
-  forget(socket: WebSocket): void {
-    this.pending.delete(socket);
-  }
-
-  bufferedBytes(socket: WebSocket): number {
-    return (socket as unknown as { _socket?: Socket })._socket?.writableLength ?? socket.bufferedAmount;
-  }
-
-  private flushSocket(socket: WebSocket, messages: string[]): void {
-    this.pending.delete(socket);
-    const raw = (socket as unknown as { _socket?: Socket })._socket;
-    if (!raw || raw.destroyed || socket.readyState !== socket.OPEN) return;
-    const payloads = messages.map((m) => Buffer.from(m));
-    let size = 0;
-    for (const p of payloads) size += p.length + (p.length < 126 ? 2 : p.length < 65536 ? 4 : 10);
-    const out = Buffer.allocUnsafe(size);
-    let at = 0;
-    for (const p of payloads) {
-      out[at++] = 0x81; // FIN, text
-      if (p.length < 126) {
-        out[at++] = p.length;
-      } else if (p.length < 65536) {
-        out[at++] = 126;
-        out.writeUInt16BE(p.length, at);
-        at += 2;
-      } else {
-        out[at++] = 127;
-        out.writeBigUInt64BE(BigInt(p.length), at);
-        at += 8;
-      }
-      at += p.copy(out, at);
-    }
-    raw.write(out);
-  }
 }

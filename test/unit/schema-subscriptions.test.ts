@@ -133,7 +133,7 @@ describe('SharedSubscriptions', () => {
     const args = { schema, document: SUB, contextValue: ctx(admin) };
     const sinks: string[][] = [[], [], []];
     const iterators = await Promise.all(
-      sinks.map((received) => shared.subscribe('k', args, { next: (_r, json) => received.push(json) })),
+      sinks.map((received) => shared.subscribe('k', args, { next: (r) => received.push(r.json) })),
     );
     expect(runs).toBe(1);
     expect(shared.listenersOf('k')).toBe(3);
