@@ -38,6 +38,7 @@ const { values } = parseArgs({
     'per-process': { type: 'string', default: '125' },
     phases: { type: 'string', default: 'cache,events,meta,flap,leader' },
     'health-ms': { type: 'string', default: '2000' },
+    'cache-timeout': { type: 'string', default: '600' },
   },
 });
 const N = Number(values.nodes);
@@ -131,7 +132,9 @@ async function cachePhase(): Promise<RunningGateway> {
     );
   }, 2000);
   try {
-    const cacheMs = await until('complete cache', () => gateway.core.cache.containerCount >= N * C, 600_000);
+    const cacheMs = await until('complete cache', () => gateway.core.cache.containerCount >= N * C,
+      Number(values['cache-timeout']) * 1000,
+    );
     say(
       `cache complete: ${N * C} containers of ${N} nodes ${((performance.now() - gwStart) / 1000).toFixed(1)} s ` +
         `after gateway start (${(cacheMs / 1000).toFixed(1)} s after listening; goal <= 10 s)`,
