@@ -11,7 +11,8 @@
  * gateway runs with the production watcher interval (--health-ms, 2 s) on Redis database 12 (flushed).
  *
  *   npx tsx bench/scale.ts --nodes 500 [--containers 20] [--subscribers 1000] [--rate 40]
- *     [--instances 10000] [--flap-minutes 5] [--seconds 10] [--health-ms 2000]
+ *     [--instances 10000] [--flap-minutes 5] [--seconds 10] [--health-ms 2000] [--per-process 250]
+ *     [--cache-timeout 600]
  *     [--phases cache,events,meta,flap,leader]
  */
 import { randomBytes } from 'node:crypto';
@@ -35,7 +36,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     instances: { type: 'string', default: '10000' },
     'flap-minutes': { type: 'string', default: '5' },
-    'per-process': { type: 'string', default: '125' },
+    'per-process': { type: 'string', default: '250' },
     phases: { type: 'string', default: 'cache,events,meta,flap,leader' },
     'health-ms': { type: 'string', default: '2000' },
     'cache-timeout': { type: 'string', default: '600' },
