@@ -17,6 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
@@ -55,6 +56,21 @@ const load = (): string =>
     .map((l) => l.toFixed(1))
     .join(' ');
 const mb = (): string => `${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`;
+/** RSS and where it is: the JS heap, and buffers outside it (sockets, Redis replies). */
+const memory = (): string => {
+  const m = process.memoryUsage();
+  const f = (b: number): string => (b / 2 ** 20).toFixed(0);
+  return `RSS ${f(m.rss)} MB (heap ${f(m.heapUsed)}/${f(m.heapTotal)} MB, external ${f(m.external)} MB, array buffers ${f(m.arrayBuffers)} MB)`;
+};
+// This process's event-loop delay (the gateway's): a stall past two thirds of the ZooKeeper
+// session timeout drops its ZooKeeper connections (and with them the leadership).
+const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+loopDelay.enable();
+const lag = (): string => {
+  const s = `loop delay max ${(loopDelay.max / 1e6).toFixed(0)} ms`;
+  loopDelay.reset();
+  return s;
+};
 const say = (s: string): void => console.log(`[load ${load()}] ${s}`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -125,11 +141,15 @@ async function cachePhase(): Promise<RunningGateway> {
     watcher: { healthIntervalMs: Number(values['health-ms']) },
     config: gatewayConfig(gatewayEnv()),
   });
+  say(
+    `gateway listening ${((performance.now() - gwStart) / 1000).toFixed(1)} s after its start: ` +
+      `${gateway.core.cache.nodeCount} nodes, ${gateway.core.cache.containerCount} containers cached`,
+  );
   const progress = setInterval(() => {
     const c = gateway.core.cache;
     say(
       `  +${((performance.now() - gwStart) / 1000).toFixed(0)} s: ${c.nodeCount} nodes ` +
-        `(${c.listNodes({ status: 'HEALTHY' }).length} HEALTHY), ${c.containerCount} containers, RSS ${mb()}`,
+        `(${c.listNodes({ status: 'HEALTHY' }).length} HEALTHY), ${c.containerCount} containers, ${memory()}, ${lag()}`,
     );
   }, 2000);
   try {
@@ -143,7 +163,7 @@ async function cachePhase(): Promise<RunningGateway> {
   } finally {
     clearInterval(progress);
   }
-  say(`gateway RSS (this process, subscribers not yet started): ${mb()} (goal <= 500 MB)`);
+  say(`gateway RSS (this process, subscribers not yet started): ${memory()} (goal <= 500 MB)`);
   return gateway;
 }
 

@@ -21,10 +21,10 @@ export interface NodeWatcherOptions {
   healthIntervalMs?: number | undefined;
   /**
    * At most this many health checks a second over all nodes: past `maxChecksPerSecond x
-   * healthIntervalMs / 1000` nodes (800 by default) each node is checked less often than every
+   * healthIntervalMs / 1000` nodes (500 by default) each node is checked less often than every
    * interval. 5,000 nodes every 2 s are 2,500 HTTP calls a second, the gateway's whole CPU; a node
    * that dies is still seen at once (its event stream drops, its znode goes), only a hung one later.
-   * @default 400
+   * @default 250
    */
   maxChecksPerSecond?: number | undefined;
   /** Failed checks in a row before a node is UNHEALTHY. @default 2 */
@@ -423,7 +423,7 @@ export class NodeWatcher {
       resyncIntervalMs: 30_000,
       eventResyncDelayMs: 300,
       checkTimeoutMs: 5000,
-      maxChecksPerSecond: 400,
+      maxChecksPerSecond: 250,
       now: () => new Date(),
       ...options,
     } as NodeWatcher['o'];

@@ -26,7 +26,7 @@ export interface ZookeeperDiscoveryOptions {
 }
 
 /** How many znodes the listing reads at a time. */
-const READ_BATCH = 200;
+const READ_BATCH = 500;
 
 export class ZookeeperDiscovery implements NodeDiscovery {
   private client: Client | undefined;
@@ -139,10 +139,16 @@ export class ZookeeperDiscovery implements NodeDiscovery {
     // Bounded batches: 5,000 reads at once queue behind each other past their deadlines on a busy
     // ZooKeeper (and the first listing then fails and starts over).
     const fresh = children.filter((k) => !this.known.has(k));
+    const t0 = performance.now();
     for (let i = 0; i < fresh.length; i += READ_BATCH) {
       if (this.closed || this.client !== client) return;
       await Promise.all(fresh.slice(i, i + READ_BATCH).map((k) => this.read(k)));
     }
+    if (fresh.length >= READ_BATCH)
+      this.o.logger?.info(
+        { path: this.o.path, znodes: fresh.length, ms: Math.round(performance.now() - t0) },
+        'discovery read the new znodes',
+      );
   }
 
   /** Reads one node's value and watches it for changes. */
