@@ -27,6 +27,7 @@ import { AGENT_TOKEN, TempDirs, TestClient, gatewayConfig } from '../test/integr
 import { startGateway, type RunningGateway } from '../gateway/main.js';
 import { Redis } from 'ioredis';
 import { spawnGateway, type GatewayProcess } from './lib/gateway-process.js';
+import { MAX_INSTANCES } from '../scheduler/meta-service.js';
 
 const { values } = parseArgs({
   options: {
@@ -121,7 +122,7 @@ interface Run {
   client: TestClient;
   workers: Worker[];
   groupId?: string;
-  metaId?: string;
+  metaIds?: string[];
 }
 
 const redisUrl = `${env.redisUrl}/12`;
@@ -153,7 +154,9 @@ async function cachePhase(): Promise<RunningGateway> {
     );
   }, 2000);
   try {
-    const cacheMs = await until('complete cache', () => gateway.core.cache.containerCount >= N * C,
+    const cacheMs = await until(
+      'complete cache',
+      () => gateway.core.cache.containerCount >= N * C,
       Number(values['cache-timeout']) * 1000,
     );
     say(
@@ -260,25 +263,40 @@ async function createMeta(
   return createMeta.id;
 }
 
+/**
+ * `instances` instances RUNNING: one meta when the API allows that many (scheduler/meta-service.ts
+ * MAX_INSTANCES, 1,000 today), else as many metas of at most that many, created at once.
+ */
 async function metaPhase(run: Run, instances: number, label: string): Promise<void> {
   const groupId = await ensureGroup(run);
+  const sizes: number[] = [];
+  for (let left = instances; left > 0; left -= MAX_INSTANCES) sizes.push(Math.min(MAX_INSTANCES, left));
   const tm = performance.now();
-  const id = await createMeta(run.client, groupId, `scale-${suffix}`, instances);
-  run.metaId = id;
+  const ids = await Promise.all(
+    sizes.map((n, i) => createMeta(run.client, groupId, `scale-${suffix}-${i}`, n)),
+  );
+  run.metaIds = ids;
   const running = (): number =>
-    run.gateway.core.cache.containersOfMeta(id).filter((c) => c.state === 'RUNNING').length;
+    ids.reduce(
+      (sum, id) =>
+        sum + run.gateway.core.cache.containersOfMeta(id).filter((c) => c.state === 'RUNNING').length,
+      0,
+    );
   await until(`${instances} instances RUNNING`, () => running() >= instances, 1_800_000);
   say(
-    `meta of ${instances} instances all RUNNING in ${((performance.now() - tm) / 1000).toFixed(1)} s ${label}; RSS ${mb()}`,
+    `${instances} instances (${ids.length === 1 ? 'one meta' : `${ids.length} metas of <= ${MAX_INSTANCES}, the API's limit`}) ` +
+      `all RUNNING in ${((performance.now() - tm) / 1000).toFixed(1)} s ${label}; RSS ${mb()}`,
   );
 }
 
 /** 1 % of the nodes per minute go away for 5 s (< the 45 s migrate delay) and come back. */
 async function flapPhase(run: Run): Promise<void> {
-  if (!run.metaId) await metaPhase(run, N, '(for the flaps)');
-  const metaId = run.metaId!;
+  if (!run.metaIds) await metaPhase(run, N, '(for the flaps)');
+  const metaIds = run.metaIds!;
   const placement = (): Map<string, string> =>
-    new Map(run.gateway.core.cache.containersOfMeta(metaId).map((c) => [c.id, c.nodeId]));
+    new Map(
+      metaIds.flatMap((id) => run.gateway.core.cache.containersOfMeta(id)).map((c) => [c.id, c.nodeId]),
+    );
   const before = placement();
   const minutes = Number(values['flap-minutes']);
   const perMinute = Math.max(1, Math.round(N / 100));

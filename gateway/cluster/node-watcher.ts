@@ -63,7 +63,7 @@ export function stateAfterEvent(action: string): ContainerState | 'removed' | un
 }
 
 /** How many new watches make their first check (node info, event stream, container list) at once. */
-const FIRST_PROBES = 64;
+const FIRST_PROBES = 200;
 
 function timeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -109,7 +109,9 @@ export class UsageRecorder {
     const samples: NodeSample[] = [];
     for (let i = 0; i < nodes.length; i += STATS_AT_ONCE) {
       if (this.stopped) return;
-      samples.push(...(await Promise.all(nodes.slice(i, i + STATS_AT_ONCE).map((n) => this.nodeSample(n, at)))));
+      samples.push(
+        ...(await Promise.all(nodes.slice(i, i + STATS_AT_ONCE).map((n) => this.nodeSample(n, at)))),
+      );
     }
     if (this.stopped) return;
     const writes: UsageWrite[] = [];
