@@ -28,6 +28,7 @@ import { startGateway, type RunningGateway } from '../gateway/main.js';
 import { Redis } from 'ioredis';
 import { spawnGateway, type GatewayProcess } from './lib/gateway-process.js';
 import { MAX_INSTANCES } from '../scheduler/meta-service.js';
+import { CHANNEL } from '../core/bus/channels.js';
 
 const { values } = parseArgs({
   options: {
@@ -215,18 +216,28 @@ async function eventsPhase(run: Run): Promise<void> {
     });
   }
   say(`${S} subscribers connected`);
+  // The gateway's ingest, whatever the subscribers get: the churn's containerStatus events it
+  // published on its bus (each one stamped `name~ms`).
+  let published = 0;
+  const off = await gateway.core.bus.subscribe(CHANNEL.containerStatus, (m) => {
+    if ((m as { container?: { name?: string } }).container?.name?.includes('~')) published++;
+  });
   const rate = Number(values.rate);
   sim.churn(rate);
   await sleep(2000);
   await report(workers);
+  published = 0;
   const seconds = Number(values.seconds);
   await sleep(seconds * 1000);
+  const ingested = published;
   const r = await report(workers);
   sim.churn(0);
+  await off();
   const deliveredTotal = r.reduce((a, x) => a + x.delivered, 0);
   const lat = r.flatMap((x) => x.latencies);
   say(
-    `events: offered ${N * rate}/s; ingested ${(deliveredTotal / S / seconds).toFixed(0)}/s (per subscriber), ` +
+    `events: offered ${N * rate}/s; the gateway published ${(ingested / seconds).toFixed(0)}/s; ` +
+      `each subscriber got ${(deliveredTotal / S / seconds).toFixed(0)}/s, ` +
       `${(deliveredTotal / seconds).toFixed(0)} deliveries/s to ${S} subscribers; engine event -> client ` +
       `p50 ${pct(lat, 50)} ms p99 ${pct(lat, 99)} ms (goal >= 20,000/s, p99 <= 250 ms); RSS ${mb()}`,
   );
