@@ -11,11 +11,13 @@
  * gateway runs with the production watcher interval (--health-ms, 2 s) on Redis database 12 (flushed).
  *
  *   npx tsx bench/scale.ts --nodes 500 [--containers 20] [--subscribers 1000] [--rate 40]
- *     [--instances 10000] [--flap-minutes 5] [--seconds 10] [--health-ms 2000]
+ *     [--instances 10000] [--flap-minutes 5] [--seconds 10] [--health-ms 2000] [--per-process 250]
+ *     [--cache-timeout 600]
  *     [--phases cache,events,meta,flap,leader]
  */
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
@@ -25,6 +27,8 @@ import { AGENT_TOKEN, TempDirs, TestClient, gatewayConfig } from '../test/integr
 import { startGateway, type RunningGateway } from '../gateway/main.js';
 import { Redis } from 'ioredis';
 import { spawnGateway, type GatewayProcess } from './lib/gateway-process.js';
+import { MAX_INSTANCES } from '../scheduler/meta-service.js';
+import { CHANNEL } from '../core/bus/channels.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,9 +39,10 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     instances: { type: 'string', default: '10000' },
     'flap-minutes': { type: 'string', default: '5' },
-    'per-process': { type: 'string', default: '125' },
+    'per-process': { type: 'string', default: '250' },
     phases: { type: 'string', default: 'cache,events,meta,flap,leader' },
     'health-ms': { type: 'string', default: '2000' },
+    'cache-timeout': { type: 'string', default: '600' },
   },
 });
 const N = Number(values.nodes);
@@ -53,6 +58,21 @@ const load = (): string =>
     .map((l) => l.toFixed(1))
     .join(' ');
 const mb = (): string => `${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`;
+/** RSS and where it is: the JS heap, and buffers outside it (sockets, Redis replies). */
+const memory = (): string => {
+  const m = process.memoryUsage();
+  const f = (b: number): string => (b / 2 ** 20).toFixed(0);
+  return `RSS ${f(m.rss)} MB (heap ${f(m.heapUsed)}/${f(m.heapTotal)} MB, external ${f(m.external)} MB, array buffers ${f(m.arrayBuffers)} MB)`;
+};
+// This process's event-loop delay (the gateway's): a stall past two thirds of the ZooKeeper
+// session timeout drops its ZooKeeper connections (and with them the leadership).
+const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+loopDelay.enable();
+const lag = (): string => {
+  const s = `loop delay max ${(loopDelay.max / 1e6).toFixed(0)} ms`;
+  loopDelay.reset();
+  return s;
+};
 const say = (s: string): void => console.log(`[load ${load()}] ${s}`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -103,7 +123,7 @@ interface Run {
   client: TestClient;
   workers: Worker[];
   groupId?: string;
-  metaId?: string;
+  metaIds?: string[];
 }
 
 const redisUrl = `${env.redisUrl}/12`;
@@ -123,15 +143,23 @@ async function cachePhase(): Promise<RunningGateway> {
     watcher: { healthIntervalMs: Number(values['health-ms']) },
     config: gatewayConfig(gatewayEnv()),
   });
+  say(
+    `gateway listening ${((performance.now() - gwStart) / 1000).toFixed(1)} s after its start: ` +
+      `${gateway.core.cache.nodeCount} nodes, ${gateway.core.cache.containerCount} containers cached`,
+  );
   const progress = setInterval(() => {
     const c = gateway.core.cache;
     say(
       `  +${((performance.now() - gwStart) / 1000).toFixed(0)} s: ${c.nodeCount} nodes ` +
-        `(${c.listNodes({ status: 'HEALTHY' }).length} HEALTHY), ${c.containerCount} containers, RSS ${mb()}`,
+        `(${c.listNodes({ status: 'HEALTHY' }).length} HEALTHY), ${c.containerCount} containers, ${memory()}, ${lag()}`,
     );
   }, 2000);
   try {
-    const cacheMs = await until('complete cache', () => gateway.core.cache.containerCount >= N * C, 600_000);
+    const cacheMs = await until(
+      'complete cache',
+      () => gateway.core.cache.containerCount >= N * C,
+      Number(values['cache-timeout']) * 1000,
+    );
     say(
       `cache complete: ${N * C} containers of ${N} nodes ${((performance.now() - gwStart) / 1000).toFixed(1)} s ` +
         `after gateway start (${(cacheMs / 1000).toFixed(1)} s after listening; goal <= 10 s)`,
@@ -139,7 +167,7 @@ async function cachePhase(): Promise<RunningGateway> {
   } finally {
     clearInterval(progress);
   }
-  say(`gateway RSS (this process, subscribers not yet started): ${mb()} (goal <= 500 MB)`);
+  say(`gateway RSS (this process, subscribers not yet started): ${memory()} (goal <= 500 MB)`);
   return gateway;
 }
 
@@ -188,18 +216,28 @@ async function eventsPhase(run: Run): Promise<void> {
     });
   }
   say(`${S} subscribers connected`);
+  // The gateway's ingest, whatever the subscribers get: the churn's containerStatus events it
+  // published on its bus (each one stamped `name~ms`).
+  let published = 0;
+  const off = await gateway.core.bus.subscribe(CHANNEL.containerStatus, (m) => {
+    if ((m as { container?: { name?: string } }).container?.name?.includes('~')) published++;
+  });
   const rate = Number(values.rate);
   sim.churn(rate);
   await sleep(2000);
   await report(workers);
+  published = 0;
   const seconds = Number(values.seconds);
   await sleep(seconds * 1000);
+  const ingested = published;
   const r = await report(workers);
   sim.churn(0);
+  await off();
   const deliveredTotal = r.reduce((a, x) => a + x.delivered, 0);
   const lat = r.flatMap((x) => x.latencies);
   say(
-    `events: offered ${N * rate}/s; ingested ${(deliveredTotal / S / seconds).toFixed(0)}/s (per subscriber), ` +
+    `events: offered ${N * rate}/s; the gateway published ${(ingested / seconds).toFixed(0)}/s; ` +
+      `each subscriber got ${(deliveredTotal / S / seconds).toFixed(0)}/s, ` +
       `${(deliveredTotal / seconds).toFixed(0)} deliveries/s to ${S} subscribers; engine event -> client ` +
       `p50 ${pct(lat, 50)} ms p99 ${pct(lat, 99)} ms (goal >= 20,000/s, p99 <= 250 ms); RSS ${mb()}`,
   );
@@ -236,25 +274,40 @@ async function createMeta(
   return createMeta.id;
 }
 
+/**
+ * `instances` instances RUNNING: one meta when the API allows that many (scheduler/meta-service.ts
+ * MAX_INSTANCES, 1,000 today), else as many metas of at most that many, created at once.
+ */
 async function metaPhase(run: Run, instances: number, label: string): Promise<void> {
   const groupId = await ensureGroup(run);
+  const sizes: number[] = [];
+  for (let left = instances; left > 0; left -= MAX_INSTANCES) sizes.push(Math.min(MAX_INSTANCES, left));
   const tm = performance.now();
-  const id = await createMeta(run.client, groupId, `scale-${suffix}`, instances);
-  run.metaId = id;
+  const ids = await Promise.all(
+    sizes.map((n, i) => createMeta(run.client, groupId, `scale-${suffix}-${i}`, n)),
+  );
+  run.metaIds = ids;
   const running = (): number =>
-    run.gateway.core.cache.containersOfMeta(id).filter((c) => c.state === 'RUNNING').length;
+    ids.reduce(
+      (sum, id) =>
+        sum + run.gateway.core.cache.containersOfMeta(id).filter((c) => c.state === 'RUNNING').length,
+      0,
+    );
   await until(`${instances} instances RUNNING`, () => running() >= instances, 1_800_000);
   say(
-    `meta of ${instances} instances all RUNNING in ${((performance.now() - tm) / 1000).toFixed(1)} s ${label}; RSS ${mb()}`,
+    `${instances} instances (${ids.length === 1 ? 'one meta' : `${ids.length} metas of <= ${MAX_INSTANCES}, the API's limit`}) ` +
+      `all RUNNING in ${((performance.now() - tm) / 1000).toFixed(1)} s ${label}; RSS ${mb()}`,
   );
 }
 
 /** 1 % of the nodes per minute go away for 5 s (< the 45 s migrate delay) and come back. */
 async function flapPhase(run: Run): Promise<void> {
-  if (!run.metaId) await metaPhase(run, N, '(for the flaps)');
-  const metaId = run.metaId!;
+  if (!run.metaIds) await metaPhase(run, N, '(for the flaps)');
+  const metaIds = run.metaIds!;
   const placement = (): Map<string, string> =>
-    new Map(run.gateway.core.cache.containersOfMeta(metaId).map((c) => [c.id, c.nodeId]));
+    new Map(
+      metaIds.flatMap((id) => run.gateway.core.cache.containersOfMeta(id)).map((c) => [c.id, c.nodeId]),
+    );
   const before = placement();
   const minutes = Number(values['flap-minutes']);
   const perMinute = Math.max(1, Math.round(N / 100));

@@ -67,14 +67,20 @@ export class CacheWriter {
     const node = this.stamped(input);
     const previous = this.options.cache.upsertNode(node);
     await this.options.store.put('nodes', node.id, node);
-    await this.sync({ origin: this.options.origin, kind: 'node', node });
+    // The sync message and the event in one round (one connection keeps their order).
+    const synced = this.sync({ origin: this.options.origin, kind: 'node', node });
     if (!previous || previous.status !== node.status) {
-      await publishEvent(this.options.bus, CHANNEL.nodeStatus, {
-        node,
-        previousStatus: previous?.status ?? null,
-        at: this.now().toISOString(),
-        groupIds: this.groupIdsOf(node.id),
-      });
+      await Promise.all([
+        synced,
+        publishEvent(this.options.bus, CHANNEL.nodeStatus, {
+          node,
+          previousStatus: previous?.status ?? null,
+          at: this.now().toISOString(),
+          groupIds: this.groupIdsOf(node.id),
+        }),
+      ]);
+    } else {
+      await synced;
     }
   }
 
@@ -176,21 +182,26 @@ export class CacheWriter {
         removed.map((c) => c.id),
       );
     }
-    await this.sync({
+    const synced = this.sync({
       origin: this.options.origin,
       kind: 'containers',
       upsert: changed,
       remove: removed.map((c) => c.id),
     });
     const at = this.now().toISOString();
-    for (const e of events) {
-      await publishEvent(this.options.bus, CHANNEL.containerStatus, {
-        container: e.container,
-        previousState: e.previousState,
-        at,
-        groupIds: this.groupIdsOf(e.container.nodeId, e.container),
-      });
-    }
+    // Published together with the sync message (in this order: one connection keeps it), not one
+    // round trip each: a node's first list is 20 or more of them, thousands of nodes at start-up.
+    await Promise.all([
+      synced,
+      ...events.map((e) =>
+        publishEvent(this.options.bus, CHANNEL.containerStatus, {
+          container: e.container,
+          previousState: e.previousState,
+          at,
+          groupIds: this.groupIdsOf(e.container.nodeId, e.container),
+        }),
+      ),
+    ]);
   }
 
   /** Tells every gateway (this one included) that groups changed in the store. */

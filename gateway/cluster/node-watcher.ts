@@ -19,6 +19,14 @@ export interface NodeWatcherOptions {
   logger: Logger;
   /** How often each agent is asked for its node info. @default 2000 */
   healthIntervalMs?: number | undefined;
+  /**
+   * At most this many health checks a second over all nodes: past `maxChecksPerSecond x
+   * healthIntervalMs / 1000` nodes (500 by default) each node is checked less often than every
+   * interval. 5,000 nodes every 2 s are 2,500 HTTP calls a second, the gateway's whole CPU; a node
+   * that dies is still seen at once (its event stream drops, its znode goes), only a hung one later.
+   * @default 250
+   */
+  maxChecksPerSecond?: number | undefined;
   /** Failed checks in a row before a node is UNHEALTHY. @default 2 */
   failureThreshold?: number | undefined;
   /** How often each node's container list is fetched again in full. @default 30000 */
@@ -53,6 +61,9 @@ export function stateAfterEvent(action: string): ContainerState | 'removed' | un
       return undefined;
   }
 }
+
+/** How many new watches make their first check (node info, event stream, container list) at once. */
+const FIRST_PROBES = 200;
 
 function timeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -90,6 +101,8 @@ class AddressWatch {
   private stream: AbortController | undefined;
   /** Containers an event touched since the running resync asked for the list. */
   private touched = new Set<string>();
+  /** Events not written yet (applyEvents is queued on `chain` when this is not empty). */
+  private pending: Array<{ event: AgentEvent; next: ContainerState | 'removed' }> = [];
   /** Serialises every write this watch makes, so events apply in the order Docker sent them. */
   private chain: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -114,20 +127,20 @@ class AddressWatch {
   /** The first health check (with its container list when the agent answers); set by start(). */
   firstCheck: Promise<void> = Promise.resolve();
 
+  /** The first check (and with it the first list) waits its turn among the other new watches. */
   start(): void {
-    this.firstCheck = this.check().catch(() => undefined);
+    this.firstCheck = this.watcher.firstProbe(() => this.check()).catch(() => undefined);
   }
 
   /** The cached node reached at this address that no other watch has claimed. */
   private knownNodeId(): string | undefined {
-    for (const node of this.o.cache.nodeRecords()) {
-      if (parseServerAddress(node.apiAddr)?.key === this.address && this.watcher.claim(node.id, this))
-        return node.id;
+    for (const node of this.o.cache.nodesAtAddress(this.address)) {
+      if (this.watcher.claim(node.id, this)) return node.id;
     }
     return undefined;
   }
 
-  private schedule(ms = this.o.healthIntervalMs): void {
+  private schedule(ms = this.watcher.checkIntervalMs()): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.check(), ms);
@@ -281,34 +294,56 @@ class AddressWatch {
     const next = stateAfterEvent(event.action);
     this.touched.add(event.id);
     if (next !== undefined) {
-      void this.enqueue(async () => {
-        if (next === 'removed') {
-          await this.o.writer.containers([], [event.id]);
-          return;
-        }
-        const current = this.o.cache.getContainer(event.id);
-        const exitCode = event.attributes['exitCode'];
-        const status =
-          next === 'EXITED' ? `Exited (${exitCode ?? 0})` : next === 'RUNNING' ? 'Up' : next.toLowerCase();
-        const record: ContainerRecord = current
-          ? { ...current, state: next, status, ...(event.name ? { name: event.name } : {}) }
-          : containerRecord({
-              id: event.id,
-              name: event.name ?? event.id.slice(0, 12),
-              nodeId,
-              image: event.image ?? '',
-              state: next,
-              status,
-              labels: labelsFromAttributes(event.attributes),
-              createdAt: new Date(event.time * 1000).toISOString(),
-            });
-        await this.o.writer.containers([record], []);
-      });
+      // Events that arrive while earlier ones are being written go out together: one store write,
+      // one sync message and one round of announcements for all of them, not three round trips to
+      // Redis each (a busy node's events queued behind each other by seconds).
+      this.pending.push({ event, next });
+      if (this.pending.length === 1) void this.enqueue(() => this.applyEvents(nodeId));
     }
     // Docker's status text ("Up 2 seconds") and anything the event did not say come from the list.
     clearTimeout(this.resyncTimer);
     this.resyncTimer = setTimeout(() => void this.resync(nodeId), this.o.eventResyncDelayMs);
     this.resyncTimer.unref();
+  }
+
+  /** Writes the pending events, in their order (a removal then an upsert of one id: two writes). */
+  private async applyEvents(nodeId: string): Promise<void> {
+    const events = this.pending;
+    this.pending = [];
+    let upsert: ContainerRecord[] = [];
+    let remove: string[] = [];
+    const latest = new Map<string, ContainerRecord>();
+    for (const { event, next } of events) {
+      if (next === 'removed') {
+        remove.push(event.id);
+        latest.delete(event.id);
+        continue;
+      }
+      if (remove.includes(event.id)) {
+        await this.o.writer.containers(upsert, remove);
+        upsert = [];
+        remove = [];
+      }
+      const current = latest.get(event.id) ?? this.o.cache.getContainer(event.id);
+      const exitCode = event.attributes['exitCode'];
+      const status =
+        next === 'EXITED' ? `Exited (${exitCode ?? 0})` : next === 'RUNNING' ? 'Up' : next.toLowerCase();
+      const record: ContainerRecord = current
+        ? { ...current, state: next, status, ...(event.name ? { name: event.name } : {}) }
+        : containerRecord({
+            id: event.id,
+            name: event.name ?? event.id.slice(0, 12),
+            nodeId,
+            image: event.image ?? '',
+            state: next,
+            status,
+            labels: labelsFromAttributes(event.attributes),
+            createdAt: new Date(event.time * 1000).toISOString(),
+          });
+      latest.set(event.id, record);
+      upsert.push(record);
+    }
+    await this.o.writer.containers(upsert, remove);
   }
 
   /** Re-reads the node's containers and makes the cache match, keeping newer event-driven states. */
@@ -394,6 +429,9 @@ export class NodeWatcher {
   private syncing: Promise<void> = Promise.resolve();
   /** Addresses to watch beyond the groups' servers (nodes registered in ZooKeeper). */
   private extra = new Set<string>();
+  /** First checks running, and those waiting for one of FIRST_PROBES slots. */
+  private probing = 0;
+  private readonly probeQueue: Array<() => void> = [];
 
   constructor(options: NodeWatcherOptions) {
     this.o = {
@@ -402,6 +440,7 @@ export class NodeWatcher {
       resyncIntervalMs: 30_000,
       eventResyncDelayMs: 300,
       checkTimeoutMs: 5000,
+      maxChecksPerSecond: 250,
       now: () => new Date(),
       ...options,
     } as NodeWatcher['o'];
@@ -494,6 +533,27 @@ export class NodeWatcher {
     if (same) return this.syncing;
     this.extra = next;
     return this.refresh();
+  }
+
+  /**
+   * @internal Runs a new watch's first check when fewer than FIRST_PROBES are running: 5,000 nodes
+   * found at once are 5,000 node-info calls, event streams and container lists at once otherwise,
+   * each past its deadline before the last is answered.
+   */
+  async firstProbe(work: () => Promise<void>): Promise<void> {
+    if (this.probing >= FIRST_PROBES) await new Promise<void>((resolve) => this.probeQueue.push(resolve));
+    this.probing++;
+    try {
+      await work();
+    } finally {
+      this.probing--;
+      this.probeQueue.shift()?.();
+    }
+  }
+
+  /** @internal The time between two health checks of one node (longer with many nodes). */
+  checkIntervalMs(): number {
+    return Math.max(this.o.healthIntervalMs, (this.watches.size * 1000) / this.o.maxChecksPerSecond);
   }
 
   /** Checks one address now (e.g. after a call to its agent failed). */

@@ -51,6 +51,9 @@ interface NodeSample {
  * finer points of that step, read back from the store (so a restart or a new leader loses nothing).
  * A container that leaves the cache, and a meta removed from the store, lose their history.
  */
+/** How many nodes are asked for their containers' stats at a time. */
+const STATS_AT_ONCE = 100;
+
 export class UsageRecorder {
   private readonly intervalMs: number;
   private readonly now: () => number;
@@ -101,7 +104,15 @@ export class UsageRecorder {
     const at = usageBucket('HOUR', this.now());
     if (at === this.lastAt) return;
     const nodes = this.o.cache.listNodes().filter((n) => n.status === 'HEALTHY');
-    const samples = await Promise.all(nodes.map((n) => this.nodeSample(n, at)));
+    // At most STATS_AT_ONCE requests in flight: 5,000 nodes asked at once each wait past their
+    // deadline for the last to be answered.
+    const samples: NodeSample[] = [];
+    for (let i = 0; i < nodes.length; i += STATS_AT_ONCE) {
+      if (this.stopped) return;
+      samples.push(
+        ...(await Promise.all(nodes.slice(i, i + STATS_AT_ONCE).map((n) => this.nodeSample(n, at)))),
+      );
+    }
     if (this.stopped) return;
     const writes: UsageWrite[] = [];
     const metas = new Map<string, UsageSample[]>();

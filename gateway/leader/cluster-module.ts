@@ -90,15 +90,17 @@ export function clusterModule(
       viewReady: () => core.watcher.firstChecks(TAKEOVER_VIEW_WAIT_MS),
     });
     let discovery: NodeDiscovery | undefined;
+    // key -> API address of every registration: a heartbeat rewrites each znode every few seconds
+    // (thousands a minute at scale) and only a new node or a new address concerns the watcher.
+    const addresses = new Map<string, string>();
     if (config.clusterUris) {
-      const registered = (): string[] => discovery?.nodes().map((r) => r.data.apiaddr) ?? [];
       // Registrations arrive one znode at a time (thousands at start-up): the watcher follows them
       // in batches, one reconcile per batch instead of one per node.
       let following: Promise<void> | undefined;
       const followRegistrations = (): Promise<void> =>
         (following ??= new Promise<void>((resolve) => setTimeout(resolve, REGISTRATION_BATCH_MS)).then(() => {
           following = undefined;
-          return core.watcher.setExtraAddresses(registered());
+          return core.watcher.setExtraAddresses(addresses.values());
         }));
       const Discovery = config.clusterUris.backend === 'etcd' ? EtcdDiscovery : ZookeeperDiscovery;
       discovery = new Discovery({
@@ -106,8 +108,13 @@ export function clusterModule(
         path: nodesPath(config.clusterUris.prefix, config.clusterName),
         logger: log,
         listener: {
-          nodeUp: () => void followRegistrations(),
+          nodeUp: (registration) => {
+            if (addresses.get(registration.key) === registration.data.apiaddr) return;
+            addresses.set(registration.key, registration.data.apiaddr);
+            void followRegistrations();
+          },
           nodeDown: (key) => {
+            addresses.delete(key);
             // The agent's session ended: the node is lost now (a check follows; one that answers
             // is HEALTHY again), not after failed health checks that each wait for a hung agent.
             void core.watcher.sessionExpired(key).then(followRegistrations);
@@ -125,7 +132,7 @@ export function clusterModule(
         await scheduler.start();
         if (discovery) {
           await discovery.start();
-          await core.watcher.setExtraAddresses(discovery.nodes().map((r) => r.data.apiaddr));
+          await core.watcher.setExtraAddresses(addresses.values());
         }
       },
       close: async () => {

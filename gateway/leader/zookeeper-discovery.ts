@@ -25,6 +25,9 @@ export interface ZookeeperDiscoveryOptions {
   logger?: Logger | undefined;
 }
 
+/** How many znodes the listing reads at a time. */
+const READ_BATCH = 500;
+
 export class ZookeeperDiscovery implements NodeDiscovery {
   private client: Client | undefined;
   private readonly known = new Map<string, NodeRegistration>();
@@ -37,13 +40,17 @@ export class ZookeeperDiscovery implements NodeDiscovery {
     this.sessionTimeoutMs = o.sessionTimeoutMs ?? 10_000;
   }
 
-  /** Connects and starts watching; resolves after the first listing (or rejects if unreachable). */
+  /**
+   * Connects and starts watching; resolves after the first listing, or rejects if ZooKeeper is not
+   * reached within the session timeout. Once connected, the first listing may take longer than that
+   * (thousands of znodes on a busy ZooKeeper): it is waited for, each of its requests with its own
+   * deadline.
+   */
   async start(): Promise<void> {
     const first = new Promise<void>((resolve, reject) => {
-      const t = setTimeout(
-        () => reject(new Error(`ZooKeeper ${this.o.connectionString} unreachable`)),
-        this.sessionTimeoutMs,
-      );
+      const t = setTimeout(() => {
+        if (!this.connected) reject(new Error(`ZooKeeper ${this.o.connectionString} unreachable`));
+      }, this.sessionTimeoutMs);
       this.connect(() => {
         clearTimeout(t);
         resolve();
@@ -129,7 +136,19 @@ export class ZookeeperDiscovery implements NodeDiscovery {
         this.o.listener.nodeDown(key);
       }
     }
-    await Promise.all(children.filter((k) => !this.known.has(k)).map((k) => this.read(k)));
+    // Bounded batches: 5,000 reads at once queue behind each other past their deadlines on a busy
+    // ZooKeeper (and the first listing then fails and starts over).
+    const fresh = children.filter((k) => !this.known.has(k));
+    const t0 = performance.now();
+    for (let i = 0; i < fresh.length; i += READ_BATCH) {
+      if (this.closed || this.client !== client) return;
+      await Promise.all(fresh.slice(i, i + READ_BATCH).map((k) => this.read(k)));
+    }
+    if (fresh.length >= READ_BATCH)
+      this.o.logger?.info(
+        { path: this.o.path, znodes: fresh.length, ms: Math.round(performance.now() - t0) },
+        'discovery read the new znodes',
+      );
   }
 
   /** Reads one node's value and watches it for changes. */

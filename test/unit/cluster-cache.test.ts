@@ -241,4 +241,68 @@ describe('ClusterCache', () => {
     const cache = populated(3);
     expect(() => cache.queryContainers({}, { first: 1, after: 'garbage' })).toThrow(/cursor/);
   });
+  it('keeps group membership right as nodes arrive, move and go after the groups are known', () => {
+    const cache = new ClusterCache();
+    cache.setGroups([group('g1', ['10.0.0.1', 'beta']), group('g2', ['10.0.0.9:8600'])]);
+    expect(cache.nodeIdsOfGroup('g1')).toEqual([]);
+    cache.upsertNode(node('n1', '10.0.0.1', 'alpha'));
+    cache.upsertNode(node('n2', '10.0.0.2', 'beta'));
+    expect(cache.nodeIdsOfGroup('g1').sort()).toEqual(['n1', 'n2']);
+    // n1 moves to the address g2 names (with its port); it leaves g1.
+    cache.upsertNode(node('n1', '10.0.0.9', 'alpha', '10.0.0.9:8600'));
+    expect(cache.groupIdsOfNode('n1')).toEqual(['g2']);
+    expect(cache.nodeIdsOfGroup('g1')).toEqual(['n2']);
+    expect(cache.nodesAtAddress('10.0.0.9:8600').map((n) => n.id)).toEqual(['n1']);
+    expect(cache.nodesAtAddress('10.0.0.1:8500')).toEqual([]);
+    // The same port on another ip is not g2's.
+    cache.upsertNode(node('n3', '10.0.0.3', 'gamma', '10.0.0.3:8600'));
+    expect(cache.groupIdsOfNode('n3')).toEqual([]);
+    cache.removeNode('n2');
+    expect(cache.nodeIdsOfGroup('g1')).toEqual([]);
+    expect(cache.groupIdsOfNode('n2')).toEqual([]);
+    expect(cache.listNodes({ groupId: 'g2' }).map((n) => n.id)).toEqual(['n1']);
+  });
+
+  it('keeps every index sorted through adds, removals and re-adds between reads', () => {
+    const cache = new ClusterCache();
+    cache.upsertNode(node('n1', '10.0.0.1', 'alpha'));
+    const names = (filter: ContainerFilter): string[] =>
+      cache.queryContainers(filter, { first: 1000 }).nodes.map((c) => c.name);
+    const sorted = (xs: string[]): string[] => [...xs].sort();
+    let live: string[] = [];
+    const add = (i: number, state: ContainerState = 'RUNNING'): void => {
+      cache.upsertContainer(container(`id${i}`, 'n1', { name: `c${i}`, state }));
+      if (!live.includes(`c${i}`)) live.push(`c${i}`);
+    };
+    const remove = (i: number): void => {
+      cache.removeContainer(`id${i}`);
+      live = live.filter((n) => n !== `c${i}`);
+    };
+    for (let i = 0; i < 50; i++) add((i * 37) % 50);
+    expect(names({})).toEqual(sorted(live));
+    // Only adds, a few (merged in), then many (sorted afresh).
+    add(77);
+    add(51);
+    expect(names({})).toEqual(sorted(live));
+    for (let i = 100; i < 160; i++) add(i);
+    expect(names({})).toEqual(sorted(live));
+    // Only removals.
+    remove(77);
+    remove(3);
+    expect(names({})).toEqual(sorted(live));
+    // A removal and a re-add of the same container before the next read.
+    remove(10);
+    add(10);
+    remove(11);
+    expect(names({})).toEqual(sorted(live));
+    // State moves between indexes; each stays sorted.
+    for (const i of [5, 1, 40, 120]) add(i, 'EXITED');
+    expect(names({ state: 'EXITED' })).toEqual(['c1', 'c120', 'c40', 'c5']);
+    expect(names({ state: 'RUNNING' })).toEqual(
+      sorted(live.filter((n) => !['c1', 'c120', 'c40', 'c5'].includes(n))),
+    );
+    add(40, 'RUNNING');
+    expect(names({ state: 'EXITED' })).toEqual(['c1', 'c120', 'c5']);
+    expect(names({ nodeId: 'n1' })).toEqual(sorted(live));
+  });
 });
