@@ -372,12 +372,9 @@ class AddressWatch {
         const current = this.o.cache.getContainer(c.id);
         merged.push(touched.has(c.id) && current ? current : c);
       }
-      for (const id of touched) {
-        const current = this.o.cache.getContainer(id);
-        if (!listed.has(id) && current && current.nodeId === nodeId) merged.push(current);
-      }
+      // Cached but not listed: kept when an event touched it or it entered the cache meanwhile.
       for (const current of this.o.cache.containersOfNode(nodeId)) {
-        if (!listed.has(current.id) && !touched.has(current.id) && !known.has(current.id))
+        if (!listed.has(current.id) && (touched.has(current.id) || !known.has(current.id)))
           merged.push(current);
       }
       await this.o.writer.replaceNodeContainers(nodeId, merged);
