@@ -117,7 +117,15 @@ class ContainerObject implements Container {
   }
 }
 
-export const toContainer = (c: ContainerRecord): Container => new ContainerObject(c);
+// One object per record (records are replaced, never changed, when a container changes): lists
+// answered from each item's cached JSON (gateway/graphql/list-json.ts) find it again by identity.
+const containerObjects = new WeakMap<ContainerRecord, ContainerObject>();
+
+export const toContainer = (c: ContainerRecord): Container => {
+  let object = containerObjects.get(c);
+  if (!object) containerObjects.set(c, (object = new ContainerObject(c)));
+  return object;
+};
 
 export const toVolume = (v: VolumeInfo): Volume => ({
   name: v.name,

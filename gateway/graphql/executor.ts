@@ -6,8 +6,10 @@ import {
   type ExecutionResult,
   type GraphQLSchema,
   type OperationDefinitionNode,
+  visit,
 } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+import { createListJson, IRREGULAR, markJsonPaths, type JsonPaths } from './list-json.js';
 
 export interface ExecuteRequest {
   document: DocumentNode;
@@ -28,13 +30,17 @@ export interface QueryExecutorOptions {
   compileAfter?: number | undefined;
 }
 
-type Entry = { hits: number; compiled: Map<string, CompiledQuery | null> };
+/** A compiled operation: with its cacheable lists rewritten (list-json.ts) when it has any. */
+type Compiled = { query: CompiledQuery; rewritten?: { query: CompiledQuery; paths: JsonPaths } };
+type Entry = { hits: number; compiled: Map<string, Compiled | null> };
 
 /**
  * Executes parsed, validated operations: queries run as graphql-jit code compiled once per
  * document and operation; mutations, documents seen once and anything graphql-jit cannot compile
  * run on graphql-js. Variables are coerced by graphql-js first in every case, so their errors are
- * exactly graphql-js's (which Apollo turns into BAD_USER_INPUT with status 400).
+ * exactly graphql-js's (which Apollo turns into BAD_USER_INPUT with status 400). Compiled queries
+ * write lists of plain fields from each item's cached JSON (list-json.ts): answer them with
+ * list-json's `stringifyResult`.
  */
 export function createQueryExecutor(
   schema: GraphQLSchema,
@@ -44,6 +50,7 @@ export function createQueryExecutor(
   // Keyed by the document object: Apollo's document store hands out the same object for the same
   // query text, and entries go away with the documents it evicts.
   const entries = new WeakMap<DocumentNode, Entry>();
+  const lists = createListJson(schema);
 
   const compiledFor = (request: ExecuteRequest, operation: OperationDefinitionNode) => {
     let entry = entries.get(request.document);
@@ -52,12 +59,27 @@ export function createQueryExecutor(
     const known = entry.compiled.get(key);
     if (known !== undefined) return known;
     if (++entry.hits < compileAfter) return null;
-    let compiled: CompiledQuery | null = null;
-    try {
-      const result = compileQuery(schema, request.document, operation.name?.value);
-      if (isCompiledQuery(result)) compiled = result;
-    } catch {
-      // whatever graphql-jit cannot compile keeps running on graphql-js
+    let compiled: Compiled | null = null;
+    // graphql-jit's result objects would take an alias `__proto__` for their prototype and drop it
+    if (aliasesProto(request.document)) {
+      entry.compiled.set(key, null);
+      return null;
+    }
+    const compile = (on: GraphQLSchema, document: DocumentNode) => {
+      try {
+        const result = compileQuery(on, document, operation.name?.value);
+        if (isCompiledQuery(result)) return result;
+      } catch {
+        // whatever graphql-jit cannot compile keeps running on graphql-js
+      }
+      return undefined;
+    };
+    const query = compile(schema, request.document);
+    if (query) {
+      compiled = { query };
+      const rewritten = lists.rewrite(request.document, operation);
+      const rewrittenQuery = rewritten && compile(lists.schema, rewritten.document);
+      if (rewrittenQuery) compiled.rewritten = { query: rewrittenQuery, paths: rewritten.paths };
     }
     entry.compiled.set(key, compiled);
     return compiled;
@@ -79,10 +101,31 @@ export function createQueryExecutor(
     if (coerced.errors) return { errors: coerced.errors };
     const compiled = compiledFor(request, operation);
     if (!compiled) return runOnGraphqlJs();
-    const result = await compiled.query(undefined, request.contextValue, request.variables ?? {});
-    return result.errors?.length ? { ...result, errors: result.errors.map(asGraphqlJsError) } : result;
+    const variables = request.variables ?? {};
+    if (compiled.rewritten) {
+      const result = await compiled.rewritten.query.query(undefined, request.contextValue, variables);
+      if (!result.errors?.some((e) => e.originalError === IRREGULAR)) {
+        if (result.data) markJsonPaths(result.data, compiled.rewritten.paths);
+        return withGraphqlJsErrors(result);
+      }
+      // out of the ordinary: the plain compiled query gives graphql-jit's own errors and nulls
+    }
+    return withGraphqlJsErrors(await compiled.query.query(undefined, request.contextValue, variables));
   };
 }
+
+function aliasesProto(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    Field: (node) => {
+      if (node.alias?.value === '__proto__') found = true;
+    },
+  });
+  return found;
+}
+
+const withGraphqlJsErrors = (result: ExecutionResult): ExecutionResult =>
+  result.errors?.length ? { ...result, errors: result.errors.map(asGraphqlJsError) } : result;
 
 /** A subscription sent as an HTTP request: graphql-js would run its resolver as a query and fail. */
 function subscriptionOverHttp(): GraphQLError {

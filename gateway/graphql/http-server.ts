@@ -14,6 +14,7 @@ import { bearerToken, createContext, type GatewayContext } from '../../resolvers
 import { clientAddress } from './client-ip.js';
 import { jsonNestsDeeper } from './cost.js';
 import { createQueryExecutor } from './executor.js';
+import { stringifyResult } from './list-json.js';
 import {
   complexityError,
   documentSizeError,
@@ -37,6 +38,8 @@ export async function startApollo(d: HttpDeps): Promise<ApolloServer<GatewayCont
     // Apollo still parses, validates (with our rules), runs the plugins and formats errors; only
     // execution goes to the query executor (graphql-jit for repeated queries).
     gateway: localExecutor(d.schema, createQueryExecutor(d.schema)),
+    // the executor leaves some lists as JSON text (list-json.ts)
+    stringifyResult,
     // our own shutdown (gateway/main.ts) handles SIGINT/SIGTERM in order
     stopOnTerminationSignals: false,
     csrfPrevention: true,
