@@ -3,7 +3,9 @@
  * admin token, everything the real HTTP path does: auth, depth/complexity checks, audit-free query)
  * against a bare Apollo Server answering `{ hello }`, both loaded by autocannon,
  * alternated (autocannon in a child process), plus a bare Apollo Server answering the same containers
- * query from the same cache (what the gateway's own layer costs). Prints requests/s and p99 for each round and the ratio.
+ * query from the same cache (what the gateway's own layer costs), and the gateway asked for each
+ * container's node too (an object field: the items are not written from cached JSON, see
+ * gateway/graphql/list-json.ts). Prints requests/s and p99 for each round and the ratio.
  * (The gateway answers such plain JSON POSTs without express: gateway/graphql/http-direct.ts.)
  *
  *   npx tsx bench/gateway-query.ts [--seconds 5] [--rounds 2] [--connections 20]
@@ -132,6 +134,13 @@ const check = (await (
 ).json()) as { data?: { containers: { nodes: unknown[]; totalCount: number } }; errors?: unknown };
 if (check.data?.containers.nodes.length !== 100)
   throw new Error(`bad gateway answer: ${JSON.stringify(check.errors)}`);
+// The same list with each container's node as well: an object field with its own resolver, so the
+// items are built by graphql-jit rather than written from their cached JSON (list-json.ts). Shown
+// for comparison; the goal is on the plain list.
+const nestedBody = JSON.stringify({
+  query:
+    '{ containers(first: 100) { totalCount hasNextPage endCursor nodes { id name nodeId image state status createdAt node { id name } } } }',
+});
 
 // ---- the bare Apollo Server ----
 const bare = new ApolloServer({
@@ -186,6 +195,8 @@ const sums = {
   gatewayCpu: 0,
   same: 0,
   sameCpu: 0,
+  nested: 0,
+  nestedCpu: 0,
 };
 const measure = async (url: string, body: string, headers: Record<string, string>) => {
   const before = process.cpuUsage();
@@ -226,6 +237,13 @@ for (let round = 1; round <= (values.only === 'gateway' ? 0 : rounds); round++) 
     authorization: `Bearer ${token}`,
   });
   row(round, 'gateway containers(first:100)', g);
+  const nested = await measure(gateway.url, nestedBody, {
+    'content-type': 'application/json',
+    authorization: `Bearer ${token}`,
+  });
+  row(round, 'gateway ... node { id name }', nested);
+  sums.nested += nested.requests;
+  sums.nestedCpu += nested.cpuPerRequest;
   const sm = await measure(sameUrl, gatewayBody, { 'content-type': 'application/json' });
   row(round, 'bare Apollo same query', sm);
   sums.same += sm.requests;
@@ -256,6 +274,9 @@ function report(): void {
   );
   console.log(
     `same query on a bare Apollo Server: ${(sums.same / rounds).toFixed(0)} req/s, ${(sums.sameCpu / rounds).toFixed(0)} µs CPU/request; gateway/bare-same ratio ${(sums.gateway / sums.same).toFixed(2)}`,
+  );
+  console.log(
+    `with each container's node { id name } (items built by graphql-jit): ${(sums.nested / rounds).toFixed(0)} req/s, ${(sums.nestedCpu / rounds).toFixed(0)} µs CPU/request; ratio to bare ${(sums.nested / sums.bare).toFixed(2)}`,
   );
   console.log(
     `CPU per request: bare ${(sums.bareCpu / rounds).toFixed(0)} µs, gateway ${(sums.gatewayCpu / rounds).toFixed(0)} µs; capacity ratio ${(sums.bareCpu / sums.gatewayCpu).toFixed(2)}`,
