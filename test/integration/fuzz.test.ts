@@ -755,6 +755,18 @@ describe('defects the fuzzing found (regressions)', () => {
     ]);
   });
 
+  it('an alias __proto__ is answered on every run (graphql-jit, compiling a repeated query, dropped it)', async () => {
+    const query = '{ __proto__: __typename other: __typename }';
+    for (let run = 0; run < 3; run++) {
+      const res = await fetch(gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+        body: JSON.stringify({ query }),
+      });
+      expect(await res.text()).toBe('{"data":{"__proto__":"Query","other":"Query"}}\n');
+    }
+  });
+
   it('more than 50 invalid variable values are BAD_USER_INPUT, not an internal error', async () => {
     const answer = await post({
       query: 'mutation($c: ContainerConfigInput!) { createContainer(nodeId: "n", config: $c) { id } }',
