@@ -69,6 +69,11 @@ export interface RewrittenDocument {
 }
 
 const SUFFIX = '__json';
+const JSON_TEXT = new GraphQLScalarType({
+  name: `HumpbackJsonText${SUFFIX}`,
+  description: 'Internal: JSON text written into the answer as is.',
+  serialize: (value) => value,
+});
 
 /** What one list of one document writes per item. */
 interface ListPlan {
@@ -100,9 +105,13 @@ export function createListJson(publicSchema: GraphQLSchema): ListJson {
     if (!plan) throw IRREGULAR;
     return listText(plan, source);
   };
+  const schema = withJsonFields(publicSchema, resolveList);
+  // the internal schema has no `__json` field where the name was taken: such a list is left alone
+  const hasJsonField = (parent: string, field: string) =>
+    (schema.getType(parent) as GraphQLObjectType).getFields()[`${field}${SUFFIX}`]?.type === JSON_TEXT;
   return {
-    schema: withJsonFields(publicSchema, resolveList),
-    rewrite: (document, operation) => rewrite(publicSchema, document, operation, plans),
+    schema,
+    rewrite: (document, operation) => rewrite(publicSchema, document, operation, { plans, hasJsonField }),
   };
 }
 
@@ -181,11 +190,6 @@ function withJsonFields(
   schema: GraphQLSchema,
   resolve: (source: unknown, info: GraphQLResolveInfo) => JsonText | null,
 ): GraphQLSchema {
-  const text = new GraphQLScalarType({
-    name: `HumpbackJsonText${SUFFIX}`,
-    description: 'Internal: JSON text written into the answer as is.',
-    serialize: (value) => value,
-  });
   const types = new Map<string, GraphQLNamedType>();
   const named = <T extends GraphQLNamedType>(type: T): T => types.get(type.name) as T;
   const output = (type: GraphQLType): GraphQLOutputType =>
@@ -202,7 +206,7 @@ function withJsonFields(
         out[name] = { ...field, type: output(field.type) };
         if (withJson && listOfObjects(field.type) && !field.resolve && !(`${name}${SUFFIX}` in map))
           out[`${name}${SUFFIX}`] = {
-            type: text,
+            type: JSON_TEXT,
             args: field.args ?? {},
             resolve: (s, _a, _c, i) => resolve(s, i),
           };
@@ -241,7 +245,7 @@ function withJsonFields(
     query: root(schema.getQueryType()),
     mutation: root(schema.getMutationType()),
     subscription: root(schema.getSubscriptionType()),
-    types: [...types.values(), text],
+    types: [...types.values(), JSON_TEXT],
     directives: schema.getDirectives(),
   });
 }
@@ -254,6 +258,12 @@ function listOfObjects(type: GraphQLType): boolean {
   return isObjectType(item);
 }
 
+interface Lists {
+  /** The plan of each rewritten field, for its resolver (which gets the field's node). */
+  plans: WeakMap<FieldNode, ListPlan>;
+  hasJsonField(parent: string, field: string): boolean;
+}
+
 /**
  * Rewrites the operation's cacheable lists. Below a selection set that spreads fragments, or below
  * a response key asked twice, nothing is rewritten: fields merged from elsewhere would no longer
@@ -263,12 +273,12 @@ function rewrite(
   schema: GraphQLSchema,
   document: DocumentNode,
   operation: OperationDefinitionNode,
-  plans: WeakMap<FieldNode, ListPlan>,
+  lists: Lists,
 ): RewrittenDocument | undefined {
   const root = operation.operation === 'query' ? schema.getQueryType() : undefined;
   if (!root) return undefined;
   const replaced = new Map<FieldNode, FieldNode>();
-  const paths = walk(document, root, operation.selectionSet, replaced, plans);
+  const paths = walk(document, root, operation.selectionSet, replaced, lists);
   if (!paths) return undefined;
   const rewritten = visit(document, {
     Field: (node) => {
@@ -286,7 +296,7 @@ function walk(
   parent: GraphQLObjectType,
   selectionSet: SelectionSetNode,
   replaced: Map<FieldNode, FieldNode>,
-  plans: WeakMap<FieldNode, ListPlan>,
+  lists: Lists,
 ): JsonPaths | undefined {
   if (selectionSet.selections.some((s) => s.kind !== Kind.FIELD)) return undefined;
   const fieldNodes = selectionSet.selections as readonly FieldNode[];
@@ -298,7 +308,10 @@ function walk(
     if (keyCount.get(key) !== 1 || !node.selectionSet) continue;
     const field = parent.getFields()[node.name.value];
     if (!field) continue;
-    const plan = node.directives?.length ? undefined : listPlan(document, field, node);
+    const plan =
+      node.directives?.length || !lists.hasJsonField(parent.name, field.name)
+        ? undefined
+        : listPlan(document, field, node);
     if (plan) {
       const replacement: FieldNode = {
         kind: Kind.FIELD,
@@ -307,14 +320,14 @@ function walk(
         arguments: node.arguments ?? [],
         directives: [],
       };
-      plans.set(replacement, plan);
+      lists.plans.set(replacement, plan);
       replaced.set(node, replacement);
       children.set(key, { children: new Map() });
       continue;
     }
     const type = getNamedType(field.type);
     if (!isObjectType(type)) continue;
-    const below = walk(document, type, node.selectionSet, replaced, plans);
+    const below = walk(document, type, node.selectionSet, replaced, lists);
     if (below) children.set(key, below);
   }
   return children.size ? { children } : undefined;

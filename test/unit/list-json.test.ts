@@ -61,6 +61,8 @@ const Page = new GraphQLObjectType<{ nodes: unknown; maybe?: unknown }>({
     maybe: { type: new GraphQLList(Item) },
     total: { type: new GraphQLNonNull(GraphQLInt), resolve: (p) => (p.nodes as unknown[]).length },
     more: { type: GraphQLBoolean, resolve: () => false },
+    // a name the rewrite would use for `maybe`: that list is left alone
+    maybe__json: { type: GraphQLString, resolve: () => 'a field of its own' },
   },
 });
 
@@ -257,6 +259,7 @@ describe('lists answered from cached JSON', () => {
       '{ page { nodes { extra tags } } }',
       '{ page { nodes { __proto__: id name } } }',
       '{ pages { nodes { id } more } }',
+      '{ page { maybe { id } maybe__json } }',
     ];
     for (const query of queries) {
       const [first, second] = await answers(query, 2);
