@@ -214,31 +214,29 @@ function withJsonFields(
       return out;
     };
   for (const type of Object.values(schema.getTypeMap())) {
-    if (type.name.startsWith('__')) types.set(type.name, type);
-    else if (isObjectType(type)) {
+    // scalars, enums, input types and the introspection types stay as they are
+    let copy: GraphQLNamedType = type;
+    const introspection = type.name.startsWith('__');
+    if (isObjectType(type) && !introspection) {
       const c = type.toConfig();
-      types.set(
-        type.name,
-        new GraphQLObjectType({
-          ...c,
-          interfaces: () => c.interfaces.map(named),
-          fields: fields(c.fields, true),
-        }),
-      );
-    } else if (isInterfaceType(type)) {
+      copy = new GraphQLObjectType({
+        ...c,
+        interfaces: () => c.interfaces.map(named),
+        fields: fields(c.fields, true),
+      });
+    } else if (isInterfaceType(type) && !introspection) {
+      // interfaces keep their fields: only object types' lists are rewritten
       const c = type.toConfig();
-      types.set(
-        type.name,
-        new GraphQLInterfaceType({
-          ...c,
-          interfaces: () => c.interfaces.map(named),
-          fields: fields(c.fields, false),
-        }),
-      );
+      copy = new GraphQLInterfaceType({
+        ...c,
+        interfaces: () => c.interfaces.map(named),
+        fields: fields(c.fields, false),
+      });
     } else if (isUnionType(type)) {
       const c = type.toConfig();
-      types.set(type.name, new GraphQLUnionType({ ...c, types: () => c.types.map(named) }));
-    } else types.set(type.name, type);
+      copy = new GraphQLUnionType({ ...c, types: () => c.types.map(named) });
+    }
+    types.set(type.name, copy);
   }
   const root = (t: GraphQLObjectType | null | undefined) => (t ? named(t) : null);
   return new GraphQLSchema({
