@@ -2,6 +2,7 @@ import { Arg, ID, Resolver, Root, Subscription, type SubscribeResolverData } fro
 import type { GatewayContext } from './context.js';
 import {
   CHANNEL,
+  route,
   type ContainerStatusMessage,
   type MetaEventMessage,
   type NodeStatusMessage,
@@ -33,6 +34,7 @@ async function subscribeContainerStatus({ args, context }: Data) {
       (!nodeId || m.container.nodeId === nodeId) &&
       (!metaId || m.container.metaId === metaId) &&
       canSee(visible, m.groupIds),
+    metaId ? route.meta(metaId) : nodeId ? route.node(nodeId) : groupId ? route.group(groupId) : undefined,
   );
 }
 
@@ -42,6 +44,7 @@ async function subscribeNodeStatus({ args, context }: Data) {
   return context.hub.listen(
     CHANNEL.nodeStatus,
     (m) => (!groupId || m.groupIds.includes(groupId)) && canSee(visible, m.groupIds),
+    groupId ? route.group(groupId) : undefined,
   );
 }
 
@@ -52,6 +55,7 @@ async function subscribeMetaEvents({ args, context }: Data) {
     CHANNEL.metaEvent,
     (m) =>
       (!groupId || m.groupId === groupId) && (!metaId || m.metaId === metaId) && canSee(visible, [m.groupId]),
+    metaId ? route.meta(metaId) : groupId ? route.group(groupId) : undefined,
   );
 }
 

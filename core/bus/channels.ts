@@ -65,10 +65,47 @@ export function publishEvent<C extends Channel>(
   return bus.publish(channel, message);
 }
 
+/**
+ * Route keys: a subscriber whose filter requires one of them (its node, meta or group) is handed only
+ * the messages that carry it, so that thousands of subscribers each watching one node do not each
+ * test every message.
+ */
+export const route = {
+  node: (id: string): string => `node:${id}`,
+  meta: (id: string): string => `meta:${id}`,
+  group: (id: string): string => `group:${id}`,
+};
+
+/** The route keys a message carries, each once (a listener must not be handed a message twice). */
+export function routesOf<C extends Channel>(channel: C, message: ChannelMessage[C]): string[] {
+  switch (channel) {
+    case CHANNEL.containerStatus: {
+      const m = message as ContainerStatusMessage;
+      const keys = [route.node(m.container.nodeId)];
+      if (m.container.metaId) keys.push(route.meta(m.container.metaId));
+      for (const g of new Set(m.groupIds)) keys.push(route.group(g));
+      return keys;
+    }
+    case CHANNEL.nodeStatus:
+      return [...new Set((message as NodeStatusMessage).groupIds)].map(route.group);
+    case CHANNEL.metaEvent: {
+      const m = message as MetaEventMessage;
+      return [route.meta(m.metaId), route.group(m.groupId)];
+    }
+    default:
+      return [];
+  }
+}
+
 /** What resolvers need of the gateway's subscription hub: a filtered stream of one channel's messages. */
 export interface ChannelListener {
+  /**
+   * Messages of `channel` that pass `filter`. With `routeKey`, only messages carrying that key
+   * (routesOf) are tested: give it when the filter requires it.
+   */
   listen<C extends Channel>(
     channel: C,
     filter: (message: ChannelMessage[C]) => boolean,
+    routeKey?: string,
   ): AsyncIterableIterator<ChannelMessage[C]>;
 }

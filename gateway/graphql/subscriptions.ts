@@ -2,7 +2,13 @@ import type { ExecutionArgs, ExecutionResult } from 'graphql';
 import type { EventBus } from '../../core/bus.js';
 import type { Logger } from '../../core/logger.js';
 import { serializeResult } from './ws-transport.js';
-import { CHANNEL, type Channel, type ChannelListener, type ChannelMessage } from '../../core/bus/channels.js';
+import {
+  CHANNEL,
+  routesOf,
+  type Channel,
+  type ChannelListener,
+  type ChannelMessage,
+} from '../../core/bus/channels.js';
 
 /** A listener's buffer limit: a subscriber that falls this far behind loses its oldest events. */
 const MAX_QUEUED = 10_000;
@@ -67,12 +73,41 @@ export class PushIterator<T> implements AsyncIterableIterator<T> {
   }
 }
 
+type MessageListener = (message: unknown) => void;
+
+/** One channel's listeners: those that test every message, and those routed by a key (routesOf). */
+class ChannelListeners {
+  readonly all = new Set<MessageListener>();
+  readonly routed = new Map<string, Set<MessageListener>>();
+
+  add(listener: MessageListener, routeKey: string | undefined): () => void {
+    if (routeKey === undefined) {
+      this.all.add(listener);
+      return () => this.all.delete(listener);
+    }
+    let set = this.routed.get(routeKey);
+    if (!set) this.routed.set(routeKey, (set = new Set()));
+    set.add(listener);
+    const target = set;
+    return () => {
+      target.delete(listener);
+      if (target.size === 0 && this.routed.get(routeKey) === target) this.routed.delete(routeKey);
+    };
+  }
+
+  get size(): number {
+    let n = this.all.size;
+    for (const set of this.routed.values()) n += set.size;
+    return n;
+  }
+}
+
 /**
  * Subscribes once per channel to the bus and fans each message out to the in-memory listeners that
- * accept it.
+ * accept it: those listening by route key (a node, meta or group) see only the messages carrying it.
  */
 export class SubscriptionHub implements ChannelListener {
-  private readonly listeners = new Map<Channel, Set<(message: unknown) => void>>();
+  private readonly listeners = new Map<Channel, ChannelListeners>();
   private readonly unsubscribes: Array<() => Promise<void>> = [];
   private started: Promise<void> | undefined;
 
@@ -85,15 +120,13 @@ export class SubscriptionHub implements ChannelListener {
   start(): Promise<void> {
     this.started ??= (async () => {
       for (const channel of Object.values(CHANNEL)) {
-        const set = this.listeners.get(channel) ?? new Set<(message: unknown) => void>();
-        this.listeners.set(channel, set);
+        const listeners = this.channel(channel);
         const unsubscribe = await this.bus.subscribe(channel, (message) => {
-          for (const listener of set) {
-            try {
-              listener(message);
-            } catch (err) {
-              this.logger?.error({ err, channel }, 'subscription listener failed');
-            }
+          this.deliver(channel, listeners.all, message);
+          if (listeners.routed.size === 0) return;
+          for (const key of routesOf(channel, message as ChannelMessage[typeof channel])) {
+            const set = listeners.routed.get(key);
+            if (set) this.deliver(channel, set, message);
           }
         });
         this.unsubscribes.push(unsubscribe);
@@ -105,29 +138,40 @@ export class SubscriptionHub implements ChannelListener {
   /** How many in-memory listeners are attached (all channels). */
   get listenerCount(): number {
     let n = 0;
-    for (const set of this.listeners.values()) n += set.size;
+    for (const listeners of this.listeners.values()) n += listeners.size;
     return n;
   }
 
-  /** Messages of `channel` that pass `filter`, until the iterator is returned. */
+  /** Messages of `channel` that pass `filter` (of those carrying `routeKey`), until the iterator is returned. */
   listen<C extends Channel>(
     channel: C,
     filter: (message: ChannelMessage[C]) => boolean,
+    routeKey?: string,
   ): AsyncIterableIterator<ChannelMessage[C]> {
-    let set = this.listeners.get(channel);
-    if (!set) {
-      // listen() before start() resolved: keep the listener, start() will attach it.
-      set = new Set();
-      this.listeners.set(channel, set);
-    }
-    const target = set;
-    const iterator = new PushIterator<ChannelMessage[C]>(() => target.delete(listener));
-    const listener = (message: unknown): void => {
+    // listen() before start() resolved: the listener is kept, start() attaches the channel
+    const listeners = this.channel(channel);
+    const iterator = new PushIterator<ChannelMessage[C]>(() => remove());
+    const remove = listeners.add((message: unknown): void => {
       const typed = message as ChannelMessage[C];
       if (filter(typed)) iterator.push(typed);
-    };
-    target.add(listener);
+    }, routeKey);
     return iterator;
+  }
+
+  private channel(channel: Channel): ChannelListeners {
+    let listeners = this.listeners.get(channel);
+    if (!listeners) this.listeners.set(channel, (listeners = new ChannelListeners()));
+    return listeners;
+  }
+
+  private deliver(channel: Channel, set: Set<MessageListener>, message: unknown): void {
+    for (const listener of set) {
+      try {
+        listener(message);
+      } catch (err) {
+        this.logger?.error({ err, channel }, 'subscription listener failed');
+      }
+    }
   }
 
   async close(): Promise<void> {

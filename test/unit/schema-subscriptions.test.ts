@@ -110,6 +110,44 @@ describe('subscriptions in process', () => {
     expect(hub.listenerCount).toBe(0);
   });
 
+  it('hands each message to the subscribers of its node, meta or group once, and to the unfiltered', async () => {
+    const open = (variableValues: Record<string, string>) =>
+      subscribe({ schema, document: SUB, variableValues, contextValue: ctx(admin) }) as Promise<
+        AsyncGenerator<ExecutionResult>
+      >;
+    const subscribers = {
+      node: await open({ n: 'one' }),
+      meta: await open({ m: 'm1' }),
+      group: await open({ g: 'alice-group' }),
+      groupAndNode: await open({ g: 'alice-group', n: 'n1' }),
+      all: await open({}),
+    };
+    expect(hub.listenerCount).toBe(5);
+    await publishEvent(world.bus, CHANNEL.containerStatus, event('c1', 'n1', ['alice-group'], 'm1'));
+    // a group named twice is still one route
+    await publishEvent(world.bus, CHANNEL.containerStatus, event('c2', 'n2', ['alice-group', 'alice-group']));
+    await publishEvent(world.bus, CHANNEL.containerStatus, event('c3', 'n2', []));
+    // the last one reaches everybody: what each got before it is all it got
+    await publishEvent(world.bus, CHANNEL.containerStatus, event('last', 'n1', ['alice-group'], 'm1'));
+    const expected = {
+      node: ['c1', 'last'],
+      meta: ['c1', 'last'],
+      group: ['c1', 'c2', 'last'],
+      groupAndNode: ['c1', 'last'],
+      all: ['c1', 'c2', 'c3', 'last'],
+    };
+    for (const [name, iterator] of Object.entries(subscribers)) {
+      const ids = (await take(iterator, expected[name as keyof typeof expected].length)).map(
+        (r) =>
+          (r.data as { containerStatusChanged: { container: { id: string } } }).containerStatusChanged
+            .container.id,
+      );
+      expect(ids, name).toEqual(expected[name as keyof typeof expected]);
+      await iterator.return(undefined);
+    }
+    expect(hub.listenerCount).toBe(0);
+  });
+
   it('answers FORBIDDEN to a non-admin asking for a group, node or meta they do not own', async () => {
     for (const variableValues of [{ g: 'someone-else' }, { n: 'two' }, { m: 'no-such-meta' }]) {
       const result = (await subscribe({
