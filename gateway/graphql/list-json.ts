@@ -89,6 +89,8 @@ interface ListPlan {
   }[];
   readonly typename: string;
   readonly memo: WeakMap<object, { values: unknown[]; text: string }>;
+  /** The list this plan wrote last. */
+  last?: { parts: readonly string[]; json: JsonText };
 }
 
 export interface ListJson {
@@ -123,9 +125,19 @@ function listText(plan: ListPlan, source: unknown): JsonText | null {
     throw IRREGULAR;
   }
   if (!Array.isArray(list)) throw IRREGULAR;
+  const { last } = plan;
+  let same = last !== undefined && last.parts.length === list.length;
   const parts = new Array<string>(list.length);
-  for (let i = 0; i < list.length; i++) parts[i] = itemText(plan, list[i]);
-  return new JsonText(`[${parts.join(',')}]`);
+  for (let i = 0; i < list.length; i++) {
+    const text = itemText(plan, list[i]);
+    parts[i] = text;
+    if (same && text !== last!.parts[i]) same = false;
+  }
+  // every item's text as the last time (a list polled, nothing changed): the same whole text
+  if (same) return last!.json;
+  const json = new JsonText(`[${parts.join(',')}]`);
+  plan.last = { parts, json };
+  return json;
 }
 
 function itemText(plan: ListPlan, item: unknown): string {

@@ -200,6 +200,16 @@ describe('lists answered from cached JSON', () => {
       },
     });
     expect(changed).not.toBe(unchanged);
+    // the same items in another order, then one fewer: the list is written anew each time
+    items.reverse();
+    const ids = async () =>
+      (JSON.parse(await run()) as { data: { page: { nodes: { id: string }[] } } }).data.page.nodes.map(
+        (n) => n.id,
+      );
+    expect(await ids()).toEqual(['c3', 'c2', 'c1']);
+    items.pop();
+    expect(await ids()).toEqual(['c3', 'c2']);
+    expect(await ids()).toEqual(['c3', 'c2']);
   });
 
   it('falls back to graphql-jit for what is out of the ordinary, with its errors and nulls', async () => {
