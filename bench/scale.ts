@@ -10,13 +10,27 @@
  * 10,000 instances <= 30 s, failover <= session timeout + 2 s. Needs `npm run test:env up`. The
  * gateway runs with the production watcher interval (--health-ms, 2 s) on Redis database 12 (flushed).
  *
+ * A group holds at most 1,000 servers (gateway/services/group-service.ts), so the nodes go into
+ * groups of at most GROUP_SERVERS, each created with its servers in one createGroup (1,000 addresses
+ * are ~22 KB of variables, under the 64 KB limit); the metas are spread over the groups round-robin
+ * (10,000 instances at 5,000 nodes: 10 metas of 1,000, two per group). For the failover, the second
+ * gateway process's cache is complete (all nodes HEALTHY in its view) before the leader is killed.
+ *
+ * --profile: a CPU profile of this process (the gateway) from gateway start to a complete cache
+ * (functions by self time, bench/lib/cpu-profile.ts) and a sampled heap profile over the same stretch
+ * (live memory by allocating function), then a heap snapshot once the cache is complete, summarised by
+ * constructor (bench/lib/heap-summary.ts); files kept in --profile-dir. The snapshot stalls the
+ * process for many seconds (its ZooKeeper sessions may expire), so profile with `--phases cache`.
+ *
  *   npx tsx bench/scale.ts --nodes 500 [--containers 20] [--subscribers 1000] [--rate 40]
  *     [--instances 10000] [--flap-minutes 5] [--seconds 10] [--health-ms 2000] [--per-process 250]
- *     [--cache-timeout 600]
+ *     [--cache-timeout 600] [--profile] [--profile-dir <os tmpdir>]
  *     [--phases cache,events,meta,flap,leader]
  */
 import { randomBytes } from 'node:crypto';
-import { loadavg } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
@@ -29,6 +43,9 @@ import { Redis } from 'ioredis';
 import { spawnGateway, type GatewayProcess } from './lib/gateway-process.js';
 import { MAX_INSTANCES } from '../scheduler/meta-service.js';
 import { CHANNEL } from '../core/bus/channels.js';
+import { CpuProfile } from './lib/cpu-profile.js';
+import { formatHeapSummary, summariseHeapSnapshot } from './lib/heap-summary.js';
+import { HeapSampling } from './lib/heap-sampling.js';
 
 const { values } = parseArgs({
   options: {
@@ -43,6 +60,8 @@ const { values } = parseArgs({
     phases: { type: 'string', default: 'cache,events,meta,flap,leader' },
     'health-ms': { type: 'string', default: '2000' },
     'cache-timeout': { type: 'string', default: '600' },
+    profile: { type: 'boolean', default: false },
+    'profile-dir': { type: 'string', default: tmpdir() },
   },
 });
 const N = Number(values.nodes);
@@ -122,7 +141,7 @@ interface Run {
   gateway: RunningGateway;
   client: TestClient;
   workers: Worker[];
-  groupId?: string;
+  groupIds?: string[];
   metaIds?: string[];
 }
 
@@ -136,7 +155,36 @@ const gatewayEnv = (): Record<string, string> => ({
   HUMPBACK_LOG_LEVEL: process.env['HB_BENCH_GATEWAY_LOG'] ?? 'warn',
 });
 
+/** --profile: the CPU and sampled heap profiles from gateway start to a complete cache. */
+async function startProfiles(): Promise<{ stop(): Promise<void> } | undefined> {
+  if (!values.profile) return undefined;
+  const cpu = new CpuProfile();
+  const heap = new HeapSampling();
+  await cpu.start();
+  await heap.start();
+  const file = (ext: string): string => join(values['profile-dir'], `hb-scale-${N}-${suffix}.${ext}`);
+  return {
+    async stop() {
+      const top = await cpu.stop(25, file('cpuprofile'));
+      say(`CPU profile, gateway start -> complete cache (${file('cpuprofile')}), self time:`);
+      for (const e of top) console.log(`  ${e.percent.toFixed(1).padStart(5)} %  ${e.where}`);
+      const live = await heap.stop(20, file('heapprofile'));
+      say(`sampled heap profile, live at cache complete by allocating function (${file('heapprofile')}):`);
+      for (const e of live) console.log(`  ${e.mb.toFixed(1).padStart(7)} MB  ${e.where}`);
+    },
+  };
+}
+
+/** --profile: a heap snapshot now, summarised by constructor. */
+function heapSnapshot(): void {
+  const t = performance.now();
+  const f = writeHeapSnapshot(join(values['profile-dir'], `hb-scale-${N}-${suffix}.heapsnapshot`));
+  say(`heap snapshot written in ${((performance.now() - t) / 1000).toFixed(1)} s: ${f}`);
+  console.log(formatHeapSummary(summariseHeapSnapshot(f, 30)));
+}
+
 async function cachePhase(): Promise<RunningGateway> {
+  const profiles = await startProfiles();
   const gwStart = performance.now();
   const gateway = await startGateway({
     webUi: false,
@@ -168,6 +216,11 @@ async function cachePhase(): Promise<RunningGateway> {
     clearInterval(progress);
   }
   say(`gateway RSS (this process, subscribers not yet started): ${memory()} (goal <= 500 MB)`);
+  if (profiles) {
+    await profiles.stop();
+    heapSnapshot();
+    say(`after the snapshot: ${memory()}`);
+  }
   return gateway;
 }
 
@@ -246,19 +299,32 @@ async function eventsPhase(run: Run): Promise<void> {
   await sleep(3000); // the resyncs after the churn settle
 }
 
-async function ensureGroup(run: Run): Promise<string> {
-  if (run.groupId) return run.groupId;
-  const { createGroup } = await run.client.request<{ createGroup: { id: string } }>(
-    'mutation($input: CreateGroupInput!) { createGroup(input: $input) { id } }',
-    { input: { name: `scale-${suffix}`, clusterMode: true, servers: run.sim.addresses } },
+/** Servers per group: the most a group may have (gateway/services/group-service.ts MAX_SERVERS). */
+const GROUP_SERVERS = 1000;
+
+/** The simulated nodes in groups of at most GROUP_SERVERS, each created in one call; all HEALTHY. */
+async function ensureGroups(run: Run): Promise<string[]> {
+  if (run.groupIds) return run.groupIds;
+  const ids: string[] = [];
+  for (let first = 0; first < run.sim.addresses.length; first += GROUP_SERVERS) {
+    const servers = run.sim.addresses.slice(first, first + GROUP_SERVERS);
+    const { createGroup } = await run.client.request<{ createGroup: { id: string } }>(
+      'mutation($input: CreateGroupInput!) { createGroup(input: $input) { id } }',
+      { input: { name: `scale-${suffix}-${ids.length}`, clusterMode: true, servers } },
+    );
+    ids.push(createGroup.id);
+  }
+  run.groupIds = ids;
+  const healthy = (): number =>
+    ids.reduce(
+      (n, groupId) => n + run.gateway.core.cache.listNodes({ groupId, status: 'HEALTHY' }).length,
+      0,
+    );
+  const t = await until('nodes HEALTHY', () => healthy() >= N, 300_000);
+  say(
+    `${ids.length} group(s) of <= ${GROUP_SERVERS} servers, all ${N} nodes HEALTHY in them ${(t / 1000).toFixed(1)} s after`,
   );
-  run.groupId = createGroup.id;
-  await until(
-    'nodes HEALTHY',
-    () => run.gateway.core.cache.listNodes({ groupId: createGroup.id, status: 'HEALTHY' }).length >= N,
-    120_000,
-  );
-  return run.groupId;
+  return ids;
 }
 
 async function createMeta(
@@ -279,12 +345,16 @@ async function createMeta(
  * MAX_INSTANCES, 1,000 today), else as many metas of at most that many, created at once.
  */
 async function metaPhase(run: Run, instances: number, label: string): Promise<void> {
-  const groupId = await ensureGroup(run);
-  const sizes: number[] = [];
-  for (let left = instances; left > 0; left -= MAX_INSTANCES) sizes.push(Math.min(MAX_INSTANCES, left));
+  const groupIds = await ensureGroups(run);
+  // At least one meta per group, each of at most MAX_INSTANCES, the instances split evenly.
+  const count = Math.max(groupIds.length, Math.ceil(instances / MAX_INSTANCES));
+  const sizes = Array.from(
+    { length: count },
+    (_, i) => Math.floor(instances / count) + (i < instances % count ? 1 : 0),
+  );
   const tm = performance.now();
   const ids = await Promise.all(
-    sizes.map((n, i) => createMeta(run.client, groupId, `scale-${suffix}-${i}`, n)),
+    sizes.map((n, i) => createMeta(run.client, groupIds[i % groupIds.length]!, `scale-${suffix}-${i}`, n)),
   );
   run.metaIds = ids;
   const running = (): number =>
@@ -295,7 +365,7 @@ async function metaPhase(run: Run, instances: number, label: string): Promise<vo
     );
   await until(`${instances} instances RUNNING`, () => running() >= instances, 1_800_000);
   say(
-    `${instances} instances (${ids.length === 1 ? 'one meta' : `${ids.length} metas of <= ${MAX_INSTANCES}, the API's limit`}) ` +
+    `${instances} instances (${ids.length === 1 ? 'one meta' : `${ids.length} metas of <= ${MAX_INSTANCES}, the API's limit, over ${groupIds.length} group(s)`}) ` +
       `all RUNNING in ${((performance.now() - tm) / 1000).toFixed(1)} s ${label}; RSS ${mb()}`,
   );
 }
@@ -328,7 +398,12 @@ async function flapPhase(run: Run): Promise<void> {
 }
 
 /** A follower creates a 1-instance meta and waits for it RUNNING: proof that some gateway schedules. */
-async function schedules(gw: GatewayProcess, groupId: string, name: string): Promise<void> {
+async function schedules(
+  gw: GatewayProcess,
+  groupId: string,
+  name: string,
+  timeoutMs = 120_000,
+): Promise<void> {
   const c = new TestClient(gw.url);
   try {
     await c.login();
@@ -342,7 +417,28 @@ async function schedules(gw: GatewayProcess, groupId: string, name: string): Pro
         );
         return meta.containers.some((x) => x.state === 'RUNNING');
       },
-      120_000,
+      timeoutMs,
+    );
+  } finally {
+    await c.close();
+  }
+}
+
+/** Until gateway `gw` sees `count` nodes of the group HEALTHY (its cache is complete for it). */
+async function warm(gw: GatewayProcess, groupId: string, count: number): Promise<number> {
+  const c = new TestClient(gw.url);
+  try {
+    await c.login();
+    return await until(
+      'the other gateway sees the nodes HEALTHY',
+      async () => {
+        const { nodes } = await c.request<{ nodes: Array<{ id: string }> }>(
+          'query($g: ID!) { nodes(groupId: $g, status: HEALTHY) { id } }',
+          { g: groupId },
+        );
+        return nodes.length >= count;
+      },
+      300_000,
     );
   } finally {
     await c.close();
@@ -351,17 +447,21 @@ async function schedules(gw: GatewayProcess, groupId: string, name: string): Pro
 
 /**
  * Two gateway processes B and C on the same Redis and ZooKeeper; this process's gateway steps down
- * (closed) so B leads; B is killed -9; the clock runs until C has scheduled a new meta's instance.
+ * (closed) so B leads; C starts and sees every node of the first group HEALTHY; B is killed -9; the
+ * clock runs until C has scheduled a new meta's instance.
  */
 async function leaderPhase(run: Run): Promise<void> {
-  const groupId = await ensureGroup(run);
+  const groupId = (await ensureGroups(run))[0]!;
+  const groupSize = Math.min(GROUP_SERVERS, N);
   const b = await spawnGateway(gatewayEnv());
   let c: GatewayProcess | undefined;
   try {
     await run.client.close();
     await run.gateway.close();
-    await schedules(b, groupId, `lead-b-${suffix}`);
+    await schedules(b, groupId, `lead-b-${suffix}`, 300_000);
     c = await spawnGateway(gatewayEnv());
+    const w = await warm(c, groupId, groupSize);
+    say(`the other gateway sees the group's ${groupSize} nodes HEALTHY (${(w / 1000).toFixed(1)} s)`);
     const t0 = performance.now();
     say('killing the leader (-9)');
     b.proc.kill('SIGKILL');
