@@ -88,21 +88,32 @@ export class SimCluster {
 
   /** Containers on all simulated engines. */
   async containerCount(): Promise<number> {
+    return (await this.counts()).containers;
+  }
+
+  /** Containers on all simulated engines, and the state changes their churn made so far. */
+  async counts(): Promise<{ containers: number; churned: number }> {
     const counts = await Promise.all(
       this.procs.map(
         ({ proc }) =>
-          new Promise<number>((resolve) => {
-            const on = (m: { type: string; containers?: number }): void => {
+          new Promise<{ containers: number; churned: number }>((resolve) => {
+            const on = (m: { type: string; containers?: number; churned?: number }): void => {
               if (m.type !== 'count') return;
               proc.off('message', on);
-              resolve(m.containers!);
+              resolve({ containers: m.containers!, churned: m.churned ?? 0 });
             };
             proc.on('message', on);
             proc.send({ cmd: 'count' } satisfies ParentMessage);
           }),
       ),
     );
-    return counts.reduce((a, b) => a + b, 0);
+    return counts.reduce(
+      (a, b) => ({ containers: a.containers + b.containers, churned: a.churned + b.churned }),
+      {
+        containers: 0,
+        churned: 0,
+      },
+    );
   }
 
   /** PIDs of the simulator's processes (for RSS). */

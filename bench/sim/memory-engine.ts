@@ -55,6 +55,8 @@ export class MemoryEngine {
   private readonly recent: string[] = [];
   private lastNs = 0;
   private churn: NodeJS.Timeout | undefined;
+  /** Container state changes the churn made since the engine started. */
+  churned = 0;
   private down = false;
   readonly modem = {
     followProgress: (_s: unknown, done: (err: Error | null, out: unknown[]) => void) => done(null, []),
@@ -94,6 +96,7 @@ export class MemoryEngine {
       const stamp = { name: `${c.name}~${Date.now()}` };
       if (c.state.Running) this.exit(c, 0, stamp);
       else this.run(c, stamp);
+      this.churned++;
     }, 1000 / perSecond);
   }
 

@@ -94,7 +94,11 @@ process.on('message', (m: ParentMessage) => {
         void boot(n).catch((err: unknown) => log.error({ err: String(err) }, 'flap: restart failed'));
       }, m.downMs);
     } else if (m.cmd === 'count') {
-      process.send!({ type: 'count', containers: nodes.reduce((s, n) => s + n.engine.size(), 0) });
+      process.send!({
+        type: 'count',
+        containers: nodes.reduce((s, n) => s + n.engine.size(), 0),
+        churned: nodes.reduce((s, n) => s + n.engine.churned, 0),
+      });
     } else if (m.cmd === 'close') {
       for (const n of nodes) n.engine.close();
       await Promise.all(nodes.map((n) => n.agent?.close().catch(() => undefined)));

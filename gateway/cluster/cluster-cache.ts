@@ -84,7 +84,12 @@ interface Membership {
   groupNodes: Map<string, Set<string>>;
   nodeGroups: Map<string, Set<string>>;
   serversByKey: Map<string, ServerRef[]>;
+  /** Every server by host: for a node whose API address does not parse (rare). */
   serversByHost: Map<string, ServerRef[]>;
+  /** Servers written without a port, by host: they name a node at that ip or hostname, any port. */
+  portlessByHost: Map<string, ServerRef[]>;
+  /** Servers written with a port, by `host port`: they name a node at that ip or hostname whose API has that port. */
+  byHostAndPort: Map<string, ServerRef[]>;
 }
 
 interface Entry {
@@ -266,6 +271,8 @@ export class ClusterCache {
         nodeGroups: new Map(),
         serversByKey: new Map(),
         serversByHost: new Map(),
+        portlessByHost: new Map(),
+        byHostAndPort: new Map(),
       };
       const push = (map: Map<string, ServerRef[]>, key: string, ref: ServerRef): void => {
         const list = map.get(key);
@@ -280,6 +287,8 @@ export class ClusterCache {
           const ref = { groupId: group.id, server };
           push(m.serversByKey, s.key, ref);
           push(m.serversByHost, s.host, ref);
+          if (s.explicitPort) push(m.byHostAndPort, `${s.host} ${s.port}`, ref);
+          else push(m.portlessByHost, s.host, ref);
         }
       }
       this.members = m;
@@ -288,16 +297,26 @@ export class ClusterCache {
     return this.members;
   }
 
-  /** Adds the node to the groups whose servers name it (serverMatchesNode decides). */
+  /**
+   * Adds the node to the groups whose servers name it (serverMatchesNode decides). The candidates
+   * are only the servers that can name it: by its API address, by its ip or hostname without a port,
+   * or with its API's port. All the servers of its host were thousands when many agents share one
+   * ip on different ports, each node tested against all of them (O(nodes x servers)).
+   */
   private placeNode(m: Membership, node: NodeRecord): void {
     const api = parseServerAddress(node.apiAddr);
     const ip = node.ip.toLowerCase();
     const name = node.name.toLowerCase();
-    const candidates = [
-      ...(api ? (m.serversByKey.get(api.key) ?? []) : []),
-      ...(m.serversByHost.get(ip) ?? []),
-      ...(name !== ip ? (m.serversByHost.get(name) ?? []) : []),
-    ];
+    const hosts = name !== ip ? [ip, name] : [ip];
+    const candidates = api
+      ? [
+          ...(m.serversByKey.get(api.key) ?? []),
+          ...hosts.flatMap((h) => [
+            ...(m.portlessByHost.get(h) ?? []),
+            ...(m.byHostAndPort.get(`${h} ${api.port}`) ?? []),
+          ]),
+        ]
+      : hosts.flatMap((h) => m.serversByHost.get(h) ?? []);
     for (const { groupId, server } of candidates) {
       const ids = m.groupNodes.get(groupId);
       if (!ids || ids.has(node.id) || !serverMatchesNode(server, node)) continue;

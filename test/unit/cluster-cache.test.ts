@@ -263,6 +263,47 @@ describe('ClusterCache', () => {
     expect(cache.listNodes({ groupId: 'g2' }).map((n) => n.id)).toEqual(['n1']);
   });
 
+  it('places nodes in the groups exactly as serverMatchesNode says, many agents on one ip included', () => {
+    // 200 agents on one ip, each on its own port, and servers of every form that can name them.
+    const nodes = Array.from({ length: 200 }, (_, i) =>
+      node(`n${i}`, '10.0.0.1', `sim-${i}`, `10.0.0.1:${9000 + i}`),
+    );
+    nodes.push(
+      node('v6', 'fd00::7', 'six', '[fd00::7]:8500'),
+      node('named', '10.0.0.2', 'box.example', 'box.example:8600'),
+      node('odd', '10.0.0.3', 'odd', 'not an address'),
+    );
+    const servers = [
+      ...Array.from({ length: 100 }, (_, i) => `10.0.0.1:${9000 + i * 2}`),
+      'sim-7:9007',
+      'sim-8:9999',
+      'SIM-9',
+      '[fd00::7]:8500',
+      'fd00::7',
+      'box.example:8600',
+      '10.0.0.2:8600',
+      '10.0.0.2:8500',
+      '10.0.0.3:1234',
+      'odd',
+    ];
+    const groups = [
+      group('ports', servers.slice(0, 100)),
+      group('mixed', servers.slice(100)),
+      group('whole-ip', ['10.0.0.1']),
+    ];
+    const cache = new ClusterCache();
+    cache.setGroups(groups);
+    for (const n of nodes) cache.upsertNode(n);
+    for (const g of groups) {
+      const expected = nodes.filter((n) => g.servers.some((s) => serverMatchesNode(s, n))).map((n) => n.id);
+      expect(cache.nodeIdsOfGroup(g.id).sort()).toEqual(expected.sort());
+    }
+    expect(cache.nodeIdsOfGroup('ports')).toHaveLength(100);
+    expect(cache.groupIdsOfNode('n7').sort()).toEqual(['mixed', 'whole-ip']);
+    expect(cache.groupIdsOfNode('n8').sort()).toEqual(['ports', 'whole-ip']);
+    expect(cache.groupIdsOfNode('odd')).toEqual(['mixed']);
+  });
+
   it('keeps every index sorted through adds, removals and re-adds between reads', () => {
     const cache = new ClusterCache();
     cache.upsertNode(node('n1', '10.0.0.1', 'alpha'));
