@@ -26,6 +26,8 @@ import { EtcdRegistration } from './etcd-registration.js';
 import { ZookeeperRegistration, type RegistrationState } from './zookeeper-registration.js';
 import { unreachableError, zookeeperUnreachable } from '../core/reachability.js';
 
+/** How long an idle connection from a gateway stays open. */
+export const IDLE_CONNECTION_MS = 65_000;
 export interface StartAgentOptions {
   /** ZooKeeper session timeout. @default three heartbeats, between 4 s and 30 s */
   zkSessionTimeoutMs?: number | undefined;
@@ -93,6 +95,11 @@ export async function startAgent(
     log,
   });
   const server = app.listen(config.listen.port, config.listen.host);
+  // The gateway calls each agent every 2 s to every 20 s (health checks are spread over thousands of
+  // nodes; usage samples every 10 s): its connections stay open between calls rather than being
+  // dialled anew each time (Node closes an idle one after 5 s; the Keep-Alive header tells undici).
+  server.keepAliveTimeout = IDLE_CONNECTION_MS;
+  server.headersTimeout = IDLE_CONNECTION_MS + 1000;
   const execSocket = serveExecSocket(server, {
     docker,
     tokens: config.previousAgentToken ? [config.agentToken, config.previousAgentToken] : [config.agentToken],

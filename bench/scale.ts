@@ -10,6 +10,10 @@
  * 10,000 instances <= 30 s, failover <= session timeout + 2 s. Needs `npm run test:env up`. The
  * gateway runs with the production watcher interval (--health-ms, 2 s) on Redis database 12 (flushed).
  *
+ * The subscribers subscribe as screens do: --watch-all of them (10) to every container, the others
+ * each to one node's containers (`containerStatusChanged(nodeId:)`, the nodes in turn). Every one
+ * getting every event would be 20,000,000 deliveries a second at the goal's rate.
+ *
  * A group holds at most 1,000 servers (gateway/services/group-service.ts), so the nodes go into
  * groups of at most GROUP_SERVERS, each created with its servers in one createGroup (1,000 addresses
  * are ~22 KB of variables, under the 64 KB limit); the metas are spread over the groups round-robin
@@ -27,7 +31,7 @@
  * constructor (bench/lib/heap-summary.ts); files kept in --profile-dir. The snapshot stalls the
  * process for many seconds (its ZooKeeper sessions may expire), so profile with `--phases cache`.
  *
- *   npx tsx bench/scale.ts --nodes 500 [--containers 20] [--subscribers 1000] [--rate 20000/nodes]
+ *   npx tsx bench/scale.ts --nodes 500 [--containers 20] [--subscribers 1000] [--watch-all 10] [--rate 20000/nodes]
  *     [--instances 10000] [--flap-minutes 5] [--seconds 10] [--health-ms 2000] [--per-process 250]
  *     [--cache-timeout 600] [--profile] [--profile-dir <os tmpdir>] [--sim-nice 0]
  *     [--phases cache,events,meta,flap,leader]
@@ -57,6 +61,7 @@ const { values } = parseArgs({
     nodes: { type: 'string', default: '500' },
     containers: { type: 'string', default: '20' },
     subscribers: { type: 'string', default: '1000' },
+    'watch-all': { type: 'string', default: '10' },
     // Events per second per node; by default the goal's 20,000 a second over all the nodes.
     rate: { type: 'string', short: 'r' },
     seconds: { type: 'string', default: '10' },
@@ -74,6 +79,8 @@ const { values } = parseArgs({
 const N = Number(values.nodes);
 const C = Number(values.containers);
 const S = Number(values.subscribers);
+/** Of the S subscribers, how many watch every container; the others each watch one node's. */
+const WATCH_ALL = Math.min(S, Number(values['watch-all']));
 const phases = new Set(values.phases.split(','));
 const env = loadTestEnv();
 const tmp = new TempDirs();
@@ -116,7 +123,8 @@ async function until(what: string, ok: () => boolean | Promise<boolean>, timeout
 const CLIENT_CODE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const WebSocket = require(workerData.wsPath);
-const { url, token, clients, query } = workerData;
+const { url, token, query, variables } = workerData;
+const clients = variables.length;
 let acked = 0, delivered = 0, latencies = [];
 for (let i = 0; i < clients; i++) {
   const ws = new WebSocket(url, 'graphql-transport-ws', { perMessageDeflate: false });
@@ -127,7 +135,7 @@ for (let i = 0; i < clients; i++) {
     if (k > 0) { if (i === 0 || (delivered & 15) === 0) latencies.push(Date.now() - Number(s.slice(k + 1, k + 14))); delivered++; return; }
     const m = JSON.parse(s);
     if (m.type === 'connection_ack') {
-      ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
+      ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables: variables[i] } }));
       if (++acked === clients) parentPort.postMessage({ type: 'ready' });
     } else if (m.type === 'ping') ws.send(JSON.stringify({ type: 'pong' }));
   });
@@ -274,7 +282,15 @@ async function eventsPhase(run: Run): Promise<void> {
   const { gateway, client, workers, sim } = run;
   const wsPath = createRequire(import.meta.url).resolve('ws');
   const url = gateway.url.replace(/^http/, 'ws');
-  const query = 'subscription { containerStatusChanged { container { id name state } previousState at } }';
+  // As screens subscribe: WATCH_ALL of them to every container (a cluster overview), the others each
+  // to one node's containers (a node page), the nodes taken in turn. The gateway hands each event only
+  // to the subscriptions of its node and to the unfiltered ones (SubscriptionHub's routes).
+  const query =
+    'subscription($n: ID) { containerStatusChanged(nodeId: $n) { container { id name state } previousState at } }';
+  const nodeIds = gateway.core.cache.listNodes().map((n) => n.id);
+  const variables = Array.from({ length: S }, (_, i) =>
+    i < WATCH_ALL ? {} : { n: nodeIds[(i - WATCH_ALL) % nodeIds.length] },
+  );
   const perWorker = Math.ceil(S / 4);
   for (let w = 0; w * perWorker < S; w++) {
     const worker = new Worker(CLIENT_CODE, {
@@ -283,8 +299,9 @@ async function eventsPhase(run: Run): Promise<void> {
         wsPath,
         url,
         token: client.token,
-        clients: Math.min(perWorker, S - w * perWorker),
         query,
+        // worker 0 takes the unfiltered subscribers first
+        variables: variables.slice(w * perWorker, (w + 1) * perWorker),
       },
     });
     workers.push(worker);
@@ -295,7 +312,7 @@ async function eventsPhase(run: Run): Promise<void> {
       });
     });
   }
-  say(`${S} subscribers connected`);
+  say(`${S} subscribers connected (${WATCH_ALL} to every container, the others to one node each)`);
   // The gateway's ingest, whatever the subscribers get: the churn's containerStatus events it
   // published on its bus (each one stamped `name~ms`).
   let published = 0;
@@ -310,6 +327,8 @@ async function eventsPhase(run: Run): Promise<void> {
   // Each figure over its own window as long as it really took: timers and the simulator's answers
   // come late on a busy machine.
   let pubS = seconds;
+  // The gateway's main thread (the subscribers' clients are worker threads): busy time per event.
+  let busyMs = 0;
   let deliverS = seconds;
   let emitS = seconds;
   let r: Report;
@@ -321,9 +340,11 @@ async function eventsPhase(run: Run): Promise<void> {
     const e0 = performance.now();
     published = 0;
     const p0 = performance.now();
+    const elu0 = performance.eventLoopUtilization();
     await sleep(seconds * 1000);
     ingested = published;
     pubS = (performance.now() - p0) / 1000;
+    busyMs = performance.eventLoopUtilization(elu0).active;
     r = await report(workers);
     deliverS = (performance.now() - t) / 1000;
     // What the simulated engines really made: on 2 cores their timers fall behind the asked rate.
@@ -349,9 +370,15 @@ async function eventsPhase(run: Run): Promise<void> {
   say(
     `events: asked ${N * rate}/s, the simulated engines made ${(emitted / emitS).toFixed(0)}/s; ` +
       `the gateway published ${(ingested / pubS).toFixed(0)}/s; ` +
-      `each subscriber got ${(deliveredTotal / S / deliverS).toFixed(0)}/s, ` +
-      `${(deliveredTotal / deliverS).toFixed(0)} deliveries/s to ${S} subscribers; engine event -> client ` +
+      `${(deliveredTotal / deliverS).toFixed(0)} deliveries/s to ${S} subscribers ` +
+      `(${WATCH_ALL} watching everything, ${S - WATCH_ALL} one node each); engine event -> client ` +
       `p50 ${pct(lat, 50)} ms p99 ${pct(lat, 99)} ms (goal >= 20,000/s, p99 <= 250 ms); RSS ${mb()}`,
+  );
+  const perEvent = (busyMs * 1000) / Math.max(1, ingested);
+  say(
+    `  the gateway's main thread was busy ${((busyMs / 10 / pubS) | 0).toString()} % of that window: ` +
+      `${perEvent.toFixed(0)} µs per event published (all it did meanwhile, checks and resyncs included; ` +
+      `a core of its own would take some ${Math.round(1e6 / perEvent)}/s)`,
   );
   for (const w of workers) await w.terminate();
   workers.length = 0;

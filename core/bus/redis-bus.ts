@@ -69,7 +69,12 @@ export class RedisBus implements EventBus {
   /** Opens both connections; fails if Redis cannot be reached. */
   static async open(url: string, options: RedisBusOptions = {}): Promise<RedisBus> {
     const log = componentLogger(options.logger ?? rootLogger, 'redis-bus');
-    const pub = new Redis(url, { ...REDIS_CLIENT_OPTIONS, ...options.redisOptions });
+    // The publishes of one tick (a node's batch of events) go out in one write and one round trip.
+    const pub = new Redis(url, {
+      ...REDIS_CLIENT_OPTIONS,
+      enableAutoPipelining: true,
+      ...options.redisOptions,
+    });
     const sub = new Redis(url, {
       ...REDIS_CLIENT_OPTIONS,
       connectionName: options.connectionName ?? 'humpback-bus-sub',

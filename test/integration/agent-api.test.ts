@@ -13,7 +13,7 @@ import type { AgentConfig } from '../../core/config.js';
 import { AgentClient } from '../../agent/client.js';
 import { AgentError, AgentUnreachableError } from '../../agent/client-errors.js';
 import type { AgentEvent } from '../../agent/client-types.js';
-import { startAgent, type RunningAgent } from '../../agent/main.js';
+import { IDLE_CONNECTION_MS, startAgent, type RunningAgent } from '../../agent/main.js';
 import { dockerFor, engineNamed, loadTestEnv, waitFor } from '../helpers/test-env.js';
 
 const env = loadTestEnv();
@@ -123,6 +123,13 @@ describe('auth', () => {
     expect((await raw('GET', '/ping', { auth: TOKEN })).status).toBe(200);
     expect((await raw('GET', '/ping', { prefix: '/dockerapi/v2' })).status).toBe(200);
     expect((await raw('GET', '/containers?all=true', { prefix: '/dockerapi/v2' })).status).toBe(200);
+  });
+
+  it('keeps an idle connection open 65 s and says so (the gateway calls a node every 2-20 s)', async () => {
+    const res = await fetch(`${agent.url}/v1/ping`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    await res.text();
+    expect(res.status).toBe(200);
+    expect(res.headers.get('keep-alive')).toBe(`timeout=${IDLE_CONNECTION_MS / 1000}`);
   });
 
   it('refuses unknown routes; a client with another token gets no proof and sends no token', async () => {
