@@ -290,12 +290,7 @@ function rewrite(
   const replaced = new Map<FieldNode, FieldNode>();
   const paths = walk(document, root, operation.selectionSet, replaced, lists);
   if (!paths) return undefined;
-  const rewritten = visit(document, {
-    Field: (node) => {
-      const replacement = replaced.get(node);
-      return replacement ? replacement : undefined;
-    },
-  });
+  const rewritten = visit(document, { Field: (node) => replaced.get(node) });
   // visit() rebuilds the nodes above a replaced one: the plans are keyed by the replacements, which
   // it leaves as they are
   return { document: rewritten, paths };
