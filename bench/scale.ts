@@ -51,6 +51,7 @@ import { startGateway, type RunningGateway } from '../gateway/main.js';
 import { Redis } from 'ioredis';
 import { spawnGateway, type GatewayProcess } from './lib/gateway-process.js';
 import { MAX_INSTANCES } from '../scheduler/meta-service.js';
+import { MAX_SERVERS } from '../gateway/services/group-service.js';
 import { CHANNEL } from '../core/bus/channels.js';
 import { CpuProfile } from './lib/cpu-profile.js';
 import { formatHeapSummary, summariseHeapSnapshot } from './lib/heap-summary.js';
@@ -339,11 +340,10 @@ async function eventsPhase(run: Run): Promise<void> {
     const churned0 = (await within(sim.counts(), 60_000, 'the simulator')).churned;
     const e0 = performance.now();
     published = 0;
-    const p0 = performance.now();
     const elu0 = performance.eventLoopUtilization();
     await sleep(seconds * 1000);
     ingested = published;
-    pubS = (performance.now() - p0) / 1000;
+    pubS = (performance.now() - e0) / 1000;
     busyMs = performance.eventLoopUtilization(elu0).active;
     r = await report(workers);
     deliverS = (performance.now() - t) / 1000;
@@ -356,15 +356,9 @@ async function eventsPhase(run: Run): Promise<void> {
       `events: asked ${N * rate}/s: no figure, ${(err as Error).message}; the gateway had published ` +
         `${published} churn events meanwhile; RSS ${mb()}`,
     );
-    sim.churn(0);
-    await off();
-    for (const w of workers) await w.terminate();
-    workers.length = 0;
-    await sleep(10_000);
+    await endEvents(run, off, 10_000);
     return;
   }
-  sim.churn(0);
-  await off();
   const deliveredTotal = r.reduce((a, x) => a + x.delivered, 0);
   const lat = r.flatMap((x) => x.latencies);
   say(
@@ -380,13 +374,20 @@ async function eventsPhase(run: Run): Promise<void> {
       `${perEvent.toFixed(0)} µs per event published (all it did meanwhile, checks and resyncs included; ` +
       `a core of its own would take some ${Math.round(1e6 / perEvent)}/s)`,
   );
-  for (const w of workers) await w.terminate();
-  workers.length = 0;
-  await sleep(3000); // the resyncs after the churn settle
+  await endEvents(run, off, 3000);
 }
 
-/** Servers per group: the most a group may have (gateway/services/group-service.ts MAX_SERVERS). */
-const GROUP_SERVERS = 1000;
+/** Stops the churn and the subscribers, then lets the resyncs after the churn settle for `settleMs`. */
+async function endEvents(run: Run, off: () => Promise<void>, settleMs: number): Promise<void> {
+  run.sim.churn(0);
+  await off();
+  for (const w of run.workers) await w.terminate();
+  run.workers.length = 0;
+  await sleep(settleMs);
+}
+
+/** Servers per group: the most a group may have. */
+const GROUP_SERVERS = MAX_SERVERS;
 
 /** The simulated nodes in groups of at most GROUP_SERVERS, each created in one call; all HEALTHY. */
 async function ensureGroups(run: Run): Promise<string[]> {

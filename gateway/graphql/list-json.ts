@@ -80,14 +80,16 @@ interface ListPlan {
   readonly listField: string;
   readonly listNullable: boolean;
   readonly itemNullable: boolean;
-  /** Per selected field: `"key":` (with a leading comma after the first), what to read, its type. */
+  /**
+   * Per selected field: `"key":` (with a leading comma after the first), what to read, its type;
+   * `__typename` has no type, its prefix holds its value too.
+   */
   readonly fields: readonly {
     prefix: string;
     name: string;
     type: GraphQLLeafType | null;
     nonNull: boolean;
   }[];
-  readonly typename: string;
   readonly memo: WeakMap<object, { values: unknown[]; text: string }>;
   /** The list this plan wrote last. */
   last?: { parts: readonly string[]; json: JsonText };
@@ -163,10 +165,7 @@ function itemText(plan: ListPlan, item: unknown): string {
   for (let i = 0; i < fields.length; i++) {
     const f = fields[i]!;
     text += f.prefix;
-    if (!f.type) {
-      text += JSON.stringify(plan.typename);
-      continue;
-    }
+    if (!f.type) continue;
     const raw = source[f.name];
     // the default resolver calls a function-valued property: leave that to graphql-jit
     if (typeof raw === 'function') throw IRREGULAR;
@@ -359,7 +358,12 @@ function listPlan(
     seen.add(key);
     const prefix = `${fields.length ? ',' : ''}${JSON.stringify(key)}:`;
     if (leaf.name.value === '__typename') {
-      fields.push({ prefix, name: '__typename', type: null, nonNull: true });
+      fields.push({
+        prefix: prefix + JSON.stringify(itemType.name),
+        name: '__typename',
+        type: null,
+        nonNull: true,
+      });
       continue;
     }
     const def = itemType.getFields()[leaf.name.value];
@@ -373,7 +377,6 @@ function listPlan(
     listNullable: !isNonNullType(field.type),
     itemNullable: !isNonNullType(list.ofType),
     fields,
-    typename: itemType.name,
     memo: new WeakMap(),
   };
 }

@@ -19,7 +19,8 @@ export interface GroupServiceOptions {
 
 const MAX_NAME = 100;
 const MAX_DESCRIPTION = 1000;
-const MAX_SERVERS = 1000;
+/** The most servers a group may have. */
+export const MAX_SERVERS = 1000;
 /** humpback-web's group ids (UUIDs); the 8 first characters name its cluster containers. */
 const V1_GROUP_ID = /^[A-Za-z0-9][A-Za-z0-9-]{7,63}$/;
 
