@@ -32,9 +32,12 @@ import type {
   ErrorBody,
   EventBody,
   ImageListItem,
+  StatsLineBody,
+  StatusLineBody,
   PingBody,
   VolumeListItem,
 } from '../core/agent-wire.js';
+import { STATS_LINE, STATUS_LINE } from '../core/agent-wire.js';
 import { ndjsonValues } from './ndjson.js';
 import { encodeRegistryAuth, REGISTRY_AUTH_HEADER, type RegistryCredentials } from '../core/registry-auth.js';
 
@@ -76,6 +79,12 @@ export interface EventsOptions {
   onDisconnect?: ((err: unknown) => void) | undefined;
   /** How long to wait before reconnect attempt `n` (0-based). @default 250ms doubling to 5s */
   retryWait?: ((attempt: number) => number) | undefined;
+  /** Also the agent's node info every this many ms (instead of asking `/nodeinfo`), to `onStatus`. */
+  statusMs?: number | undefined;
+  onStatus?: ((node: NodeRegistration) => void) | undefined;
+  /** Also its running containers' usage every this many ms (instead of `/containers/stats`), to `onStats`. */
+  statsMs?: number | undefined;
+  onStats?: ((stats: Array<AgentContainerStats & { id: string }>) => void) | undefined;
 }
 
 /** Unix seconds with nanoseconds, as Docker's `since` takes it. */
@@ -97,12 +106,12 @@ class EventCursor {
 
   constructor(private lastNano: number | undefined) {}
 
-  /** The query to (re)connect with; the first call without `since` fixes the connect time. */
-  query(): string {
+  /** `since` to (re)connect with, if any; the first call without `since` fixes the connect time. */
+  since(): string | undefined {
     const from = this.lastNano ?? this.connectedAt;
     this.connectedAt ??= Date.now() * 1e6;
     // 1 µs early: timeNano loses precision as a double; admit drops what repeats.
-    return from !== undefined ? `?since=${sinceParam(from - 1000)}` : '';
+    return from !== undefined ? sinceParam(from - 1000) : undefined;
   }
 
   /** Whether `raw` is new (then it counts as delivered). */
@@ -116,6 +125,37 @@ class EventCursor {
     this.seenAtLast.add(key);
     return true;
   }
+}
+
+/** `/nodeinfo`'s body (or a STATUS_LINE's), checked as a znode value is: one shape from every path. */
+function toRegistration(body: NodeData & { key: string }): NodeRegistration {
+  const { key, ...data } = body;
+  return decodeNodeValue(JSON.stringify({ key, data: Buffer.from(JSON.stringify(data)).toString('base64') }));
+}
+
+const toStatsWithId = (b: ContainerStatsBody): AgentContainerStats & { id: string } => ({
+  ...toStats(b),
+  id: b.Id,
+});
+
+/**
+ * Hands one of the agent's own `/events` lines to its callback. One that does not decode is dropped:
+ * the watcher sees the next one late and asks the agent instead, as it does without these lines.
+ */
+function agentLine(raw: StatusLineBody | StatsLineBody, options: EventsOptions): void {
+  let decoded: (() => void) | undefined;
+  try {
+    if (raw.Type === STATUS_LINE) {
+      const node = toRegistration(raw.Node);
+      decoded = () => options.onStatus?.(node);
+    } else {
+      const stats = raw.Stats.map(toStatsWithId);
+      decoded = () => options.onStats?.(stats);
+    }
+  } catch {
+    return; // malformed: dropped (see above)
+  }
+  decoded();
 }
 
 const defaultRetryWait = (attempt: number): number => Math.min(5000, 250 * 2 ** attempt);
@@ -169,12 +209,7 @@ export class AgentClient {
 
   /** The node's data (as registered in ZooKeeper) with fresh live usage. */
   async nodeInfo(): Promise<NodeRegistration> {
-    const b = await this.request<NodeData & { key: string }>('GET', '/nodeinfo');
-    const { key, ...data } = b;
-    // Same validation as a znode value, so the gateway sees one shape from both paths.
-    return decodeNodeValue(
-      JSON.stringify({ key, data: Buffer.from(JSON.stringify(data)).toString('base64') }),
-    );
+    return toRegistration(await this.request<NodeData & { key: string }>('GET', '/nodeinfo'));
   }
 
   async listContainers(all = true): Promise<AgentContainerSummary[]> {
@@ -241,8 +276,7 @@ export class AgentClient {
 
   /** One sample of every running container's resource usage (`GET /containers/stats`), with its id. */
   async allStats(): Promise<Array<AgentContainerStats & { id: string }>> {
-    const bodies = await this.request<ContainerStatsBody[]>('GET', '/containers/stats');
-    return bodies.map((b) => ({ ...toStats(b), id: b.Id }));
+    return (await this.request<ContainerStatsBody[]>('GET', '/containers/stats')).map(toStatsWithId);
   }
 
   async images(): Promise<AgentImage[]> {
@@ -334,13 +368,25 @@ export class AgentClient {
     const cursor = new EventCursor(
       since === undefined ? undefined : (since instanceof Date ? since.getTime() / 1000 : since) * 1e9,
     );
+    const query = (): string => {
+      const q = new URLSearchParams();
+      const from = cursor.since();
+      if (from !== undefined) q.set('since', from);
+      if (options.statusMs !== undefined) q.set('status', String(Math.round(options.statusMs)));
+      if (options.statsMs !== undefined) q.set('stats', String(Math.round(options.statsMs)));
+      const text = q.toString();
+      return text ? `?${text}` : '';
+    };
     let attempt = 0;
     while (!signal.aborted) {
       try {
-        const res = await this.open('GET', `/events${cursor.query()}`, signal);
+        const res = await this.open('GET', `/events${query()}`, signal);
         attempt = 0;
-        for await (const raw of ndjsonValues<EventBody>(res.body!)) {
-          if (cursor.admit(raw)) onEvent(toEvent(raw));
+        for await (const raw of ndjsonValues<EventBody | StatusLineBody | StatsLineBody>(res.body!)) {
+          // (Docker's event types are lower-case words: no event is taken for the agent's lines.)
+          if (raw.Type === STATUS_LINE || raw.Type === STATS_LINE)
+            agentLine(raw as StatusLineBody | StatsLineBody, options);
+          else if (cursor.admit(raw as EventBody)) onEvent(toEvent(raw as EventBody));
         }
         this.proof.forget();
         options.onDisconnect?.(new Error('event stream ended'));

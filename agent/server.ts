@@ -71,7 +71,7 @@ export function createAgentApp(o: AgentAppOptions): express.Express {
   if (o.imageJobs) api.use(imageJobRoutes(o.imageJobs));
   api.use(containerRoutes(o.containers));
   api.use(volumeRoutes(o.volumes));
-  api.use(eventRoutes(o.containers, o.eventsKeepAliveMs ?? 15_000));
+  api.use(eventRoutes(o.containers, o.node, o.eventsKeepAliveMs ?? 15_000));
   api.use(v1ServiceRoutes());
   for (const prefix of ROUTE_PREFIXES) app.use(prefix, api);
   app.use((req: Request) => {

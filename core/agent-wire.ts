@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { isImageRef } from './image-ref.js';
+import type { NodeData } from './node-data.js';
 
 /** Docker's rule for container names (a leading `/` is accepted and dropped). */
 export const CONTAINER_NAME = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/;
@@ -222,6 +223,13 @@ export const logsQuery = z.object({
     .regex(/^\d{1,12}(\.\d{1,9})?$/)
     .optional(),
 });
+/** Milliseconds between two of the agent's own lines on `/events` (STATUS_LINE, STATS_LINE). */
+const intervalQuery = z
+  .string()
+  .regex(/^\d{1,8}$/, 'milliseconds')
+  .transform(Number)
+  .refine((ms) => ms >= 100 && ms <= 3_600_000, 'between 100 and 3600000 milliseconds')
+  .optional();
 export const eventsQuery = z.object({
   since: z
     .string()
@@ -231,6 +239,10 @@ export const eventsQuery = z.object({
     .string()
     .regex(/^\d{1,12}(\.\d{1,9})?$/, 'unix seconds, optionally with a fraction (nanoseconds)')
     .optional(),
+  /** Also a STATUS_LINE (the node's info, as `/nodeinfo`) every this many ms. */
+  status: intervalQuery,
+  /** Also a STATS_LINE (every running container's usage, as `/containers/stats`) every this many ms. */
+  stats: intervalQuery,
 });
 /** A container id, id prefix or name in a path. */
 export const containerIdParam = z
@@ -370,6 +382,22 @@ export interface EventBody {
   scope?: string;
   time: number;
   timeNano: number;
+}
+
+/**
+ * The agent's own lines among Docker's events on `/events?status=…&stats=…`: what a gateway would
+ * otherwise ask `/nodeinfo` and `/containers/stats` for on every node, each interval (at 5,000 nodes,
+ * hundreds of requests a second). Their `Type` is no Docker event type.
+ */
+export const STATUS_LINE = 'humpback.status';
+export const STATS_LINE = 'humpback.stats';
+export interface StatusLineBody {
+  Type: typeof STATUS_LINE;
+  Node: NodeData & { key: string };
+}
+export interface StatsLineBody {
+  Type: typeof STATS_LINE;
+  Stats: ContainerStatsBody[];
 }
 
 /**

@@ -340,7 +340,14 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
     const cache = new ClusterCache();
     const pool = new AgentPool(options.agentFactory ?? agentClientFactory(config.agentToken));
     const writer = new CacheWriter({ cache, store, bus, origin: id, logger });
-    const watcher = new NodeWatcher({ cache, writer, pool, logger, ...options.watcher });
+    const watcher = new NodeWatcher({
+      cache,
+      writer,
+      pool,
+      logger,
+      statsIntervalMs: options.usage?.intervalMs,
+      ...options.watcher,
+    });
     await loadCache({ id, store, bus, cache, watcher, logger }, cleanup);
 
     let metas: MetaService = unavailableMetaService();
@@ -356,7 +363,14 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
       metas = cluster.metas;
       cleanup.push(() => cluster.close());
     }
-    const recorder = new UsageRecorder({ cache, store, pool, logger, ...options.usage });
+    const recorder = new UsageRecorder({
+      cache,
+      store,
+      pool,
+      logger,
+      pushedStats: (nodeId, maxAgeMs) => watcher.latestStats(nodeId, maxAgeMs),
+      ...options.usage,
+    });
     await followLeadership({ id, store, cache, watcher, recorder, notifier, leadership, logger }, cleanup);
     await cluster?.start?.();
 

@@ -1,10 +1,11 @@
 import type { Logger } from '../../core/logger.js';
 import type { ContainerRecord, NodeRecord } from '../../core/store/store.js';
 import type { ContainerState } from '../../core/domain.js';
-import type { AgentEvent } from '../../agent/client-types.js';
+import type { AgentContainerStats, AgentEvent } from '../../agent/client-types.js';
 import {
   NodeUnverifiedError,
   containerRecord,
+  nodeFromRegistration,
   type AgentNodeInfo,
   type AgentPool,
   type NodeAgent,
@@ -31,6 +32,21 @@ export interface NodeWatcherOptions {
   failureThreshold?: number | undefined;
   /** How often each node's container list is fetched again in full. @default 30000 */
   resyncIntervalMs?: number | undefined;
+  /**
+   * At most this many container lists a second over all nodes, the periodic ones and those after
+   * events each: past `maxResyncsPerSecond x resyncIntervalMs / 1000` nodes (3,000 by default) each
+   * node is listed less often, and a node whose events keep coming is listed again at most every
+   * `nodes / maxResyncsPerSecond` seconds (`eventResyncDelayMs` at least). Events carry every state change; a list
+   * adds Docker's status text and ports. 20,000 events a second over 5,000 nodes would be a list
+   * per node and second otherwise. @default 100
+   */
+  maxResyncsPerSecond?: number | undefined;
+  /**
+   * Each agent sends its running containers' usage on its event stream every this many ms (the usage
+   * recorder's interval; `latestStats` hands it out), rather than being asked for it. 0: not asked.
+   * @default 10000
+   */
+  statsIntervalMs?: number | undefined;
   /** After a burst of events, how long to wait before re-reading the node's list. @default 300 */
   eventResyncDelayMs?: number | undefined;
   /** Deadline of one health check. @default 5000 */
@@ -64,6 +80,18 @@ export function stateAfterEvent(action: string): ContainerState | 'removed' | un
 
 /** How many new watches make their first check (node info, event stream, container list) at once. */
 const FIRST_PROBES = 200;
+
+/**
+ * A status line on the event stream stands for a check while it is at most this many of its
+ * intervals old (plus a second): a later one means a hung agent or engine, and the check asks.
+ */
+const STATUS_LINES_MISSED = 2;
+
+/** What an agent last sent on its event stream, and when (Date.now()). */
+interface Pushed<T> {
+  value: T;
+  at: number;
+}
 
 function timeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -99,6 +127,12 @@ class AddressWatch {
   private resyncTimer: NodeJS.Timeout | undefined;
   private lastResync = 0;
   private stream: AbortController | undefined;
+  /** The interval of status lines the open stream asked for. */
+  private statusMs = 0;
+  /** The last status line (node info) of the open stream. */
+  private status: Pushed<AgentNodeInfo> | undefined;
+  /** The last container usage the agent sent. */
+  stats: Pushed<Array<AgentContainerStats & { id: string }>> | undefined;
   /** Containers an event touched since the running resync asked for the list. */
   private touched = new Set<string>();
   /** Events not written yet (applyEvents is queued on `chain` when this is not empty). */
@@ -184,11 +218,23 @@ class AddressWatch {
     return this.checking;
   }
 
+  /**
+   * The node info of the open stream's last status line while it stands for a check: the node is
+   * healthy, its stream open and the line not late.
+   */
+  private pushedStatus(): AgentNodeInfo | undefined {
+    if (this.state.phase !== 'healthy' || !this.stream || !this.status) return undefined;
+    const late = Date.now() - this.status.at > STATUS_LINES_MISSED * this.statusMs + 1000;
+    return late || this.status.value.id !== this.state.nodeId ? undefined : this.status.value;
+  }
+
   private async runCheck(): Promise<void> {
     if (this.stopped) return;
     let info: AgentNodeInfo;
     try {
-      info = await timeout(this.agent.nodeInfo(), this.o.checkTimeoutMs, `node info from ${this.address}`);
+      info =
+        this.pushedStatus() ??
+        (await timeout(this.agent.nodeInfo(), this.o.checkTimeoutMs, `node info from ${this.address}`));
     } catch (err) {
       if (this.stopped) return;
       this.failures++;
@@ -234,7 +280,7 @@ class AddressWatch {
     const known = this.o.cache.getNode(info.id);
     if (this.state.phase === 'healthy' && this.stream) {
       const node: NodeRecord = { ...info, apiAddr: this.address, status: 'HEALTHY', updatedAt: now };
-      if (Date.now() - this.lastResync >= this.o.resyncIntervalMs) {
+      if (Date.now() - this.lastResync >= this.watcher.resyncIntervalMs()) {
         await this.resync(info.id);
         await this.enqueue(() => this.o.writer.node(node));
       } else {
@@ -264,10 +310,26 @@ class AddressWatch {
     if (this.stream) return;
     const controller = new AbortController();
     this.stream = controller;
+    this.statusMs = this.watcher.checkIntervalMs();
+    this.status = undefined;
     const since = Math.floor(this.o.now().getTime() / 1000) - 1;
     this.agent
       .events(since, (event) => this.onEvent(nodeId, event), controller.signal, {
+        statusMs: this.statusMs,
+        onStatus: (registration) => {
+          if (this.stream === controller)
+            this.status = { value: nodeFromRegistration(registration), at: Date.now() };
+        },
+        ...(this.o.statsIntervalMs > 0
+          ? {
+              statsMs: this.o.statsIntervalMs,
+              onStats: (stats: Array<AgentContainerStats & { id: string }>) => {
+                if (this.stream === controller) this.stats = { value: stats, at: Date.now() };
+              },
+            }
+          : {}),
         onDisconnect: (err) => {
+          this.status = undefined;
           if (controller.signal.aborted || this.stopped) return;
           this.o.logger.debug({ err, address: this.address }, 'event stream dropped');
           // Find out now whether the agent is gone rather than at the next interval.
@@ -287,6 +349,8 @@ class AddressWatch {
   private closeStream(): void {
     this.stream?.abort();
     this.stream = undefined;
+    this.status = undefined;
+    this.stats = undefined;
   }
 
   private onEvent(nodeId: string, event: AgentEvent): void {
@@ -300,9 +364,17 @@ class AddressWatch {
       this.pending.push({ event, next });
       if (this.pending.length === 1) void this.enqueue(() => this.applyEvents(nodeId));
     }
-    // Docker's status text ("Up 2 seconds") and anything the event did not say come from the list.
-    clearTimeout(this.resyncTimer);
-    this.resyncTimer = setTimeout(() => void this.resync(nodeId), this.o.eventResyncDelayMs);
+    // Docker's status text ("Up 2 seconds") and anything the event did not say come from the list:
+    // one list for the events of a short while, and with many nodes not sooner than its turn.
+    if (this.resyncTimer) return;
+    const turn = this.lastResync + this.watcher.eventResyncGapMs() - Date.now();
+    this.resyncTimer = setTimeout(
+      () => {
+        this.resyncTimer = undefined;
+        void this.resync(nodeId);
+      },
+      Math.max(this.o.eventResyncDelayMs, turn),
+    );
     this.resyncTimer.unref();
   }
 
@@ -435,11 +507,14 @@ export class NodeWatcher {
       healthIntervalMs: 2000,
       failureThreshold: 2,
       resyncIntervalMs: 30_000,
+      maxResyncsPerSecond: 100,
+      statsIntervalMs: 10_000,
       eventResyncDelayMs: 300,
       checkTimeoutMs: 5000,
       maxChecksPerSecond: 250,
       now: () => new Date(),
-      ...options,
+      // An option given as undefined keeps its default.
+      ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
     } as NodeWatcher['o'];
   }
 
@@ -551,6 +626,25 @@ export class NodeWatcher {
   /** @internal The time between two health checks of one node (longer with many nodes). */
   checkIntervalMs(): number {
     return Math.max(this.o.healthIntervalMs, (this.watches.size * 1000) / this.o.maxChecksPerSecond);
+  }
+
+  /** @internal The time between two periodic lists of one node (longer with many nodes). */
+  resyncIntervalMs(): number {
+    return Math.max(this.o.resyncIntervalMs, (this.watches.size * 1000) / this.o.maxResyncsPerSecond);
+  }
+
+  /** @internal The least time from one list of a node to the next that its events ask for. */
+  eventResyncGapMs(): number {
+    return Math.max(this.o.eventResyncDelayMs, (this.watches.size * 1000) / this.o.maxResyncsPerSecond);
+  }
+
+  /**
+   * The usage of the node's running containers its agent last sent on its event stream, if that is
+   * at most `maxAgeMs` old (the usage recorder asks the agent otherwise).
+   */
+  latestStats(nodeId: string, maxAgeMs: number): Array<AgentContainerStats & { id: string }> | undefined {
+    const stats = this.owners.get(nodeId)?.stats;
+    return stats && Date.now() - stats.at <= maxAgeMs ? stats.value : undefined;
   }
 
   /** Checks one address now (e.g. after a call to its agent failed). */

@@ -26,6 +26,12 @@ export interface UsageRecorderOptions {
   now?: (() => number) | undefined;
   /** Deadline of one node's container stats. @default 8000 */
   statsTimeoutMs?: number | undefined;
+  /**
+   * The node's container usage as its agent last sent it unasked, if at most `maxAgeMs` old (the node
+   * watcher's `latestStats`); the agent is asked when there is none.
+   */
+  pushedStats?:
+    ((nodeId: string, maxAgeMs: number) => Array<ContainerStats & { id: string }> | undefined) | undefined;
 }
 
 /** Coarser ranges and the finer one each is the mean of. */
@@ -153,11 +159,15 @@ export class UsageRecorder {
       cpuPercent: node.cpuPercent ?? 0,
       memoryUsedBytes: node.memoryUsedBytes ?? 0,
     };
-    let stats: Array<ContainerStats & { id: string }> = [];
-    try {
-      stats = await withTimeout(this.o.pool.forNode(node).allStats(), this.o.statsTimeoutMs ?? 8000);
-    } catch (err) {
-      this.o.logger.debug({ err, node: node.id }, 'usage history: no container stats from the node');
+    // Two intervals: a sample may take the line the agent sent just before the previous sample's.
+    let stats = this.o.pushedStats?.(node.id, 2 * this.intervalMs);
+    if (!stats) {
+      try {
+        stats = await withTimeout(this.o.pool.forNode(node).allStats(), this.o.statsTimeoutMs ?? 8000);
+      } catch (err) {
+        stats = [];
+        this.o.logger.debug({ err, node: node.id }, 'usage history: no container stats from the node');
+      }
     }
     const containers = stats
       .filter((s) => this.o.cache.getContainer(s.id)?.nodeId === node.id)

@@ -382,6 +382,8 @@ describe('containers', () => {
     expect((await raw('GET', '/containers?all=maybe')).status).toBe(400);
     expect((await raw('GET', '/containers/x/logs?tail=-1')).status).toBe(400);
     expect((await raw('GET', '/events?since=yesterday')).status).toBe(400);
+    expect((await raw('GET', '/events?status=50')).status).toBe(400);
+    expect((await raw('GET', '/events?stats=soon')).status).toBe(400);
     expect((await raw('POST', '/images', { body: JSON.stringify({ Image: '' }) })).status).toBe(400);
     const notJson = await raw('POST', '/containers', { body: 'Name=x', contentType: 'text/plain' });
     expect(notJson.status).toBe(400);
@@ -623,6 +625,36 @@ describe('events', () => {
     }
     expect(actions()).toEqual(expect.arrayContaining(['create', 'start']));
     expect(events.every((e) => e.Type === 'container')).toBe(true);
+  });
+
+  it("sends its node info and its containers' usage among the events when asked", async () => {
+    const c = await createRunning('pushed');
+    const statuses: Array<{ key: string; memoryUsed: number }> = [];
+    const usage: Array<Array<{ id: string; memoryUsageBytes: number }>> = [];
+    const seen: AgentEvent[] = [];
+    const ac = new AbortController();
+    const done = client.events(Date.now() / 1000 - 1, (e) => seen.push(e), ac.signal, {
+      statusMs: 200,
+      onStatus: (s) => statuses.push({ key: s.key, memoryUsed: s.data.memoryUsed }),
+      statsMs: 300,
+      onStats: (stats) => usage.push(stats),
+    });
+    cleanups.push(async () => {
+      ac.abort();
+      await done;
+    });
+    const info = await client.nodeInfo();
+    await waitFor(() => statuses.length >= 2 && usage.some((list) => list.some((s) => s.id === c.id)), {
+      description: 'two status lines and a stats line with the container',
+    });
+    expect(statuses.every((s) => s.key === info.key && s.memoryUsed > 0)).toBe(true);
+    const mine = usage.flat().find((s) => s.id === c.id)!;
+    expect(mine.memoryUsageBytes).toBeGreaterThan(0);
+    // The agent's lines are no events; the container's own events still come.
+    await docker.getContainer(c.id).pause();
+    await waitFor(() => seen.some((e) => e.id === c.id && e.action === 'pause'), { description: 'pause' });
+    expect(seen.every((e) => e.id && e.action && e.timeNano > 0)).toBe(true);
+    await docker.getContainer(c.id).unpause();
   });
 
   it('resumes after the agent goes away and comes back, losing and repeating nothing', async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventsOptions } from '../../agent/client.js';
 import { AgentError, AgentUnreachableError } from '../../agent/client-errors.js';
-import type { AgentContainer, AgentEvent } from '../../agent/client-types.js';
+import type { AgentContainer, AgentContainerStats, AgentEvent } from '../../agent/client-types.js';
 import type { ContainerConfig } from '../../core/container-config.js';
 import { LocalBus } from '../../core/bus/local-bus.js';
 import { EmbeddedStore } from '../../core/store/embedded-store.js';
@@ -63,8 +63,29 @@ class FakeAgent implements AgentApi {
     return { appVersion: 'test', dockerVersion: '25.0' };
   }
 
+  /** How often `/nodeinfo` was asked. */
+  nodeInfoCalls = 0;
+
   async nodeInfo(): Promise<NodeRegistration> {
+    this.nodeInfoCalls++;
     this.guard();
+    return this.registration();
+  }
+
+  /** A status line and a stats line on every open stream, as an agent asked for them sends. */
+  push(memoryUsed: number, stats: Array<AgentContainerStats & { id: string }>): void {
+    for (const s of this.streams) {
+      s.options.onStatus?.({ ...this.registration(), data: { ...this.registration().data, memoryUsed } });
+      s.options.onStats?.(stats);
+    }
+  }
+
+  /** What the streams asked for: the status and stats intervals. */
+  streamIntervals(): Array<{ statusMs?: number | undefined; statsMs?: number | undefined }> {
+    return [...this.streams].map(({ options: { statusMs, statsMs } }) => ({ statusMs, statsMs }));
+  }
+
+  private registration(): NodeRegistration {
     return {
       key: this.key,
       data: {
@@ -456,6 +477,39 @@ describe('single mode over fake agents', () => {
     expect(up.node.apiAddr).toBe('10.1.0.1:8500');
     expect(up.node.statusSince! > lostSince!).toBe(true);
     expect(cache.getContainer(created.id)?.state).toBe('RUNNING');
+  });
+
+  it("takes a node's status and usage from its event stream while they come, and asks when they stop", async () => {
+    await groups.create({ name: 'g', clusterMode: false, servers: ['10.1.0.1'] }, admin);
+    await nodeEvents.next((m) => m.node.id === 'node-a' && m.node.status === 'HEALTHY');
+    const agent = agents.get('10.1.0.1:8500')!;
+    // Status lines as often as checks; usage as often as the usage recorder samples (its default).
+    expect(agent.streamIntervals()).toEqual([{ statusMs: 50, statsMs: 10_000 }]);
+    const stats = [
+      {
+        id: 'c1',
+        at: new Date().toISOString(),
+        cpuPercent: 5,
+        memoryUsageBytes: 100,
+        memoryLimitBytes: 1000,
+        networkRxBytes: 1,
+        networkTxBytes: 2,
+      },
+    ];
+    // Lines every 20 ms for 400 ms (checks are due every 50 ms): no /nodeinfo meanwhile.
+    const asked = agent.nodeInfoCalls;
+    for (let i = 1; i <= 20; i++) {
+      agent.push(2e9 + i, stats);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(agent.nodeInfoCalls).toBe(asked);
+    expect(cache.getNode('node-a')?.memoryUsedBytes).toBe(2e9 + 20);
+    expect(watcher.latestStats('node-a', 60_000)).toEqual(stats);
+    // The lines stop and the agent answers no more, its stream still open (hung): asked again, lost.
+    agent.down = true;
+    await nodeEvents.next((m) => m.node.id === 'node-a' && m.node.status === 'UNHEALTHY', 5000);
+    expect(agent.nodeInfoCalls).toBeGreaterThan(asked);
+    expect(watcher.latestStats('node-a', 60_000)).toBeUndefined();
   });
 
   it('marks a node known from before UNHEALTHY when its agent never answers this gateway', async () => {
