@@ -9,7 +9,12 @@ import { STATUS_CODES } from 'node:http';
 import { Readable } from 'node:stream';
 import { request as undiciRequest } from 'undici';
 import type { ContainerConfig } from '../core/container-config.js';
-import { decodeNodeValue, type NodeData, type NodeRegistration } from '../core/node-data.js';
+import {
+  NodeDataError,
+  checkedRegistration,
+  type NodeData,
+  type NodeRegistration,
+} from '../core/node-data.js';
 import { agentAddress } from './auth.js';
 import { AgentError, AgentUnreachableError, AgentUnverifiedError } from './client-errors.js';
 import { toContainer, toEvent, toImage, toLogLine, toStats, toSummary, toVolume } from './client-mapping.js';
@@ -130,7 +135,8 @@ class EventCursor {
 /** `/nodeinfo`'s body (or a STATUS_LINE's), checked as a znode value is: one shape from every path. */
 function toRegistration(body: NodeData & { key: string }): NodeRegistration {
   const { key, ...data } = body;
-  return decodeNodeValue(JSON.stringify({ key, data: Buffer.from(JSON.stringify(data)).toString('base64') }));
+  if (typeof key !== 'string' || key === '') throw new NodeDataError('node info lacks "key"');
+  return checkedRegistration(key, data);
 }
 
 const toStatsWithId = (b: ContainerStatsBody): AgentContainerStats & { id: string } => ({

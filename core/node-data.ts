@@ -114,11 +114,17 @@ export function decodeNodeValue(value: Buffer | string): NodeRegistration {
   } catch {
     throw new NodeDataError(`node ${outer.data.key}: "data" is not base64 JSON`);
   }
+  return checkedRegistration(outer.data.key, inner);
+}
+
+/**
+ * A node's key and data as the agent answers `/nodeinfo` (the data unwrapped), checked as a znode's
+ * value is; NodeDataError when the data is not a node's.
+ */
+export function checkedRegistration(key: string, inner: unknown): NodeRegistration {
   const data = nodeDataSchema.safeParse(inner);
   if (!data.success) {
-    throw new NodeDataError(
-      `node ${outer.data.key}: bad node data (${data.error.issues[0]?.path.join('.')})`,
-    );
+    throw new NodeDataError(`node ${key}: bad node data (${data.error.issues[0]?.path.join('.')})`);
   }
-  return { key: outer.data.key, data: data.data };
+  return { key, data: data.data };
 }
