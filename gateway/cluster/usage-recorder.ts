@@ -159,8 +159,7 @@ export class UsageRecorder {
       cpuPercent: node.cpuPercent ?? 0,
       memoryUsedBytes: node.memoryUsedBytes ?? 0,
     };
-    // Two intervals: a sample may take the line the agent sent just before the previous sample's.
-    let stats = this.o.pushedStats?.(node.id, 2 * this.intervalMs);
+    let stats = this.pushedStats(node.id);
     if (!stats) {
       try {
         stats = await withTimeout(this.o.pool.forNode(node).allStats(), this.o.statsTimeoutMs ?? 8000);
@@ -189,6 +188,19 @@ export class UsageRecorder {
       sample: containers.length > 0 ? { ...sample, networkRxBytes: rx, networkTxBytes: tx } : sample,
       containers,
     };
+  }
+
+  /**
+   * What the node's agent last sent of its containers' usage, if it is recent (two intervals: a
+   * sample may take the line sent just before the previous sample's) and has every container the
+   * cache knows running there (one started since has its first point now, not a sample later).
+   */
+  private pushedStats(nodeId: string): Array<ContainerStats & { id: string }> | undefined {
+    const stats = this.o.pushedStats?.(nodeId, 2 * this.intervalMs);
+    if (!stats) return undefined;
+    const sent = new Set(stats.map((s) => s.id));
+    const running = this.o.cache.containersOfNode(nodeId).filter((c) => c.state === 'RUNNING');
+    return running.every((c) => sent.has(c.id)) ? stats : undefined;
   }
 
   /** Containers recorded before that the cache no longer has: their history goes with them. */
