@@ -354,7 +354,8 @@ class AddressWatch {
   }
 
   private onEvent(nodeId: string, event: AgentEvent): void {
-    if (!event.id) return;
+    // (The lines of a chunk read before the stream was aborted still come: not after a stop.)
+    if (!event.id || this.stopped) return;
     const next = stateAfterEvent(event.action);
     this.touched.add(event.id);
     if (next !== undefined) {
