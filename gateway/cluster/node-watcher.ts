@@ -307,7 +307,8 @@ class AddressWatch {
   }
 
   private openStream(nodeId: string): void {
-    if (this.stream) return;
+    // (A check that was on its way when the watch stopped opens none: nothing would close it.)
+    if (this.stream || this.stopped) return;
     const controller = new AbortController();
     this.stream = controller;
     this.statusMs = this.watcher.checkIntervalMs();
