@@ -114,7 +114,11 @@ class FakeAgent implements AgentApi {
   /** When set, a list answers with the containers of the moment it was asked, once this settles. */
   listHold: Promise<void> | undefined;
 
+  /** How often the container list was asked. */
+  listCalls = 0;
+
   async listContainers(): Promise<AgentContainer[]> {
+    this.listCalls++;
     this.guard();
     const list = [...this.containers.values()].map((c) => ({ ...c }));
     await this.listHold;
@@ -280,6 +284,7 @@ describe('single mode over fake agents', () => {
   let bus: LocalBus;
   let cache: ClusterCache;
   let watcher: NodeWatcher;
+  let pool: AgentPool;
   let writer: CacheWriter;
   let agents: Map<string, FakeAgent>;
   let groups: StoreGroupService;
@@ -298,7 +303,7 @@ describe('single mode over fake agents', () => {
       ['10.1.0.1:8500', new FakeAgent('node-a', '10.1.0.1')],
       ['10.1.0.2:8500', new FakeAgent('node-b', '10.1.0.2')],
     ]);
-    const pool = new AgentPool((address) => {
+    pool = new AgentPool((address) => {
       const agent = agents.get(address);
       if (!agent) throw new Error(`no fake agent at ${address}`);
       return agent;
@@ -403,6 +408,34 @@ describe('single mode over fake agents', () => {
     await waitUntil(() => cache.getContainer(c.id)?.status === 'Exited (137) 1 second ago');
   });
 
+  it('lists a node whose events keep coming at most once per nodes / maxResyncsPerSecond', async () => {
+    await watcher.stop();
+    // 2 nodes at 4 lists a second: one list per node and 500 ms at most.
+    watcher = new NodeWatcher({
+      cache,
+      writer,
+      pool,
+      logger,
+      eventResyncDelayMs: 20,
+      maxResyncsPerSecond: 4,
+    });
+    await watcher.start();
+    await groups.create({ name: 'g', clusterMode: false, servers: ['10.1.0.1', '10.1.0.2'] }, admin);
+    await nodeEvents.next((m) => m.node.id === 'node-a' && m.node.status === 'HEALTHY');
+    const agent = agents.get('10.1.0.1:8500')!;
+    const c = await agent.createContainer({ name: 'busy', image: 'busybox' });
+    await waitUntil(() => cache.getContainer(c.id)?.state === 'RUNNING');
+    const before = agent.listCalls;
+    // An event every 40 ms for 1.2 s: each would be its own list after its 20 ms otherwise (30).
+    for (let i = 0; i < 30; i++) {
+      agent.emit(i % 2 ? 'start' : 'die', c);
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    const lists = agent.listCalls - before;
+    expect(lists).toBeGreaterThanOrEqual(1);
+    expect(lists).toBeLessThanOrEqual(4);
+  });
+
   it('keeps a container the cache gained while a resync list was on its way', async () => {
     await groups.create({ name: 'g', clusterMode: false, servers: ['10.1.0.2'] }, admin);
     await nodeEvents.next((m) => m.node.id === 'node-b' && m.node.status === 'HEALTHY');
@@ -502,8 +535,9 @@ describe('single mode over fake agents', () => {
       agent.push(2e9 + i, stats);
       await new Promise((r) => setTimeout(r, 20));
     }
+    // (The last line is taken at the next check.)
+    await waitUntil(() => cache.getNode('node-a')?.memoryUsedBytes === 2e9 + 20);
     expect(agent.nodeInfoCalls).toBe(asked);
-    expect(cache.getNode('node-a')?.memoryUsedBytes).toBe(2e9 + 20);
     expect(watcher.latestStats('node-a', 60_000)).toEqual(stats);
     // The lines stop and the agent answers no more, its stream still open (hung): asked again, lost.
     agent.down = true;
