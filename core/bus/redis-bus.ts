@@ -23,7 +23,8 @@ export interface RedisBusOptions {
  * one message's JSON, or `*` and a JSON array of messages (publishMany). The id lets a bus drop its
  * own messages, which Redis sends back to it, without reading them. Text that does not start with `@`
  * is taken as one message's JSON (what a plain PUBLISH or an older gateway sends); JSON text never
- * starts with `@`.
+ * starts with `@`. An older gateway drops these frames as not JSON: gateways sharing a Redis are
+ * upgraded together.
  */
 const FRAME = { start: '@', one: '=', many: '*' } as const;
 /** 6 random bytes in base64url: 8 ASCII characters. */
@@ -142,9 +143,10 @@ export class RedisBus implements EventBus {
 
   async publishMany(channel: string, messages: readonly unknown[]): Promise<void> {
     if (this.closed) throw new Error('bus is closed');
+    if (messages.length === 0) return;
+    // One message goes out as itself: its receivers read no array.
     if (messages.length === 1) return this.publish(channel, messages[0]);
     const text = messagesText(channel, messages);
-    if (messages.length === 0) return;
     const name = this.prefix + channel;
     this.deliverLocally(name, messages);
     await this.pub.publish(name, this.header + FRAME.many + text);
