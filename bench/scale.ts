@@ -30,10 +30,11 @@
  * (live memory by allocating function), then a heap snapshot once the cache is complete, summarised by
  * constructor (bench/lib/heap-summary.ts); files kept in --profile-dir. The snapshot stalls the
  * process for many seconds (its ZooKeeper sessions may expire), so profile with `--phases cache`.
+ * --profile-events: a CPU profile of the gateway over the events phase's measured window.
  *
  *   npx tsx bench/scale.ts --nodes 500 [--containers 20] [--subscribers 1000] [--watch-all 10] [--rate 20000/nodes]
  *     [--instances 10000] [--flap-minutes 5] [--seconds 10] [--health-ms 2000] [--per-process 250]
- *     [--cache-timeout 600] [--profile] [--profile-dir <os tmpdir>] [--sim-nice 0]
+ *     [--cache-timeout 600] [--profile] [--profile-events] [--profile-dir <os tmpdir>] [--sim-nice 0]
  *     [--phases cache,events,meta,flap,leader]
  */
 import { randomBytes } from 'node:crypto';
@@ -73,6 +74,7 @@ const { values } = parseArgs({
     'health-ms': { type: 'string', default: '2000' },
     'cache-timeout': { type: 'string', default: '600' },
     profile: { type: 'boolean', default: false },
+    'profile-events': { type: 'boolean', default: false },
     'profile-dir': { type: 'string', default: tmpdir() },
     'sim-nice': { type: 'string', default: '0' },
   },
@@ -340,11 +342,19 @@ async function eventsPhase(run: Run): Promise<void> {
     const churned0 = (await within(sim.counts(), 60_000, 'the simulator')).churned;
     const e0 = performance.now();
     published = 0;
+    const cpuProfile = values['profile-events'] ? new CpuProfile() : undefined;
+    await cpuProfile?.start();
     const elu0 = performance.eventLoopUtilization();
     await sleep(seconds * 1000);
     ingested = published;
     pubS = (performance.now() - e0) / 1000;
     busyMs = performance.eventLoopUtilization(elu0).active;
+    if (cpuProfile) {
+      const file = join(values['profile-dir'], `hb-scale-${N}-${suffix}-events.cpuprofile`);
+      const top = await cpuProfile.stop(25, file);
+      say(`CPU profile of the events window (${file}), self time:`);
+      for (const e of top) console.log(`  ${e.percent.toFixed(1).padStart(5)} %  ${e.where}`);
+    }
     r = await report(workers);
     deliverS = (performance.now() - t) / 1000;
     // What the simulated engines really made: on 2 cores their timers fall behind the asked rate.

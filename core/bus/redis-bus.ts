@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { componentLogger, logger as rootLogger, type Logger } from '../logger.js';
 import { REDIS_CLIENT_OPTIONS } from '../redis-client.js';
 import type { EventBus } from '../bus.js';
 import { redactUrl } from '../store/redis-store.js';
+import { messagesText, messageText } from './json-text.js';
 
 type Handler = (message: unknown) => void;
 
@@ -16,6 +18,22 @@ export interface RedisBusOptions {
   logger?: Logger | undefined;
 }
 
+/**
+ * The wire text of what a RedisBus publishes: `@`, the bus's id (ID_LENGTH characters), then `=` and
+ * one message's JSON, or `*` and a JSON array of messages (publishMany). The id lets a bus drop its
+ * own messages, which Redis sends back to it, without reading them. Text that does not start with `@`
+ * is taken as one message's JSON (what a plain PUBLISH or an older gateway sends); JSON text never
+ * starts with `@`. An older gateway drops these frames as not JSON: gateways sharing a Redis are
+ * upgraded together.
+ */
+const FRAME = { start: '@', one: '=', many: '*' } as const;
+/** 6 random bytes in base64url: 8 ASCII characters. */
+const ID_LENGTH = 8;
+const HEADER_LENGTH = 1 + ID_LENGTH;
+const START_BYTE = FRAME.start.charCodeAt(0);
+const ONE_BYTE = FRAME.one.charCodeAt(0);
+const MANY_BYTE = FRAME.many.charCodeAt(0);
+
 interface ChannelState {
   handlers: Set<Handler>;
   /** Settles when Redis has confirmed the SUBSCRIBE. */
@@ -27,6 +45,12 @@ interface ChannelState {
  * connection can do nothing else). Messages are JSON. Each Redis channel is subscribed once however
  * many local handlers listen; handlers run in the order messages arrive.
  *
+ * The bus's own messages reach its own handlers in-process, with the very value the publisher gave
+ * (read-only, see EventBus), in publish order and never inside `publish`; Redis's echo of them is
+ * dropped unread. They are delivered locally even when Redis refuses them (it is down): this
+ * gateway's state already has the change they announce. `publish` still rejects then, since the other
+ * gateways missed it (they resynchronise when their bus is back, `onReconnect`).
+ *
  * After a dropped connection ioredis reconnects and subscribes again by itself, but Redis pub/sub does
  * not keep messages: whatever was published meanwhile is lost. `onReconnect` tells listeners when to
  * resynchronise.
@@ -36,6 +60,9 @@ export class RedisBus implements EventBus {
   private readonly reconnectListeners = new Set<() => void>();
   private readonly prefix: string;
   private readonly log: Logger;
+  /** `@<id>`: what starts the wire text of this bus's messages. */
+  private readonly header: string;
+  private readonly headerBytes: Buffer;
   private closed = false;
 
   private constructor(
@@ -45,7 +72,10 @@ export class RedisBus implements EventBus {
   ) {
     this.prefix = options.channelPrefix ?? 'hb:';
     this.log = componentLogger(options.logger ?? rootLogger, 'redis-bus');
-    sub.on('message', (channel: string, text: string) => this.deliver(channel, text));
+    this.header = FRAME.start + randomBytes(6).toString('base64url');
+    this.headerBytes = Buffer.from(this.header, 'latin1');
+    // Buffers: this bus's own messages are recognised by their first bytes and never decoded.
+    sub.on('messageBuffer', (channel: Buffer, data: Buffer) => this.deliver(channel, data));
     let connected = true;
     sub.on('close', () => {
       if (!this.closed && connected) this.log.warn('bus subscriber connection lost; reconnecting');
@@ -105,9 +135,21 @@ export class RedisBus implements EventBus {
 
   async publish(channel: string, message: unknown): Promise<void> {
     if (this.closed) throw new Error('bus is closed');
-    const text = JSON.stringify(message);
-    if (text === undefined) throw new TypeError(`cannot publish ${typeof message} on ${channel}: not JSON`);
-    await this.pub.publish(this.prefix + channel, text);
+    const text = messageText(channel, message);
+    const name = this.prefix + channel;
+    this.deliverLocally(name, [message]);
+    await this.pub.publish(name, this.header + FRAME.one + text);
+  }
+
+  async publishMany(channel: string, messages: readonly unknown[]): Promise<void> {
+    if (this.closed) throw new Error('bus is closed');
+    if (messages.length === 0) return;
+    // One message goes out as itself: its receivers read no array.
+    if (messages.length === 1) return this.publish(channel, messages[0]);
+    const text = messagesText(channel, messages);
+    const name = this.prefix + channel;
+    this.deliverLocally(name, messages);
+    await this.pub.publish(name, this.header + FRAME.many + text);
   }
 
   async subscribe(channel: string, handler: Handler): Promise<() => Promise<void>> {
@@ -160,16 +202,34 @@ export class RedisBus implements EventBus {
     ]);
   }
 
-  private deliver(channel: string, text: string): void {
-    const state = this.channels.get(channel);
+  /** Hands this bus's own messages to its handlers, after the publisher's call returns. */
+  private deliverLocally(name: string, messages: readonly unknown[]): void {
+    const state = this.channels.get(name);
     if (!state) return;
-    let message: unknown;
+    // Microtasks run in the order they were queued: publish order, per channel and overall.
+    queueMicrotask(() => {
+      if (this.closed) return;
+      for (const message of messages) this.dispatch(name, state, message);
+    });
+  }
+
+  /** A message from Redis: another bus's (or plain JSON), decoded and handed to the handlers. */
+  private deliver(channel: Buffer, data: Buffer): void {
+    if (data.length > HEADER_LENGTH && this.headerBytes.compare(data, 0, HEADER_LENGTH) === 0) return;
+    const name = channel.toString();
+    const state = this.channels.get(name);
+    if (!state) return;
+    let messages: unknown[];
     try {
-      message = JSON.parse(text);
+      messages = decodeFrame(data);
     } catch (err) {
-      this.log.warn({ err, channel }, 'dropping a bus message that is not JSON');
+      this.log.warn({ err, channel: name }, 'dropping a bus message that is not JSON');
       return;
     }
+    for (const message of messages) this.dispatch(name, state, message);
+  }
+
+  private dispatch(channel: string, state: ChannelState, message: unknown): void {
     for (const handler of state.handlers) {
       try {
         handler(message);
@@ -177,5 +237,22 @@ export class RedisBus implements EventBus {
         this.log.error({ err, channel }, 'bus handler threw');
       }
     }
+  }
+}
+
+/** The messages of one wire text (FRAME); throws when it is not JSON. */
+function decodeFrame(data: Buffer): unknown[] {
+  if (data[0] !== START_BYTE) return [JSON.parse(data.toString())];
+  const json = data.toString('utf8', HEADER_LENGTH + 1);
+  switch (data[HEADER_LENGTH]) {
+    case ONE_BYTE:
+      return [JSON.parse(json)];
+    case MANY_BYTE: {
+      const messages: unknown = JSON.parse(json);
+      if (!Array.isArray(messages)) throw new SyntaxError('a batch of bus messages is not an array');
+      return messages;
+    }
+    default:
+      throw new SyntaxError('unknown bus message frame');
   }
 }

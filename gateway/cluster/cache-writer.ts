@@ -4,7 +4,7 @@ import type { Logger } from '../../core/logger.js';
 import type { ContainerRecord, NodeRecord, Store } from '../../core/store/store.js';
 import type { NodeStatus } from '../../core/domain.js';
 import type { ClusterCache } from './cluster-cache.js';
-import { CHANNEL, publishEvent } from '../../core/bus/channels.js';
+import { CHANNEL, publishEvent, type ContainerStatusMessage } from '../../core/bus/channels.js';
 
 /** Bus channel on which the gateway that changed the cache tells the others what it changed. */
 export const CACHE_SYNC_CHANNEL = 'humpback:cache-sync';
@@ -188,20 +188,22 @@ export class CacheWriter {
       upsert: changed,
       remove: removed.map((c) => c.id),
     });
+    if (events.length === 0) return synced;
     const at = this.now().toISOString();
-    // Published together with the sync message (in this order: one connection keeps it), not one
-    // round trip each: a node's first list is 20 or more of them, thousands of nodes at start-up.
-    await Promise.all([
-      synced,
-      ...events.map((e) =>
-        publishEvent(this.options.bus, CHANNEL.containerStatus, {
-          container: e.container,
-          previousState: e.previousState,
-          at,
-          groupIds: this.groupIdsOf(e.container.nodeId, e.container),
-        }),
-      ),
-    ]);
+    // A batch's events are of one node, mostly: its groups are looked up once, not per event.
+    const groupsOfNode = new Map<string, string[]>();
+    const messages = events.map(({ container, previousState }): ContainerStatusMessage => {
+      const { nodeId } = container;
+      let ofNode = groupsOfNode.get(nodeId);
+      if (!ofNode) {
+        ofNode = this.options.cache.groupIdsOfNode(nodeId);
+        groupsOfNode.set(nodeId, ofNode);
+      }
+      return { container, previousState, at, groupIds: containerGroupIds(container, ofNode) };
+    });
+    // All the events in one bus message, published right after the sync message (one connection
+    // keeps that order): a node's first list is 20 or more of them, thousands of nodes at start-up.
+    await Promise.all([synced, this.options.bus.publishMany(CHANNEL.containerStatus, messages)]);
   }
 
   /** Tells every gateway (this one included) that groups changed in the store. */

@@ -144,6 +144,9 @@ export class MemoryBus implements EventBus {
       for (const h of set) h(copy);
     });
   }
+  async publishMany(channel: string, messages: readonly unknown[]): Promise<void> {
+    for (const m of messages) await this.publish(channel, m);
+  }
   async subscribe(channel: string, handler: (m: unknown) => void): Promise<() => Promise<void>> {
     let set = this.handlers.get(channel);
     if (!set) this.handlers.set(channel, (set = new Set()));

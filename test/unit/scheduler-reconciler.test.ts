@@ -57,6 +57,9 @@ class MemoryBus implements EventBus {
     this.published.push({ channel, message });
     for (const h of this.handlers.get(channel) ?? []) h(structuredClone(message));
   }
+  async publishMany(channel: string, messages: readonly unknown[]): Promise<void> {
+    for (const m of messages) await this.publish(channel, m);
+  }
   async subscribe(channel: string, handler: (m: unknown) => void): Promise<() => Promise<void>> {
     const set = this.handlers.get(channel) ?? new Set();
     set.add(handler);

@@ -94,6 +94,9 @@ class MemoryBus implements EventBus {
   async publish(channel: string, message: unknown): Promise<void> {
     this.published.push({ channel, message });
   }
+  async publishMany(channel: string, messages: readonly unknown[]): Promise<void> {
+    for (const m of messages) await this.publish(channel, m);
+  }
   async subscribe(): Promise<() => Promise<void>> {
     return async () => undefined;
   }
