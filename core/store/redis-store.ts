@@ -254,12 +254,19 @@ export class RedisStore implements Store {
   ): Promise<void> {
     if (docs.length === 0) return;
     const key = this.key(collection);
-    const multi = this.redis.multi();
+    const chunks: string[][] = [];
     for (let i = 0; i < docs.length; i += CHUNK) {
       const args: string[] = [];
       for (const [id, doc] of docs.slice(i, i + CHUNK)) args.push(id, JSON.stringify(doc));
-      multi.hset(key, ...args);
+      chunks.push(args);
     }
+    // One command is atomic by itself; MULTI (and the objects ioredis makes for it) only for several.
+    if (chunks.length === 1) {
+      await this.redis.hset(key, ...chunks[0]!);
+      return;
+    }
+    const multi = this.redis.multi();
+    for (const args of chunks) multi.hset(key, ...args);
     checkExec(await multi.exec());
   }
 
@@ -291,6 +298,10 @@ export class RedisStore implements Store {
   async deleteMany(collection: CollectionName, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
     const key = this.key(collection);
+    if (ids.length <= CHUNK) {
+      await this.redis.hdel(key, ...ids);
+      return;
+    }
     const multi = this.redis.multi();
     for (let i = 0; i < ids.length; i += CHUNK) multi.hdel(key, ...ids.slice(i, i + CHUNK));
     checkExec(await multi.exec());
