@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { CHALLENGE_PATH, proofKey, verifyAgentProof } from './auth.js';
 import { AgentUnreachableError, AgentUnverifiedError } from './client-errors.js';
+import { agentDispatcher } from './client-dispatcher.js';
 import type { ErrorBody } from '../core/agent-wire.js';
 
 export interface AgentProofOptions {
@@ -68,6 +69,7 @@ async function challengeAgent(o: AgentProofOptions): Promise<void> {
       body: JSON.stringify({ Nonce: nonce, Address: o.address }),
       redirect: 'manual',
       signal: AbortSignal.timeout(o.timeoutMs),
+      dispatcher: agentDispatcher,
     });
     text = await readCapped(res, 16 * 1024);
   } catch (err) {
