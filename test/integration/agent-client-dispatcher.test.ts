@@ -110,7 +110,9 @@ describe('AgentDispatcher', () => {
     await other.close();
     await expect(request(`${url}/x`, { dispatcher })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     const again = new CountingServer();
-    await new Promise<void>((resolve) => again.server.listen(Number(new URL(url).port), '127.0.0.1', resolve));
+    await new Promise<void>((resolve) =>
+      again.server.listen(Number(new URL(url).port), '127.0.0.1', resolve),
+    );
     try {
       const res = await request(`${url}/y`, { dispatcher });
       expect(await res.body.json()).toEqual({ url: '/y' });
