@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { request, type Dispatcher } from 'undici';
 import { CHALLENGE_PATH, proofKey, verifyAgentProof } from './auth.js';
 import { AgentUnreachableError, AgentUnverifiedError } from './client-errors.js';
+import { agentDispatcher } from './client-dispatcher.js';
 import type { ErrorBody } from '../core/agent-wire.js';
 
 export interface AgentProofOptions {
@@ -70,6 +71,7 @@ async function challengeAgent(o: AgentProofOptions): Promise<void> {
       headers: { 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify({ Nonce: nonce, Address: o.address }),
       signal: AbortSignal.timeout(o.timeoutMs),
+      dispatcher: agentDispatcher,
     });
     status = res.statusCode;
     text = await readCapped(res.body, 16 * 1024);

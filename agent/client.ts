@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import { Readable } from 'node:stream';
 import { request as undiciRequest } from 'undici';
+import { agentDispatcher } from './client-dispatcher.js';
 import type { ContainerConfig } from '../core/container-config.js';
 import {
   NodeDataError,
@@ -167,8 +168,8 @@ function agentLine(raw: StatusLineBody | StatsLineBody, options: EventsOptions):
 const defaultRetryWait = (attempt: number): number => Math.min(5000, 250 * 2 ** attempt);
 
 /**
- * Talks to one agent. Requests reuse connections (undici keeps them alive: `request` for the JSON
- * calls, fetch for the streams). Before the first
+ * Talks to one agent. Requests reuse connections (client-dispatcher.ts keeps them alive: `request`
+ * for the JSON calls, fetch for the streams). Before the first
  * request that carries the token, and again after a connection failure or once the proof is older than
  * `proofTtlMs`, the agent must answer a challenge: that costs one round trip then, none per request.
  */
@@ -529,6 +530,7 @@ export class AgentClient {
         // The token never follows a redirect.
         redirect: 'error',
         ...(signal ? { signal } : {}),
+        dispatcher: agentDispatcher,
       });
     } catch (err) {
       if (err instanceof Error && err.name === 'AbortError') throw err;
@@ -584,6 +586,7 @@ export class AgentClient {
         },
         body: body === undefined ? null : JSON.stringify(body),
         signal: deadline,
+        dispatcher: agentDispatcher,
       });
       const text = await res.body.text();
       const status = res.statusCode;

@@ -1,9 +1,11 @@
 /**
  * Where a process's heap is: a V8 heap snapshot (node:v8 writeHeapSnapshot, the .heapsnapshot that
  * Chrome DevTools opens) summarised as self size by constructor, like DevTools' Summary view without
- * retained sizes, plus the strings held in most copies. The snapshot is read as bytes and its nodes
- * are aggregated while they are scanned, so a snapshot of a heap of a GB is summed in seconds without
- * an array of its nodes; only its strings table goes through JSON.parse.
+ * retained sizes, plus the strings held in most copies and the closures by the function they are of
+ * (file and line: whose code keeps them, which a count per node makes plain). The snapshot is read as
+ * bytes and its nodes and edges are aggregated while they are scanned, so a snapshot of a heap of a
+ * GB is summed in seconds without an array of its nodes; only its strings table goes through
+ * JSON.parse.
  *
  *   npx tsx bench/lib/heap-summary.ts <file.heapsnapshot>   (or summariseHeapSnapshot(file))
  */
@@ -23,10 +25,22 @@ export interface HeapSummary {
   byConstructor: HeapGroup[];
   /** Strings by content (first 60 characters) in most copies: duplicates a cache could share. */
   duplicateStrings: HeapGroup[];
+  /** Closures in most copies, by function name and where it is defined (`file:line`). */
+  closures: HeapGroup[];
 }
 
 interface SnapshotMeta {
-  snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]] }; node_count: number };
+  snapshot: {
+    meta: {
+      node_fields: string[];
+      node_types: [string[], ...unknown[]];
+      edge_fields: string[];
+      edge_types: [string[], ...unknown[]];
+      location_fields?: string[];
+    };
+    node_count: number;
+    edge_count: number;
+  };
 }
 
 /** Calls `each` with the file's bytes from `from` on, in chunks, until it returns false. */
@@ -50,6 +64,69 @@ function find(fd: number, from: number, needle: string): number {
   }
 }
 
+/**
+ * Parses the flat array of numbers that starts at `from` (just after its `[`) in records of `width`,
+ * calling `each` with each record (the same array, refilled); returns the offset of its `]`.
+ */
+function scanRecords(fd: number, from: number, width: number, each: (record: Float64Array) => void): number {
+  const record = new Float64Array(width);
+  let field = 0;
+  let value = 0;
+  let inNumber = false;
+  let end = -1;
+  scan(fd, from, (chunk, at) => {
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk[i]!;
+      if (c >= 48 && c <= 57) {
+        value = value * 10 + (c - 48);
+        inNumber = true;
+        continue;
+      }
+      if (inNumber) {
+        record[field] = value;
+        inNumber = false;
+        value = 0;
+        if (++field === width) {
+          field = 0;
+          each(record);
+        }
+      }
+      if (c === 93 /* ] */) {
+        end = at + i;
+        return false;
+      }
+    }
+    return true;
+  });
+  return end;
+}
+
+/** The strings table, the snapshot's last section (searched for from the end backwards). */
+function readStrings(fd: number, size: number, notBefore: number): string[] {
+  let stringsAt = -1;
+  const back = Buffer.allocUnsafe(16 * 2 ** 20);
+  for (let to = size; to > notBefore && stringsAt < 0; to -= back.length - 16) {
+    const from = Math.max(notBefore, to - back.length);
+    const n = readSync(fd, back, 0, to - from, from);
+    const i = back.subarray(0, n).lastIndexOf('"strings":[');
+    if (i >= 0) stringsAt = from + i;
+  }
+  if (stringsAt < 0) throw new Error('no strings table in the snapshot');
+  const tail = Buffer.alloc(size - stringsAt);
+  readSync(fd, tail, 0, tail.length, stringsAt);
+  return (JSON.parse(`{${tail.subarray(0, tail.lastIndexOf('}')).toString()}}`) as { strings: string[] })
+    .strings;
+}
+
+/** A script's URL or path, short: from its package in node_modules, or from the working directory. */
+function shortScript(name: string): string {
+  const modules = name.lastIndexOf('node_modules/');
+  if (modules >= 0) return name.slice(modules + 'node_modules/'.length);
+  const cwd = `${process.cwd()}/`;
+  const path = name.replace(/^file:\/\//, '');
+  return path.startsWith(cwd) ? path.slice(cwd.length) : path;
+}
+
 export function summariseHeapSnapshot(file: string, top = 20): HeapSummary {
   const fd = openSync(file, 'r');
   try {
@@ -66,69 +143,69 @@ function summarise(fd: number, top: number): HeapSummary {
   const headBuf = Buffer.alloc(nodesAt);
   readSync(fd, headBuf, 0, nodesAt, 0);
   const head = JSON.parse(`${headBuf.toString().replace(/,\s*$/, '')}}`) as SnapshotMeta;
-  const fields = head.snapshot.meta.node_fields;
-  const types = head.snapshot.meta.node_types[0];
-  const width = fields.length;
+  const meta = head.snapshot.meta;
+  const fields = meta.node_fields;
+  const types = meta.node_types[0];
   const fType = fields.indexOf('type');
   const fName = fields.indexOf('name');
   const fSize = fields.indexOf('self_size');
-  // Per node: (type, name index, self size), kept in typed arrays (a snapshot's nodes are a few
-  // million); the names are resolved once the strings table (at the file's end) is read.
+  const fEdges = fields.indexOf('edge_count');
+  const strings = readStrings(fd, size, nodesAt);
+  // Per node: (type, name index, self size, edge count), kept in typed arrays (a snapshot's nodes are
+  // a few million).
   const nodeCount = head.snapshot.node_count;
   const nType = new Uint8Array(nodeCount);
   const nName = new Uint32Array(nodeCount);
   const nSize = new Float64Array(nodeCount);
-  let field = 0;
-  let value = 0;
-  let inNumber = false;
+  const nEdges = new Uint32Array(nodeCount);
   let node = 0;
-  let nodesEnd = -1;
-  scan(fd, nodesAt + 9, (chunk, at) => {
-    for (let i = 0; i < chunk.length; i++) {
-      const c = chunk[i]!;
-      if (c >= 48 && c <= 57) {
-        value = value * 10 + (c - 48);
-        inNumber = true;
-        continue;
-      }
-      if (inNumber) {
-        if (field === fType) nType[node] = value;
-        else if (field === fName) nName[node] = value;
-        else if (field === fSize) nSize[node] = value;
-        inNumber = false;
-        value = 0;
-        if (++field === width) {
-          field = 0;
-          node++;
-        }
-      }
-      if (c === 93 /* ] */) {
-        nodesEnd = at + i;
-        return false;
-      }
-    }
-    return true;
+  const nodesEnd = scanRecords(fd, nodesAt + 9, fields.length, (r) => {
+    nType[node] = r[fType]!;
+    nName[node] = r[fName]!;
+    nSize[node] = r[fSize]!;
+    nEdges[node] = r[fEdges]!;
+    node++;
   });
-  // The strings table is the last section: searched for from the end backwards, chunk by chunk.
-  let stringsAt = -1;
-  const back = Buffer.allocUnsafe(16 * 2 ** 20);
-  for (let to = size; to > nodesEnd && stringsAt < 0; to -= back.length - 16) {
-    const from = Math.max(nodesEnd, to - back.length);
-    const n = readSync(fd, back, 0, to - from, from);
-    const i = back.subarray(0, n).lastIndexOf('"strings":[');
-    if (i >= 0) stringsAt = from + i;
+  // The edges, in the order of their nodes: a closure's `shared` edge leads to its function's
+  // SharedFunctionInfo, whose `script_or_debug_info` edge leads to its script (named by its URL).
+  const closureType = types.indexOf('closure');
+  const shared = strings.indexOf('shared');
+  const scriptEdge = strings.indexOf('script_or_debug_info');
+  const edgeFields = meta.edge_fields;
+  const internal = meta.edge_types[0].indexOf('internal');
+  const eType = edgeFields.indexOf('type');
+  const eName = edgeFields.indexOf('name_or_index');
+  const eTo = edgeFields.indexOf('to_node');
+  const functionOf = new Int32Array(nodeCount).fill(-1);
+  const scriptOf = new Int32Array(nodeCount).fill(-1);
+  const edgesAt = find(fd, nodesEnd, '"edges":[');
+  let from = 0;
+  let left = nEdges[0] ?? 0;
+  const edgesEnd = scanRecords(fd, edgesAt + 9, edgeFields.length, (r) => {
+    while (left === 0 && from < node - 1) left = nEdges[++from]!;
+    left--;
+    if (r[eType] !== internal) return;
+    const name = r[eName]!;
+    if (name === shared && nType[from] === closureType) functionOf[from] = r[eTo]! / fields.length;
+    else if (name === scriptEdge) scriptOf[from] = r[eTo]! / fields.length;
+  });
+  // Where each closure's function is defined (node offset, script id, line, column).
+  const lineOf = new Int32Array(nodeCount).fill(-1);
+  const locationsAt = find(fd, edgesEnd, '"locations":[');
+  const locationFields = meta.location_fields ?? [];
+  if (locationsAt >= 0 && locationFields.length > 0) {
+    const lObject = locationFields.indexOf('object_index');
+    const lLine = locationFields.indexOf('line');
+    scanRecords(fd, locationsAt + 13, locationFields.length, (r) => {
+      lineOf[r[lObject]! / fields.length] = r[lLine]!;
+    });
   }
-  if (stringsAt < 0) throw new Error('no strings table in the snapshot');
-  const tail = Buffer.alloc(size - stringsAt);
-  readSync(fd, tail, 0, tail.length, stringsAt);
-  const strings = (
-    JSON.parse(`{${tail.subarray(0, tail.lastIndexOf('}')).toString()}}`) as { strings: string[] }
-  ).strings;
   const byName = new Set(['object', 'native', 'array']);
   const stringTypes = new Set(['string', 'concatenated string', 'sliced string']);
   // key -> [count, bytes]; objects by (type, name), V8's kinds by type (arrays by type and name).
   const groups = new Map<number, [number, number]>();
   const stringCopies = new Map<number, [number, number]>();
+  const closureCopies = new Map<string, [number, number]>();
   let total = 0;
   for (let k = 0; k < node; k++) {
     const type = nType[k]!;
@@ -145,6 +222,16 @@ function summarise(fd: number, top: number): HeapSummary {
       s[0]++;
       s[1] += bytes;
       stringCopies.set(name, s);
+    } else if (type === closureType) {
+      const fn = functionOf[k]!;
+      const script = fn >= 0 ? scriptOf[fn]! : -1;
+      const where = script >= 0 ? shortScript(strings[nName[script]!] ?? '?') : '?';
+      const line = lineOf[k]! >= 0 ? `:${lineOf[k]! + 1}` : '';
+      const place = `${strings[name] || '(anonymous)'} ${where}${line}`;
+      const c = closureCopies.get(place) ?? [0, 0];
+      c[0]++;
+      c[1] += bytes;
+      closureCopies.set(place, c);
     }
     total += bytes;
   }
@@ -174,11 +261,16 @@ function summarise(fd: number, top: number): HeapSummary {
       count: n,
       selfMb: bytes / 2 ** 20,
     }));
+  const closures = [...closureCopies]
+    .sort((a, b) => b[1][0] - a[1][0])
+    .slice(0, 15)
+    .map(([place, [n, bytes]]) => ({ name: place, count: n, selfMb: bytes / 2 ** 20 }));
   return {
     totalMb: total / 2 ** 20,
     nodes: count,
     byConstructor: [...rows.values()].sort((a, b) => b.selfMb - a.selfMb).slice(0, top),
     duplicateStrings,
+    closures,
   };
 }
 
@@ -190,6 +282,8 @@ export function formatHeapSummary(s: HeapSummary): string {
     ...s.byConstructor.map(row),
     '  strings in most copies (content, copies, MB):',
     ...s.duplicateStrings.map(row),
+    '  closures in most copies (function and where it is defined, copies, MB):',
+    ...s.closures.map(row),
   ].join('\n');
 }
 

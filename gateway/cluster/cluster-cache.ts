@@ -92,13 +92,28 @@ interface Membership {
   byHostAndPort: Map<string, ServerRef[]>;
 }
 
+/**
+ * A container in the indexes: its record is replaced in place when it changes without moving in the
+ * order (the same name). The order is by name, then id, compared field by field: a key string of
+ * both kept per container was 130 bytes each (13 MB at 100,000 containers).
+ */
 interface Entry {
   record: ContainerRecord;
-  /** Sort and cursor key: name, then id. */
-  key: string;
 }
 
-const compareEntries = (a: Entry, b: Entry): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+/** Where a page starts: the sort key of the last container of the page before (the cursor). */
+interface SortKey {
+  name: string;
+  id: string;
+}
+
+/** The indexes' order: name, then id (as `${name}\u0000${id}` compares, names having no NUL). */
+function compareKeys(a: SortKey, b: SortKey): number {
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+const compareEntries = (a: Entry, b: Entry): number => compareKeys(a.record, b.record);
 
 /**
  * Containers of one index, sorted by key when read. Adds and deletes are O(1) (a set); the sorted
@@ -165,25 +180,24 @@ function merge(a: readonly Entry[], b: readonly Entry[]): Entry[] {
   return out;
 }
 
-const sortKey = (c: ContainerRecord): string => `${c.name}\u0000${c.id}`;
-
-function encodeCursor(key: string): string {
-  return Buffer.from(key, 'utf8').toString('base64url');
+function encodeCursor(c: ContainerRecord): string {
+  return Buffer.from(`${c.name}\u0000${c.id}`, 'utf8').toString('base64url');
 }
 
-function decodeCursor(cursor: string): string {
+function decodeCursor(cursor: string): SortKey {
   const key = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!key.includes('\u0000')) throw badInput('after: not a cursor from this API', 'after');
-  return key;
+  const at = key.indexOf('\u0000');
+  if (at < 0) throw badInput('after: not a cursor from this API', 'after');
+  return { name: key.slice(0, at), id: key.slice(at + 1) };
 }
 
 /** First index whose key is greater than `key`. */
-function upperBound(list: readonly Entry[], key: string): number {
+function upperBound(list: readonly Entry[], key: SortKey): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (list[mid]!.key <= key) lo = mid + 1;
+    if (compareKeys(list[mid]!.record, key) <= 0) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -489,7 +503,7 @@ export class ClusterCache {
     const current = this.containers.get(container.id);
     if (current && sameContainer(current.record, container))
       return { previous: current.record, unchanged: true };
-    if (current && current.key === sortKey(container)) {
+    if (current && current.record.name === container.name) {
       // Same place in every order: move it only between the indexes whose key changed.
       const old = current.record;
       current.record = container;
@@ -500,7 +514,7 @@ export class ClusterCache {
       return { previous: old, unchanged: false };
     }
     if (current) this.unindex(current);
-    const entry: Entry = { record: container, key: sortKey(container) };
+    const entry: Entry = { record: container };
     this.containers.set(container.id, entry);
     this.index(entry);
     return { previous: current?.record, unchanged: false };
@@ -666,7 +680,7 @@ export class ClusterCache {
       }
     }
     const last = nodes[nodes.length - 1];
-    return { nodes, totalCount, endCursor: last ? encodeCursor(sortKey(last)) : null, hasNextPage };
+    return { nodes, totalCount, endCursor: last ? encodeCursor(last) : null, hasNextPage };
   }
 
   // ---- persistence --------------------------------------------------------------------------

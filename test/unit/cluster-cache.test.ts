@@ -132,6 +132,36 @@ describe('ClusterCache', () => {
     expect(new Set(seen).size).toBe(5000);
   });
 
+  it('orders by name then id, a name before the names it begins, one page after another', () => {
+    const cache = new ClusterCache();
+    cache.upsertNode(node('n1', '10.0.0.1', 'alpha'));
+    const named: Array<[string, string]> = [
+      ['ab', 'e'],
+      ['a', 'f'],
+      ['a-b', 'a'],
+      ['a', 'b'],
+      ['b', 'c'],
+      ['a', 'd'],
+    ];
+    for (const [name, id] of named) cache.upsertContainer(container(id, 'n1', { name }));
+    const expected = ['a/b', 'a/d', 'a/f', 'a-b/a', 'ab/e', 'b/c'];
+    const all = cache.queryContainers({}, { first: 100 }).nodes.map((c) => `${c.name}/${c.id}`);
+    expect(all).toEqual(expected);
+    const paged: string[] = [];
+    let after: string | undefined;
+    do {
+      const page = cache.queryContainers({ nodeId: 'n1' }, { first: 1, after });
+      paged.push(...page.nodes.map((c) => `${c.name}/${c.id}`));
+      after = page.hasNextPage ? (page.endCursor ?? undefined) : undefined;
+    } while (after);
+    expect(paged).toEqual(expected);
+    // A rename moves the container; a change that keeps the name keeps its place.
+    cache.upsertContainer(container('f', 'n1', { name: 'c' }));
+    cache.upsertContainer(container('b', 'n1', { name: 'a', state: 'EXITED' }));
+    const after2 = cache.queryContainers({}, { first: 100 }).nodes.map((c) => `${c.name}/${c.id}`);
+    expect(after2).toEqual(['a/b', 'a/d', 'a-b/a', 'ab/e', 'b/c', 'c/f']);
+  });
+
   it('filters by node, meta, state and group, with counts', () => {
     const cache = populated(300);
     const byNode = cache.queryContainers({ nodeId: 'n1' }, { first: 1000 });
