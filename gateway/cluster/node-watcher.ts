@@ -174,7 +174,16 @@ class AddressWatch {
     return undefined;
   }
 
-  private schedule(ms = this.watcher.checkIntervalMs()): void {
+  /**
+   * The next check: after the (scaled) check interval, or after `healthIntervalMs` while the agent
+   * here has never answered or its node is not synced yet (a first probe that timed out on a busy start-up waited 20 s at 5,000
+   * nodes: the last nodes of a complete cache).
+   */
+  private schedule(
+    ms = this.state.phase === 'probing' || this.state.phase === 'syncing'
+      ? this.o.healthIntervalMs
+      : this.watcher.checkIntervalMs(),
+  ): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.check(), ms);

@@ -436,6 +436,19 @@ describe('single mode over fake agents', () => {
     expect(lists).toBeLessThanOrEqual(4);
   });
 
+  it('checks an agent that never answered again after healthIntervalMs, not the scaled interval', async () => {
+    await watcher.stop();
+    // 2 nodes at 0.1 checks a second: a healthy node is checked every 20 s.
+    watcher = new NodeWatcher({ cache, writer, pool, logger, healthIntervalMs: 50, maxChecksPerSecond: 0.1 });
+    await watcher.start();
+    const agent = agents.get('10.1.0.1:8500')!;
+    agent.down = true;
+    await groups.create({ name: 'g', clusterMode: false, servers: ['10.1.0.1', '10.1.0.2'] }, admin);
+    await waitUntil(() => agent.nodeInfoCalls >= 1);
+    agent.down = false;
+    await nodeEvents.next((m) => m.node.id === 'node-a' && m.node.status === 'HEALTHY', 2000);
+  });
+
   it('keeps a container the cache gained while a resync list was on its way', async () => {
     await groups.create({ name: 'g', clusterMode: false, servers: ['10.1.0.2'] }, admin);
     await nodeEvents.next((m) => m.node.id === 'node-b' && m.node.status === 'HEALTHY');
