@@ -14,7 +14,7 @@ import { AgentClient } from '../../agent/client.js';
 import { AgentError, AgentUnreachableError } from '../../agent/client-errors.js';
 import type { AgentEvent } from '../../agent/client-types.js';
 import { IDLE_CONNECTION_MS, startAgent, type RunningAgent } from '../../agent/main.js';
-import { dockerFor, engineNamed, loadTestEnv, waitFor } from '../helpers/test-env.js';
+import { dockerFor, engineNamed, loadTestEnv, waitFor, freePort } from '../helpers/test-env.js';
 
 const env = loadTestEnv();
 const engine = engineNamed(env, 'n1');
@@ -590,14 +590,6 @@ describe('networks', () => {
 });
 
 describe('events', () => {
-  async function freePort(): Promise<number> {
-    const s = net.createServer();
-    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-    const port = (s.address() as net.AddressInfo).port;
-    await new Promise((resolve) => s.close(resolve));
-    return port;
-  }
-
   it('streams container events as NDJSON', async () => {
     const ac = new AbortController();
     cleanups.push(async () => ac.abort());

@@ -1,24 +1,14 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EventBus } from '../../core/bus.js';
 import { LocalBus } from '../../core/bus/local-bus.js';
 import { openBus } from '../../core/bus/open-bus.js';
 import { RedisBus } from '../../core/bus/redis-bus.js';
-import { loadTestEnv, waitFor } from '../helpers/test-env.js';
+import { loadTestEnv, waitFor, freePort } from '../helpers/test-env.js';
 
 const testRedisUrl = (): string => loadTestEnv().redisUrl;
-
-/** A free TCP port on the loopback interface. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Collects messages and resolves once `count` have arrived, or fails at the deadline. */
 function collector(count: number, deadlineMs = 5000) {

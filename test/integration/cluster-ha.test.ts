@@ -1,12 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningAgent } from '../../agent/main.js';
-import { dockerFor, engineNamed, loadTestEnv, waitFor } from '../helpers/test-env.js';
+import { dockerFor, engineNamed, loadTestEnv, waitFor, freePort } from '../helpers/test-env.js';
 import { ADMIN_PASSWORD, AGENT_TOKEN, TempDirs, TestClient, startTestAgent } from './gateway-harness.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -14,14 +13,6 @@ const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 interface MetaView {
   id: string;
   containers: Array<{ id: string; index: number | null; state: string; nodeId: string }>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
 }
 
 /**

@@ -2,17 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/main.js';
-import { waitFor } from '../helpers/test-env.js';
+import { waitFor, freePort } from '../helpers/test-env.js';
 import { TempDirs, TestClient, gatewayConfig, startTestGateway } from './gateway-harness.js';
-
-/** A free TCP port on the loopback interface. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * The gateway's Redis dies and comes back. A private redis-server (the shared one must stay up for

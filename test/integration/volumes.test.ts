@@ -1,8 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
@@ -11,7 +9,7 @@ import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningAgent } from '../../agent/main.js';
 import type { RunningGateway } from '../../gateway/main.js';
-import { dockerFor, engineNamed, loadTestEnv, waitFor } from '../helpers/test-env.js';
+import { dockerFor, engineNamed, loadTestEnv, waitFor, freePort } from '../helpers/test-env.js';
 import {
   ADMIN_PASSWORD,
   AGENT_TOKEN,
@@ -81,14 +79,6 @@ async function tarText(body: ReadableStream<Uint8Array>): Promise<string> {
 function rssOf(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m![1]) * 1024;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
 }
 
 /** `humpback gateway` in a child process (embedded store in `dataDir`), with `nodeArgs` for node. */
