@@ -61,12 +61,7 @@ export interface ReconcilerOptions {
   overcommit?: number | undefined;
   /** Nodes tried for one instance before giving up. @default 3 */
   createAttempts?: number | undefined;
-  /**
-   * Creates and removals in flight at once for one meta. Creates go wider in a big group: one per
-   * CREATES_NODES_EACH of its nodes when that is more, at most MAX_CREATES (a meta of 1,000 instances
-   * over 1,000 nodes does not wait on 8 engines at a time; a small group's engines get no flood).
-   * @default 8
-   */
+  /** Creates and removals in flight at once for one meta. @default 8 */
   concurrency?: number | undefined;
   logger?: Logger | undefined;
 }
@@ -87,9 +82,6 @@ interface Census {
 }
 
 const HEALTHY: NodeStatus = 'HEALTHY';
-/** See ReconcilerOptions.concurrency. */
-const CREATES_NODES_EACH = 16;
-const MAX_CREATES = 64;
 
 /**
  * Converges one meta: desired (its record: instances, config, constraints) against actual (its
@@ -225,19 +217,11 @@ export class Reconciler {
       const indexes = allocateIndexes(byIndex.keys(), missing);
       const placement = await this.placementFor(meta);
       const writes: Promise<void>[] = [];
-      const width = Math.max(
-        this.concurrency,
-        Math.min(MAX_CREATES, Math.floor(placement.index.nodeCount / CREATES_NODES_EACH)),
-      );
-      await this.parallel(
-        indexes,
-        async (index) => {
-          const created = await this.createInstance(meta, index, placement, meta.config, writes);
-          if (created.ok) result.created.push(created.container);
-          else result.failures.push(`instance ${index}: ${created.message}`);
-        },
-        width,
-      );
+      await this.parallel(indexes, async (index) => {
+        const created = await this.createInstance(meta, index, placement, meta.config, writes);
+        if (created.ok) result.created.push(created.container);
+        else result.failures.push(`instance ${index}: ${created.message}`);
+      });
       await Promise.all(writes);
     }
     if (result.failures.length > 0) {
@@ -503,13 +487,9 @@ export class Reconciler {
     this.pendingRemoval.set(c.id, cancel);
   }
 
-  private async parallel<T>(
-    items: readonly T[],
-    fn: (item: T) => Promise<void>,
-    width = this.concurrency,
-  ): Promise<void> {
+  private async parallel<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
     const queue = [...items];
-    const workers = Array.from({ length: Math.min(width, queue.length) }, async () => {
+    const workers = Array.from({ length: Math.min(this.concurrency, queue.length) }, async () => {
       for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
     });
     await Promise.all(workers);
