@@ -36,9 +36,9 @@ export interface NodeWatcherOptions {
    * At most this many container lists a second over all nodes, the periodic ones and those after
    * events each: past `maxResyncsPerSecond x resyncIntervalMs / 1000` nodes (3,000 by default) each
    * node is listed less often, and a node whose events keep coming is listed again at most every
-   * `nodes / maxResyncsPerSecond` seconds (`eventResyncDelayMs` at least). Events carry every state change; a list
-   * adds Docker's status text and ports. 20,000 events a second over 5,000 nodes would be a list
-   * per node and second otherwise. @default 100
+   * `nodes / maxResyncsPerSecond` seconds (`eventResyncDelayMs` at least). Events carry every state
+   * change; a list adds Docker's status text and ports. 20,000 events a second over 5,000 nodes would
+   * be a list per node and second otherwise. @default 100
    */
   maxResyncsPerSecond?: number | undefined;
   /**
@@ -176,8 +176,8 @@ class AddressWatch {
 
   /**
    * The next check: after the (scaled) check interval, or after `healthIntervalMs` while the agent
-   * here has never answered or its node is not synced yet (a first probe that timed out on a busy start-up waited 20 s at 5,000
-   * nodes: the last nodes of a complete cache).
+   * here has never answered or its node is not synced yet (a first probe that timed out on a busy
+   * start-up waited 20 s at 5,000 nodes: the last nodes of a complete cache).
    */
   private schedule(
     ms = this.state.phase === 'probing' || this.state.phase === 'syncing'
