@@ -88,7 +88,7 @@ export interface EventsOptions {
   /** Also the agent's node info every this many ms (instead of asking `/nodeinfo`), to `onStatus`. */
   statusMs?: number | undefined;
   onStatus?: ((node: NodeRegistration) => void) | undefined;
-  /** Also its running containers' usage every this many ms (instead of `/containers/stats`), to `onStats`. */
+  /** Also its running containers' usage every this many ms (not `/containers/stats`), to `onStats`. */
   statsMs?: number | undefined;
   onStats?: ((stats: Array<AgentContainerStats & { id: string }>) => void) | undefined;
 }
@@ -150,19 +150,21 @@ const toStatsWithId = (b: ContainerStatsBody): AgentContainerStats & { id: strin
  * the watcher sees the next one late and asks the agent instead, as it does without these lines.
  */
 function agentLine(raw: StatusLineBody | StatsLineBody, options: EventsOptions): void {
-  let decoded: (() => void) | undefined;
-  try {
-    if (raw.Type === STATUS_LINE) {
-      const node = toRegistration(raw.Node);
-      decoded = () => options.onStatus?.(node);
-    } else {
-      const stats = raw.Stats.map(toStatsWithId);
-      decoded = () => options.onStats?.(stats);
-    }
-  } catch {
-    return; // malformed: dropped (see above)
+  if (raw.Type === STATUS_LINE) {
+    const node = decodedOrNone(() => toRegistration(raw.Node));
+    if (node) options.onStatus?.(node);
+  } else {
+    const stats = decodedOrNone(() => raw.Stats.map(toStatsWithId));
+    if (stats) options.onStats?.(stats);
   }
-  decoded();
+}
+
+function decodedOrNone<T>(decode: () => T): T | undefined {
+  try {
+    return decode();
+  } catch {
+    return undefined; // malformed: dropped (see agentLine)
+  }
 }
 
 const defaultRetryWait = (attempt: number): number => Math.min(5000, 250 * 2 ** attempt);
