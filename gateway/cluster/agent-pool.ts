@@ -125,8 +125,8 @@ const interned = new Map<string, string>();
 
 /**
  * One copy of a string that many containers hold: the image, Docker's status text ("Up 2 hours"), the
- * creation second, label values (an image's, a meta's); and many nodes: the Docker version, the OS. Each list an agent answers is parsed afresh,
- * every string of it a copy of its own: at 100,000 containers, 100,000 x "…/busybox:latest" were
+ * creation second, label values (an image's, a meta's); and many nodes: the Docker version, the OS.
+ * Each list an agent answers is parsed afresh, every string of it a copy of its own: at 100,000 containers, 100,000 x "…/busybox:latest" were
  * 4.6 MB and 100,000 x "Up 1 minute" 3.1 MB. Bounded, so strings seen once are not kept for ever.
  */
 function intern(s: string): string {
