@@ -389,9 +389,9 @@ export class AgentClient {
     let attempt = 0;
     while (!signal.aborted) {
       try {
-        const res = await this.open('GET', `/events${query()}`, signal);
+        const body = await this.openBody(`/events${query()}`, signal);
         attempt = 0;
-        for await (const raw of ndjsonValues<EventBody | StatusLineBody | StatsLineBody>(res.body!)) {
+        for await (const raw of ndjsonValues<EventBody | StatusLineBody | StatsLineBody>(body)) {
           // (Docker's event types are lower-case words: no event is taken for the agent's lines.)
           if (raw.Type === STATUS_LINE || raw.Type === STATS_LINE)
             agentLine(raw as StatusLineBody | StatsLineBody, options);
@@ -541,17 +541,39 @@ export class AgentClient {
     }
     // The agent no longer takes this token: have it prove again, so the next error says which token.
     if (res.status === 401) this.proof.forget();
-    if (!res.ok) {
-      let parsed: Partial<ErrorBody> = {};
-      const text = await res.text().catch(() => '');
-      try {
-        parsed = JSON.parse(text) as Partial<ErrorBody>;
-      } catch {
-        parsed = { Message: text.slice(0, 200) || res.statusText };
-      }
-      throw new AgentError(res.status, parsed, url);
-    }
+    if (!res.ok) throw agentError(res.status, await res.text().catch(() => ''), url);
     return res;
+  }
+
+  /**
+   * A long-lived GET whose body is read as a Node stream (undici's `request`): the event stream, one
+   * per node held open by a gateway, where fetch's WHATWG streams cost a reader, a controller and a
+   * promise per chunk and kilobytes per stream. Failures are those of open(); no deadline but `signal`.
+   */
+  private async openBody(path: string, signal: AbortSignal): Promise<Readable> {
+    if (!this.proof.fresh) await abortable(this.proof.prove(), signal);
+    const url = `${this.baseUrl}/v1${path}`;
+    let res: Awaited<ReturnType<typeof undiciRequest>>;
+    try {
+      res = await undiciRequest(url, {
+        method: 'GET',
+        headers: { authorization: `Bearer ${this.token}`, accept: 'application/json' },
+        signal,
+        dispatcher: agentDispatcher,
+      });
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      this.proof.forget();
+      throw new AgentUnreachableError(url, err);
+    }
+    const status = res.statusCode;
+    if (status === 401) this.proof.forget();
+    if (status >= 200 && status < 300) return res.body;
+    const text = await res.body.text().catch(() => '');
+    // (undici's request follows no redirect: one is refused as fetch's `redirect: 'error'` refused it.)
+    if (status >= 300 && status < 400)
+      throw new AgentUnreachableError(url, new Error(`redirect refused (${status})`));
+    throw agentError(status, text, url);
   }
 
   /**
@@ -595,15 +617,7 @@ export class AgentClient {
       if (status >= 300 && status < 400) throw new Error(`redirect refused (${status})`);
       // The agent no longer takes this token: have it prove again, so the next error says which token.
       if (status === 401) this.proof.forget();
-      if (status < 200 || status >= 300) {
-        let parsed: Partial<ErrorBody>;
-        try {
-          parsed = JSON.parse(text) as Partial<ErrorBody>;
-        } catch {
-          parsed = { Message: text.slice(0, 200) || (STATUS_CODES[status] ?? '') };
-        }
-        throw new AgentError(status, parsed, url);
-      }
+      if (status < 200 || status >= 300) throw agentError(status, text, url);
       return (text ? JSON.parse(text) : undefined) as T;
     } catch (err) {
       if (err instanceof AgentError || err instanceof AgentUnverifiedError) throw err;
@@ -618,6 +632,17 @@ export class AgentClient {
       clearTimeout(timer);
     }
   }
+}
+
+/** The agent's error answer: its JSON body, or the start of its text (or the status's name). */
+function agentError(status: number, text: string, url: string): AgentError {
+  let parsed: Partial<ErrorBody>;
+  try {
+    parsed = JSON.parse(text) as Partial<ErrorBody>;
+  } catch {
+    parsed = { Message: text.slice(0, 200) || (STATUS_CODES[status] ?? '') };
+  }
+  return new AgentError(status, parsed, url);
 }
 
 function isReadable(v: unknown): v is NodeJS.ReadableStream {

@@ -12,12 +12,17 @@ export async function* ndjsonLines(source: AsyncIterable<Uint8Array | string>): 
   let buf = '';
   for await (const chunk of source) {
     buf += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+    // Lines are cut from a position and the rest kept once per chunk: cutting the buffer after each
+    // line copied what was left every time, quadratic in a chunk's lines (a reader that fell behind
+    // gets chunks of many lines, and so fell further behind: the stall of 5,000 agents' events).
+    let start = 0;
     let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl).trim();
-      buf = buf.slice(nl + 1);
+    while ((nl = buf.indexOf('\n', start)) >= 0) {
+      const line = buf.slice(start, nl).trim();
+      start = nl + 1;
       if (line) yield line;
     }
+    if (start > 0) buf = buf.slice(start);
   }
 }
 

@@ -28,6 +28,13 @@ describe('ndjson', () => {
     expect(lines).toEqual(['{"name":"café"}']);
   });
 
+  it('reads a chunk of many lines, and its unfinished last line with the next chunk', async () => {
+    const values = Array.from({ length: 5000 }, (_, i) => `{"i":${i}}`);
+    const first = values.join('\n') + '\n{"i":50';
+    const lines = await collect(ndjsonLines(Readable.from(bytes(first, '00}\n'))));
+    expect(lines).toEqual([...values, '{"i":5000}']);
+  });
+
   it('drops a fragment the stream was cut in', async () => {
     expect(await collect(ndjsonLines(Readable.from(bytes('{"a":1}\n{"b":'))))).toEqual(['{"a":1}']);
   });
