@@ -59,6 +59,11 @@ async function subscribeMetaEvents({ args, context }: Data) {
   );
 }
 
+/**
+ * A subscription's arguments choose its events (its `subscribe`); its resolver reads only the event,
+ * never them: a gateway executes an event once for all subscriptions that differ only in those
+ * arguments (gateway/graphql/subscriptions.ts, variablesOnlyChooseEvents).
+ */
 @Resolver()
 export class SubscriptionResolver {
   @Subscription(() => ContainerStatusEvent, {

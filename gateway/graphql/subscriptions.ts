@@ -1,4 +1,14 @@
-import type { ExecutionArgs, ExecutionResult } from 'graphql';
+import {
+  createSourceEventStream,
+  execute,
+  Kind,
+  visit,
+  BREAK,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type OperationDefinitionNode,
+} from 'graphql';
 import type { EventBus } from '../../core/bus.js';
 import type { Logger } from '../../core/logger.js';
 import { serializeResult } from './ws-transport.js';
@@ -231,7 +241,7 @@ interface Listener {
 interface SharedExecution {
   /** Resolves once the source stream exists; an ExecutionResult means it failed to start. */
   ready: Promise<ExecutionResult | undefined>;
-  source: AsyncIterator<ExecutionResult> | undefined;
+  source: AsyncIterator<SharedResult> | undefined;
   listeners: Set<Listener>;
   /** The groups of the listeners that joined one, with how many joined each. */
   groups: Map<SinkGroup, number>;
@@ -274,12 +284,61 @@ class SinkIterator implements AsyncIterableIterator<ExecutionResult> {
 }
 
 /**
+ * Whether the operation's variables reach only its root fields' arguments: then they only choose
+ * which events come (a subscription's arguments are read by its `subscribe`, never by its resolver:
+ * resolvers/subscription.resolver.ts), and one event's result is the same whatever their values.
+ */
+export function variablesOnlyChooseEvents(
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+): boolean {
+  let used = false;
+  const find = { Variable: () => ((used = true), BREAK) };
+  for (const selection of operation.selectionSet.selections) {
+    if (selection.kind !== Kind.FIELD) return false;
+    for (const directive of selection.directives ?? []) visit(directive, find);
+    if (selection.selectionSet) visit(selection.selectionSet, find);
+  }
+  for (const definition of document.definitions)
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) visit(definition, find);
+  return !used;
+}
+
+/** An execution's results from its source stream's events, each found in or put in `results`. */
+class EventResults implements AsyncIterator<SharedResult> {
+  constructor(
+    private readonly events: AsyncIterator<unknown>,
+    private readonly result: (event: unknown) => Promise<SharedResult>,
+  ) {}
+
+  async next(): Promise<IteratorResult<SharedResult>> {
+    const event = await this.events.next();
+    if (event.done) return { value: undefined, done: true };
+    return { value: await this.result(event.value), done: false };
+  }
+
+  // (Forwarded at once: the event stream's listener goes even while a next() waits for an event.)
+  async return(): Promise<IteratorResult<SharedResult>> {
+    await this.events.return?.();
+    return { value: undefined, done: true };
+  }
+}
+
+/**
  * Runs each distinct subscription once per gateway and hands every result to all the clients that
  * asked for it, serialised once. Callers give the key: clients with the same key must be entitled to
  * exactly the same results (same document, operation name and variables, and the same access scope).
+ *
+ * Executions may also share their results per event: those given the same `resultKey` (the key less
+ * the variables, when the variables only choose the events: `variablesOnlyChooseEvents`) execute an
+ * event they all receive once (a cluster view and the node pages get one result of each event of a
+ * node, not one each). Their events are the source streams' own values (graphql's
+ * createSourceEventStream), executed as graphql's subscribe does.
  */
 export class SharedSubscriptions {
   private readonly executions = new Map<string, SharedExecution>();
+  /** Per event (the bus's message, the same object for every listener), its results by result key. */
+  private readonly byEvent = new WeakMap<object, Map<string, Promise<SharedResult>>>();
 
   constructor(
     private readonly run: SubscribeFn,
@@ -309,6 +368,7 @@ export class SharedSubscriptions {
     key: string,
     args: ExecutionArgs,
     sink?: SubscriptionSink,
+    resultKey?: string,
   ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
     let execution = this.executions.get(key);
     if (!execution) {
@@ -321,11 +381,12 @@ export class SharedSubscriptions {
       };
       execution = created;
       this.executions.set(key, created);
-      created.ready = this.start(key, created, args);
+      created.ready = this.start(key, created, args, resultKey);
     }
     const failed = await execution.ready;
     if (failed) return this.transform(failed);
-    if (this.executions.get(key) !== execution) return this.subscribe(key, args, sink); // it ended meanwhile
+    // it ended meanwhile
+    if (this.executions.get(key) !== execution) return this.subscribe(key, args, sink, resultKey);
     const target = execution;
     let leave: (() => void) | undefined;
     const detach = (): void => {
@@ -380,34 +441,72 @@ export class SharedSubscriptions {
     key: string,
     execution: SharedExecution,
     args: ExecutionArgs,
+    resultKey: string | undefined,
   ): Promise<ExecutionResult | undefined> {
-    let result: Awaited<ReturnType<SubscribeFn>>;
+    let source: AsyncIterator<SharedResult>;
     try {
-      result = await this.run(args);
+      if (resultKey === undefined) {
+        const result = await this.run(args);
+        if (!(Symbol.asyncIterator in result)) {
+          this.executions.delete(key);
+          return result;
+        }
+        source = this.resultsOf(result[Symbol.asyncIterator]());
+      } else {
+        const events = await createSourceEventStream(args);
+        if (!(Symbol.asyncIterator in events)) {
+          this.executions.delete(key);
+          return events;
+        }
+        source = new EventResults(events[Symbol.asyncIterator](), (event) =>
+          this.resultOfEvent(event, resultKey, args),
+        );
+      }
     } catch (err) {
       this.executions.delete(key);
       throw err;
     }
-    if (!(Symbol.asyncIterator in result)) {
-      this.executions.delete(key);
-      return result;
-    }
-    const source = result[Symbol.asyncIterator]();
     execution.source = source;
     void this.pump(key, execution, source);
     return undefined;
   }
 
+  /** The run's results, each made a SharedResult. */
+  private resultsOf(results: AsyncIterator<ExecutionResult>): AsyncIterator<SharedResult> {
+    return {
+      next: async () => {
+        const next = await results.next();
+        return next.done ? next : { value: new SharedResult(this.transform(next.value)), done: false };
+      },
+      return: async () => {
+        await results.return?.();
+        return { value: undefined, done: true };
+      },
+    };
+  }
+
+  /** `event`'s result for the executions of `resultKey`: executed by the first that asks. */
+  private resultOfEvent(event: unknown, resultKey: string, args: ExecutionArgs): Promise<SharedResult> {
+    const run = async (): Promise<SharedResult> =>
+      new SharedResult(this.transform(await execute({ ...args, rootValue: event })));
+    if (typeof event !== 'object' || event === null) return run();
+    let results = this.byEvent.get(event);
+    if (!results) this.byEvent.set(event, (results = new Map()));
+    let result = results.get(resultKey);
+    if (!result) results.set(resultKey, (result = run()));
+    return result;
+  }
+
   private async pump(
     key: string,
     execution: SharedExecution,
-    source: AsyncIterator<ExecutionResult>,
+    source: AsyncIterator<SharedResult>,
   ): Promise<void> {
     try {
       for (;;) {
         const next = await source.next();
         if (next.done) break;
-        const value = new SharedResult(this.transform(next.value));
+        const value = next.value;
         for (const group of execution.groups.keys()) {
           try {
             group.next(value);

@@ -32,7 +32,12 @@ import {
   withCode,
 } from './guards.js';
 import { MAX_VALIDATION_ERRORS, type TransportDeps } from './limits.js';
-import { SharedSubscriptions, type SharedResult, type SubscriptionSink } from './subscriptions.js';
+import {
+  SharedSubscriptions,
+  variablesOnlyChooseEvents,
+  type SharedResult,
+  type SubscriptionSink,
+} from './subscriptions.js';
 import { WsSessions } from './ws-sessions.js';
 import {
   rawPayload,
@@ -67,7 +72,12 @@ export interface GraphqlWs {
 
 const SHARE_KEY = Symbol('humpback.shareKey');
 const SINK = Symbol('humpback.sink');
-type SharedExecutionArgs = ExecutionArgs & { [SHARE_KEY]?: string; [SINK]?: SubscriptionSink };
+const RESULT_KEY = Symbol('humpback.resultKey');
+type SharedExecutionArgs = ExecutionArgs & {
+  [SHARE_KEY]?: string;
+  [SINK]?: SubscriptionSink;
+  [RESULT_KEY]?: string;
+};
 type Ctx = WsContext<Record<string, unknown> | undefined, WsExtra>;
 
 /** Serves graphql-ws at /graphql on the HTTP server. */
@@ -103,7 +113,7 @@ export function serveGraphqlOverWs(d: WsDeps): GraphqlWs {
         metrics.operations.inc({ transport: 'ws', type: 'subscribe' });
         const key = args[SHARE_KEY];
         if (key === undefined) return maskResult((await graphqlSubscribe(args)) as ExecutionResult, mask);
-        return shared.subscribe(key, args, args[SINK]);
+        return shared.subscribe(key, args, args[SINK], args[RESULT_KEY]);
       },
       onNext: (ctx, _id, _payload, _args, result) => {
         metrics.deliveries.inc();
@@ -290,6 +300,7 @@ function sharedArgs(
     payload.query,
   ]);
   const { joinGroup } = ctx.extra;
+  const operation = getOperationAST(document, payload.operationName);
   return {
     schema: d.schema,
     document,
@@ -297,6 +308,16 @@ function sharedArgs(
     variableValues: payload.variables ?? null,
     contextValue,
     [SHARE_KEY]: shareKey,
+    // the same results of an event for every such execution, whatever their variables
+    ...(operation && variablesOnlyChooseEvents(document, operation)
+      ? {
+          [RESULT_KEY]: JSON.stringify([
+            viewer?.admin ? '*' : (viewer?.userId ?? ''),
+            payload.operationName ?? null,
+            payload.query,
+          ]),
+        }
+      : {}),
     [SINK]: {
       // counted per result by SharedSubscriptions
       next: (result) => {

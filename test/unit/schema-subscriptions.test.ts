@@ -1,10 +1,15 @@
-import { parse, subscribe, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { getOperationAST, parse, subscribe, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { logger } from '../../core/logger.js';
 import { createContext } from '../../resolvers/context.js';
 import { costLimitRule } from '../../gateway/graphql/guards.js';
 import type { Viewer } from '../../core/services.js';
-import { SharedSubscriptions, SubscriptionHub } from '../../gateway/graphql/subscriptions.js';
+import {
+  SharedSubscriptions,
+  SubscriptionHub,
+  type SharedResult,
+  variablesOnlyChooseEvents,
+} from '../../gateway/graphql/subscriptions.js';
 import { CHANNEL, publishEvent, type ContainerStatusMessage } from '../../core/bus/channels.js';
 import { buildGatewaySchema } from '../../gateway/graphql/build-schema.js';
 import { validate, specifiedRules } from 'graphql';
@@ -191,6 +196,73 @@ describe('SharedSubscriptions', () => {
     expect(shared.size).toBe(0);
     await new Promise((r) => setTimeout(r, 10));
     expect(hub.listenerCount).toBe(0);
+  });
+
+  it('executes an event once for executions whose variables only choose their events', async () => {
+    let runs = 0;
+    const shared = new SharedSubscriptions(async (args) => {
+      runs++;
+      return subscribe(args) as Promise<AsyncGenerator<ExecutionResult>>;
+    });
+    // every container, node n1's, and (another result key) every container again
+    const received: Record<string, SharedResult[]> = { all: [], n1: [], other: [] };
+    const open = (name: string, variableValues: Record<string, unknown>, resultKey: string) =>
+      shared.subscribe(
+        name,
+        { schema, document: SUB, variableValues, contextValue: ctx(admin) },
+        { next: (r) => received[name]!.push(r) },
+        resultKey,
+      );
+    const iterators = [await open('all', {}, 'SUB'), await open('n1', { n: 'n1' }, 'SUB')];
+    iterators.push(await open('other', {}, 'SUB-2'));
+    expect(runs).toBe(0); // (with a result key the source stream is the subscription's own)
+    expect(shared.size).toBe(3);
+    await publishEvent(world.bus, CHANNEL.containerStatus, event('c7', 'n2', []));
+    await publishEvent(world.bus, CHANNEL.containerStatus, event('c8', 'n1', []));
+    for (let i = 0; i < 50 && received['n1']!.length + received['other']!.length < 3; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    const ids = (results: SharedResult[]) =>
+      results.map(
+        (r) =>
+          (r.result.data as { containerStatusChanged: { container: { id: string } } }).containerStatusChanged
+            .container.id,
+      );
+    expect(ids(received['all']!)).toEqual(['c7', 'c8']);
+    expect(ids(received['n1']!)).toEqual(['c8']);
+    expect(ids(received['other']!)).toEqual(['c7', 'c8']);
+    // c8's result is one result (serialised once) for both executions of the key; another key's is its own
+    expect(received['n1']![0]).toBe(received['all']![1]);
+    expect(received['other']![1]!.json).toBe(received['all']![1]!.json);
+    expect(received['other']![1]).not.toBe(received['all']![1]);
+    // returned while waiting for an event: its listener goes at once
+    for (const it of iterators) await (it as AsyncIterator<ExecutionResult>).return?.();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(shared.size).toBe(0);
+    expect(hub.listenerCount).toBe(0);
+  });
+
+  it("tells when an operation's variables only choose its events", () => {
+    const only = (text: string) => {
+      const document = parse(text);
+      return variablesOnlyChooseEvents(document, getOperationAST(document)!);
+    };
+    expect(only('subscription { containerStatusChanged { at } }')).toBe(true);
+    expect(only('subscription($n: ID) { containerStatusChanged(nodeId: $n) { container { id } at } }')).toBe(
+      true,
+    );
+    // a variable below the root field, in a directive of it, or in a fragment: results differ by it
+    expect(
+      only(
+        'subscription($n: ID, $x: Boolean!) { containerStatusChanged(nodeId: $n) { at @include(if: $x) } }',
+      ),
+    ).toBe(false);
+    expect(only('subscription($x: Boolean!) { containerStatusChanged @include(if: $x) { at } }')).toBe(false);
+    expect(
+      only(
+        'subscription($x: Boolean!) { containerStatusChanged { ...F } } fragment F on ContainerStatusEvent { at @skip(if: $x) }',
+      ),
+    ).toBe(false);
+    expect(only('subscription { ... on Subscription { containerStatusChanged { at } } }')).toBe(false);
   });
 
   it('returns the errors of a subscription that cannot start, to every client', async () => {
