@@ -9,6 +9,7 @@ import {
   type ExecutionResult,
   type OperationDefinitionNode,
 } from 'graphql';
+import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import type { EventBus } from '../../core/bus.js';
 import type { Logger } from '../../core/logger.js';
 import { serializeResult } from './ws-transport.js';
@@ -339,6 +340,8 @@ export class SharedSubscriptions {
   private readonly executions = new Map<string, SharedExecution>();
   /** Per event (the bus's message, the same object for every listener), its results by result key. */
   private readonly byEvent = new WeakMap<object, Map<string, Promise<SharedResult>>>();
+  /** Documents' operations compiled for their events (the documents are the ws server's, cached). */
+  private readonly compiledQueries = new WeakMap<DocumentNode, Map<string, CompiledQuery | undefined>>();
 
   constructor(
     private readonly run: SubscribeFn,
@@ -485,16 +488,43 @@ export class SharedSubscriptions {
     };
   }
 
-  /** `event`'s result for the executions of `resultKey`: executed by the first that asks. */
+  /**
+   * `event`'s result for the executions of `resultKey`: executed by the first that asks, as graphql-jit
+   * code compiled once per document and operation (graphql-js for what graphql-jit cannot compile).
+   */
   private resultOfEvent(event: unknown, resultKey: string, args: ExecutionArgs): Promise<SharedResult> {
+    const compiled = this.compiled(args);
     const run = async (): Promise<SharedResult> =>
-      new SharedResult(this.transform(await execute({ ...args, rootValue: event })));
+      new SharedResult(
+        this.transform(
+          await (compiled
+            ? compiled.query(event, args.contextValue, args.variableValues ?? {})
+            : execute({ ...args, rootValue: event })),
+        ),
+      );
     if (typeof event !== 'object' || event === null) return run();
     let results = this.byEvent.get(event);
     if (!results) this.byEvent.set(event, (results = new Map()));
     let result = results.get(resultKey);
     if (!result) results.set(resultKey, (result = run()));
     return result;
+  }
+
+  private compiled(args: ExecutionArgs): CompiledQuery | undefined {
+    let byOperation = this.compiledQueries.get(args.document);
+    if (!byOperation) this.compiledQueries.set(args.document, (byOperation = new Map()));
+    const name = args.operationName ?? '';
+    if (!byOperation.has(name)) {
+      let compiled: CompiledQuery | undefined;
+      try {
+        const result = compileQuery(args.schema, args.document, args.operationName ?? undefined);
+        if (isCompiledQuery(result)) compiled = result;
+      } catch {
+        // graphql-js runs it
+      }
+      byOperation.set(name, compiled);
+    }
+    return byOperation.get(name);
   }
 
   private async pump(
