@@ -31,10 +31,12 @@
  * constructor (bench/lib/heap-summary.ts); files kept in --profile-dir. The snapshot stalls the
  * process for many seconds (its ZooKeeper sessions may expire), so profile with `--phases cache`.
  * --profile-events: a CPU profile of the gateway over the events phase's measured window.
+ * --profile-meta: a CPU profile of the gateway (its scheduler leads) from the metas' creation until
+ * their instances are RUNNING.
  *
  *   npx tsx bench/scale.ts --nodes 500 [--containers 20] [--subscribers 1000] [--watch-all 10] [--rate 20000/nodes]
  *     [--instances 10000] [--flap-minutes 5] [--seconds 10] [--health-ms 2000] [--per-process 250]
- *     [--cache-timeout 600] [--profile] [--profile-events] [--profile-dir <os tmpdir>] [--sim-nice 0]
+ *     [--cache-timeout 600] [--profile] [--profile-events] [--profile-meta] [--profile-dir <os tmpdir>] [--sim-nice 0]
  *     [--phases cache,events,meta,flap,leader]
  */
 import { randomBytes } from 'node:crypto';
@@ -75,6 +77,7 @@ const { values } = parseArgs({
     'cache-timeout': { type: 'string', default: '600' },
     profile: { type: 'boolean', default: false },
     'profile-events': { type: 'boolean', default: false },
+    'profile-meta': { type: 'boolean', default: false },
     'profile-dir': { type: 'string', default: tmpdir() },
     'sim-nice': { type: 'string', default: '0' },
   },
@@ -450,6 +453,9 @@ async function metaPhase(run: Run, instances: number, label: string): Promise<vo
     (_, i) => Math.floor(instances / count) + (i < instances % count ? 1 : 0),
   );
   const tm = performance.now();
+  const cpu0 = process.cpuUsage();
+  const cpuProfile = values['profile-meta'] ? new CpuProfile() : undefined;
+  await cpuProfile?.start();
   const ids = await Promise.all(
     sizes.map((n, i) => createMeta(run.client, groupIds[i % groupIds.length]!, `scale-${suffix}-${i}`, n)),
   );
@@ -470,6 +476,17 @@ async function metaPhase(run: Run, instances: number, label: string): Promise<vo
   } finally {
     clearInterval(progress);
   }
+  const cpu = process.cpuUsage(cpu0);
+  if (cpuProfile) {
+    const file = join(values['profile-dir'], `hb-scale-${N}-${suffix}-meta.cpuprofile`);
+    const top = await cpuProfile.stop(25, file);
+    say(`CPU profile of the meta phase (${file}), self time:`);
+    for (const e of top) console.log(`  ${e.percent.toFixed(1).padStart(5)} %  ${e.where}`);
+  }
+  say(
+    `  the gateway's CPU meanwhile: ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s ` +
+      `(user ${(cpu.user / 1e6).toFixed(1)} s, system ${(cpu.system / 1e6).toFixed(1)} s)`,
+  );
   say(
     `${instances} instances (${ids.length === 1 ? 'one meta' : `${ids.length} metas of <= ${MAX_INSTANCES}, the API's limit, over ${groupIds.length} group(s)`}) ` +
       `all RUNNING in ${((performance.now() - tm) / 1000).toFixed(1)} s ${label}; RSS ${mb()}`,
