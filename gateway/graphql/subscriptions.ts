@@ -305,7 +305,7 @@ export function variablesOnlyChooseEvents(
   return !used;
 }
 
-/** An execution's results from its source stream's events, each found in or put in `results`. */
+/** An execution's results: each event of its source stream mapped by `result`. */
 class EventResults implements AsyncIterator<SharedResult> {
   constructor(
     private readonly events: AsyncIterator<unknown>,
@@ -334,7 +334,7 @@ class EventResults implements AsyncIterator<SharedResult> {
  * the variables, when the variables only choose the events: `variablesOnlyChooseEvents`) execute an
  * event they all receive once (a cluster view and the node pages get one result of each event of a
  * node, not one each). Their events are the source streams' own values (graphql's
- * createSourceEventStream), executed as graphql's subscribe does.
+ * createSourceEventStream), each executed as graphql's subscribe would map it (resultOfEvent).
  */
 export class SharedSubscriptions {
   private readonly executions = new Map<string, SharedExecution>();
