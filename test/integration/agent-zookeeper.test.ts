@@ -240,7 +240,8 @@ describe('ZooKeeper registration', () => {
         : undefined;
     };
     let again: Awaited<ReturnType<typeof underNewSession>>;
-    for (let attempt = 0; attempt < 5 && !again; attempt++) {
+    // (Under the whole suite's load the agent won it back five times in a row once: eight tries.)
+    for (let attempt = 0; attempt < 8 && !again; attempt++) {
       await expire();
       again = await waitFor(underNewSession, {
         description: 'the znode under a new session',
@@ -251,7 +252,7 @@ describe('ZooKeeper registration', () => {
     if (!again) return;
     expect(again.stat.ephemeralOwner.equals(a.zookeeperSession()!.id)).toBe(true);
     expect(decodeNodeValue(again.data).key).toBe(a.key);
-  }, 120_000);
+  }, 150_000);
 
   it('humpback agent in a network namespace: registers with the namespace IP, removes the znode on SIGTERM', async () => {
     const procData = await mkdtemp(path.join(tmpdir(), 'hbagent-proc-'));
