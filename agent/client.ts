@@ -439,17 +439,17 @@ export class AgentClient {
     const q = new URLSearchParams({ follow: String(from.follow) });
     if (from.tail !== undefined) q.set('tail', String(Math.max(0, Math.floor(from.tail))));
     if (from.since !== undefined) q.set('since', from.since.toFixed(3));
-    const res = await this.streamOpen(`/containers/${encodeURIComponent(id)}/logs/stream?${q}`, signal);
+    const body = await this.openBody(`/containers/${encodeURIComponent(id)}/logs/stream?${q}`, signal);
     return (async function* () {
-      for await (const l of ndjsonValues<LogLineBody>(res.body!)) yield toLogLine(l);
+      for await (const l of ndjsonValues<LogLineBody>(body)) yield toLogLine(l);
     })();
   }
 
   /** A running container's usage, one sample per engine reading, until `signal` aborts. */
   async statsStream(id: string, signal: AbortSignal): Promise<AsyncIterable<AgentContainerStats>> {
-    const res = await this.streamOpen(`/containers/${encodeURIComponent(id)}/stats/stream`, signal);
+    const body = await this.openBody(`/containers/${encodeURIComponent(id)}/stats/stream`, signal);
     return (async function* () {
-      for await (const s of ndjsonValues<ContainerStatsBody>(res.body!)) yield toStats(s);
+      for await (const s of ndjsonValues<ContainerStatsBody>(body)) yield toStats(s);
     })();
   }
 
@@ -484,19 +484,6 @@ export class AgentClient {
       });
       ws.once('error', (err) => reject(new AgentUnreachableError(url, err)));
     });
-  }
-
-  /** A long-lived GET (no deadline but `signal`); failures as request() reports them. */
-  private async streamOpen(path: string, signal: AbortSignal): Promise<Response> {
-    try {
-      return await this.open('GET', path, signal);
-    } catch (err) {
-      if (err instanceof AgentError || err instanceof AgentUnverifiedError) throw err;
-      if (err instanceof Error && err.name === 'AbortError') throw err;
-      this.proof.forget();
-      if (err instanceof AgentUnreachableError) throw err;
-      throw new AgentUnreachableError(`${this.baseUrl}/v1${path}`, err);
-    }
   }
 
   private async open(
@@ -546,9 +533,10 @@ export class AgentClient {
   }
 
   /**
-   * A long-lived GET whose body is read as a Node stream (undici's `request`): the event stream, one
-   * per node held open by a gateway, where fetch's WHATWG streams cost a reader, a controller and a
-   * promise per chunk and kilobytes per stream. Failures are those of open(); no deadline but `signal`.
+   * A long-lived GET (the event, log and stats streams) whose body is read as a Node stream (undici's
+   * `request`): a gateway holds one event stream per node open, where fetch's WHATWG streams cost a
+   * reader, a controller and a promise per chunk and kilobytes per stream. Failures are those of
+   * open(); no deadline but `signal`.
    */
   private async openBody(path: string, signal: AbortSignal): Promise<Readable> {
     if (!this.proof.fresh) await abortable(this.proof.prove(), signal);
