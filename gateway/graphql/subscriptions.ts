@@ -461,8 +461,9 @@ export class SharedSubscriptions {
           this.executions.delete(key);
           return events;
         }
+        const compiled = this.compiled(args);
         source = new EventResults(events[Symbol.asyncIterator](), (event) =>
-          this.resultOfEvent(event, resultKey, args),
+          this.resultOfEvent(event, resultKey, args, compiled),
         );
       }
     } catch (err) {
@@ -492,8 +493,12 @@ export class SharedSubscriptions {
    * `event`'s result for the executions of `resultKey`: executed by the first that asks, as graphql-jit
    * code compiled once per document and operation (graphql-js for what graphql-jit cannot compile).
    */
-  private resultOfEvent(event: unknown, resultKey: string, args: ExecutionArgs): Promise<SharedResult> {
-    const compiled = this.compiled(args);
+  private resultOfEvent(
+    event: unknown,
+    resultKey: string,
+    args: ExecutionArgs,
+    compiled: CompiledQuery | undefined,
+  ): Promise<SharedResult> {
     const run = async (): Promise<SharedResult> =>
       new SharedResult(
         this.transform(

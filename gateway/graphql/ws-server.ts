@@ -293,8 +293,10 @@ function sharedArgs(
   const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
   const sendFrame = ctx.extra.sendFrame;
   const frameOf = (json: string): Buffer => textFrame(`${prefix}${json}}`);
+  // whose results these are: every admin's the same, a user's their own
+  const scope = viewer?.admin ? '*' : (viewer?.userId ?? '');
   const shareKey = JSON.stringify([
-    viewer?.admin ? '*' : (viewer?.userId ?? ''),
+    scope,
     payload.operationName ?? null,
     payload.variables ?? null,
     payload.query,
@@ -311,11 +313,7 @@ function sharedArgs(
     // the same results of an event for every such execution, whatever their variables
     ...(operation && variablesOnlyChooseEvents(document, operation)
       ? {
-          [RESULT_KEY]: JSON.stringify([
-            viewer?.admin ? '*' : (viewer?.userId ?? ''),
-            payload.operationName ?? null,
-            payload.query,
-          ]),
+          [RESULT_KEY]: JSON.stringify([scope, payload.operationName ?? null, payload.query]),
         }
       : {}),
     [SINK]: {
